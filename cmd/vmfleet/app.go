@@ -1,0 +1,125 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/vmfleet/vmfleet/images"
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
+	"github.com/vmfleet/vmfleet/pkg/image"
+	"github.com/vmfleet/vmfleet/pkg/instance"
+	"github.com/vmfleet/vmfleet/pkg/kernel"
+)
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:  "vmfleet",
+		Usage: "run services as fleets of real VMs: baked images, one VM per instance, a balancer in front",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "connect", Aliases: []string{"c"}, Usage: "libvirt URI (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)"},
+			&cli.StringFlag{Name: "home", EnvVars: []string{"VMFLEET_HOME"}, Usage: "where images, instance disks and logs live (default: /var/lib/vmfleet as root, else $XDG_DATA_HOME/vmfleet)"},
+			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "debug, info, warn or error"},
+		},
+		Commands: []*cli.Command{
+			bakeCommand(), imagesCommand(), rmiCommand(),
+			runCommand(), psCommand(), logsCommand(), rmCommand(),
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // main prints errors, once
+	}
+}
+
+// env is what every command is wired from.
+type env struct {
+	home string
+	log  *slog.Logger
+}
+
+func newEnv(c *cli.Context) (*env, error) {
+	home := c.String("home")
+	if home == "" {
+		home = defaultHome()
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", c.String("log-level"))
+	}
+	return &env{home: home, log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))}, nil
+}
+
+// defaultHome follows docker for root and XDG for everyone else. QEMU under
+// qemu:///system runs as its own user, which cannot enter /root.
+func defaultHome() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/vmfleet"
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "vmfleet")
+	}
+	h, _ := os.UserHomeDir()
+	return filepath.Join(h, ".local", "share", "vmfleet")
+}
+
+func (e *env) store() (*image.Store, error) { return image.OpenStore(e.home) }
+
+func (e *env) connect(c *cli.Context) (*hypervisor.Libvirt, error) {
+	return hypervisor.Connect(c.Context, hypervisor.ChooseURI(c.String("connect"), os.Getenv))
+}
+
+func (e *env) instances(hv hypervisor.Hypervisor) *instance.Manager {
+	return &instance.Manager{HV: hv, Dir: filepath.Join(e.home, "instances"), Log: e.log}
+}
+
+// bakeInputs resolves the kernel and the init binary every bake needs.
+func bakeInputs(c *cli.Context) (image.Inputs, error) {
+	def, err := kernel.ParseDefinition(images.KernelJSON)
+	if err != nil {
+		return image.Inputs{}, err
+	}
+	sel := kernel.SelectorFromEnv(os.Getenv)
+	if v := c.String("kernel-version"); v != "" {
+		sel = kernel.Selector{Version: v}
+	}
+	k, err := kernel.Resolve(def, sel)
+	if err != nil {
+		return image.Inputs{}, err
+	}
+	init, err := findInit(c.String("init"))
+	if err != nil {
+		return image.Inputs{}, err
+	}
+	return image.Inputs{Kernel: k, Init: init}, nil
+}
+
+// findInit finds vmfleet-init: the flag or VMFLEET_INIT, else beside this
+// executable (as docker finds docker-init), else on PATH.
+func findInit(flag string) (string, error) {
+	if flag != "" {
+		if _, err := os.Stat(flag); err != nil {
+			return "", fmt.Errorf("--init %s: %w", flag, err)
+		}
+		return flag, nil
+	}
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), "vmfleet-init")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		p := filepath.Join(dir, "vmfleet-init")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("vmfleet-init not found beside vmfleet or on PATH; build it with make (bin/vmfleet-init) or point --init / VMFLEET_INIT at it")
+}
+
+// oneLine keeps an error to the one line the user reads.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/docker/go-units"
+	"github.com/urfave/cli/v2"
+
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
+	"github.com/vmfleet/vmfleet/pkg/instance"
+)
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "boot one instance of an image as a libvirt domain",
+		ArgsUsage: "IMAGE",
+		Flags: []cli.Flag{
+			&cli.Float64Flag{Name: "cpu", Value: instance.DefaultCPU, Usage: "cores the instance may use (a cgroup quota; 0.5 is half a core)"},
+			&cli.StringFlag{Name: "memory", Value: "256MiB", Usage: "guest RAM; QEMU's own overhead is added to the cgroup hard limit"},
+			&cli.IntFlag{Name: "host-port", Usage: "127.0.0.1 port forwarded to the service port (0: a free one)"},
+			&cli.StringSliceFlag{Name: "env", Usage: "KEY=VALUE added to the image's env (repeatable)"},
+			&cli.StringFlag{Name: "service", Usage: "service name (default: the image name)"},
+			&cli.BoolFlag{Name: "json", Usage: "print the instance as JSON"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return fmt.Errorf("run: name one image, e.g. vmfleet run hello")
+			}
+			mem, err := parseSize(c.String("memory"))
+			if err != nil {
+				return err
+			}
+			e, err := newEnv(c)
+			if err != nil {
+				return err
+			}
+			st, err := e.store()
+			if err != nil {
+				return err
+			}
+			m, err := st.Get(c.Args().First())
+			if err != nil {
+				return err
+			}
+			hv, err := e.connect(c)
+			if err != nil {
+				return err
+			}
+			defer hv.Close()
+			accel, why, err := hv.Accel(c.Context)
+			if err != nil {
+				return err
+			}
+			if accel == hypervisor.TCG {
+				fmt.Fprintln(os.Stderr, "vmfleet: note: "+why)
+			}
+			inst, err := e.instances(hv).Launch(c.Context, instance.Options{
+				Image: m, Service: c.String("service"), CPU: c.Float64("cpu"), MemoryBytes: mem,
+				HostPort: c.Int("host-port"), Env: c.StringSlice("env"),
+			})
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(inst)
+			}
+			fmt.Printf("%s\t%s\t%s\tconsole %s\n", inst.ID, inst.Domain, inst.Address, inst.Console)
+			return nil
+		},
+	}
+}
+
+// parseSize reads sizes like 256MiB, 1GiB or 512M (binary units).
+func parseSize(s string) (int64, error) {
+	n, err := units.RAMInBytes(s)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("--memory %q is not a size; write it like 256MiB", s)
+	}
+	return n, nil
+}
+
+func psCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "ps",
+		Usage: "list instances",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}},
+		Action: func(c *cli.Context) error {
+			e, err := newEnv(c)
+			if err != nil {
+				return err
+			}
+			hv, err := e.connect(c)
+			if err != nil {
+				return err
+			}
+			defer hv.Close()
+			list, err := e.instances(hv).List(c.Context)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				if list == nil {
+					list = []*instance.Instance{}
+				}
+				return printJSON(list)
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tSERVICE\tIMAGE\tSTATE\tADDRESS\tCREATED\tDOMAIN")
+			for _, i := range list {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s ago\t%s\n", i.ID, i.Service, i.Image, i.State, i.Address,
+					units.HumanDuration(time.Since(i.Created)), i.Domain)
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func logsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "logs",
+		Usage:     "print an instance's console output",
+		ArgsUsage: "INSTANCE",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return fmt.Errorf("logs: name one instance, e.g. vmfleet logs i-0123456789ab")
+			}
+			e, err := newEnv(c)
+			if err != nil {
+				return err
+			}
+			hv, err := e.connect(c)
+			if err != nil {
+				return err
+			}
+			defer hv.Close()
+			inst, err := e.instances(hv).Get(c.Context, c.Args().First())
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(inst.Console)
+			if err != nil {
+				return fmt.Errorf("logs %s: %w", inst.ID, err)
+			}
+			defer f.Close()
+			_, err = io.Copy(os.Stdout, f)
+			return err
+		},
+	}
+}
+
+func rmCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "rm",
+		Usage:     "stop instances and remove their domain, disk and log",
+		ArgsUsage: "INSTANCE...",
+		Flags: []cli.Flag{
+			&cli.DurationFlag{Name: "time", Aliases: []string{"t"}, Value: 10 * time.Second, Usage: "grace period after the ACPI shutdown request before the VM is destroyed"},
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "destroy at once, no shutdown request"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return fmt.Errorf("rm: name the instance to remove, e.g. vmfleet rm i-0123456789ab (see vmfleet ps)")
+			}
+			e, err := newEnv(c)
+			if err != nil {
+				return err
+			}
+			hv, err := e.connect(c)
+			if err != nil {
+				return err
+			}
+			defer hv.Close()
+			mgr := e.instances(hv)
+			grace := c.Duration("time")
+			if c.Bool("force") {
+				grace = 0
+			}
+			var failed []string
+			for _, ref := range c.Args().Slice() {
+				inst, err := mgr.Get(c.Context, ref)
+				if err == nil {
+					err = mgr.Terminate(c.Context, inst, grace)
+				}
+				if err != nil {
+					failed = append(failed, err.Error())
+					continue
+				}
+				fmt.Println(inst.ID)
+			}
+			if len(failed) > 0 {
+				return fmt.Errorf("%s", strings.Join(failed, "; "))
+			}
+			return nil
+		},
+	}
+}

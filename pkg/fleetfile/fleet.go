@@ -1,0 +1,223 @@
+// Package fleetfile reads and validates a vmfleet fleet file: a
+// compose-like YAML file in which every service instance runs as its own
+// VM behind a per-service load balancer (the "service instance per VM"
+// pattern: image per service, VM per instance, balancer in front, a
+// fixed instance count kept running).
+//
+// The package only turns bytes into plain, fully defaulted structs and
+// reports every problem it finds with file, line and a suggested fix.
+// It does not check that referenced files exist, and it starts nothing.
+//
+// A fleet file looks like this:
+//
+//	name: shop                       # optional; defaults to the directory name
+//	services:
+//	  catalog:
+//	    image:
+//	      binary: ./bin/catalog      # or rootfs: ./catalog-rootfs.tar
+//	      copy: ["./static:/srv/static"]
+//	    command: ["/app/catalog", "-listen", ":8080"]
+//	    env: {LOG_LEVEL: info}
+//	    port: 8080                   # guest port the balancer sends to
+//	    instances: 3
+//	    cpu: 0.5                     # cores per instance
+//	    memory: 256MiB               # guest RAM per instance
+//	    health: {type: http, path: /healthz, interval: 2s, timeout: 1s}
+//	    balancer: {listen: 127.0.0.1:8081, deregistration_delay: 5s}
+//	  web:
+//	    image: {binary: ./bin/web}
+//	    command: ["/app/web"]
+//	    port: 8080
+//	    depends_on: [catalog]
+//
+// Top-level keys starting with "x-" are ignored, as in docker compose, so
+// they can hold YAML anchors shared between services.
+package fleetfile
+
+import "time"
+
+// Health check types.
+const (
+	HealthHTTP = "http" // healthy when GET Path answers 200-399
+	HealthTCP  = "tcp"  // healthy when Port accepts a connection
+)
+
+// Defaults. Where AWS has a default for the same setting we use it, so
+// behaviour matches what people already know from ELB and Auto Scaling.
+const (
+	// DefaultHealthType is the ALB target group default protocol (HTTP).
+	DefaultHealthType = HealthHTTP
+	// DefaultHealthPath is the ALB target group default health check path.
+	DefaultHealthPath = "/"
+	// DefaultHealthInterval is the ALB target group default HealthCheckIntervalSeconds (30).
+	DefaultHealthInterval = 30 * time.Second
+	// DefaultHealthTimeout is the ALB target group default HealthCheckTimeoutSeconds for HTTP (5).
+	DefaultHealthTimeout = 5 * time.Second
+	// DefaultHealthyThreshold is the ALB target group default HealthyThresholdCount (5).
+	DefaultHealthyThreshold = 5
+	// DefaultUnhealthyThreshold is the ALB target group default UnhealthyThresholdCount (2).
+	DefaultUnhealthyThreshold = 2
+	// DefaultDeregistrationDelay is the ALB target group default
+	// deregistration_delay.timeout_seconds (300).
+	DefaultDeregistrationDelay = 300 * time.Second
+
+	// DefaultInstances is used when instances is omitted. AWS Auto Scaling
+	// has no default (desired capacity must be given); 1 is docker
+	// compose's default scale.
+	DefaultInstances = 1
+	// DefaultCPU is cores per instance when cpu is omitted (no AWS default;
+	// one vCPU is the smallest whole-core instance).
+	DefaultCPU = 1.0
+	// DefaultMemoryBytes is guest RAM per instance when memory is omitted
+	// (no AWS default).
+	DefaultMemoryBytes = 256 << 20
+
+	// DefaultListen is the balancer address when balancer.listen is
+	// omitted: loopback, port 0, meaning a free port is chosen at `up`.
+	DefaultListen = "127.0.0.1:0"
+	// DefaultListenHost replaces a missing host in balancer.listen
+	// (":8080"), so nothing is exposed beyond the machine unless asked.
+	DefaultListenHost = "127.0.0.1"
+)
+
+// Limits enforced while parsing.
+const (
+	// MinMemoryBytes is the least guest RAM accepted: below this the guest
+	// kernel cannot boot reliably.
+	MinMemoryBytes = 64 << 20
+	// MaxMemoryBytes guards against typos (and int64 overflow) in memory.
+	MaxMemoryBytes = 1 << 40
+	// MaxCPU guards against typos in cpu; far beyond one machine's cores.
+	MaxCPU = 256.0
+	// MaxNameLen keeps "<instance>.<service>.<fleet>" names well inside
+	// DNS's 63-byte label and 253-byte name limits.
+	MaxNameLen = 40
+	// MinThreshold and MaxThreshold bound healthy_threshold and
+	// unhealthy_threshold, AWS's range for both.
+	MinThreshold = 2
+	MaxThreshold = 10
+	// MaxDeregistrationDelay is AWS's upper bound for deregistration_delay.
+	MaxDeregistrationDelay = 3600 * time.Second
+)
+
+// Fleet is a parsed, validated and defaulted fleet file.
+type Fleet struct {
+	// Name is the fleet's name, a valid DNS label of at most MaxNameLen.
+	Name string
+	// File is the path the fleet was read from, as given to Load or Parse.
+	File string
+	// Dir is the directory relative paths were resolved against.
+	Dir string
+	// Services in the order the file lists them.
+	Services []*Service
+}
+
+// Service returns the named service, or nil if the fleet has none by that name.
+func (f *Fleet) Service(name string) *Service {
+	// A scan rather than a map keeps Fleet a plain struct that callers can
+	// also build by hand; fleets are small.
+	for _, s := range f.Services {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// StartOrder returns the services so that each comes after everything it
+// depends on; otherwise file order is kept. Parse rejects cycles, so for
+// a parsed Fleet every service appears exactly once. For a hand-built
+// Fleet with a cycle the order within the cycle is unspecified, and
+// dependencies that name no service are ignored.
+func (f *Fleet) StartOrder() []*Service {
+	order := make([]*Service, 0, len(f.Services))
+	seen := make(map[string]bool, len(f.Services))
+	var visit func(s *Service)
+	visit = func(s *Service) {
+		if seen[s.Name] {
+			return
+		}
+		// Mark before recursing so a cycle in a hand-built Fleet cannot
+		// recurse forever.
+		seen[s.Name] = true
+		for _, d := range s.DependsOn {
+			if dep := f.Service(d); dep != nil {
+				visit(dep)
+			}
+		}
+		order = append(order, s)
+	}
+	for _, s := range f.Services {
+		visit(s)
+	}
+	return order
+}
+
+// Service is one service: an image run as Instances identical VMs behind
+// one balancer.
+type Service struct {
+	// Name is a valid DNS label of at most MaxNameLen.
+	Name  string
+	Image Image
+	// Command is the guest's argv; never empty.
+	Command []string
+	// Env is extra guest environment; nil when the file gives none.
+	Env map[string]string
+	// Port is the guest port the balancer sends traffic and TCP health
+	// checks to, 1..65535.
+	Port int
+	// Instances is how many VMs to keep running; 0 is allowed (scaled down).
+	Instances int
+	// CPU is cores per instance, > 0 and <= MaxCPU; fractions are allowed.
+	CPU float64
+	// MemoryBytes is guest RAM per instance, MinMemoryBytes..MaxMemoryBytes.
+	MemoryBytes int64
+	Health      Health
+	Balancer    Balancer
+	// DependsOn names services that must start first, in file order;
+	// nil when none.
+	DependsOn []string
+}
+
+// Image says what a service's VMs boot. Exactly one of Binary and Rootfs
+// is set; both are absolute when the fleet file's path was.
+type Image struct {
+	// Binary is a host executable to wrap in a minimal root filesystem.
+	Binary string
+	// Rootfs is a host root filesystem archive to boot as is.
+	Rootfs string
+	// Copies are extra host files or directories placed into the image.
+	Copies []Copy
+}
+
+// Copy places host path Src at guest path Dst.
+type Copy struct {
+	// Src is a host path, resolved against the fleet file's directory.
+	Src string
+	// Dst is an absolute, cleaned guest path.
+	Dst string
+}
+
+// Health is how the balancer decides an instance may receive traffic.
+// Timeout is always shorter than Interval.
+type Health struct {
+	// Type is HealthHTTP or HealthTCP.
+	Type string
+	// Path is the HTTP path to GET; empty for HealthTCP.
+	Path               string
+	Interval           time.Duration
+	Timeout            time.Duration
+	HealthyThreshold   int
+	UnhealthyThreshold int
+}
+
+// Balancer is the service's load balancer on the host.
+type Balancer struct {
+	// Listen is a host address "IP:port" (IPv6 in brackets). Port 0 means
+	// a free port is chosen at `up`. "localhost" and a missing host are
+	// written as 127.0.0.1.
+	Listen string
+	// DeregistrationDelay is how long a leaving instance keeps serving
+	// in-flight requests, 0..MaxDeregistrationDelay.
+	DeregistrationDelay time.Duration
+}

@@ -1,0 +1,390 @@
+package fleetfile
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// serviceNodes remembers where a service's values were written, for the
+// checks that span services (see checkFleet).
+type serviceNodes struct {
+	listen *yaml.Node     // nil when the listen address was defaulted
+	addr   netip.AddrPort // valid only with listen
+	deps   []*yaml.Node   // parallel to Service.DependsOn
+}
+
+func (p *parser) service(name string, se entry, at string) (*Service, serviceNodes) {
+	var nodes serviceNodes
+	s := &Service{
+		Name:        name,
+		Instances:   DefaultInstances,
+		CPU:         DefaultCPU,
+		MemoryBytes: DefaultMemoryBytes,
+		Health:      defaultHealth(),
+		Balancer:    Balancer{Listen: DefaultListen, DeregistrationDelay: DefaultDeregistrationDelay},
+	}
+	known := []string{"image", "command", "env", "port", "instances", "cpu", "memory", "health", "balancer", "depends_on"}
+	fields, ok := p.fields(se, at, "{image: {binary: ./bin/"+name+"}, command: [/app/"+name+"], port: 8080}", known, composeHint)
+	if !ok {
+		return nil, nodes
+	}
+
+	if e, ok := fields["image"]; ok {
+		s.Image = p.image(e, at+".image")
+	} else {
+		p.fail(se.key, at+".image", "add image: {binary: ./bin/"+name+"}", "image is missing")
+	}
+
+	if e, ok := fields["command"]; ok {
+		items, ok := p.strList(e, at+".command", `["/app/`+name+`", "-flag"]`)
+		switch {
+		case !ok:
+		case len(items) == 0:
+			p.fail(e.val, at+".command", `write it like ["/app/`+name+`"]`, "command is empty")
+		case items[0].s == "":
+			p.fail(items[0].n, items[0].at, `write it like ["/app/`+name+`"]`, "the program to run is empty")
+		default:
+			for _, it := range items {
+				s.Command = append(s.Command, it.s)
+			}
+		}
+	} else {
+		// Required even for a rootfs image: guessing its entry point would
+		// make the file harder to read, not easier to write.
+		p.fail(se.key, at+".command", `add command: ["/app/`+name+`"]`, "command is missing")
+	}
+
+	if e, ok := fields["env"]; ok {
+		s.Env = p.env(e, at+".env")
+	}
+
+	if e, ok := fields["port"]; ok {
+		if v, ok := p.integer(e, at+".port", "8080"); ok {
+			if v < 1 || v > 65535 {
+				p.fail(e.val, at+".port", "use a port from 1 to 65535", "port %d is out of range", v)
+			} else {
+				s.Port = v
+			}
+		}
+	} else {
+		p.fail(se.key, at+".port", "add port: 8080 (the guest port the balancer sends to)", "port is missing")
+	}
+
+	if e, ok := fields["instances"]; ok {
+		if v, ok := p.integer(e, at+".instances", "3"); ok {
+			if v < 0 {
+				p.fail(e.val, at+".instances", "use 0 or more", "instances %d is negative", v)
+			} else {
+				s.Instances = v
+			}
+		}
+	}
+
+	if e, ok := fields["cpu"]; ok {
+		if v, ok := p.number(e, at+".cpu", "0.5"); ok {
+			switch {
+			case !finite(v):
+				p.fail(e.val, at+".cpu", "write cores per instance, like 0.5 or 2", "cpu %s is not a finite number", e.val.Value)
+			case v <= 0:
+				p.fail(e.val, at+".cpu", "write cores per instance, like 0.5 or 2", "cpu %s must be more than zero", e.val.Value)
+			case v > MaxCPU:
+				p.fail(e.val, at+".cpu", "write cores per instance, like 0.5 or 2", "cpu %s is more than %g cores", e.val.Value, MaxCPU)
+			default:
+				s.CPU = v
+			}
+		}
+	}
+
+	if e, ok := fields["memory"]; ok {
+		if v, ok := p.size(e, at+".memory"); ok {
+			if v < MinMemoryBytes {
+				p.fail(e.val, at+".memory", "write it like 256MiB",
+					"%s is less than %s, the least the guest kernel needs to boot", formatSize(v), formatSize(MinMemoryBytes))
+			} else {
+				s.MemoryBytes = v
+			}
+		}
+	}
+
+	if e, ok := fields["health"]; ok {
+		s.Health = p.health(e, at+".health")
+	}
+
+	if e, ok := fields["balancer"]; ok {
+		s.Balancer, nodes.listen, nodes.addr = p.balancer(e, at+".balancer")
+	}
+
+	if e, ok := fields["depends_on"]; ok {
+		s.DependsOn, nodes.deps = p.dependsOn(e, at+".depends_on")
+	}
+	return s, nodes
+}
+
+// composeHint maps docker compose keys to ours, since compose is what
+// most users will have written before.
+func composeHint(key string) string {
+	switch key {
+	case "replicas", "scale":
+		return "instances"
+	case "environment":
+		return "env"
+	case "mem_limit", "mem", "ram":
+		return "memory"
+	case "cpus":
+		return "cpu"
+	case "healthcheck":
+		return "health"
+	case "entrypoint", "cmd", "args":
+		return "command"
+	case "ports", "expose":
+		return "port"
+	case "build":
+		return "image"
+	case "links":
+		return "depends_on"
+	}
+	return ""
+}
+
+func (p *parser) image(e entry, at string) Image {
+	var img Image
+	fields, ok := p.fields(e, at, "{binary: ./bin/app}", []string{"binary", "rootfs", "copy"}, nil)
+	if !ok {
+		return img
+	}
+	bin, hasBin := fields["binary"]
+	rootfs, hasRootfs := fields["rootfs"]
+	switch {
+	case hasBin && hasRootfs:
+		// Report at the later of the two, where the user added the second.
+		later := rootfs
+		if bin.key.Line > rootfs.key.Line {
+			later = bin
+		}
+		p.fail(later.key, at, "keep only one of them", "image has both binary and rootfs")
+	case !hasBin && !hasRootfs:
+		p.fail(e.key, at, "add binary: ./bin/app or rootfs: ./app-rootfs.tar", "image has neither binary nor rootfs")
+	case hasBin:
+		img.Binary = p.hostPath(bin, at+".binary", "./bin/app")
+	default:
+		img.Rootfs = p.hostPath(rootfs, at+".rootfs", "./app-rootfs.tar")
+	}
+	if c, ok := fields["copy"]; ok {
+		img.Copies = p.copies(c, at+".copy")
+	}
+	return img
+}
+
+// hostPath reads a non-empty host path and resolves it against the fleet
+// file's directory.
+func (p *parser) hostPath(e entry, at, example string) string {
+	s, ok := p.str(e, at, example)
+	if !ok {
+		return ""
+	}
+	if s == "" {
+		p.fail(e.val, at, "write it like "+example, "path is empty")
+		return ""
+	}
+	return p.resolve(s)
+}
+
+func (p *parser) resolve(s string) string {
+	if filepath.IsAbs(s) {
+		return filepath.Clean(s)
+	}
+	return filepath.Join(p.dir, s)
+}
+
+func (p *parser) copies(e entry, at string) []Copy {
+	const fix = "write it like ./static:/srv/static"
+	items, _ := p.strList(e, at, `["./static:/srv/static"]`)
+	var out []Copy
+	seen := map[string]int{}
+	for _, it := range items {
+		s, n, itemAt := it.s, it.n, it.at
+		// Split at the first ":/" because the destination is absolute;
+		// this lets a host path contain colons.
+		src, rest, ok := strings.Cut(s, ":/")
+		if !ok {
+			if _, dst, hasColon := strings.Cut(s, ":"); hasColon {
+				p.fail(n, itemAt, fix, "destination %q is not an absolute guest path", dst)
+			} else {
+				p.fail(n, itemAt, fix, "%q is not SRC:DST", s)
+			}
+			continue
+		}
+		if src == "" {
+			p.fail(n, itemAt, fix, "%q has an empty source", s)
+			continue
+		}
+		dst := path.Clean("/" + rest)
+		if prev, dup := seen[dst]; dup {
+			p.fail(n, itemAt, "copy each destination once", "something is already copied to %s (line %d)", dst, prev)
+			continue
+		}
+		seen[dst] = n.Line
+		out = append(out, Copy{Src: p.resolve(src), Dst: dst})
+	}
+	return out
+}
+
+func (p *parser) env(e entry, at string) map[string]string {
+	list, ok := p.entries(e, at, "a map of names to values", "{LOG_LEVEL: info}")
+	if !ok {
+		return nil
+	}
+	env := make(map[string]string, len(list))
+	for _, kv := range list {
+		k := kv.key.Value
+		kAt := at + "." + k
+		if !validEnvName(k) {
+			p.fail(kv.key, kAt, "use letters, digits and _, not starting with a digit, like LOG_LEVEL", "%q is not a valid environment variable name", k)
+			continue
+		}
+		if v, ok := p.str(kv, kAt, k+`: "value"`); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+func defaultHealth() Health {
+	return Health{
+		Type:               DefaultHealthType,
+		Path:               DefaultHealthPath,
+		Interval:           DefaultHealthInterval,
+		Timeout:            DefaultHealthTimeout,
+		HealthyThreshold:   DefaultHealthyThreshold,
+		UnhealthyThreshold: DefaultUnhealthyThreshold,
+	}
+}
+
+func (p *parser) health(e entry, at string) Health {
+	h := defaultHealth()
+	known := []string{"type", "path", "interval", "timeout", "healthy_threshold", "unhealthy_threshold"}
+	fields, ok := p.fields(e, at, "{type: http, path: /healthz}", known, nil)
+	if !ok {
+		return h
+	}
+	if t, ok := fields["type"]; ok {
+		if v, ok := p.str(t, at+".type", "http"); ok {
+			if v == HealthHTTP || v == HealthTCP {
+				h.Type = v
+			} else {
+				p.fail(t.val, at+".type", "write type: http or type: tcp", "health check type %q is not http or tcp", v)
+			}
+		}
+	}
+	if pe, ok := fields["path"]; ok {
+		if v, ok := p.str(pe, at+".path", "/healthz"); ok {
+			switch {
+			case h.Type == HealthTCP:
+				p.fail(pe.key, at+".path", "remove path, or use type: http", "path applies only to http health checks")
+			case !strings.HasPrefix(v, "/"):
+				p.fail(pe.val, at+".path", "write it like /healthz", "path %q does not start with /", v)
+			default:
+				h.Path = v
+			}
+		}
+	}
+	if h.Type == HealthTCP {
+		h.Path = ""
+	}
+
+	// A bad interval or timeout is reported once, not again as a
+	// comparison against the default standing in for it.
+	durationsOK := true
+	interval, hasInterval := fields["interval"]
+	if hasInterval {
+		d, ok := p.positiveDuration(interval, at+".interval")
+		h.Interval, durationsOK = cmp.Or(d, h.Interval), durationsOK && ok
+	}
+	timeout, hasTimeout := fields["timeout"]
+	if hasTimeout {
+		d, ok := p.positiveDuration(timeout, at+".timeout")
+		h.Timeout, durationsOK = cmp.Or(d, h.Timeout), durationsOK && ok
+	}
+	if durationsOK && h.Timeout >= h.Interval && (hasInterval || hasTimeout) {
+		// Blame the value the user wrote; a default can't be edited.
+		blame, key, tNote, iNote := timeout, "timeout", "", ""
+		if !hasTimeout {
+			blame, key, tNote = interval, "interval", " (the default)"
+		}
+		if !hasInterval {
+			iNote = " (the default)"
+		}
+		p.fail(blame.val, at+"."+key, "set timeout below interval, as AWS requires",
+			"timeout %v%s is not shorter than interval %v%s", h.Timeout, tNote, h.Interval, iNote)
+	}
+
+	for _, th := range []struct {
+		key string
+		dst *int
+	}{{"healthy_threshold", &h.HealthyThreshold}, {"unhealthy_threshold", &h.UnhealthyThreshold}} {
+		te, ok := fields[th.key]
+		if !ok {
+			continue
+		}
+		if v, ok := p.integer(te, at+"."+th.key, "3"); ok {
+			if v < MinThreshold || v > MaxThreshold {
+				p.fail(te.val, at+"."+th.key, fmt.Sprintf("use %d to %d, AWS's range", MinThreshold, MaxThreshold), "%s %d is out of range", th.key, v)
+			} else {
+				*th.dst = v
+			}
+		}
+	}
+	return h
+}
+
+func (p *parser) balancer(e entry, at string) (Balancer, *yaml.Node, netip.AddrPort) {
+	b := Balancer{Listen: DefaultListen, DeregistrationDelay: DefaultDeregistrationDelay}
+	var addr netip.AddrPort
+	var listenNode *yaml.Node
+	fields, ok := p.fields(e, at, "{listen: 127.0.0.1:8080}", []string{"listen", "deregistration_delay"}, nil)
+	if !ok {
+		return b, nil, addr
+	}
+	if le, ok := fields["listen"]; ok {
+		if v, ok := p.str(le, at+".listen", "127.0.0.1:8080"); ok {
+			if ap, fix, err := parseListen(v); err != nil {
+				p.fail(le.val, at+".listen", fix, "%v", err)
+			} else {
+				b.Listen, addr, listenNode = ap.String(), ap, le.val
+			}
+		}
+	}
+	if de, ok := fields["deregistration_delay"]; ok {
+		if d, ok := p.duration(de, at+".deregistration_delay"); ok {
+			if d < 0 || d > MaxDeregistrationDelay {
+				p.fail(de.val, at+".deregistration_delay", "use 0s to 1h, AWS's range", "%s is out of range", de.val.Value)
+			} else {
+				b.DeregistrationDelay = d
+			}
+		}
+	}
+	return b, listenNode, addr
+}
+
+func (p *parser) dependsOn(e entry, at string) ([]string, []*yaml.Node) {
+	items, _ := p.strList(e, at, "[catalog]")
+	var names []string
+	var nodes []*yaml.Node
+	first := map[string]int{}
+	for _, it := range items {
+		if prev, dup := first[it.s]; dup {
+			p.fail(it.n, it.at, "list it once", "%q is listed twice (first at line %d)", it.s, prev)
+			continue
+		}
+		first[it.s] = it.n.Line
+		names = append(names, it.s)
+		nodes = append(nodes, it.n)
+	}
+	return names, nodes
+}

@@ -1,0 +1,322 @@
+package fleetfile
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// wrongType reports a value of the wrong kind. A missing value ("port:")
+// is reported on the key's line, since that is where the user looks.
+func (p *parser) wrongType(e entry, path, want, example string) {
+	fix := ""
+	if example != "" {
+		fix = "write it like " + example
+	}
+	if isNull(e.val) {
+		p.fail(e.key, path, fix, "has no value, want %s", want)
+		return
+	}
+	p.fail(e.val, path, fix, "got %s, want %s", describe(e.val), want)
+}
+
+// str reads any scalar but null as a string. Numbers and booleans are
+// accepted as their text so that env: {PORT: 8080} works as in compose.
+func (p *parser) str(e entry, path, example string) (string, bool) {
+	if e.val.Kind != yaml.ScalarNode || isNull(e.val) {
+		p.wrongType(e, path, "a string", example)
+		return "", false
+	}
+	return e.val.Value, true
+}
+
+// integer reads a YAML integer; a quoted "8080" is rejected so that
+// strings and numbers are never confused.
+func (p *parser) integer(e entry, path, example string) (int, bool) {
+	n := e.val
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		p.wrongType(e, path, "a whole number", example)
+		return 0, false
+	}
+	switch n.ShortTag() {
+	case "!!int":
+		var v int
+		if err := n.Decode(&v); err != nil {
+			p.fail(n, path, "write it like "+example, "%s is out of range", n.Value)
+			return 0, false
+		}
+		return v, true
+	case "!!float":
+		p.fail(n, path, "write it like "+example, "%s is not a whole number", n.Value)
+	case "!!str":
+		p.notANumber(n, path, example)
+	default:
+		p.wrongType(e, path, "a whole number", example)
+	}
+	return 0, false
+}
+
+// notANumber reports a string where a number goes, telling a quoted
+// number ("8080") apart from a word.
+func (p *parser) notANumber(n *yaml.Node, path, example string) {
+	if _, err := strconv.ParseFloat(n.Value, 64); err == nil {
+		p.fail(n, path, "write it without quotes, like "+example, "%q is a string, not a number", n.Value)
+	} else {
+		p.fail(n, path, "write it like "+example, "%q is not a number", n.Value)
+	}
+}
+
+// number reads a YAML integer or float.
+func (p *parser) number(e entry, path, example string) (float64, bool) {
+	n := e.val
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		p.wrongType(e, path, "a number", example)
+		return 0, false
+	}
+	switch n.ShortTag() {
+	case "!!int", "!!float":
+		var v float64
+		if err := n.Decode(&v); err != nil {
+			p.fail(n, path, "write it like "+example, "%s is out of range", n.Value)
+			return 0, false
+		}
+		return v, true
+	case "!!str":
+		p.notANumber(n, path, example)
+	default:
+		p.wrongType(e, path, "a number", example)
+	}
+	return 0, false
+}
+
+// duration reads a Go duration ("2s", "500ms"). A bare number is
+// rejected: its unit would be a guess.
+func (p *parser) duration(e entry, path string) (time.Duration, bool) {
+	const fix = "write it like 2s or 500ms"
+	if e.val.Kind != yaml.ScalarNode || isNull(e.val) {
+		p.wrongType(e, path, "a duration", "2s or 500ms")
+		return 0, false
+	}
+	d, err := time.ParseDuration(e.val.Value)
+	if err != nil {
+		p.fail(e.val, path, fix, "%q is not a duration", e.val.Value)
+		return 0, false
+	}
+	return d, true
+}
+
+// positiveDuration is duration that must be above zero.
+func (p *parser) positiveDuration(e entry, path string) (time.Duration, bool) {
+	d, ok := p.duration(e, path)
+	if ok && d <= 0 {
+		p.fail(e.val, path, "write it like 2s or 500ms", "%s must be more than zero", e.val.Value)
+		return 0, false
+	}
+	return d, ok
+}
+
+// size reads a byte size like 256MiB, 1GiB, 512M or a plain byte count.
+func (p *parser) size(e entry, path string) (int64, bool) {
+	const fix = "write it like 256MiB"
+	n := e.val
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		p.wrongType(e, path, "a size", "256MiB")
+		return 0, false
+	}
+	v, err := parseSize(n.Value)
+	if err != nil {
+		p.fail(n, path, fix, "%q %v", n.Value, err)
+		return 0, false
+	}
+	return v, true
+}
+
+// parseSize parses a number with an optional binary unit: B, K, M, G, T,
+// optionally followed by B or iB, any case. All units are powers of 1024,
+// as in docker's --memory, because RAM is sized in binary units.
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "-") {
+		return 0, errors.New("must be more than zero")
+	}
+	i := 0
+	for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
+		i++
+	}
+	num, unit := s[:i], strings.ToLower(strings.TrimSpace(s[i:]))
+	v, err := strconv.ParseFloat(num, 64)
+	if num == "" || err != nil {
+		return 0, errors.New("is not a size")
+	}
+	var mul float64
+	switch unit {
+	case "", "b":
+		mul = 1
+	case "k", "kb", "kib":
+		mul = 1 << 10
+	case "m", "mb", "mib":
+		mul = 1 << 20
+	case "g", "gb", "gib":
+		mul = 1 << 30
+	case "t", "tb", "tib":
+		mul = 1 << 40
+	default:
+		return 0, errors.New("is not a size")
+	}
+	bytes := v * mul
+	switch {
+	case bytes < 1:
+		// Also catches "0.1" bytes, which would truncate to zero.
+		return 0, errors.New("must be more than zero")
+	case bytes > MaxMemoryBytes:
+		// Compared as a float so huge inputs cannot overflow int64.
+		return 0, fmt.Errorf("is more than %s", formatSize(MaxMemoryBytes))
+	}
+	return int64(bytes), nil
+}
+
+// formatSize writes n in the largest binary unit that divides it.
+func formatSize(n int64) string {
+	for _, u := range []struct {
+		name string
+		size int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.size && n%u.size == 0 {
+			return fmt.Sprintf("%d%s", n/u.size, u.name)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// item is one string from a list, with where it was written.
+type item struct {
+	s  string
+	n  *yaml.Node
+	at string // path including the index, like "services.web.depends_on[1]"
+}
+
+// strList reads a list of strings; a single string is rejected so that
+// argv splitting is never guessed. Items that aren't strings are reported
+// and left out; ok is false if anything was wrong.
+func (p *parser) strList(e entry, at, example string) (items []item, ok bool) {
+	if e.val.Kind != yaml.SequenceNode {
+		p.wrongType(e, at, "a list of strings", example)
+		return nil, false
+	}
+	ok = true
+	for i, n := range e.val.Content {
+		n = deref(n)
+		if n == nil {
+			continue
+		}
+		itemAt := fmt.Sprintf("%s[%d]", at, i)
+		s, good := p.str(entry{key: n, val: n}, itemAt, example)
+		if !good {
+			ok = false
+			continue
+		}
+		items = append(items, item{s: s, n: n, at: itemAt})
+	}
+	return items, ok
+}
+
+// checkName reports a name that can't be a DNS label, since fleet and
+// service names become parts of VM host names.
+func (p *parser) checkName(n *yaml.Node, path, name string) bool {
+	fix := "use lowercase letters, digits and inner dashes"
+	if alt := sanitizeName(name); alt != "" {
+		fix += ", like " + alt
+	}
+	switch {
+	case len(name) > MaxNameLen:
+		p.fail(n, path, fmt.Sprintf("shorten it to at most %d characters", MaxNameLen), "name %q is longer than %d characters", name, MaxNameLen)
+		return false
+	case !validName(name):
+		p.fail(n, path, fix, "name %q can't be part of a domain name", name)
+		return false
+	}
+	return true
+}
+
+// validName reports whether s matches [a-z0-9]([a-z0-9-]*[a-z0-9])?.
+func validName(s string) bool {
+	if s == "" || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// sanitizeName turns a directory name into a valid fleet name, like
+// docker compose's project name: lowercase, other characters become
+// dashes, runs of dashes collapse. It returns "" if nothing is left.
+func sanitizeName(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, c := range strings.ToLower(s) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			b.WriteRune(c)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	out := strings.TrimRight(b.String(), "-")
+	if len(out) > MaxNameLen {
+		out = strings.TrimRight(out[:MaxNameLen], "-")
+	}
+	return out
+}
+
+// validEnvName reports whether s matches [A-Za-z_][A-Za-z0-9_]*.
+func validEnvName(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseListen checks a balancer address and returns it normalised to
+// "IP:port". Host names other than localhost are refused: resolving them
+// would be I/O, and their answer could change between runs.
+func parseListen(s string) (netip.AddrPort, string, error) {
+	const fix = "write it like 127.0.0.1:8080"
+	host, portStr, err := net.SplitHostPort(s)
+	if err != nil {
+		return netip.AddrPort{}, fix, fmt.Errorf("%q is not host:port", s)
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, fix, fmt.Errorf("port %q in %q is not a number from 0 to 65535", portStr, s)
+	}
+	if host == "" || host == "localhost" {
+		host = DefaultListenHost
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.AddrPort{}, fix + " (host names other than localhost are not looked up)", fmt.Errorf("host %q is not an IP address or localhost", host)
+	}
+	return netip.AddrPortFrom(addr, uint16(port)), "", nil
+}
+
+// finite reports whether v is neither NaN nor infinite (YAML allows .nan and .inf).
+func finite(v float64) bool {
+	return !math.IsNaN(v) && !math.IsInf(v, 0)
+}

@@ -1,0 +1,59 @@
+// Package guestinit is PID 1 inside a vmfleet guest: a short list of plain
+// steps that prepare the machine, then a supervisor that runs the service
+// and powers the VM off when it ends, so the host sees the instance stop.
+package guestinit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/guestconfig"
+)
+
+// Paths inside the initramfs that the bake and init agree on.
+const (
+	ModulesDir  = "/lib/modules"         // the .ko files
+	ModulesList = "/etc/vmfleet/modules" // their load order, one file name a line
+	NewRoot     = "/newroot"             // where the image's disk is mounted
+	RootDevice  = "/dev/vda"             // the image's disk (virtio-blk)
+	configPath  = "/sys/firmware/qemu_fw_cfg/by_name/" + guestconfig.FwCfgName + "/raw"
+)
+
+// Init carries the state the steps share.
+type Init struct {
+	Console io.Writer
+	Config  *guestconfig.Config
+}
+
+// step is one thing init does before the service starts.
+type step struct {
+	name string
+	run  func(ctx context.Context, in *Init) error
+}
+
+// steps are init's whole boot sequence, in order.
+var steps = []step{
+	{"mount pseudo filesystems", mountPseudo},
+	{"load modules", loadModules},
+	{"read config", readConfig},
+	{"mount root", mountRoot},
+	{"configure network", configureNetwork},
+}
+
+// Run boots the guest and supervises the service. It returns the service's
+// exit status; the caller powers off.
+func Run(ctx context.Context, console io.Writer) int {
+	in := &Init{Console: console}
+	start := time.Now()
+	for _, s := range steps {
+		if err := s.run(ctx, in); err != nil {
+			fmt.Fprintf(console, "vmfleet-init: %s: %v\n", s.name, err)
+			return 127
+		}
+	}
+	fmt.Fprintf(console, "vmfleet-init: ready in %s, starting %s instance %s: %q\n",
+		time.Since(start).Round(time.Millisecond), in.Config.Service, in.Config.InstanceID, in.Config.Command)
+	return supervise(ctx, in)
+}

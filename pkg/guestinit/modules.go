@@ -1,0 +1,39 @@
+package guestinit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// loadModules loads the drivers the bake put in the initramfs, in the
+// dependency order it wrote down (modules.dep order, computed on the host).
+func loadModules(_ context.Context, _ *Init) error {
+	list, err := os.ReadFile(ModulesList)
+	if err != nil {
+		return err
+	}
+	for _, name := range strings.Fields(string(list)) {
+		if err := loadModule(filepath.Join(ModulesDir, name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func loadModule(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("load %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package guestinit
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// supervise runs the service chrooted into the image's root, reaps every
+// orphan that is re-parented to PID 1, and turns a stop request (power
+// button, Ctrl-Alt-Del, SIGTERM) into SIGTERM for the service, then SIGKILL
+// after the stop timeout. It returns the service's exit status.
+func supervise(ctx context.Context, in *Init) int {
+	c := in.Config
+	cmd := exec.Command(c.Command[0], c.Command[1:]...)
+	cmd.Env = append([]string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/root",
+		"HOSTNAME=" + c.Hostname,
+	}, c.Env...)
+	cmd.Dir = c.WorkDir
+	if cmd.Dir == "" {
+		cmd.Dir = "/"
+	}
+	cmd.Stdout, cmd.Stderr = in.Console, in.Console
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: NewRoot, Setsid: true}
+	// exec.Command looks the name up on the initramfs; the service's PATH
+	// lives inside the chroot.
+	cmd.Path, cmd.Err = lookPathIn(NewRoot, c.Command[0])
+
+	stop := make(chan string, 4)
+	watchStopRequests(ctx, stop)
+
+	// Reap with our own SIGCHLD loop: orphans of the service land on PID 1.
+	sigchld := make(chan os.Signal, 16)
+	signal.Notify(sigchld, unix.SIGCHLD)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(in.Console, "vmfleet-init: start %q: %v\n", c.Command[0], err)
+		return 127
+	}
+	pid := cmd.Process.Pid
+	var kill <-chan time.Time
+	for {
+		select {
+		case why := <-stop:
+			if kill == nil {
+				timeout := time.Duration(c.StopTimeout)
+				if timeout <= 0 {
+					timeout = 10 * time.Second
+				}
+				fmt.Fprintf(in.Console, "vmfleet-init: %s: sending SIGTERM, %s until SIGKILL\n", why, timeout)
+				_ = unix.Kill(pid, unix.SIGTERM)
+				kill = time.After(timeout)
+			}
+		case <-kill:
+			fmt.Fprintln(in.Console, "vmfleet-init: stop timeout reached: sending SIGKILL")
+			_ = unix.Kill(-pid, unix.SIGKILL)
+			_ = unix.Kill(pid, unix.SIGKILL)
+		case <-sigchld:
+			if status, done := reap(pid); done {
+				return status
+			}
+		}
+	}
+}
+
+// lookPathIn resolves a bare command name against PATH inside root and
+// returns the path as seen from inside it.
+func lookPathIn(root, name string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	for _, dir := range []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
+		p := path.Join(dir, name)
+		if fi, err := os.Stat(filepath.Join(root, p)); err == nil && fi.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not found in PATH inside the image", name)
+}
+
+// reap collects every exited child and reports the service's status once
+// the service itself has exited.
+func reap(service int) (int, bool) {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err != nil || pid <= 0 {
+			return 0, false
+		}
+		if pid != service {
+			continue
+		}
+		switch {
+		case ws.Exited():
+			return ws.ExitStatus(), true
+		case ws.Signaled():
+			return 128 + int(ws.Signal()), true
+		}
+	}
+}

@@ -1,0 +1,86 @@
+// Package hypervisor is everything that speaks to libvirt and QEMU: the
+// connection (chosen like virsh chooses it), domain XML, define, start and
+// destroy, lifecycle events, limits, and QEMU monitor commands. It is the one
+// place with an interface for fakes: the rest of vmfleet talks to a
+// Hypervisor.
+package hypervisor
+
+import (
+	"context"
+	"time"
+)
+
+// Hypervisor is what vmfleet needs from libvirt.
+type Hypervisor interface {
+	// Accel says whether guests run under KVM or TCG, and why.
+	Accel(ctx context.Context) (Accel, string, error)
+	// Define makes a persistent domain from spec; it does not start it.
+	Define(ctx context.Context, spec *DomainSpec) error
+	// Start boots a defined domain, paused if asked (so limits and port
+	// forwards are in place before the guest runs).
+	Start(ctx context.Context, name string, paused bool) error
+	Resume(ctx context.Context, name string) error
+	// SetMemoryHardLimit caps the running domain's whole QEMU process.
+	SetMemoryHardLimit(ctx context.Context, name string, bytes int64) error
+	// ForwardPort forwards 127.0.0.1:hostPort to the guest's guestPort on its
+	// user-mode network.
+	ForwardPort(ctx context.Context, name string, hostPort, guestPort int) error
+	// Shutdown asks the guest to stop (ACPI power button).
+	Shutdown(ctx context.Context, name string) error
+	// Destroy stops the domain at once; a domain already stopped is fine.
+	Destroy(ctx context.Context, name string) error
+	// Undefine forgets the domain; one already gone is fine.
+	Undefine(ctx context.Context, name string) error
+	// Domains lists the domains that carry vmfleet metadata.
+	Domains(ctx context.Context) ([]Domain, error)
+	// Limits reads back the caps libvirt applied to a running domain.
+	Limits(ctx context.Context, name string) (Limits, error)
+	// Events streams domain lifecycle events until ctx ends.
+	Events(ctx context.Context) (<-chan Event, error)
+	Close() error
+}
+
+// Domain is a vmfleet domain as libvirt knows it.
+type Domain struct {
+	Name     string
+	State    State
+	Metadata string // the vmfleet metadata element
+}
+
+// State is a domain's run state.
+type State string
+
+const (
+	Running  State = "running"
+	Paused   State = "paused"
+	Shutoff  State = "shutoff"
+	Crashed  State = "crashed"
+	Stopping State = "stopping"
+	Other    State = "other"
+)
+
+// Limits are the caps read back from libvirt.
+type Limits struct {
+	CPUPeriod          uint64
+	CPUQuota           int64
+	MemoryHardLimitKiB uint64
+}
+
+// EventKind is what happened to a domain.
+type EventKind string
+
+const (
+	EventStarted  EventKind = "started"
+	EventStopped  EventKind = "stopped"
+	EventCrashed  EventKind = "crashed"
+	EventShutdown EventKind = "shutdown"
+	EventOther    EventKind = "other"
+)
+
+// Event is a lifecycle event.
+type Event struct {
+	Domain string
+	Kind   EventKind
+	Detail int32
+	Time   time.Time
+}

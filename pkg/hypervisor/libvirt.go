@@ -1,0 +1,370 @@
+package hypervisor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/digitalocean/go-libvirt"
+	"github.com/digitalocean/go-qemu/qmp"
+	"github.com/digitalocean/go-qemu/qmp/raw"
+)
+
+// DefaultURI is libvirt's system QEMU driver, as virsh uses it.
+const DefaultURI = "qemu:///system"
+
+// ChooseURI picks the connection like virsh: the flag, else
+// LIBVIRT_DEFAULT_URI, else qemu:///system.
+func ChooseURI(flag string, getenv func(string) string) string {
+	if flag != "" {
+		return flag
+	}
+	if v := getenv("LIBVIRT_DEFAULT_URI"); v != "" {
+		return v
+	}
+	return DefaultURI
+}
+
+// Libvirt is a Hypervisor over a go-libvirt connection.
+type Libvirt struct {
+	uri *url.URL
+	l   *libvirt.Libvirt
+	mu  sync.Mutex // go-libvirt is safe for concurrent calls; this guards accel
+	acc Accel
+	why string
+}
+
+// Connect opens a libvirt connection. The error says how to start libvirtd
+// when nothing answers.
+func Connect(ctx context.Context, uri string) (*Libvirt, error) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return nil, fmt.Errorf("libvirt URI %q: %w", uri, err)
+	}
+	type result struct {
+		l   *libvirt.Libvirt
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		l, err := libvirt.ConnectToURI(u)
+		ch <- result{l, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("connect to libvirt at %s: %w", uri, ctx.Err())
+	case r := <-ch:
+		if r.err != nil {
+			return nil, fmt.Errorf("cannot reach libvirtd at %s (%v); start it with make setup, or systemctl start libvirtd, or libvirtd -d and virtlogd -d", uri, rootCause(r.err))
+		}
+		return &Libvirt{uri: u, l: r.l}, nil
+	}
+}
+
+func rootCause(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
+}
+
+func (h *Libvirt) Close() error { return h.l.Disconnect() }
+
+func (h *Libvirt) lookup(name string) (libvirt.Domain, error) {
+	d, err := h.l.DomainLookupByName(name)
+	if err != nil {
+		return d, fmt.Errorf("find domain %s: %w", name, err)
+	}
+	return d, nil
+}
+
+// Accel picks KVM when libvirt can use it for guests and TCG otherwise.
+// VMFLEET_ACCEL=kvm|tcg overrides. On a local host whose KVM is the PVM
+// flavour (kvm_pvm without kvm_intel/kvm_amd: nested sandboxes), stock
+// guest kernels hang at boot, so TCG is chosen there.
+func (h *Libvirt) Accel(ctx context.Context) (Accel, string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.acc != "" {
+		return h.acc, h.why, nil
+	}
+	switch strings.ToLower(os.Getenv("VMFLEET_ACCEL")) {
+	case "kvm":
+		h.acc, h.why = KVM, "VMFLEET_ACCEL=kvm"
+		return h.acc, h.why, nil
+	case "tcg", "qemu":
+		h.acc, h.why = TCG, "VMFLEET_ACCEL=tcg"
+		return h.acc, h.why, nil
+	}
+	arch := libvirt.OptString{"x86_64"}
+	virt := libvirt.OptString{"kvm"}
+	if _, err := h.l.ConnectGetDomainCapabilities(nil, arch, nil, virt, 0); err != nil {
+		h.acc, h.why = TCG, "KVM is not available to libvirt (no usable /dev/kvm); guests run under TCG, slower"
+		return h.acc, h.why, nil
+	}
+	if h.uri.Host == "" && isPVM() {
+		h.acc, h.why = TCG, "this host's KVM is PVM (kvm_pvm), which boots only PVM-built guest kernels; guests run under TCG"
+		return h.acc, h.why, nil
+	}
+	h.acc, h.why = KVM, "KVM is available"
+	return h.acc, h.why, nil
+}
+
+func isPVM() bool {
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	return exists("/sys/module/kvm_pvm") && !exists("/sys/module/kvm_intel") && !exists("/sys/module/kvm_amd")
+}
+
+func (h *Libvirt) Define(ctx context.Context, spec *DomainSpec) error {
+	x, err := spec.XML()
+	if err != nil {
+		return err
+	}
+	if _, err := h.l.DomainDefineXMLFlags(x, libvirt.DomainDefineValidate); err != nil {
+		return fmt.Errorf("define domain %s: %w", spec.Name, err)
+	}
+	return nil
+}
+
+func (h *Libvirt) Start(ctx context.Context, name string, paused bool) error {
+	d, err := h.lookup(name)
+	if err != nil {
+		return err
+	}
+	var flags uint32
+	if paused {
+		flags = uint32(libvirt.DomainStartPaused)
+	}
+	if _, err := h.l.DomainCreateWithFlags(d, flags); err != nil {
+		return fmt.Errorf("start domain %s: %w", name, err)
+	}
+	return nil
+}
+
+func (h *Libvirt) Resume(ctx context.Context, name string) error {
+	d, err := h.lookup(name)
+	if err != nil {
+		return err
+	}
+	if err := h.l.DomainResume(d); err != nil {
+		return fmt.Errorf("resume domain %s: %w", name, err)
+	}
+	return nil
+}
+
+// SetMemoryHardLimit sets the cgroup hard limit on the live domain. Done
+// live rather than in the XML because a process without CAP_SYS_RESOURCE
+// cannot start a domain whose XML has one (libvirt also raises the locked
+// memory limit then); the live call only writes the cgroup.
+func (h *Libvirt) SetMemoryHardLimit(ctx context.Context, name string, bytes int64) error {
+	d, err := h.lookup(name)
+	if err != nil {
+		return err
+	}
+	p := []libvirt.TypedParam{{Field: libvirt.DomainMemoryHardLimit, Value: *libvirt.NewTypedParamValueUllong(uint64(bytes / 1024))}}
+	if err := h.l.DomainSetMemoryParameters(d, p, uint32(libvirt.DomainAffectLive)); err != nil {
+		return fmt.Errorf("set memory limit of %s: %w", name, err)
+	}
+	return nil
+}
+
+func (h *Libvirt) ForwardPort(ctx context.Context, name string, hostPort, guestPort int) error {
+	d, err := h.lookup(name)
+	if err != nil {
+		return err
+	}
+	mon := raw.NewMonitor(&monitor{l: h.l, d: d})
+	// libvirt names the first user-mode netdev hostnet0.
+	out, err := mon.HumanMonitorCommand(fmt.Sprintf("hostfwd_add hostnet0 tcp:127.0.0.1:%d-:%d", hostPort, guestPort), nil)
+	if err != nil {
+		return fmt.Errorf("forward 127.0.0.1:%d to %s:%d: %w", hostPort, name, guestPort, err)
+	}
+	if out = strings.TrimSpace(out); out != "" {
+		// HMP reports failures as text, e.g. "Could not set up host forwarding rule".
+		return fmt.Errorf("forward 127.0.0.1:%d to %s:%d: %s", hostPort, name, guestPort, out)
+	}
+	return nil
+}
+
+func (h *Libvirt) Shutdown(ctx context.Context, name string) error {
+	d, err := h.lookup(name)
+	if err != nil {
+		return err
+	}
+	if err := h.l.DomainShutdownFlags(d, libvirt.DomainShutdownAcpiPowerBtn); err != nil {
+		return fmt.Errorf("shut down %s: %w", name, err)
+	}
+	return nil
+}
+
+func (h *Libvirt) Destroy(ctx context.Context, name string) error {
+	d, err := h.l.DomainLookupByName(name)
+	if isCode(err, libvirt.ErrNoDomain) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find domain %s: %w", name, err)
+	}
+	if err := h.l.DomainDestroyFlags(d, 0); err != nil && !isCode(err, libvirt.ErrOperationInvalid) && !isCode(err, libvirt.ErrNoDomain) {
+		return fmt.Errorf("destroy %s: %w", name, err)
+	}
+	return nil
+}
+
+func (h *Libvirt) Undefine(ctx context.Context, name string) error {
+	d, err := h.l.DomainLookupByName(name)
+	if isCode(err, libvirt.ErrNoDomain) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find domain %s: %w", name, err)
+	}
+	if err := h.l.DomainUndefineFlags(d, 0); err != nil && !isCode(err, libvirt.ErrNoDomain) {
+		return fmt.Errorf("undefine %s: %w", name, err)
+	}
+	return nil
+}
+
+func isCode(err error, code libvirt.ErrorNumber) bool {
+	var le libvirt.Error
+	return errors.As(err, &le) && le.Code == uint32(code)
+}
+
+func (h *Libvirt) Domains(ctx context.Context) ([]Domain, error) {
+	doms, _, err := h.l.ConnectListAllDomains(1, 0)
+	if err != nil {
+		return nil, fmt.Errorf("list domains: %w", err)
+	}
+	var out []Domain
+	for _, d := range doms {
+		md, err := h.l.DomainGetMetadata(d, int32(libvirt.DomainMetadataElement), libvirt.OptString{MetadataNamespace}, libvirt.DomainAffectCurrent)
+		if err != nil {
+			continue // not ours (no vmfleet metadata), or gone meanwhile
+		}
+		state, _, err := h.l.DomainGetState(d, 0)
+		if err != nil {
+			continue
+		}
+		out = append(out, Domain{Name: d.Name, State: stateOf(libvirt.DomainState(state)), Metadata: md})
+	}
+	return out, nil
+}
+
+func stateOf(s libvirt.DomainState) State {
+	switch s {
+	case libvirt.DomainRunning:
+		return Running
+	case libvirt.DomainPaused:
+		return Paused
+	case libvirt.DomainShutoff:
+		return Shutoff
+	case libvirt.DomainCrashed:
+		return Crashed
+	case libvirt.DomainShutdown:
+		return Stopping
+	}
+	return Other
+}
+
+func (h *Libvirt) Limits(ctx context.Context, name string) (Limits, error) {
+	d, err := h.lookup(name)
+	if err != nil {
+		return Limits{}, err
+	}
+	var lim Limits
+	sched, err := h.l.DomainGetSchedulerParametersFlags(d, 16, uint32(libvirt.DomainAffectLive))
+	if err != nil {
+		return lim, fmt.Errorf("read cpu limits of %s: %w", name, err)
+	}
+	for _, p := range sched {
+		switch p.Field {
+		case "global_period":
+			lim.CPUPeriod, _ = p.Value.I.(uint64)
+		case "global_quota":
+			lim.CPUQuota, _ = p.Value.I.(int64)
+		}
+	}
+	mem, _, err := h.l.DomainGetMemoryParameters(d, 8, uint32(libvirt.DomainAffectLive))
+	if err != nil {
+		return lim, fmt.Errorf("read memory limits of %s: %w", name, err)
+	}
+	for _, p := range mem {
+		if p.Field == libvirt.DomainMemoryHardLimit {
+			lim.MemoryHardLimitKiB, _ = p.Value.I.(uint64)
+		}
+	}
+	return lim, nil
+}
+
+func (h *Libvirt) Events(ctx context.Context) (<-chan Event, error) {
+	in, err := h.l.LifecycleEvents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to lifecycle events: %w", err)
+	}
+	out := make(chan Event)
+	go func() {
+		defer close(out)
+		for m := range in {
+			ev := Event{Domain: m.Dom.Name, Detail: m.Detail, Time: time.Now(), Kind: EventOther}
+			switch libvirt.DomainEventType(m.Event) {
+			case libvirt.DomainEventStarted:
+				ev.Kind = EventStarted
+			case libvirt.DomainEventStopped:
+				ev.Kind = EventStopped
+				if libvirt.DomainEventStoppedDetailType(m.Detail) == libvirt.DomainEventStoppedCrashed {
+					ev.Kind = EventCrashed
+				}
+			case libvirt.DomainEventCrashed:
+				ev.Kind = EventCrashed
+			case libvirt.DomainEventShutdown:
+				ev.Kind = EventShutdown
+			}
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// monitor is a go-qemu qmp.Monitor over libvirt's QEMU monitor passthrough,
+// reusing our connection instead of opening another.
+type monitor struct {
+	l *libvirt.Libvirt
+	d libvirt.Domain
+}
+
+func (m *monitor) Connect() error    { return nil }
+func (m *monitor) Disconnect() error { return nil }
+
+func (m *monitor) Run(cmd []byte) ([]byte, error) {
+	out, err := m.l.QEMUDomainMonitorCommand(m.d, string(cmd), 0)
+	if err != nil {
+		return nil, err
+	}
+	// libvirt hands QMP errors back inside the reply.
+	var reply struct {
+		Error *struct {
+			Class, Desc string
+		} `json:"error"`
+	}
+	if json.Unmarshal([]byte(out), &reply) == nil && reply.Error != nil {
+		return nil, fmt.Errorf("qmp %s: %s", reply.Error.Class, reply.Error.Desc)
+	}
+	return []byte(out), nil
+}
+
+func (m *monitor) Events(context.Context) (<-chan qmp.Event, error) {
+	return nil, errors.New("events are not available through libvirt's monitor passthrough")
+}

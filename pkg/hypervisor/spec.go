@@ -1,0 +1,117 @@
+package hypervisor
+
+import (
+	"fmt"
+
+	"libvirt.org/go/libvirtxml"
+)
+
+// Accel is how guests run: "kvm" (hardware) or "qemu" (TCG, software).
+type Accel string
+
+const (
+	KVM Accel = "kvm"
+	TCG Accel = "qemu"
+)
+
+// DomainSpec is everything vmfleet decides about a domain.
+type DomainSpec struct {
+	Name       string
+	Accel      Accel
+	VCPUs      uint
+	MemoryMiB  uint
+	CPUQuota   int64 // µs per CPUPeriod for the whole domain; 0 for no cap
+	CPUPeriod  uint64
+	Kernel     string
+	Initrd     string
+	Cmdline    string
+	Disk       string // qcow2 overlay
+	ConsoleLog string
+	// FwCfg maps fw_cfg entry names to host files QEMU reads them from
+	// (files, because libvirt does not escape commas in inline values).
+	FwCfg map[string]string
+	// MetadataXML is stored under MetadataNamespace with the vmfleet prefix.
+	MetadataXML string
+	// TBCacheMiB bounds QEMU's TCG translation cache, which otherwise grows
+	// towards 1 GiB and would push QEMU past a memory cap.
+	TBCacheMiB uint
+}
+
+// MetadataNamespace marks domains as vmfleet's.
+const (
+	MetadataNamespace = "https://vmfleet.dev/xmlns/instance/1"
+	MetadataPrefix    = "vmfleet"
+)
+
+// XML renders the spec as libvirt domain XML. The domain boots the kernel
+// directly (no firmware, no bootloader), has ACPI so a guest power-off
+// really stops it, and user-mode networking that only reaches the host's
+// loopback through forwards added at run time.
+func (s *DomainSpec) XML() (string, error) {
+	d := &libvirtxml.Domain{
+		Type:   string(s.Accel),
+		Name:   s.Name,
+		Memory: &libvirtxml.DomainMemory{Value: s.MemoryMiB, Unit: "MiB"},
+		VCPU:   &libvirtxml.DomainVCPU{Value: s.VCPUs},
+		OS: &libvirtxml.DomainOS{
+			Type:    &libvirtxml.DomainOSType{Arch: "x86_64", Machine: "pc", Type: "hvm"},
+			Kernel:  s.Kernel,
+			Initrd:  s.Initrd,
+			Cmdline: s.Cmdline,
+		},
+		Features: &libvirtxml.DomainFeatureList{ACPI: &libvirtxml.DomainFeature{}},
+		Clock:    &libvirtxml.DomainClock{Offset: "utc"},
+		// A guest that powers off or reboots has stopped: the controller,
+		// not libvirt, decides what replaces it.
+		OnPoweroff: "destroy",
+		OnReboot:   "destroy",
+		OnCrash:    "destroy",
+		Devices: &libvirtxml.DomainDeviceList{
+			Disks: []libvirtxml.DomainDisk{{
+				Device: "disk",
+				Driver: &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "qcow2", Cache: "unsafe", Discard: "unmap"},
+				Source: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: s.Disk}},
+				Target: &libvirtxml.DomainDiskTarget{Dev: "vda", Bus: "virtio"},
+			}},
+			Interfaces: []libvirtxml.DomainInterface{{
+				Source: &libvirtxml.DomainInterfaceSource{User: &libvirtxml.DomainInterfaceSourceUser{}},
+				Model:  &libvirtxml.DomainInterfaceModel{Type: "virtio"},
+			}},
+			Serials: []libvirtxml.DomainSerial{{
+				Source: &libvirtxml.DomainChardevSource{File: &libvirtxml.DomainChardevSourceFile{Path: s.ConsoleLog, Append: "on"}},
+			}},
+			Consoles: []libvirtxml.DomainConsole{{
+				Source: &libvirtxml.DomainChardevSource{File: &libvirtxml.DomainChardevSourceFile{Path: s.ConsoleLog, Append: "on"}},
+				Target: &libvirtxml.DomainConsoleTarget{Type: "serial"},
+			}},
+			Controllers: []libvirtxml.DomainController{{Type: "usb", Model: "none"}},
+			MemBalloon:  &libvirtxml.DomainMemBalloon{Model: "none"},
+		},
+	}
+	if s.Accel == KVM {
+		d.CPU = &libvirtxml.DomainCPU{Mode: "host-passthrough"}
+	} else if s.TBCacheMiB > 0 {
+		d.Features.TCG = &libvirtxml.DomainFeatureTCG{TBCache: &libvirtxml.DomainFeatureTCGTBCache{Unit: "MiB", Size: s.TBCacheMiB}}
+	}
+	if s.CPUQuota > 0 {
+		d.CPUTune = &libvirtxml.DomainCPUTune{
+			GlobalPeriod: &libvirtxml.DomainCPUTunePeriod{Value: s.CPUPeriod},
+			GlobalQuota:  &libvirtxml.DomainCPUTuneQuota{Value: s.CPUQuota},
+		}
+	}
+	if len(s.FwCfg) > 0 {
+		fw := &libvirtxml.DomainSysInfoFWCfg{}
+		for name, file := range s.FwCfg {
+			fw.Entry = append(fw.Entry, libvirtxml.DomainSysInfoEntry{Name: name, File: file})
+		}
+		d.SysInfo = []libvirtxml.DomainSysInfo{{FWCfg: fw}}
+	}
+	if s.MetadataXML != "" {
+		d.Metadata = &libvirtxml.DomainMetadata{XML: s.MetadataXML}
+	}
+	out, err := d.Marshal()
+	if err != nil {
+		return "", fmt.Errorf("domain %s xml: %w", s.Name, err)
+	}
+	return out, nil
+}

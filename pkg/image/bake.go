@@ -1,0 +1,234 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Result is what a bake produced.
+type Result struct {
+	Manifest *Manifest
+	Cached   bool // the same inputs were baked before; nothing was built
+}
+
+// Bake turns a recipe into an image in the store, or finds the one the same
+// inputs produced before. Nothing is left behind when it fails: the work
+// happens in a temporary directory renamed into place at the end.
+func (s *Store) Bake(ctx context.Context, r Recipe, in Inputs) (res *Result, err error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	digest, err := Digest(&r, in)
+	if err != nil {
+		return nil, fmt.Errorf("bake %s: %w", r.Name, err)
+	}
+	dir := s.imageDir(digest)
+	if m, err := readManifest(filepath.Join(dir, "manifest.json")); err == nil {
+		if err := s.setName(r.Name, digest); err != nil {
+			return nil, err
+		}
+		return &Result{Manifest: m, Cached: true}, nil
+	}
+
+	tmp, err := os.MkdirTemp(filepath.Join(s.Root, "tmp"), "bake-"+r.Name+"-")
+	if err != nil {
+		return nil, fmt.Errorf("bake %s: %w", r.Name, err)
+	}
+	defer os.RemoveAll(tmp) // after the rename it is empty; on failure it holds the half-made image
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, err
+	}
+	m, err := s.build(ctx, &r, in, digest, tmp)
+	if err != nil {
+		return nil, fmt.Errorf("bake %s: %w", r.Name, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, statErr := os.Stat(filepath.Join(dir, "manifest.json")); statErr != nil {
+			return nil, fmt.Errorf("bake %s: %w", r.Name, err)
+		}
+		// Another bake of the same inputs finished first: same bytes.
+	}
+	if err := s.setName(r.Name, digest); err != nil {
+		return nil, err
+	}
+	return &Result{Manifest: m}, nil
+}
+
+func (s *Store) build(ctx context.Context, r *Recipe, in Inputs, digest, tmp string) (*Manifest, error) {
+	m := &Manifest{
+		Name: r.Name, Digest: digest, Command: r.Command, Env: r.Env, Port: r.Port,
+		KernelVersion: in.Kernel.Version, Created: time.Now().UTC().Truncate(time.Second),
+		Disk:   filepath.Join(s.imageDir(digest), "disk.qcow2"),
+		Initrd: filepath.Join(s.imageDir(digest), "initrd.img"),
+	}
+	if m.Env == nil {
+		m.Env = []string{}
+	}
+
+	raw := filepath.Join(tmp, "disk.raw")
+	size, err := s.writeRootFS(ctx, r, raw)
+	if err != nil {
+		return nil, err
+	}
+	m.DiskVirtual = size
+	if r.Rootfs != "" {
+		m.Source = "rootfs"
+	} else {
+		m.Source = "binary"
+	}
+	// qemu-img writes only the blocks in use, so the qcow2 is about the
+	// size of the content whatever the filesystem's size.
+	if err := run(ctx, "qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, filepath.Join(tmp, "disk.qcow2")); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(raw); err != nil {
+		return nil, err
+	}
+	if err := writeInitramfs(filepath.Join(tmp, "initrd.img"), in.Kernel, in.Init); err != nil {
+		return nil, err
+	}
+	kernelPath, err := s.placeKernel(in)
+	if err != nil {
+		return nil, err
+	}
+	m.Kernel = kernelPath
+	for _, f := range []string{"disk.qcow2", "initrd.img"} {
+		fi, err := os.Stat(filepath.Join(tmp, f))
+		if err != nil {
+			return nil, err
+		}
+		m.SizeBytes += fi.Size()
+	}
+	if err := writeJSON(filepath.Join(tmp, "manifest.json"), m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (s *Store) writeRootFS(ctx context.Context, r *Recipe, raw string) (int64, error) {
+	var content int64
+	var err error
+	if r.Rootfs != "" {
+		content, err = tarContentSize(r.Rootfs)
+	} else {
+		srcs := []string{r.Binary}
+		for _, c := range r.Copies {
+			srcs = append(srcs, c.Src)
+		}
+		content, err = contentSize(srcs...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	size := fsSize(content)
+	rfs, err := createRootFS(raw, size)
+	if err != nil {
+		return 0, fmt.Errorf("create filesystem: %w", err)
+	}
+	if err := s.fillRootFS(ctx, rfs, r); err != nil {
+		rfs.Close()
+		return 0, err
+	}
+	return size, rfs.Close()
+}
+
+func (s *Store) fillRootFS(ctx context.Context, rfs *rootFS, r *Recipe) error {
+	if r.Rootfs != "" {
+		return rfs.unpackTar(ctx, r.Rootfs)
+	}
+	if err := rfs.skeleton(); err != nil {
+		return err
+	}
+	f, err := os.Open(r.Binary)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := rfs.writeFile(filepath.Join(AppDir, baseName(r.Binary)), f, 0o755); err != nil {
+		return err
+	}
+	for _, c := range r.Copies {
+		if err := rfs.copyTree(ctx, c.Src, c.Dst); err != nil {
+			return fmt.Errorf("copy %s: %w", c.Src, err)
+		}
+	}
+	return nil
+}
+
+// placeKernel puts the kernel image in the store, once per version and
+// content: QEMU runs as another user and must be able to read it (Ubuntu
+// keeps /boot/vmlinuz-* readable by root only).
+func (s *Store) placeKernel(in Inputs) (string, error) {
+	src, err := os.Open(in.Kernel.Image)
+	if err != nil {
+		return "", fmt.Errorf("read kernel: %w", err)
+	}
+	defer src.Close()
+	fi, err := src.Stat()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(s.Root, "kernels", fmt.Sprintf("%s-%d-%d", in.Kernel.Version, fi.Size(), fi.ModTime().Unix()))
+	dst := filepath.Join(dir, "vmlinuz")
+	if _, err := os.Stat(dst); err == nil {
+		return dst, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, ".vmlinuz-")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, src); err != nil {
+		tmp.Close()
+		return "", fmt.Errorf("copy kernel: %w", err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	return dst, os.Rename(tmp.Name(), dst)
+}
+
+// setName points a name at a digest, atomically.
+func (s *Store) setName(name, digest string) error {
+	tmp, err := os.CreateTemp(filepath.Join(s.Root, "tmp"), "name-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(digest + "\n"); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), s.namePath(name)); err != nil {
+		return fmt.Errorf("name image %s: %w", name, err)
+	}
+	return nil
+}
+
+func run(ctx context.Context, name string, args ...string) error {
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		var ee *exec.Error
+		if errors.As(err, &ee) && errors.Is(ee.Err, exec.ErrNotFound) {
+			return fmt.Errorf("%s is not installed; run make setup (Debian: apt-get install qemu-utils)", name)
+		}
+		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}

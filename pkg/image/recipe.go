@@ -1,0 +1,156 @@
+// Package image bakes services into immutable, content-addressed, bootable
+// images (the AMIs of vmfleet) and keeps them in a local store.
+//
+// An image is a directory holding disk.qcow2 (the service's ext4 root
+// filesystem), initrd.img (vmfleet-init and the kernel modules it loads) and
+// manifest.json; the kernel it boots is shared between images. The digest is
+// computed from the inputs before any work, so a cache hit costs a hash.
+package image
+
+import (
+	"debug/elf"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"regexp"
+	"strings"
+)
+
+// Recipe is what a service becomes an image from: a static binary plus
+// copied files, or a root filesystem tarball (how any language gets in).
+type Recipe struct {
+	Name    string
+	Binary  string // host path; lands in /app/<base name>
+	Copies  []Copy // host files or directories copied into the image
+	Rootfs  string // host path of a tar (plain, gzip, xz or zstd)
+	Command []string
+	Env     []string // KEY=VALUE
+	Port    int      // the port the service listens on in the guest
+}
+
+// Copy is one --copy SRC:DST.
+type Copy struct {
+	Src string // host path
+	Dst string // absolute path in the image
+}
+
+// AppDir is where a binary recipe's binary lands.
+const AppDir = "/app"
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+
+// ValidName reports whether s can name an image, a service or an instance:
+// it becomes part of libvirt domain names and host names.
+func ValidName(s string) error {
+	if !nameRE.MatchString(s) || len(s) > 40 {
+		return fmt.Errorf("name %q is not valid: use lower-case letters, digits and '-', starting with a letter or digit, at most 40 characters", s)
+	}
+	return nil
+}
+
+// ParseCopy parses SRC:DST.
+func ParseCopy(s string) (Copy, error) {
+	src, dst, ok := strings.Cut(s, ":")
+	if !ok || src == "" || dst == "" {
+		return Copy{}, fmt.Errorf("--copy %q: write it as SRC:DST, e.g. ./static:/srv/static", s)
+	}
+	if !path.IsAbs(dst) {
+		return Copy{}, fmt.Errorf("--copy %q: destination %q must be an absolute path in the image, e.g. /srv/static", s, dst)
+	}
+	return Copy{Src: src, Dst: path.Clean(dst)}, nil
+}
+
+// ParseEnv checks KEY=VALUE pairs.
+func ParseEnv(pairs []string) error {
+	for _, p := range pairs {
+		k, _, ok := strings.Cut(p, "=")
+		if !ok || !envKeyRE.MatchString(k) {
+			return fmt.Errorf("--env %q: write it as KEY=VALUE with KEY of letters, digits and '_'", p)
+		}
+	}
+	return nil
+}
+
+var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Validate checks the recipe against the host before any work, so bad input
+// fails in one line and leaves nothing behind.
+func (r *Recipe) Validate() error {
+	if err := ValidName(r.Name); err != nil {
+		return err
+	}
+	switch {
+	case r.Binary == "" && r.Rootfs == "":
+		return errors.New("nothing to bake: give --binary FILE or --rootfs TARBALL")
+	case r.Binary != "" && r.Rootfs != "":
+		return errors.New("give either --binary or --rootfs, not both")
+	}
+	if r.Binary != "" {
+		if err := checkBinary(r.Binary); err != nil {
+			return err
+		}
+		if len(r.Command) == 0 {
+			r.Command = []string{path.Join(AppDir, baseName(r.Binary))}
+		}
+	}
+	for _, c := range r.Copies {
+		if _, err := os.Stat(c.Src); err != nil {
+			return fmt.Errorf("--copy %s:%s: %w", c.Src, c.Dst, unwrapPath(err))
+		}
+		if !path.IsAbs(c.Dst) {
+			return fmt.Errorf("--copy %s:%s: destination must be an absolute path in the image", c.Src, c.Dst)
+		}
+	}
+	if r.Rootfs != "" {
+		if err := checkTarball(r.Rootfs); err != nil {
+			return err
+		}
+		if len(r.Command) == 0 {
+			return fmt.Errorf("--rootfs %s needs a command: add -- /path/in/rootfs ARGS... after the flags", r.Rootfs)
+		}
+	}
+	if r.Port < 0 || r.Port > 65535 {
+		return fmt.Errorf("--port %d: must be between 1 and 65535 (or 0 for none)", r.Port)
+	}
+	return ParseEnv(r.Env)
+}
+
+func baseName(p string) string { return path.Base(strings.ReplaceAll(p, "\\", "/")) }
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
+	}
+	return err
+}
+
+// checkBinary insists on a static executable: the image holds nothing but
+// the binary and its copies, so a dynamic one could never start.
+func checkBinary(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("--binary: %w", unwrapPath(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("--binary %s: not a regular file", p)
+	}
+	if fi.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("--binary %s: not executable; chmod +x it", p)
+	}
+	f, err := elf.Open(p)
+	if err != nil {
+		return fmt.Errorf("--binary %s: not a Linux executable (%v); for scripts or other runtimes bake a --rootfs tarball", p, err)
+	}
+	defer f.Close()
+	if f.Machine != elf.EM_X86_64 {
+		return fmt.Errorf("--binary %s: built for %s; guests are x86-64 (GOARCH=amd64)", p, f.Machine)
+	}
+	for _, prog := range f.Progs {
+		if prog.Type == elf.PT_INTERP {
+			return fmt.Errorf("--binary %s: dynamically linked; build it static (Go: CGO_ENABLED=0) or bake a --rootfs tarball with its libraries", p)
+		}
+	}
+	return nil
+}

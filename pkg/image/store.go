@@ -1,0 +1,133 @@
+package image
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Store is the local image store:
+//
+//	ROOT/images/DIGEST/{disk.qcow2,initrd.img,manifest.json}
+//	ROOT/kernels/VERSION-HASH/vmlinuz   shared by the images that boot it
+//	ROOT/names/NAME                     the digest NAME points at
+//	ROOT/tmp/                           bakes in progress, renamed into place
+type Store struct {
+	Root string
+}
+
+// ErrNotFound is returned for an image name or digest the store lacks.
+var ErrNotFound = errors.New("no such image")
+
+// OpenStore creates the store's directories if needed. They are
+// world-readable: libvirt's QEMU runs as its own user and must reach them.
+func OpenStore(root string) (*Store, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{Root: abs}
+	for _, d := range []string{"images", "kernels", "names", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(abs, d), 0o755); err != nil {
+			return nil, fmt.Errorf("open image store: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func (s *Store) imageDir(digest string) string { return filepath.Join(s.Root, "images", digest) }
+func (s *Store) namePath(name string) string   { return filepath.Join(s.Root, "names", name) }
+
+// Get finds an image by name, full digest or a digest prefix of at least
+// 12 hex digits.
+func (s *Store) Get(ref string) (*Manifest, error) {
+	if b, err := os.ReadFile(s.namePath(ref)); err == nil && ValidName(ref) == nil {
+		return readManifest(filepath.Join(s.imageDir(strings.TrimSpace(string(b))), "manifest.json"))
+	}
+	if len(ref) >= 12 {
+		matches, _ := filepath.Glob(filepath.Join(s.Root, "images", ref+"*", "manifest.json"))
+		if len(matches) == 1 {
+			return readManifest(matches[0])
+		}
+	}
+	return nil, fmt.Errorf("%w %q; bake it first (vmfleet bake --name %s ...) or see vmfleet images", ErrNotFound, ref, ref)
+}
+
+// List returns the images the store's names point at, by name.
+func (s *Store) List() ([]*Manifest, error) {
+	entries, err := os.ReadDir(filepath.Join(s.Root, "names"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Manifest
+	for _, e := range entries {
+		m, err := s.Get(e.Name())
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // a name whose image was removed under it
+			}
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Remove deletes a name and its image. The caller checks that no instance
+// uses it.
+func (s *Store) Remove(name string) error {
+	m, err := s.Get(name)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(s.namePath(m.Name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove image %s: %w", name, err)
+	}
+	return s.Prune(nil)
+}
+
+// Prune removes images no name points at, except those inUse reports (an
+// instance's overlay still reads them), and kernels no image boots.
+func (s *Store) Prune(inUse func(digest string) bool) error {
+	named := map[string]bool{}
+	names, _ := os.ReadDir(filepath.Join(s.Root, "names"))
+	for _, n := range names {
+		if b, err := os.ReadFile(s.namePath(n.Name())); err == nil {
+			named[strings.TrimSpace(string(b))] = true
+		}
+	}
+	kernels := map[string]bool{}
+	images, _ := os.ReadDir(filepath.Join(s.Root, "images"))
+	for _, e := range images {
+		d := e.Name()
+		if named[d] || (inUse != nil && inUse(d)) {
+			if m, err := readManifest(filepath.Join(s.imageDir(d), "manifest.json")); err == nil {
+				kernels[filepath.Dir(m.Kernel)] = true
+			}
+			continue
+		}
+		if err := os.RemoveAll(s.imageDir(d)); err != nil {
+			return fmt.Errorf("prune image %s: %w", d[:12], err)
+		}
+	}
+	ks, _ := os.ReadDir(filepath.Join(s.Root, "kernels"))
+	for _, k := range ks {
+		p := filepath.Join(s.Root, "kernels", k.Name())
+		// A bake places its kernel before its image; leave young ones be.
+		if fi, err := k.Info(); err == nil && time.Since(fi.ModTime()) < 10*time.Minute {
+			continue
+		}
+		if !kernels[p] {
+			if err := os.RemoveAll(p); err != nil {
+				return fmt.Errorf("prune kernel %s: %w", k.Name(), err)
+			}
+		}
+	}
+	return nil
+}

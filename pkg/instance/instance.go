@@ -1,0 +1,366 @@
+// Package instance is one service instance's lifecycle: a qcow2 overlay on
+// its image, a libvirt domain with CPU and memory caps, a console log and a
+// port forwarded to 127.0.0.1. Launch and Terminate leave nothing behind.
+package instance
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/guestconfig"
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
+	"github.com/vmfleet/vmfleet/pkg/image"
+)
+
+// Sizing rules.
+const (
+	// MinMemory is the least guest RAM the guest kernel boots in.
+	MinMemory = 64 << 20
+	// DefaultMemory and DefaultCPU match a small cloud instance.
+	DefaultMemory = 256 << 20
+	DefaultCPU    = 1.0
+	// qemuOverhead is QEMU's own memory on top of guest RAM: the hard limit
+	// covers the whole process, so without it QEMU would be OOM-killed.
+	qemuOverhead = 192 << 20
+	// tbCacheMiB bounds TCG's translation cache (counted in the overhead).
+	tbCacheMiB = 64
+	cpuPeriod  = 100000 // µs, the cgroup default
+	// Cmdline keeps the kernel quiet: under TCG every console byte costs.
+	Cmdline = "console=ttyS0 quiet panic=-1 rdinit=/init"
+)
+
+// Options are what `vmfleet run` (or the fleet controller) asks for.
+type Options struct {
+	Image       *image.Manifest
+	Service     string // defaults to the image name
+	Fleet       string
+	CPU         float64 // cores; default 1
+	MemoryBytes int64   // guest RAM; default 256 MiB
+	HostPort    int     // 0: a free port
+	Env         []string
+	StopTimeout time.Duration // the service's grace after SIGTERM in the guest
+}
+
+// Instance is one running (or stopped) service instance.
+type Instance struct {
+	ID          string           `json:"id"`
+	Domain      string           `json:"domain"`
+	Service     string           `json:"service"`
+	Fleet       string           `json:"fleet,omitempty"`
+	Image       string           `json:"image"`
+	ImageDigest string           `json:"image_digest"`
+	State       hypervisor.State `json:"state"`
+	Address     string           `json:"address,omitempty"` // 127.0.0.1:PORT
+	HostPort    int              `json:"host_port,omitempty"`
+	GuestPort   int              `json:"guest_port,omitempty"`
+	Console     string           `json:"console"`
+	Dir         string           `json:"dir"`
+	Created     time.Time        `json:"created"`
+}
+
+// Manager launches and terminates instances on one hypervisor, keeping
+// their disks and logs under Dir.
+type Manager struct {
+	HV  hypervisor.Hypervisor
+	Dir string
+	Log *slog.Logger
+}
+
+func (m *Manager) log() *slog.Logger {
+	if m.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return m.Log
+}
+
+func (o *Options) defaults() error {
+	if o.Image == nil {
+		return errors.New("no image")
+	}
+	if o.Service == "" {
+		o.Service = o.Image.Name
+	}
+	if err := image.ValidName(o.Service); err != nil {
+		return err
+	}
+	if o.CPU == 0 {
+		o.CPU = DefaultCPU
+	}
+	if o.CPU < 0.01 || o.CPU > 64 || math.IsNaN(o.CPU) {
+		return fmt.Errorf("--cpu %g: give cores between 0.01 and 64, e.g. 0.5", o.CPU)
+	}
+	if o.MemoryBytes == 0 {
+		o.MemoryBytes = DefaultMemory
+	}
+	if o.MemoryBytes < MinMemory {
+		return fmt.Errorf("--memory %dMiB is below the %dMiB the guest kernel needs; give at least %dMiB", o.MemoryBytes>>20, MinMemory>>20, MinMemory>>20)
+	}
+	if o.HostPort < 0 || o.HostPort > 65535 {
+		return fmt.Errorf("--host-port %d: give a port between 1 and 65535, or 0 for a free one", o.HostPort)
+	}
+	if o.HostPort != 0 && o.Image.Port == 0 {
+		return fmt.Errorf("--host-port %d: image %s has no service port to forward to; bake it with --port", o.HostPort, o.Image.Name)
+	}
+	if o.StopTimeout == 0 {
+		o.StopTimeout = 10 * time.Second
+	}
+	return image.ParseEnv(o.Env)
+}
+
+// newID makes an EC2-style instance id.
+func newID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "i-" + hex.EncodeToString(b)
+}
+
+// DomainName is the libvirt domain of an instance.
+func DomainName(service, id string) string { return "vmfleet-" + service + "-" + id }
+
+// Launch boots a new instance. On any failure everything it made is
+// removed again: domain, overlay, log directory.
+func (m *Manager) Launch(ctx context.Context, o Options) (inst *Instance, err error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	accel, _, err := m.HV.Accel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if o.HostPort != 0 {
+		if err := portFree(o.HostPort); err != nil {
+			return nil, err
+		}
+	}
+	id := newID()
+	inst = &Instance{
+		ID: id, Domain: DomainName(o.Service, id), Service: o.Service, Fleet: o.Fleet,
+		Image: o.Image.Name, ImageDigest: o.Image.Digest, GuestPort: o.Image.Port,
+		Dir: filepath.Join(m.Dir, id), Created: time.Now().UTC().Truncate(time.Second),
+	}
+	inst.Console = filepath.Join(inst.Dir, "console.log")
+	log := m.log().With("instance", id, "service", o.Service)
+
+	defined := false
+	defer func() {
+		if err == nil {
+			return
+		}
+		// Leave nothing behind; the caller gets the first error.
+		cleanup := context.WithoutCancel(ctx)
+		if defined {
+			_ = m.HV.Destroy(cleanup, inst.Domain)
+			_ = m.HV.Undefine(cleanup, inst.Domain)
+		}
+		_ = os.RemoveAll(inst.Dir)
+		inst = nil
+	}()
+
+	if err := os.MkdirAll(inst.Dir, 0o755); err != nil {
+		return inst, fmt.Errorf("launch %s: %w", id, err)
+	}
+	overlay := filepath.Join(inst.Dir, "overlay.qcow2")
+	if out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2", "-b", o.Image.Disk, "-F", "qcow2", overlay).CombinedOutput(); err != nil {
+		return inst, fmt.Errorf("launch %s: create overlay: %v: %s", id, err, strings.TrimSpace(string(out)))
+	}
+	env := append(append([]string{}, o.Image.Env...), "VMFLEET_INSTANCE_ID="+id, "VMFLEET_SERVICE="+o.Service)
+	if o.Fleet != "" {
+		env = append(env, "VMFLEET_FLEET="+o.Fleet)
+	}
+	env = append(env, o.Env...)
+	gc := guestconfig.Config{
+		Service: o.Service, InstanceID: id, Hostname: o.Service + "-" + strings.TrimPrefix(id, "i-"),
+		Command: o.Image.Command, Env: env, StopTimeout: guestconfig.Duration(o.StopTimeout),
+		Network: guestconfig.UserNetwork,
+	}
+	cfg, err := gc.Encode()
+	if err != nil {
+		return inst, err
+	}
+	cfgPath := filepath.Join(inst.Dir, "guest-config.json")
+	if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
+		return inst, fmt.Errorf("launch %s: %w", id, err)
+	}
+	md := metadata{ID: id, Service: o.Service, Fleet: o.Fleet, ImageName: o.Image.Name, ImageDigest: o.Image.Digest,
+		GuestPort: o.Image.Port, Dir: inst.Dir, Created: inst.Created}
+	vcpus := uint(math.Ceil(o.CPU))
+	spec := &hypervisor.DomainSpec{
+		Name: inst.Domain, Accel: accel, VCPUs: vcpus, MemoryMiB: uint(o.MemoryBytes >> 20),
+		CPUQuota: int64(o.CPU * cpuPeriod), CPUPeriod: cpuPeriod,
+		Kernel: o.Image.Kernel, Initrd: o.Image.Initrd, Cmdline: Cmdline,
+		Disk: overlay, ConsoleLog: inst.Console,
+		FwCfg:      map[string]string{guestconfig.FwCfgName: cfgPath},
+		TBCacheMiB: tbCacheMiB,
+	}
+
+	// The host port goes into the metadata, so it is chosen before define.
+	if o.Image.Port != 0 {
+		inst.HostPort = o.HostPort
+		if inst.HostPort == 0 {
+			if inst.HostPort, err = freePort(); err != nil {
+				return inst, err
+			}
+		}
+		inst.Address = fmt.Sprintf("127.0.0.1:%d", inst.HostPort)
+		md.HostPort = inst.HostPort
+	}
+	if spec.MetadataXML, err = md.marshal(); err != nil {
+		return inst, err
+	}
+	if err := m.HV.Define(ctx, spec); err != nil {
+		return inst, err
+	}
+	defined = true
+	// Start paused so the caps and the forward are in place before the
+	// guest runs a single instruction.
+	if err := m.HV.Start(ctx, inst.Domain, true); err != nil {
+		return inst, err
+	}
+	if err := m.HV.SetMemoryHardLimit(ctx, inst.Domain, o.MemoryBytes+qemuOverhead); err != nil {
+		return inst, err
+	}
+	if o.Image.Port != 0 {
+		if err := m.HV.ForwardPort(ctx, inst.Domain, inst.HostPort, o.Image.Port); err != nil {
+			if o.HostPort != 0 {
+				return inst, fmt.Errorf("host port %d is in use; pick another with --host-port, or 0 for a free one", o.HostPort)
+			}
+			return inst, err
+		}
+	}
+	if err := m.HV.Resume(ctx, inst.Domain); err != nil {
+		return inst, err
+	}
+	inst.State = hypervisor.Running
+	log.Info("launched", "domain", inst.Domain, "address", inst.Address, "accel", accel)
+	return inst, nil
+}
+
+// portFree checks that a user-chosen host port can be listened on.
+func portFree(port int) error {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return fmt.Errorf("host port %d is in use; pick another with --host-port, or 0 for a free one", port)
+	}
+	return l.Close()
+}
+
+// freePort asks the kernel for a free loopback port. QEMU binds it moments
+// later; a port taken in between fails the forward, and the launch with it.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// List returns every vmfleet instance libvirt knows, newest last.
+func (m *Manager) List(ctx context.Context) ([]*Instance, error) {
+	doms, err := m.HV.Domains(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Instance
+	for _, d := range doms {
+		md, err := parseMetadata(d.Metadata)
+		if err != nil {
+			m.log().Warn("skipping domain with unreadable metadata", "domain", d.Name, "err", err)
+			continue
+		}
+		inst := &Instance{
+			ID: md.ID, Domain: d.Name, Service: md.Service, Fleet: md.Fleet, Image: md.ImageName,
+			ImageDigest: md.ImageDigest, State: d.State, HostPort: md.HostPort, GuestPort: md.GuestPort,
+			Dir: md.Dir, Console: filepath.Join(md.Dir, "console.log"), Created: md.Created,
+		}
+		if md.HostPort != 0 {
+			inst.Address = fmt.Sprintf("127.0.0.1:%d", md.HostPort)
+		}
+		out = append(out, inst)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.Before(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// ErrNoInstance is returned for an id or domain name no instance has.
+var ErrNoInstance = errors.New("no such instance")
+
+// Get finds an instance by id or domain name.
+func (m *Manager) Get(ctx context.Context, ref string) (*Instance, error) {
+	all, err := m.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range all {
+		if i.ID == ref || i.Domain == ref {
+			return i, nil
+		}
+	}
+	return nil, fmt.Errorf("%w %q; see vmfleet ps", ErrNoInstance, ref)
+}
+
+// Terminate stops an instance and removes its domain, overlay and log.
+// With a grace period the guest is asked to shut down first (ACPI power
+// button: the service gets SIGTERM) and destroyed only if it is still
+// running when the grace period ends.
+func (m *Manager) Terminate(ctx context.Context, inst *Instance, grace time.Duration) error {
+	if grace > 0 && inst.State == hypervisor.Running {
+		if err := m.HV.Shutdown(ctx, inst.Domain); err == nil {
+			m.waitStopped(ctx, inst.Domain, grace)
+		}
+	}
+	if err := m.HV.Destroy(ctx, inst.Domain); err != nil {
+		return fmt.Errorf("terminate %s: %w", inst.ID, err)
+	}
+	if err := m.HV.Undefine(ctx, inst.Domain); err != nil {
+		return fmt.Errorf("terminate %s: %w", inst.ID, err)
+	}
+	if inst.Dir != "" && filepath.Dir(inst.Dir) == filepath.Clean(m.Dir) {
+		if err := os.RemoveAll(inst.Dir); err != nil {
+			return fmt.Errorf("terminate %s: %w", inst.ID, err)
+		}
+	}
+	m.log().Info("terminated", "instance", inst.ID, "service", inst.Service)
+	return nil
+}
+
+func (m *Manager) waitStopped(ctx context.Context, domain string, grace time.Duration) {
+	deadline := time.Now().Add(grace)
+	for time.Now().Before(deadline) {
+		doms, err := m.HV.Domains(ctx)
+		if err != nil {
+			return
+		}
+		running := false
+		for _, d := range doms {
+			if d.Name == domain && d.State != hypervisor.Shutoff {
+				running = true
+			}
+		}
+		if !running {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

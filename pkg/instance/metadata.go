@@ -1,0 +1,58 @@
+package instance
+
+import (
+	"encoding/xml"
+	"fmt"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
+)
+
+// metadata is what an instance's libvirt domain remembers about it, so
+// libvirt stays the one source of truth (no second database to drift).
+type metadata struct {
+	XMLName     xml.Name  `xml:"vmfleet:instance"`
+	NS          string    `xml:"xmlns:vmfleet,attr"`
+	ID          string    `xml:"vmfleet:id"`
+	Service     string    `xml:"vmfleet:service"`
+	Fleet       string    `xml:"vmfleet:fleet,omitempty"`
+	ImageName   string    `xml:"vmfleet:image>vmfleet:name"`
+	ImageDigest string    `xml:"vmfleet:image>vmfleet:digest"`
+	HostPort    int       `xml:"vmfleet:port>vmfleet:host"`
+	GuestPort   int       `xml:"vmfleet:port>vmfleet:guest"`
+	Dir         string    `xml:"vmfleet:dir"`
+	Created     time.Time `xml:"vmfleet:created"`
+}
+
+func (m *metadata) marshal() (string, error) {
+	m.NS = hypervisor.MetadataNamespace
+	b, err := xml.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("instance metadata: %w", err)
+	}
+	return string(b), nil
+}
+
+// parseMetadata reads the element libvirt hands back; libvirt rewrites the
+// prefix, so fields are matched by local name.
+func parseMetadata(s string) (*metadata, error) {
+	var v struct {
+		ID          string    `xml:"id"`
+		Service     string    `xml:"service"`
+		Fleet       string    `xml:"fleet"`
+		ImageName   string    `xml:"image>name"`
+		ImageDigest string    `xml:"image>digest"`
+		HostPort    int       `xml:"port>host"`
+		GuestPort   int       `xml:"port>guest"`
+		Dir         string    `xml:"dir"`
+		Created     time.Time `xml:"created"`
+	}
+	if err := xml.Unmarshal([]byte(s), &v); err != nil {
+		return nil, fmt.Errorf("instance metadata: %w", err)
+	}
+	if v.ID == "" {
+		return nil, fmt.Errorf("instance metadata: no id in %q", s)
+	}
+	return &metadata{ID: v.ID, Service: v.Service, Fleet: v.Fleet, ImageName: v.ImageName, ImageDigest: v.ImageDigest,
+		HostPort: v.HostPort, GuestPort: v.GuestPort, Dir: v.Dir, Created: v.Created}, nil
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Prepares a Debian/Ubuntu host for vmfleet: packages, a guest kernel, and the
+# libvirt daemons. Idempotent: a second run only checks. Works with and without
+# systemd (containers and CI boxes often have no init system at all).
+set -euo pipefail
+
+log() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+
+SOCK=/var/run/libvirt/libvirt-sock
+KERNEL_PKG=${VMFLEET_KERNEL_PACKAGE:-linux-image-cloud-amd64}
+PKGS=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients e2fsprogs busybox-static "$KERNEL_PKG")
+
+sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get: install them with your package manager"
+	log "installing ${missing[*]}"
+	sudo_ apt-get update -q >/dev/null
+	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The daemons: systemd starts them on a normal machine; elsewhere we do.
+if [ ! -S "$SOCK" ] || ! virsh -c qemu:///system version >/dev/null 2>&1; then
+	if [ -d /run/systemd/system ]; then
+		sudo_ systemctl start virtlogd.socket libvirtd.socket libvirtd.service || true
+	else
+		pgrep -x virtlogd >/dev/null || sudo_ virtlogd -d
+		pgrep -x libvirtd >/dev/null || sudo_ libvirtd -d
+	fi
+	for _ in $(seq 1 100); do
+		[ -S "$SOCK" ] && virsh -c qemu:///system version >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	[ -S "$SOCK" ] || die "libvirtd did not come up (no $SOCK); look at /var/log/libvirt/libvirtd.log"
+fi
+# virtlogd can die on its own (or never have been started by a libvirtd that
+# was already running); without it every domain start fails.
+if [ ! -d /run/systemd/system ] && ! pgrep -x virtlogd >/dev/null; then sudo_ virtlogd -d; fi
+
+# One line on how guests will run.
+if [ -c /dev/kvm ] && virsh -c qemu:///system domcapabilities --virttype kvm >/dev/null 2>&1; then
+	log "guests will run under KVM (/dev/kvm is usable by libvirt)"
+elif [ -c /dev/kvm ]; then
+	log "guests will run under TCG (software emulation): /dev/kvm exists but libvirt cannot use it"
+else
+	log "guests will run under TCG (software emulation): no /dev/kvm on this host"
+fi
