@@ -9,7 +9,7 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 
 SOCK=/var/run/libvirt/libvirt-sock
 KERNEL_PKG=${VMFLEET_KERNEL_PACKAGE:-linux-image-cloud-amd64}
-PKGS=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients e2fsprogs busybox-static "$KERNEL_PKG")
+PKGS=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients e2fsprogs busybox-static curl "$KERNEL_PKG")
 
 sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -42,8 +42,10 @@ fi
 # was already running); without it every domain start fails.
 if [ ! -d /run/systemd/system ] && ! pgrep -x virtlogd >/dev/null; then sudo_ virtlogd -d; fi
 
-# One line on how guests will run.
-if [ -c /dev/kvm ] && virsh -c qemu:///system domcapabilities --virttype kvm >/dev/null 2>&1; then
+# One line on how guests will run (vmfleet decides the same way).
+if [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_intel ] && [ ! -d /sys/module/kvm_amd ]; then
+	log "guests will run under TCG (software emulation): this host's KVM is PVM (kvm_pvm), which boots only PVM-built guest kernels"
+elif [ -c /dev/kvm ] && virsh -c qemu:///system domcapabilities --virttype kvm >/dev/null 2>&1; then
 	log "guests will run under KVM (/dev/kvm is usable by libvirt)"
 elif [ -c /dev/kvm ]; then
 	log "guests will run under TCG (software emulation): /dev/kvm exists but libvirt cannot use it"

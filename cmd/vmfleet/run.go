@@ -53,19 +53,15 @@ func runCommand() *cli.Command {
 				return err
 			}
 			defer hv.Close()
-			accel, why, err := hv.Accel(c.Context)
-			if err != nil {
-				return err
-			}
-			if accel == hypervisor.TCG {
-				fmt.Fprintln(os.Stderr, "vmfleet: note: "+why)
-			}
 			inst, err := e.instances(hv).Launch(c.Context, instance.Options{
 				Image: m, Service: c.String("service"), CPU: c.Float64("cpu"), MemoryBytes: mem,
 				HostPort: c.Int("host-port"), Env: c.StringSlice("env"),
 			})
 			if err != nil {
 				return err
+			}
+			if accel, why, err := hv.Accel(c.Context); err == nil && accel == hypervisor.TCG {
+				fmt.Fprintln(os.Stderr, "vmfleet: note: "+why)
 			}
 			if c.Bool("json") {
 				return printJSON(inst)

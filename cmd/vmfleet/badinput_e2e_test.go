@@ -1,0 +1,72 @@
+package main
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// Every bad input gets one line saying what is wrong and how to fix it, a
+// non-zero exit, and leaves nothing behind.
+func TestBadInputFailsInOneLineAndLeavesNothing(t *testing.T) {
+	needLibvirt(t)
+	e := newTestEnv(t)
+	e.bakeHello() // a good image, so "run" cases fail for their own reason
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "notexec")
+	os.WriteFile(notExec, []byte("x"), 0o644)
+	script := filepath.Join(dir, "script.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\necho hi\n"), 0o755)
+	notTar := filepath.Join(dir, "notatar.tar")
+	os.WriteFile(notTar, []byte("this is not a tar archive, just text that is long enough to not be a header block"), 0o644)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // a fragment of the one line
+	}{
+		{"missing binary", []string{"bake", "--name", "x", "--binary", filepath.Join(dir, "nope")}, "no such file"},
+		{"binary not executable", []string{"bake", "--name", "x", "--binary", notExec}, "not executable; chmod +x"},
+		{"script instead of a binary", []string{"bake", "--name", "x", "--binary", script}, "not a Linux executable"},
+		{"dynamically linked binary", []string{"bake", "--name", "x", "--binary", "/bin/ls"}, "build it static"},
+		{"copy without destination", []string{"bake", "--name", "x", "--binary", bin("hello"), "--copy", "static"}, "write it as SRC:DST"},
+		{"copy with relative destination", []string{"bake", "--name", "x", "--binary", bin("hello"), "--copy", dir + ":srv"}, "absolute path"},
+		{"copy of a missing source", []string{"bake", "--name", "x", "--binary", bin("hello"), "--copy", filepath.Join(dir, "nope") + ":/srv"}, "no such file"},
+		{"unreadable tarball", []string{"bake", "--name", "x", "--rootfs", notTar, "--", "/bin/sh"}, "not a readable tar archive"},
+		{"missing tarball", []string{"bake", "--name", "x", "--rootfs", filepath.Join(dir, "nope.tar"), "--", "/bin/sh"}, "no such file"},
+		{"upper-case name", []string{"bake", "--name", "Hello", "--binary", bin("hello")}, "lower-case letters"},
+		{"name with underscore", []string{"bake", "--name", "my_svc", "--binary", bin("hello")}, "lower-case letters"},
+		{"unknown image", []string{"run", "nosuch"}, "no such image \"nosuch\"; bake it first"},
+		{"memory below the kernel's need", []string{"run", "hello", "--memory", "32MiB"}, "below the 64MiB the guest kernel needs"},
+		{"memory that is not a size", []string{"run", "hello", "--memory", "lots"}, "write it like 256MiB"},
+		{"libvirtd not reachable", []string{"--connect", "qemu:///system?socket=/nonexistent/sock", "run", "hello"}, "start it with make setup"},
+		{"host port in use", []string{"run", "hello", "--host-port", busyPort}, "host port " + busyPort + " is in use"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.vmfleet(tc.args...)
+			if r.code == 0 {
+				t.Fatalf("exit 0 for %v; stdout %q", tc.args, r.stdout)
+			}
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+				t.Errorf("want one line containing %q, got %q", tc.want, r.stderr)
+			}
+			e.assertNothingLeft()
+			if imgs := e.must("images", "--json"); strings.Count(imgs, `"name"`) != 1 {
+				t.Errorf("a failed bake left an image: %s", imgs)
+			}
+		})
+	}
+}
