@@ -261,7 +261,8 @@ func (h *Libvirt) Domains(ctx context.Context) ([]Domain, error) {
 
 func stateOf(s libvirt.DomainState) State {
 	switch s {
-	case libvirt.DomainRunning:
+	case libvirt.DomainRunning, libvirt.DomainBlocked:
+		// Blocked (virsh: "idle") is a running guest waiting on something.
 		return Running
 	case libvirt.DomainPaused:
 		return Paused

@@ -2,6 +2,8 @@ package hypervisor
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"libvirt.org/go/libvirtxml"
 )
@@ -101,8 +103,9 @@ func (s *DomainSpec) XML() (string, error) {
 	}
 	if len(s.FwCfg) > 0 {
 		fw := &libvirtxml.DomainSysInfoFWCfg{}
-		for name, file := range s.FwCfg {
-			fw.Entry = append(fw.Entry, libvirtxml.DomainSysInfoEntry{Name: name, File: file})
+		// Sorted: the same spec must render to the same XML.
+		for _, name := range slices.Sorted(maps.Keys(s.FwCfg)) {
+			fw.Entry = append(fw.Entry, libvirtxml.DomainSysInfoEntry{Name: name, File: s.FwCfg[name]})
 		}
 		d.SysInfo = []libvirtxml.DomainSysInfo{{FWCfg: fw}}
 	}

@@ -144,11 +144,17 @@ func (m *Manager) Launch(ctx context.Context, o Options) (inst *Instance, err er
 			return nil, err
 		}
 	}
+	// libvirtd resolves the disk, log and config paths in its own working
+	// directory, not ours.
+	dir, err := filepath.Abs(m.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("instances directory %s: %w", m.Dir, err)
+	}
 	id := newID()
 	inst = &Instance{
 		ID: id, Domain: DomainName(o.Service, id), Service: o.Service, Fleet: o.Fleet,
 		Image: o.Image.Name, ImageDigest: o.Image.Digest, GuestPort: o.Image.Port,
-		Dir: filepath.Join(m.Dir, id), Created: time.Now().UTC().Truncate(time.Second),
+		Dir: filepath.Join(dir, id), Created: time.Now().UTC().Truncate(time.Second),
 	}
 	inst.Console = filepath.Join(inst.Dir, "console.log")
 	log := m.log().With("instance", id, "service", o.Service)
@@ -198,7 +204,8 @@ func (m *Manager) Launch(ctx context.Context, o Options) (inst *Instance, err er
 	vcpus := uint(math.Ceil(o.CPU))
 	spec := &hypervisor.DomainSpec{
 		Name: inst.Domain, Accel: accel, VCPUs: vcpus, MemoryMiB: uint(o.MemoryBytes >> 20),
-		CPUQuota: int64(o.CPU * cpuPeriod), CPUPeriod: cpuPeriod,
+		// Rounded: 0.29*100000 is 28999.999... in floating point.
+		CPUQuota: int64(math.Round(o.CPU * cpuPeriod)), CPUPeriod: cpuPeriod,
 		Kernel: o.Image.Kernel, Initrd: o.Image.Initrd, Cmdline: Cmdline,
 		Disk: overlay, ConsoleLog: inst.Console,
 		FwCfg:      map[string]string{guestconfig.FwCfgName: cfgPath},
@@ -234,7 +241,8 @@ func (m *Manager) Launch(ctx context.Context, o Options) (inst *Instance, err er
 	if o.Image.Port != 0 {
 		if err := m.HV.ForwardPort(ctx, inst.Domain, inst.HostPort, o.Image.Port); err != nil {
 			if o.HostPort != 0 {
-				return inst, fmt.Errorf("host port %d is in use; pick another with --host-port, or 0 for a free one", o.HostPort)
+				// Most likely taken since portFree; keep the cause in case not.
+				return inst, fmt.Errorf("host port %d is in use; pick another with --host-port, or 0 for a free one: %w", o.HostPort, err)
 			}
 			return inst, err
 		}
@@ -332,13 +340,24 @@ func (m *Manager) Terminate(ctx context.Context, inst *Instance, grace time.Dura
 	if err := m.HV.Undefine(ctx, inst.Domain); err != nil {
 		return fmt.Errorf("terminate %s: %w", inst.ID, err)
 	}
-	if inst.Dir != "" && filepath.Dir(inst.Dir) == filepath.Clean(m.Dir) {
+	if m.ownsDir(inst.Dir) {
 		if err := os.RemoveAll(inst.Dir); err != nil {
 			return fmt.Errorf("terminate %s: %w", inst.ID, err)
 		}
 	}
 	m.log().Info("terminated", "instance", inst.ID, "service", inst.Service)
 	return nil
+}
+
+// ownsDir says whether dir is an instance directory directly under m.Dir,
+// so that metadata pointing elsewhere never gets anything else deleted.
+func (m *Manager) ownsDir(dir string) bool {
+	if dir == "" {
+		return false
+	}
+	own, err1 := filepath.Abs(m.Dir)
+	abs, err2 := filepath.Abs(dir)
+	return err1 == nil && err2 == nil && filepath.Dir(abs) == own
 }
 
 func (m *Manager) waitStopped(ctx context.Context, domain string, grace time.Duration) {

@@ -1,0 +1,607 @@
+// Package controller is the fleet's Auto Scaling group: for every service
+// it keeps the desired number of healthy instances of the current image
+// behind the service's balancer, replacing instances that stop, crash or
+// turn unhealthy, rolling out new images launch-before-terminate, and
+// draining instances on their way out. The truth about instances lives in
+// libvirt; a controller started again re-adopts what is running.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/balancer"
+	"github.com/vmfleet/vmfleet/pkg/fleetfile"
+	"github.com/vmfleet/vmfleet/pkg/health"
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
+	"github.com/vmfleet/vmfleet/pkg/image"
+	"github.com/vmfleet/vmfleet/pkg/instance"
+)
+
+// Defaults.
+const (
+	// DefaultHealthCheckGracePeriod is an Auto Scaling group's default
+	// (console): a booting instance is not judged before it passes.
+	DefaultHealthCheckGracePeriod = 300 * time.Second
+	// GuestHostAddr is the host's loopback as a guest on QEMU's user-mode
+	// network sees it; discovery addresses point there.
+	GuestHostAddr = "10.0.2.2"
+	resyncEvery   = 5 * time.Second
+)
+
+// Options wire a controller.
+type Options struct {
+	Fleet     *fleetfile.Fleet
+	Images    *image.Store
+	Inputs    image.Inputs
+	Instances *instance.Manager
+	Log       *slog.Logger
+	// MaxBooting bounds instances booting at once (a booting guest under
+	// TCG keeps a core busy); default: the number of CPUs.
+	MaxBooting             int
+	HealthCheckGracePeriod time.Duration
+	// Listen overrides balancer addresses per service (re-adoption keeps
+	// the ports dependents were told).
+	Listen map[string]string
+	// Observe is told of every event, from the controller's goroutine.
+	Observe func(Event)
+}
+
+// Event is something the controller did or saw.
+type Event struct {
+	Time     time.Time `json:"time"`
+	Service  string    `json:"service,omitempty"`
+	Instance string    `json:"instance,omitempty"`
+	Kind     string    `json:"kind"`
+	Message  string    `json:"message,omitempty"`
+}
+
+func (e Event) String() string {
+	who := e.Service
+	if e.Instance != "" {
+		who += "/" + e.Instance
+	}
+	s := fmt.Sprintf("%s %-10s %s", e.Time.Format("15:04:05.000"), e.Kind, who)
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// service is one service's runtime state.
+type service struct {
+	spec      *fleetfile.Service
+	image     *image.Manifest
+	desired   int
+	bal       *balancer.Balancer
+	listen    string // the balancer's actual address
+	env       []string
+	members   map[string]*member
+	insts     map[string]*instance.Instance
+	failures  int
+	notBefore time.Time // launch backoff after failures
+}
+
+// Controller reconciles one fleet.
+type Controller struct {
+	opts     Options
+	log      *slog.Logger
+	services map[string]*service
+	order    []string // start order: dependencies first
+
+	// Channels into the owner goroutine, which alone touches the state.
+	health   chan health.Transition
+	results  chan func()
+	requests chan func()
+
+	mu       sync.Mutex // guards status, the snapshot readers get
+	status   Status
+	down     bool
+	downDone chan struct{}
+	wg       sync.WaitGroup
+	seq      int
+}
+
+// New prepares a controller; Start bakes and listens, Run reconciles.
+func New(opts Options) *Controller {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxBooting <= 0 {
+		opts.MaxBooting = runtime.NumCPU()
+	}
+	if opts.HealthCheckGracePeriod == 0 {
+		opts.HealthCheckGracePeriod = DefaultHealthCheckGracePeriod
+	}
+	c := &Controller{
+		opts: opts, log: opts.Log, services: map[string]*service{},
+		health: make(chan health.Transition, 64), results: make(chan func(), 64), requests: make(chan func()),
+		downDone: make(chan struct{}),
+	}
+	for _, s := range opts.Fleet.StartOrder() {
+		c.order = append(c.order, s.Name)
+		c.services[s.Name] = &service{spec: s, desired: s.Instances, members: map[string]*member{}, insts: map[string]*instance.Instance{}}
+	}
+	return c
+}
+
+func (c *Controller) emit(svc, inst, kind, format string, args ...any) {
+	ev := Event{Time: time.Now(), Service: svc, Instance: inst, Kind: kind, Message: fmt.Sprintf(format, args...)}
+	c.log.Info(ev.Message, "kind", kind, "service", svc, "instance", inst)
+	if c.opts.Observe != nil {
+		c.opts.Observe(ev)
+	}
+}
+
+// Bake bakes (or finds cached) every service's image: <fleet>-<service>.
+func (c *Controller) Bake(ctx context.Context) error {
+	for _, name := range c.order {
+		s := c.services[name]
+		r := image.Recipe{
+			Name: c.opts.Fleet.Name + "-" + name, Binary: s.spec.Image.Binary, Rootfs: s.spec.Image.Rootfs,
+			Command: s.spec.Command, Port: s.spec.Port, Env: sortedEnv(s.spec.Env),
+		}
+		for _, cp := range s.spec.Image.Copies {
+			r.Copies = append(r.Copies, image.Copy{Src: cp.Src, Dst: cp.Dst})
+		}
+		start := time.Now()
+		res, err := c.opts.Images.Bake(ctx, r, c.opts.Inputs)
+		if err != nil {
+			return fmt.Errorf("service %s: %w", name, err)
+		}
+		s.image = res.Manifest
+		how := "baked"
+		if res.Cached {
+			how = "unchanged"
+		}
+		c.emit(name, "", "image", "%s %s %s in %s", how, r.Name, res.Manifest.ShortDigest(), time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+func sortedEnv(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Listen starts every service's balancer. A fixed address in use fails
+// here, before any instance is launched; nothing is left listening.
+func (c *Controller) Listen(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			c.closeBalancers()
+		}
+	}()
+	for _, name := range c.order {
+		s := c.services[name]
+		b, err := balancer.New(balancer.Options{
+			Check: health.Check{
+				Type: health.Type(s.spec.Health.Type), Path: s.spec.Health.Path,
+				Interval: s.spec.Health.Interval, Timeout: s.spec.Health.Timeout,
+				HealthyThreshold: s.spec.Health.HealthyThreshold, UnhealthyThreshold: s.spec.Health.UnhealthyThreshold,
+			},
+			DeregistrationDelay: nonZeroDelay(s.spec.Balancer.DeregistrationDelay),
+			OnTransition: func(tr health.Transition) {
+				select {
+				case c.health <- tr:
+				case <-ctx.Done():
+				}
+			},
+			Logger: c.log.With("service", name),
+		})
+		if err != nil {
+			return fmt.Errorf("service %s balancer: %w", name, err)
+		}
+		s.bal = b
+		addr := s.spec.Balancer.Listen
+		if a, ok := c.opts.Listen[name]; ok && strings.HasSuffix(addr, ":0") {
+			addr = a
+		}
+		la, err := b.Listen(ctx, addr)
+		if err != nil {
+			return fmt.Errorf("service %s balancer: %w; change balancer.listen in %s or stop what uses it", name, err, c.opts.Fleet.File)
+		}
+		s.listen = la.String()
+		c.emit(name, "", "listening", "balancer on %s", s.listen)
+	}
+	// Discovery: each instance learns its dependencies' balancers, as the
+	// guest reaches them through the user-mode network's gateway.
+	for _, name := range c.order {
+		s := c.services[name]
+		for _, dep := range s.spec.DependsOn {
+			_, port, _ := net.SplitHostPort(c.services[dep].listen)
+			s.env = append(s.env, envName(dep)+"_ADDR="+net.JoinHostPort(GuestHostAddr, port))
+		}
+	}
+	return nil
+}
+
+// nonZeroDelay keeps a configured zero meaning zero (the balancer reads 0
+// as its default).
+func nonZeroDelay(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+func envName(service string) string {
+	return strings.ToUpper(strings.ReplaceAll(service, "-", "_"))
+}
+
+// Addresses returns every balancer's listen address by service.
+func (c *Controller) Addresses() map[string]string {
+	out := map[string]string{}
+	for n, s := range c.services {
+		out[n] = s.listen
+	}
+	return out
+}
+
+func (c *Controller) closeBalancers() {
+	for _, s := range c.services {
+		if s.bal != nil {
+			s.bal.Close()
+		}
+	}
+}
+
+// Run adopts what libvirt already runs for this fleet and reconciles until
+// ctx ends (the fleet keeps running: a controller started again adopts it)
+// or Down finishes (the fleet is gone).
+func (c *Controller) Run(ctx context.Context) error {
+	defer c.closeBalancers()
+	hv := c.opts.Instances.HV
+	events, err := hv.Events(ctx)
+	if err != nil {
+		return err
+	}
+	if err := c.adopt(ctx); err != nil {
+		return err
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	resync := time.NewTicker(resyncEvery)
+	defer resync.Stop()
+	c.reconcile(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			c.wg.Wait()
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				return errors.New("lost the libvirt connection")
+			}
+			c.onLifecycle(ctx, ev)
+		case tr := <-c.health:
+			c.onHealth(ctx, tr)
+		case f := <-c.results:
+			f()
+		case f := <-c.requests:
+			f()
+		case <-resync.C:
+			c.resync(ctx)
+		case <-tick.C:
+		}
+		c.reconcile(ctx)
+		if c.down && c.empty() {
+			c.wg.Wait()
+			c.emit("", "", "down", "every instance drained and removed")
+			close(c.downDone)
+			return nil
+		}
+	}
+}
+
+func (c *Controller) empty() bool {
+	for _, s := range c.services {
+		if len(s.members) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// adopt takes over the fleet's instances libvirt already has.
+func (c *Controller) adopt(ctx context.Context) error {
+	list, err := c.opts.Instances.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, inst := range list {
+		if inst.Fleet != c.opts.Fleet.Name {
+			continue
+		}
+		s := c.services[inst.Service]
+		if s == nil || inst.State != hypervisor.Running {
+			// A service no longer in the file, or an instance that stopped
+			// while no controller watched: clean it up.
+			c.terminate(ctx, s, inst, 0, "adopt: not running or not in the fleet file")
+			continue
+		}
+		m := &member{key: inst.ID, digest: inst.ImageDigest, phase: inService, launched: inst.Created}
+		s.members[inst.ID] = m
+		s.insts[inst.ID] = inst
+		// It was in service when the last controller left; the check
+		// takes it out if that changed.
+		if err := s.bal.RegisterHealthy(inst.Address); err != nil {
+			return err
+		}
+		c.emit(inst.Service, inst.ID, "adopted", "running at %s", inst.Address)
+	}
+	return nil
+}
+
+func (c *Controller) reconcile(ctx context.Context) {
+	now := time.Now()
+	starting := 0
+	for _, s := range c.services {
+		for _, m := range s.members {
+			if m.phase == launching || m.phase == booting {
+				starting++
+			}
+		}
+	}
+	for _, name := range c.order {
+		s := c.services[name]
+		desired := s.desired
+		if c.down && !c.dependentsGone(name) {
+			desired = len(s.members) // hold until what depends on it is gone
+		} else if c.down {
+			desired = 0
+		}
+		ms := make([]*member, 0, len(s.members))
+		for _, m := range s.members {
+			ms = append(ms, m)
+		}
+		if c.down && desired != 0 {
+			continue
+		}
+		p := planService(view{desired: desired, digest: s.image.Digest, members: ms, now: now, grace: c.opts.HealthCheckGracePeriod})
+		for _, m := range p.replace {
+			c.emit(name, m.key, "replacing", "not healthy within the %s grace period", c.opts.HealthCheckGracePeriod)
+			c.retire(ctx, s, m, 0)
+		}
+		for _, m := range p.retire {
+			c.retire(ctx, s, m, 10*time.Second)
+		}
+		for i := 0; i < p.launch && starting < c.opts.MaxBooting && !now.Before(s.notBefore); i++ {
+			c.launch(ctx, s)
+			starting++
+		}
+	}
+	c.publish()
+}
+
+// dependentsGone reports whether every service depending on name has no
+// instances left, so `down` stops dependents before their dependencies.
+func (c *Controller) dependentsGone(name string) bool {
+	for _, s := range c.services {
+		for _, d := range s.spec.DependsOn {
+			if d == name && len(s.members) > 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (c *Controller) launch(ctx context.Context, s *service) {
+	c.seq++
+	key := "launch-" + strconv.Itoa(c.seq)
+	m := &member{key: key, digest: s.image.Digest, phase: launching, launched: time.Now()}
+	s.members[key] = m
+	name := s.spec.Name
+	opts := instance.Options{
+		Image: s.image, Service: name, Fleet: c.opts.Fleet.Name, CPU: s.spec.CPU,
+		MemoryBytes: s.spec.MemoryBytes, Env: s.env,
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		inst, err := c.opts.Instances.Launch(ctx, opts)
+		c.deliver(ctx, func() {
+			delete(s.members, key)
+			if err != nil {
+				s.failures++
+				backoff := time.Duration(1<<min(s.failures, 5)) * time.Second
+				s.notBefore = time.Now().Add(backoff)
+				c.emit(name, "", "error", "launch failed (retrying in %s): %v", backoff, err)
+				return
+			}
+			s.failures = 0
+			m.key, m.phase, m.launched = inst.ID, booting, time.Now()
+			s.members[inst.ID] = m
+			s.insts[inst.ID] = inst
+			if err := s.bal.Register(inst.Address); err != nil {
+				c.emit(name, inst.ID, "error", "register with balancer: %v", err)
+			}
+			c.emit(name, inst.ID, "launched", "%s, forwarded from %s", inst.Domain, inst.Address)
+		})
+	}()
+}
+
+// deliver hands a result to the owner goroutine.
+func (c *Controller) deliver(ctx context.Context, f func()) {
+	select {
+	case c.results <- f:
+	case <-ctx.Done():
+	}
+}
+
+// retire takes a member out of rotation, drains it for the service's
+// deregistration delay, and terminates it, giving the guest grace to stop.
+func (c *Controller) retire(ctx context.Context, s *service, m *member, grace time.Duration) {
+	if m.phase == leaving {
+		return
+	}
+	m.phase = leaving
+	inst := s.insts[m.key]
+	if inst == nil {
+		return
+	}
+	c.emit(s.spec.Name, m.key, "draining", "deregistered from the balancer")
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if err := s.bal.Deregister(ctx, inst.Address); err != nil && !errors.Is(err, balancer.ErrUnknownTarget) {
+			c.log.Warn("deregister", "instance", inst.ID, "err", err)
+		}
+		c.terminate(ctx, s, inst, grace, "")
+	}()
+}
+
+// terminate removes an instance and reports back to the owner goroutine.
+func (c *Controller) terminate(ctx context.Context, s *service, inst *instance.Instance, grace time.Duration, why string) {
+	err := c.opts.Instances.Terminate(context.WithoutCancel(ctx), inst, grace)
+	name := inst.Service
+	c.deliver(ctx, func() {
+		if s != nil {
+			delete(s.members, inst.ID)
+			delete(s.insts, inst.ID)
+		}
+		if err != nil {
+			c.emit(name, inst.ID, "error", "terminate: %v", err)
+			return
+		}
+		msg := "domain, disk and log removed"
+		if why != "" {
+			msg = why + "; " + msg
+		}
+		c.emit(name, inst.ID, "terminated", "%s", msg)
+	})
+}
+
+// find locates a member by its domain or balancer address.
+func (c *Controller) find(match func(*instance.Instance) bool) (*service, *member) {
+	for _, s := range c.services {
+		for id, inst := range s.insts {
+			if match(inst) {
+				return s, s.members[id]
+			}
+		}
+	}
+	return nil, nil
+}
+
+// onLifecycle replaces an instance that stopped or crashed on its own:
+// out of rotation at once, no drain (its connections died with it).
+func (c *Controller) onLifecycle(ctx context.Context, ev hypervisor.Event) {
+	if ev.Kind != hypervisor.EventStopped && ev.Kind != hypervisor.EventCrashed {
+		return
+	}
+	s, m := c.find(func(i *instance.Instance) bool { return i.Domain == ev.Domain })
+	if m == nil || m.phase == leaving {
+		return
+	}
+	c.emit(s.spec.Name, m.key, "stopped", "domain %s %s; replacing", ev.Domain, ev.Kind)
+	c.retire(ctx, s, m, 0)
+}
+
+// onHealth acts on the balancer's health checks: a booting instance that
+// turns healthy is in service; one in service that turns unhealthy is
+// replaced, like an ELB health check on an Auto Scaling group.
+func (c *Controller) onHealth(ctx context.Context, tr health.Transition) {
+	s, m := c.find(func(i *instance.Instance) bool { return i.Address == tr.Target })
+	if m == nil {
+		return
+	}
+	switch {
+	case tr.To == health.Healthy && m.phase == booting:
+		m.phase = inService
+		c.emit(s.spec.Name, m.key, "healthy", "in service after %s", time.Since(m.launched).Round(100*time.Millisecond))
+	case tr.To == health.Unhealthy && m.phase == inService:
+		c.emit(s.spec.Name, m.key, "unhealthy", "%s; replacing", tr.Reason)
+		c.retire(ctx, s, m, 0)
+	}
+}
+
+// resync catches what events missed: a domain gone or stopped.
+func (c *Controller) resync(ctx context.Context) {
+	list, err := c.opts.Instances.List(ctx)
+	if err != nil {
+		c.log.Warn("resync", "err", err)
+		return
+	}
+	running := map[string]bool{}
+	for _, i := range list {
+		running[i.ID] = i.State == hypervisor.Running
+	}
+	for _, s := range c.services {
+		for id, m := range s.members {
+			if (m.phase == booting || m.phase == inService) && !running[id] {
+				c.emit(s.spec.Name, id, "stopped", "no longer running; replacing")
+				c.retire(ctx, s, m, 0)
+			}
+		}
+	}
+}
+
+// call runs f on the owner goroutine and waits for it.
+func (c *Controller) call(ctx context.Context, f func()) error {
+	done := make(chan struct{})
+	select {
+	case c.requests <- func() { f(); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-done
+	return nil
+}
+
+// Scale sets a service's desired count.
+func (c *Controller) Scale(ctx context.Context, svc string, n int) error {
+	if n < 0 {
+		return fmt.Errorf("scale %s=%d: the count cannot be negative", svc, n)
+	}
+	var err error
+	if cerr := c.call(ctx, func() {
+		s := c.services[svc]
+		if s == nil {
+			err = fmt.Errorf("scale: fleet %s has no service %q", c.opts.Fleet.Name, svc)
+			return
+		}
+		if c.down {
+			err = errors.New("scale: the fleet is going down")
+			return
+		}
+		c.emit(svc, "", "scaled", "desired %d -> %d", s.desired, n)
+		s.desired = n
+	}); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// Down drains and removes every instance, dependents first, and returns
+// once they are gone.
+func (c *Controller) Down(ctx context.Context) error {
+	if err := c.call(ctx, func() {
+		if !c.down {
+			c.emit("", "", "down", "draining every instance")
+		}
+		c.down = true
+	}); err != nil {
+		return err
+	}
+	select {
+	case <-c.downDone:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

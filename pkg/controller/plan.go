@@ -1,0 +1,118 @@
+package controller
+
+import (
+	"sort"
+	"time"
+)
+
+// phase is where an instance is in its life, as the controller sees it.
+type phase int
+
+const (
+	launching phase = iota // Launch in progress; no instance yet
+	booting                // launched and registered, not yet healthy
+	inService              // healthy, in the balancer's rotation
+	leaving                // draining and terminating, or replaced
+)
+
+func (p phase) String() string {
+	return [...]string{"launching", "booting", "in-service", "leaving"}[p]
+}
+
+// member is one instance of a service, as the controller tracks it.
+type member struct {
+	key      string // instance id, or a placeholder while launching
+	digest   string // the image it runs
+	phase    phase
+	launched time.Time
+}
+
+// view is what planning one service needs to know.
+type view struct {
+	desired int
+	digest  string // the image the service should run now
+	members []*member
+	now     time.Time
+	// grace is the Auto Scaling group's health check grace period: a
+	// booting instance not healthy by then is replaced.
+	grace time.Duration
+}
+
+// plan is what the controller does next for one service.
+type plan struct {
+	launch  int
+	retire  []*member // drain, then terminate
+	replace []*member // never became healthy: terminate, a new one follows
+}
+
+// planService decides launches and retirements like an Auto Scaling group:
+// keep `desired` instances of the current image; replace those that never
+// turn healthy within the grace period; on scale-in retire the newest and
+// least established first; roll outdated instances out only once enough
+// current ones are in service (launch before terminate).
+func planService(v view) plan {
+	var p plan
+	var current, outdated []*member
+	serving := 0
+	for _, m := range v.members {
+		if m.phase == leaving {
+			continue
+		}
+		if m.phase == booting && v.grace > 0 && v.now.Sub(m.launched) > v.grace {
+			p.replace = append(p.replace, m)
+			continue
+		}
+		if m.digest != v.digest && m.phase != launching {
+			outdated = append(outdated, m)
+			continue
+		}
+		current = append(current, m)
+		if m.phase == inService {
+			serving++
+		}
+	}
+	switch {
+	case len(current) < v.desired:
+		p.launch = v.desired - len(current)
+	case len(current) > v.desired:
+		p.retire = append(p.retire, pickRetirees(current, len(current)-v.desired, v.desired)...)
+		serving -= countInService(p.retire)
+	}
+	if len(outdated) > 0 && (serving >= v.desired || v.desired == 0) {
+		p.retire = append(p.retire, outdated...)
+	}
+	return p
+}
+
+// pickRetirees chooses up to n members to scale in: never one still
+// launching (it has no instance yet; a later pass sees it), and never so
+// many that fewer than keep launched instances remain while launches are
+// pending; booting before in service, newest first.
+func pickRetirees(ms []*member, n, keep int) []*member {
+	cands := make([]*member, 0, len(ms))
+	for _, m := range ms {
+		if m.phase != launching {
+			cands = append(cands, m)
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].phase != cands[j].phase {
+			return cands[i].phase < cands[j].phase // booting before inService
+		}
+		return cands[i].launched.After(cands[j].launched)
+	})
+	if max := len(cands) - min(keep, len(cands)); n > max {
+		n = max
+	}
+	return cands[:n]
+}
+
+func countInService(ms []*member) int {
+	n := 0
+	for _, m := range ms {
+		if m.phase == inService {
+			n++
+		}
+	}
+	return n
+}

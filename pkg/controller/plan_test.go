@@ -1,0 +1,91 @@
+package controller
+
+import (
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func ms(specs ...member) []*member {
+	out := make([]*member, len(specs))
+	for i := range specs {
+		m := specs[i]
+		if m.key == "" {
+			m.key = string(rune('a' + i))
+		}
+		out[i] = &m
+	}
+	return out
+}
+
+func keys(ms []*member) []string {
+	var k []string
+	for _, m := range ms {
+		k = append(k, m.key)
+	}
+	return k
+}
+
+func TestPlanLaunchesUpToTheDesiredCount(t *testing.T) {
+	p := planService(view{desired: 3, digest: "d", members: ms(member{digest: "d", phase: inService}), now: t0})
+	if p.launch != 2 || len(p.retire) != 0 {
+		t.Fatalf("plan %+v, want 2 launches", p)
+	}
+}
+
+func TestPlanCountsLaunchingAndBootingInstancesAsOnTheirWay(t *testing.T) {
+	p := planService(view{desired: 3, digest: "d", now: t0, members: ms(
+		member{digest: "d", phase: launching}, member{digest: "d", phase: booting, launched: t0}, member{digest: "d", phase: inService})})
+	if p.launch != 0 || len(p.retire) != 0 {
+		t.Fatalf("plan %+v, want nothing", p)
+	}
+}
+
+func TestPlanScalesInNewestAndLeastEstablishedFirst(t *testing.T) {
+	p := planService(view{desired: 1, digest: "d", now: t0, members: ms(
+		member{key: "old", digest: "d", phase: inService, launched: t0.Add(-time.Hour)},
+		member{key: "new", digest: "d", phase: inService, launched: t0.Add(-time.Minute)},
+		member{key: "boot", digest: "d", phase: booting, launched: t0.Add(-2 * time.Hour)},
+		member{key: "launch", digest: "d", phase: launching})})
+	// 4 alive, 1 desired: retire 3, but a launching one cannot be retired yet.
+	if got := keys(p.retire); len(got) != 2 || got[0] != "boot" || got[1] != "new" {
+		t.Fatalf("retire %v, want [boot new]", got)
+	}
+}
+
+func TestPlanReplacesInstancesThatNeverTurnHealthyWithinTheGracePeriod(t *testing.T) {
+	p := planService(view{desired: 2, digest: "d", now: t0, grace: time.Minute, members: ms(
+		member{key: "stuck", digest: "d", phase: booting, launched: t0.Add(-2 * time.Minute)},
+		member{key: "fine", digest: "d", phase: booting, launched: t0.Add(-30 * time.Second)})})
+	if got := keys(p.replace); len(got) != 1 || got[0] != "stuck" || p.launch != 1 {
+		t.Fatalf("plan %+v, want stuck replaced and one launch", p)
+	}
+}
+
+func TestPlanRollsOutANewImageLaunchBeforeTerminate(t *testing.T) {
+	old := ms(member{key: "o1", digest: "old", phase: inService}, member{key: "o2", digest: "old", phase: inService})
+	// New image: launch two, keep the old ones serving meanwhile.
+	p := planService(view{desired: 2, digest: "new", now: t0, members: old})
+	if p.launch != 2 || len(p.retire) != 0 {
+		t.Fatalf("plan %+v, want 2 launches and no retirement yet", p)
+	}
+	// New ones booting: still keep the old.
+	withNew := append(old, ms(member{key: "n1", digest: "new", phase: booting, launched: t0}, member{key: "n2", digest: "new", phase: inService})...)
+	if p := planService(view{desired: 2, digest: "new", now: t0, members: withNew}); len(p.retire) != 0 || p.launch != 0 {
+		t.Fatalf("plan %+v, want to wait for the new ones", p)
+	}
+	// Both new in service: retire the old.
+	withNew[2].phase = inService
+	if p := planService(view{desired: 2, digest: "new", now: t0, members: withNew}); len(p.retire) != 2 {
+		t.Fatalf("plan %+v, want both old retired", p)
+	}
+}
+
+func TestPlanScaleToZeroRetiresEverything(t *testing.T) {
+	p := planService(view{desired: 0, digest: "new", now: t0, members: ms(
+		member{digest: "old", phase: inService}, member{digest: "new", phase: booting, launched: t0}, member{digest: "new", phase: leaving})})
+	if len(p.retire) != 2 || p.launch != 0 {
+		t.Fatalf("plan %+v, want the two alive retired", p)
+	}
+}

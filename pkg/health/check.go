@@ -1,0 +1,189 @@
+// Package health probes load-balancer targets the way an AWS Elastic Load
+// Balancer does: a periodic TCP or HTTP check per target, with consecutive
+// success and failure thresholds deciding when a target enters or leaves
+// service.
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Type is the kind of probe a Check performs.
+type Type string
+
+const (
+	// TypeHTTP sends GET Path and expects a 200-399 answer.
+	TypeHTTP Type = "http"
+	// TypeTCP only requires the TCP connect to succeed.
+	TypeTCP Type = "tcp"
+)
+
+// Defaults of an AWS Application Load Balancer target group.
+const (
+	DefaultType               = TypeHTTP
+	DefaultPath               = "/"
+	DefaultInterval           = 30 * time.Second
+	DefaultTimeout            = 5 * time.Second
+	DefaultHealthyThreshold   = 5
+	DefaultUnhealthyThreshold = 2
+)
+
+// Check describes how a target is probed and how results are counted.
+// Zero fields mean "not set"; WithDefaults fills them in.
+type Check struct {
+	Type Type
+	// Path is the request path of an HTTP check; ignored for TCP.
+	Path string
+	// Interval is the time between the starts of two probes.
+	Interval time.Duration
+	// Timeout bounds one probe, connect included.
+	Timeout time.Duration
+	// HealthyThreshold is the number of consecutive successes that put a
+	// target in service.
+	HealthyThreshold int
+	// UnhealthyThreshold is the number of consecutive failures that take a
+	// target out of service.
+	UnhealthyThreshold int
+}
+
+// DefaultCheck returns the check an ALB target group gets when nothing is
+// configured: HTTP GET / every 30s, 5s timeout, 5 successes to become healthy
+// and 2 failures to become unhealthy.
+func DefaultCheck() Check {
+	return Check{
+		Type:               DefaultType,
+		Path:               DefaultPath,
+		Interval:           DefaultInterval,
+		Timeout:            DefaultTimeout,
+		HealthyThreshold:   DefaultHealthyThreshold,
+		UnhealthyThreshold: DefaultUnhealthyThreshold,
+	}
+}
+
+// WithDefaults returns c with every zero field replaced by its default.
+// Path is only defaulted for HTTP checks.
+func (c Check) WithDefaults() Check {
+	d := DefaultCheck()
+	if c.Type == "" {
+		c.Type = d.Type
+	}
+	if c.Path == "" && c.Type == TypeHTTP {
+		c.Path = d.Path
+	}
+	if c.Interval == 0 {
+		c.Interval = d.Interval
+	}
+	if c.Timeout == 0 {
+		c.Timeout = d.Timeout
+	}
+	if c.HealthyThreshold == 0 {
+		c.HealthyThreshold = d.HealthyThreshold
+	}
+	if c.UnhealthyThreshold == 0 {
+		c.UnhealthyThreshold = d.UnhealthyThreshold
+	}
+	return c
+}
+
+// Validate reports every problem with c at once. It does not apply
+// defaults: call WithDefaults first if zero fields should mean "default".
+//
+// Thresholds may be as low as 1 (AWS requires at least 2) so that tests and
+// impatient deployments can react to a single probe. Unlike AWS, the timeout
+// may exceed the interval: probes of one target never overlap, so a slow
+// probe merely delays the next one.
+func (c Check) Validate() error {
+	var errs []error
+	switch c.Type {
+	case TypeHTTP:
+		if !strings.HasPrefix(c.Path, "/") {
+			errs = append(errs, fmt.Errorf("http check path %q must start with /", c.Path))
+		}
+	case TypeTCP:
+	default:
+		errs = append(errs, fmt.Errorf("check type %q is not %q or %q", c.Type, TypeHTTP, TypeTCP))
+	}
+	if c.Interval <= 0 {
+		errs = append(errs, fmt.Errorf("check interval %v must be positive", c.Interval))
+	}
+	if c.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("check timeout %v must be positive", c.Timeout))
+	}
+	if c.HealthyThreshold < 1 {
+		errs = append(errs, fmt.Errorf("healthy threshold %d must be at least 1", c.HealthyThreshold))
+	}
+	if c.UnhealthyThreshold < 1 {
+		errs = append(errs, fmt.Errorf("unhealthy threshold %d must be at least 1", c.UnhealthyThreshold))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid health check: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Probe runs one check against target (host:port) and returns nil if it
+// passed. It gives up after c.Timeout or when ctx ends, whichever is first.
+//
+// An HTTP check passes on any status from 200 to 399. ALB's default matcher
+// is 200 only; accepting redirects and other 2xx codes as well spares
+// services whose "/" redirects to a login page from being marked unhealthy.
+// Redirects are not followed: the target itself answered, which is what is
+// being checked.
+func (c Check) Probe(ctx context.Context, target string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	switch c.Type {
+	case TypeTCP:
+		return probeTCP(ctx, target)
+	case TypeHTTP:
+		return probeHTTP(ctx, target, c.Path)
+	default:
+		return fmt.Errorf("probe %s: unknown check type %q", target, c.Type)
+	}
+}
+
+func probeTCP(ctx context.Context, target string) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", target)
+	if err != nil {
+		return fmt.Errorf("tcp check %s: %w", target, err)
+	}
+	return conn.Close()
+}
+
+func probeHTTP(ctx context.Context, target, path string) error {
+	url := "http://" + target + path
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("http check %s: %w", url, err)
+	}
+	req.Header.Set("User-Agent", "vmfleet-health-checker/1")
+	// A fresh transport per probe with keep-alives off: every probe tests a
+	// new connection, like ELB, and nothing idles between probes. No proxy
+	// from the environment: the target is checked directly.
+	client := &http.Client{
+		Transport: &http.Transport{DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("http check %s: %w", url, err)
+	}
+	// Read a little so well-behaved servers don't see a reset; the body
+	// itself is not part of the verdict.
+	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+	_ = resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 399 {
+		return fmt.Errorf("http check %s: status %d", url, resp.StatusCode)
+	}
+	return nil
+}

@@ -1,0 +1,413 @@
+// Package hypervisortest is an in-memory hypervisor.Hypervisor for tests
+// that must run without libvirtd. It keeps domains in a map, records every
+// call in order, and can be told to fail a method, so a test can assert what
+// a caller asked for and what it left behind.
+package hypervisortest
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
+)
+
+// Call is one recorded method call.
+type Call struct {
+	Method string
+	Domain string // "" for calls not about one domain (Accel, Domains, ...)
+	Args   []any  // the arguments after ctx and the domain name
+}
+
+// Forward is a port forward added with ForwardPort.
+type Forward struct{ HostPort, GuestPort int }
+
+// Domain is what the fake knows about one domain.
+type Domain struct {
+	Spec           hypervisor.DomainSpec
+	State          hypervisor.State
+	Metadata       string
+	HardLimitBytes int64
+	Forwards       []Forward
+	// Transient is set when a running domain was undefined: like libvirt,
+	// the fake keeps it until it stops, so undefining before destroying
+	// shows up as a leftover domain.
+	Transient bool
+}
+
+// Fake is an in-memory Hypervisor. The zero value is ready to use and
+// reports TCG; set AccelKind for KVM.
+type Fake struct {
+	AccelKind hypervisor.Accel
+	// IgnoreShutdown makes Shutdown leave the guest running, like a guest
+	// that does not react to the ACPI power button.
+	IgnoreShutdown bool
+
+	mu      sync.Mutex
+	domains map[string]*Domain
+	calls   []Call
+	fail    map[string]error
+
+	// evMu is apart from mu so a test's event reader may call the fake
+	// while Emit waits for it.
+	evMu sync.Mutex
+	subs []*subscriber
+}
+
+type subscriber struct {
+	ctx context.Context
+	ch  chan hypervisor.Event
+}
+
+var _ hypervisor.Hypervisor = (*Fake)(nil)
+
+// FailOn makes every later call of method (e.g. "Start") return err; a nil
+// err makes it succeed again. The failing call is still recorded and
+// changes nothing.
+func (f *Fake) FailOn(method string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail == nil {
+		f.fail = map[string]error{}
+	}
+	if err == nil {
+		delete(f.fail, method)
+		return
+	}
+	f.fail[method] = err
+}
+
+// Add puts a domain into the fake as if something else had defined it
+// (an earlier run, another controller).
+func (f *Fake) Add(name string, state hypervisor.State, metadata string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ensure()
+	f.domains[name] = &Domain{Spec: hypervisor.DomainSpec{Name: name, MetadataXML: metadata}, State: state, Metadata: metadata}
+}
+
+// SetState changes a domain's state, as a guest or libvirt would.
+func (f *Fake) SetState(name string, state hypervisor.State) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if d := f.domains[name]; d != nil {
+		d.State = state
+	}
+}
+
+// Domain returns a copy of the named domain, or false when there is none.
+func (f *Fake) Domain(name string) (Domain, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := f.domains[name]
+	if d == nil {
+		return Domain{}, false
+	}
+	c := *d
+	c.Forwards = slices.Clone(d.Forwards)
+	return c, true
+}
+
+// Names lists every domain the fake holds, with or without metadata,
+// transient ones included, sorted.
+func (f *Fake) Names() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for n := range f.domains {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Calls returns every recorded call in order.
+func (f *Fake) Calls() []Call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+// Methods returns the methods called about one domain, in order.
+func (f *Fake) Methods(domain string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.calls {
+		if c.Domain == domain {
+			out = append(out, c.Method)
+		}
+	}
+	return out
+}
+
+// Emit sends an event to every Events subscriber, waiting for each to
+// read it or to end its context. A zero Time is set to now.
+func (f *Fake) Emit(ev hypervisor.Event) {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	f.evMu.Lock()
+	defer f.evMu.Unlock()
+	for _, s := range f.subs {
+		select {
+		case s.ch <- ev:
+		case <-s.ctx.Done():
+		}
+	}
+}
+
+func (f *Fake) ensure() {
+	if f.domains == nil {
+		f.domains = map[string]*Domain{}
+	}
+}
+
+// record logs a call and returns the error the test injected for it.
+// Callers hold f.mu.
+func (f *Fake) record(method, domain string, args ...any) error {
+	f.ensure()
+	f.calls = append(f.calls, Call{Method: method, Domain: domain, Args: args})
+	return f.fail[method]
+}
+
+// get returns the domain or libvirt's "no domain" error. Callers hold f.mu.
+func (f *Fake) get(name string) (*Domain, error) {
+	d := f.domains[name]
+	if d == nil {
+		return nil, fmt.Errorf("find domain %s: domain not found", name)
+	}
+	return d, nil
+}
+
+func (f *Fake) Accel(ctx context.Context) (hypervisor.Accel, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("Accel", ""); err != nil {
+		return "", "", err
+	}
+	if f.AccelKind != "" {
+		return f.AccelKind, "fake", nil
+	}
+	return hypervisor.TCG, "fake", nil
+}
+
+func (f *Fake) Define(ctx context.Context, spec *hypervisor.DomainSpec) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("Define", spec.Name, *spec); err != nil {
+		return err
+	}
+	// Like libvirt, the spec must render; a spec that does not is a bug.
+	if _, err := spec.XML(); err != nil {
+		return err
+	}
+	if d := f.domains[spec.Name]; d != nil && d.State != hypervisor.Shutoff {
+		// libvirt updates a running domain's persistent config; the fake
+		// keeps it simple and refuses, which no vmfleet caller should hit.
+		return fmt.Errorf("define domain %s: domain is running", spec.Name)
+	}
+	f.domains[spec.Name] = &Domain{Spec: *spec, State: hypervisor.Shutoff, Metadata: spec.MetadataXML}
+	return nil
+}
+
+func (f *Fake) Start(ctx context.Context, name string, paused bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("Start", name, paused); err != nil {
+		return err
+	}
+	d, err := f.get(name)
+	if err != nil {
+		return err
+	}
+	if d.State != hypervisor.Shutoff {
+		return fmt.Errorf("start domain %s: domain is already running", name)
+	}
+	d.State = hypervisor.Running
+	if paused {
+		d.State = hypervisor.Paused
+	}
+	return nil
+}
+
+func (f *Fake) Resume(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("Resume", name); err != nil {
+		return err
+	}
+	d, err := f.get(name)
+	if err != nil {
+		return err
+	}
+	if d.State != hypervisor.Paused {
+		return fmt.Errorf("resume domain %s: domain is not paused (%s)", name, d.State)
+	}
+	d.State = hypervisor.Running
+	return nil
+}
+
+func (f *Fake) SetMemoryHardLimit(ctx context.Context, name string, bytes int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("SetMemoryHardLimit", name, bytes); err != nil {
+		return err
+	}
+	d, err := f.get(name)
+	if err != nil {
+		return err
+	}
+	if d.State == hypervisor.Shutoff {
+		// The live limit needs a running QEMU.
+		return fmt.Errorf("set memory limit of %s: domain is not running", name)
+	}
+	d.HardLimitBytes = bytes
+	return nil
+}
+
+func (f *Fake) ForwardPort(ctx context.Context, name string, hostPort, guestPort int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("ForwardPort", name, hostPort, guestPort); err != nil {
+		return err
+	}
+	d, err := f.get(name)
+	if err != nil {
+		return err
+	}
+	if d.State == hypervisor.Shutoff {
+		// The forward goes over the monitor of a running QEMU.
+		return fmt.Errorf("forward 127.0.0.1:%d to %s:%d: domain is not running", hostPort, name, guestPort)
+	}
+	d.Forwards = append(d.Forwards, Forward{hostPort, guestPort})
+	return nil
+}
+
+func (f *Fake) Shutdown(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("Shutdown", name); err != nil {
+		return err
+	}
+	d, err := f.get(name)
+	if err != nil {
+		return err
+	}
+	if d.State != hypervisor.Running {
+		return fmt.Errorf("shut down %s: domain is not running", name)
+	}
+	if !f.IgnoreShutdown {
+		f.stop(name, d)
+	}
+	return nil
+}
+
+// stop turns a domain off; a transient one is gone then. Callers hold f.mu.
+func (f *Fake) stop(name string, d *Domain) {
+	d.State = hypervisor.Shutoff
+	d.Forwards = nil
+	d.HardLimitBytes = 0
+	if d.Transient {
+		delete(f.domains, name)
+	}
+}
+
+func (f *Fake) Destroy(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("Destroy", name); err != nil {
+		return err
+	}
+	if d := f.domains[name]; d != nil {
+		f.stop(name, d)
+	}
+	return nil
+}
+
+func (f *Fake) Undefine(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("Undefine", name); err != nil {
+		return err
+	}
+	d := f.domains[name]
+	switch {
+	case d == nil:
+	case d.State == hypervisor.Shutoff:
+		delete(f.domains, name)
+	default:
+		// libvirt keeps a running domain as transient until it stops.
+		d.Transient = true
+	}
+	return nil
+}
+
+func (f *Fake) Domains(ctx context.Context) ([]hypervisor.Domain, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("Domains", ""); err != nil {
+		return nil, err
+	}
+	var out []hypervisor.Domain
+	for name, d := range f.domains {
+		if d.Metadata == "" {
+			continue // not vmfleet's
+		}
+		out = append(out, hypervisor.Domain{Name: name, State: d.State, Metadata: d.Metadata})
+	}
+	slices.SortFunc(out, func(a, b hypervisor.Domain) int { return cmp.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+func (f *Fake) Limits(ctx context.Context, name string) (hypervisor.Limits, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("Limits", name); err != nil {
+		return hypervisor.Limits{}, err
+	}
+	d, err := f.get(name)
+	if err != nil {
+		return hypervisor.Limits{}, err
+	}
+	lim := hypervisor.Limits{MemoryHardLimitKiB: uint64(d.HardLimitBytes / 1024)}
+	if d.Spec.CPUQuota > 0 {
+		lim.CPUPeriod, lim.CPUQuota = d.Spec.CPUPeriod, d.Spec.CPUQuota
+	}
+	return lim, nil
+}
+
+// Events returns a channel that gets what Emit sends until ctx ends; then
+// it is closed.
+func (f *Fake) Events(ctx context.Context) (<-chan hypervisor.Event, error) {
+	f.mu.Lock()
+	err := f.record("Events", "")
+	f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	sub := &subscriber{ctx: ctx, ch: make(chan hypervisor.Event)}
+	f.evMu.Lock()
+	f.subs = append(f.subs, sub)
+	f.evMu.Unlock()
+	go func() {
+		<-ctx.Done()
+		// Emit holds evMu while it sends, so no send can hit the closed
+		// channel.
+		f.evMu.Lock()
+		defer f.evMu.Unlock()
+		f.subs = slices.DeleteFunc(f.subs, func(s *subscriber) bool { return s == sub })
+		close(sub.ch)
+	}()
+	return sub.ch, nil
+}
+
+func (f *Fake) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_ = f.record("Close", "")
+	return nil
+}

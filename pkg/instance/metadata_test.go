@@ -1,0 +1,65 @@
+package instance
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
+)
+
+func TestMetadataRoundTripsEveryField(t *testing.T) {
+	in := metadata{
+		ID: "i-0123456789ab", Service: "web", Fleet: "prod", ImageName: "web", ImageDigest: "abc123",
+		HostPort: 40123, GuestPort: 8080,
+		// XML-special characters in a path must survive.
+		Dir:     "/srv/a&b <c>/i-0123456789ab",
+		Created: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC),
+	}
+	x, err := in.marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := parseMetadata(x)
+	if err != nil {
+		t.Fatalf("parse %s: %v", x, err)
+	}
+	in.NS = ""
+	if *out != in {
+		t.Errorf("round trip\n%+v\nwant\n%+v", *out, in)
+	}
+}
+
+func TestMetadataIsInTheVmfleetNamespace(t *testing.T) {
+	// Domains() fetches the element by namespace; any other is not found.
+	x, err := (&metadata{ID: "i-1"}).marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(x, `xmlns:vmfleet="`+hypervisor.MetadataNamespace+`"`) || !strings.HasPrefix(x, "<vmfleet:instance") {
+		t.Errorf("metadata %s is not a vmfleet:instance in %s", x, hypervisor.MetadataNamespace)
+	}
+}
+
+func TestParseMetadataReadsWhateverPrefixLibvirtGivesBack(t *testing.T) {
+	for _, x := range []string{
+		`<instance xmlns="` + hypervisor.MetadataNamespace + `"><id>i-1</id><service>web</service><port><host>5</host><guest>6</guest></port></instance>`,
+		`<other:instance xmlns:other="` + hypervisor.MetadataNamespace + `"><other:id>i-1</other:id><other:service>web</other:service><other:port><other:host>5</other:host><other:guest>6</other:guest></other:port></other:instance>`,
+	} {
+		md, err := parseMetadata(x)
+		if err != nil {
+			t.Fatalf("parse %s: %v", x, err)
+		}
+		if md.ID != "i-1" || md.Service != "web" || md.HostPort != 5 || md.GuestPort != 6 {
+			t.Errorf("parse %s = %+v", x, md)
+		}
+	}
+}
+
+func TestParseMetadataRejectsElementsWithoutAnID(t *testing.T) {
+	for _, x := range []string{"", "<instance", `<instance xmlns="` + hypervisor.MetadataNamespace + `"><service>web</service></instance>`} {
+		if md, err := parseMetadata(x); err == nil {
+			t.Errorf("parse %q = %+v, want an error", x, md)
+		}
+	}
+}
