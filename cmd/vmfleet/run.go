@@ -2,10 +2,8 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/docker/go-units"
@@ -84,8 +82,11 @@ func parseSize(s string) (int64, error) {
 func psCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "ps",
-		Usage: "list instances",
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}},
+		Usage: "list instances: service, id, state, health, address",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print a JSON array"},
+			&cli.StringFlag{Name: "fleet", Aliases: []string{"p"}, Usage: "only this fleet's instances"},
+		},
 		Action: func(c *cli.Context) error {
 			e, err := newEnv(c)
 			if err != nil {
@@ -100,55 +101,27 @@ func psCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if c.Bool("json") {
-				if list == nil {
-					list = []*instance.Instance{}
-				}
-				return printJSON(list)
-			}
-			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tSERVICE\tIMAGE\tSTATE\tADDRESS\tCREATED\tDOMAIN")
+			known := fleetStatus(c.Context, e.home, list)
+			rows := []psRow{}
 			for _, i := range list {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s ago\t%s\n", i.ID, i.Service, i.Image, i.State, i.Address,
-					units.HumanDuration(time.Since(i.Created)), i.Domain)
+				if f := c.String("fleet"); f != "" && i.Fleet != f {
+					continue
+				}
+				r := psRow{Instance: *i, Health: "-"}
+				if is, ok := known[i.ID]; ok {
+					r.Health, r.Phase = is.Health, is.Phase
+				}
+				rows = append(rows, r)
 			}
-			return w.Flush()
+			if c.Bool("json") {
+				return printJSON(rows)
+			}
+			return printPS(rows)
 		},
 	}
 }
 
-func logsCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "logs",
-		Usage:     "print an instance's console output",
-		ArgsUsage: "INSTANCE",
-		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return fmt.Errorf("logs: name one instance, e.g. vmfleet logs i-0123456789ab")
-			}
-			e, err := newEnv(c)
-			if err != nil {
-				return err
-			}
-			hv, err := e.connect(c)
-			if err != nil {
-				return err
-			}
-			defer hv.Close()
-			inst, err := e.instances(hv).Get(c.Context, c.Args().First())
-			if err != nil {
-				return err
-			}
-			f, err := os.Open(inst.Console)
-			if err != nil {
-				return fmt.Errorf("logs %s: %w", inst.ID, err)
-			}
-			defer f.Close()
-			_, err = io.Copy(os.Stdout, f)
-			return err
-		},
-	}
-}
+func humanSince(t time.Time) string { return units.HumanDuration(time.Since(t)) }
 
 func rmCommand() *cli.Command {
 	return &cli.Command{

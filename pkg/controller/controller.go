@@ -45,13 +45,21 @@ type Options struct {
 	Inputs    image.Inputs
 	Instances *instance.Manager
 	Log       *slog.Logger
-	// MaxBooting bounds instances booting at once (a booting guest under
-	// TCG keeps a core busy); default: the number of CPUs.
-	MaxBooting             int
+	// BootCPUs bounds the CPU caps of instances booting at once: a booting
+	// guest under TCG keeps its share of a core busy, and a 2-core machine
+	// must stay responsive. Default: the number of CPUs. One instance
+	// always may boot.
+	BootCPUs               float64
 	HealthCheckGracePeriod time.Duration
 	// Listen overrides balancer addresses per service (re-adoption keeps
 	// the ports dependents were told).
 	Listen map[string]string
+	// Desired overrides the fleet file's instance counts (see
+	// State.DesiredFor).
+	Desired map[string]int
+	// OnScale is told the desired counts after every scale request, from
+	// the controller's goroutine, so they survive a controller restart.
+	OnScale func(map[string]int)
 	// Observe is told of every event, from the controller's goroutine.
 	Observe func(Event)
 }
@@ -103,12 +111,13 @@ type Controller struct {
 	results  chan func()
 	requests chan func()
 
-	mu       sync.Mutex // guards status, the snapshot readers get
-	status   Status
-	down     bool
-	downDone chan struct{}
-	wg       sync.WaitGroup
-	seq      int
+	mu        sync.Mutex // guards status, the snapshot readers get
+	status    Status
+	down      bool
+	downDone  chan struct{}
+	wg        sync.WaitGroup
+	seq       int
+	resyncing bool
 }
 
 // New prepares a controller; Start bakes and listens, Run reconciles.
@@ -116,8 +125,8 @@ func New(opts Options) *Controller {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	if opts.MaxBooting <= 0 {
-		opts.MaxBooting = runtime.NumCPU()
+	if opts.BootCPUs <= 0 {
+		opts.BootCPUs = float64(runtime.NumCPU())
 	}
 	if opts.HealthCheckGracePeriod == 0 {
 		opts.HealthCheckGracePeriod = DefaultHealthCheckGracePeriod
@@ -129,7 +138,11 @@ func New(opts Options) *Controller {
 	}
 	for _, s := range opts.Fleet.StartOrder() {
 		c.order = append(c.order, s.Name)
-		c.services[s.Name] = &service{spec: s, desired: s.Instances, members: map[string]*member{}, insts: map[string]*instance.Instance{}}
+		desired := s.Instances
+		if n, ok := opts.Desired[s.Name]; ok {
+			desired = n
+		}
+		c.services[s.Name] = &service{spec: s, desired: desired, members: map[string]*member{}, insts: map[string]*instance.Instance{}}
 	}
 	return c
 }
@@ -348,11 +361,11 @@ func (c *Controller) adopt(ctx context.Context) error {
 
 func (c *Controller) reconcile(ctx context.Context) {
 	now := time.Now()
-	starting := 0
+	starting := 0.0 // CPU caps of instances launching or booting
 	for _, s := range c.services {
 		for _, m := range s.members {
 			if m.phase == launching || m.phase == booting {
-				starting++
+				starting += s.spec.CPU
 			}
 		}
 	}
@@ -379,9 +392,12 @@ func (c *Controller) reconcile(ctx context.Context) {
 		for _, m := range p.retire {
 			c.retire(ctx, s, m, 10*time.Second)
 		}
-		for i := 0; i < p.launch && starting < c.opts.MaxBooting && !now.Before(s.notBefore); i++ {
+		for i := 0; i < p.launch && !now.Before(s.notBefore); i++ {
+			if starting > 0 && starting+s.spec.CPU > c.opts.BootCPUs {
+				break
+			}
 			c.launch(ctx, s)
-			starting++
+			starting += s.spec.CPU
 		}
 	}
 	c.publish()
@@ -530,25 +546,38 @@ func (c *Controller) onHealth(ctx context.Context, tr health.Transition) {
 	}
 }
 
-// resync catches what events missed: a domain gone or stopped.
+// resync catches what events missed: a domain gone or stopped. Listing
+// can block while libvirt tears a dying domain down, so it runs aside and
+// hands its result to the owner goroutine.
 func (c *Controller) resync(ctx context.Context) {
-	list, err := c.opts.Instances.List(ctx)
-	if err != nil {
-		c.log.Warn("resync", "err", err)
+	if c.resyncing {
 		return
 	}
-	running := map[string]bool{}
-	for _, i := range list {
-		running[i.ID] = i.State == hypervisor.Running
-	}
-	for _, s := range c.services {
-		for id, m := range s.members {
-			if (m.phase == booting || m.phase == inService) && !running[id] {
-				c.emit(s.spec.Name, id, "stopped", "no longer running; replacing")
-				c.retire(ctx, s, m, 0)
+	c.resyncing = true
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		list, err := c.opts.Instances.List(ctx)
+		c.deliver(ctx, func() {
+			c.resyncing = false
+			if err != nil {
+				c.log.Warn("resync", "err", err)
+				return
 			}
-		}
-	}
+			running := map[string]bool{}
+			for _, i := range list {
+				running[i.ID] = i.State == hypervisor.Running
+			}
+			for _, s := range c.services {
+				for id, m := range s.members {
+					if (m.phase == booting || m.phase == inService) && !running[id] {
+						c.emit(s.spec.Name, id, "stopped", "no longer running; replacing")
+						c.retire(ctx, s, m, 0)
+					}
+				}
+			}
+		})
+	}()
 }
 
 // call runs f on the owner goroutine and waits for it.
@@ -581,6 +610,13 @@ func (c *Controller) Scale(ctx context.Context, svc string, n int) error {
 		}
 		c.emit(svc, "", "scaled", "desired %d -> %d", s.desired, n)
 		s.desired = n
+		if c.opts.OnScale != nil {
+			counts := map[string]int{}
+			for name, s := range c.services {
+				counts[name] = s.desired
+			}
+			c.opts.OnScale(counts)
+		}
 	}); cerr != nil {
 		return cerr
 	}

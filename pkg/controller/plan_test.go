@@ -89,3 +89,17 @@ func TestPlanScaleToZeroRetiresEverything(t *testing.T) {
 		t.Fatalf("plan %+v, want the two alive retired", p)
 	}
 }
+
+func TestARestartedControllerKeepsAScaledCountUntilTheFileChanges(t *testing.T) {
+	st := &State{Desired: map[string]int{"web": 5, "api": 1}, FileInstances: map[string]int{"web": 2, "api": 3}}
+	got := st.DesiredFor(map[string]int{"web": 2, "api": 4, "new": 1})
+	if got["web"] != 5 {
+		t.Errorf("web: scaled to 5 and the file still says 2: got %d", got["web"])
+	}
+	if got["api"] != 4 {
+		t.Errorf("api: the file changed 3 -> 4 since the scale: got %d, want the file's 4", got["api"])
+	}
+	if got["new"] != 1 {
+		t.Errorf("a new service takes the file's count: got %d", got["new"])
+	}
+}

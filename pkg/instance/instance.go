@@ -126,8 +126,14 @@ func newID() string {
 	return "i-" + hex.EncodeToString(b)
 }
 
-// DomainName is the libvirt domain of an instance.
-func DomainName(service, id string) string { return "vmfleet-" + service + "-" + id }
+// DomainName is the libvirt domain of an instance: vmfleet-[FLEET-]SERVICE-ID,
+// so `virsh list` reads like `docker ps`.
+func DomainName(fleet, service, id string) string {
+	if fleet != "" {
+		return "vmfleet-" + fleet + "-" + service + "-" + id
+	}
+	return "vmfleet-" + service + "-" + id
+}
 
 // Launch boots a new instance. On any failure everything it made is
 // removed again: domain, overlay, log directory.
@@ -152,7 +158,7 @@ func (m *Manager) Launch(ctx context.Context, o Options) (inst *Instance, err er
 	}
 	id := newID()
 	inst = &Instance{
-		ID: id, Domain: DomainName(o.Service, id), Service: o.Service, Fleet: o.Fleet,
+		ID: id, Domain: DomainName(o.Fleet, o.Service, id), Service: o.Service, Fleet: o.Fleet,
 		Image: o.Image.Name, ImageDigest: o.Image.Digest, GuestPort: o.Image.Port,
 		Dir: filepath.Join(dir, id), Created: time.Now().UTC().Truncate(time.Second),
 	}

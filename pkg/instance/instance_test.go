@@ -212,8 +212,8 @@ func TestLaunchBootsTheImagesKernelFromAnOverlayOnItsDisk(t *testing.T) {
 	inst := launch(t, m, Options{Image: img})
 	s := defineSpec(t, f, inst.Domain)
 
-	if s.Name != inst.Domain || inst.Domain != DomainName("web", inst.ID) {
-		t.Errorf("domain %q / %q, want %q", s.Name, inst.Domain, DomainName("web", inst.ID))
+	if s.Name != inst.Domain || inst.Domain != DomainName("", "web", inst.ID) {
+		t.Errorf("domain %q / %q, want %q", s.Name, inst.Domain, DomainName("", "web", inst.ID))
 	}
 	if s.Accel != hypervisor.TCG || s.TBCacheMiB != tbCacheMiB {
 		t.Errorf("accel %q tb-cache %d, want the hypervisor's (qemu) and %d", s.Accel, s.TBCacheMiB, tbCacheMiB)
@@ -337,7 +337,7 @@ func TestListSkipsDomainsWithUnreadableMetadataAndSortsByCreation(t *testing.T) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.Add(DomainName(md.Service, md.ID), hypervisor.Shutoff, x)
+		f.Add(DomainName(md.Fleet, md.Service, md.ID), hypervisor.Shutoff, x)
 	}
 	f.Add("vmfleet-broken", hypervisor.Running, "<vmfleet:instance>")
 	f.Add("vmfleet-noid", hypervisor.Running, `<instance xmlns="`+hypervisor.MetadataNamespace+`"><service>x</service></instance>`)
