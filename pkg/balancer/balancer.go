@@ -3,6 +3,13 @@
 // instances: targets are registered and deregistered by the caller, enter
 // rotation only once their health check passes, and drain on the way out.
 // It knows nothing of VMs; targets are host:port addresses.
+//
+// A connection is retried on the next target not only when the connect
+// fails but also when the target closes or resets it before sending a
+// byte: then what the client has sent so far is replayed there. Targets
+// behind QEMU's user-mode networking need that, since QEMU accepts on the
+// guest's behalf; see Options.ReplayLimit and pipeReplaying for the why
+// and the cost (a request may reach two targets).
 package balancer
 
 import (
@@ -26,7 +33,14 @@ const (
 	DefaultConnectTimeout = 2 * time.Second
 	// DefaultDeregistrationDelay is AWS's default connection-draining time.
 	DefaultDeregistrationDelay = 300 * time.Second
+	// DefaultReplayLimit is how much of what a client sends before the
+	// first byte of the answer the balancer keeps for a replay.
+	DefaultReplayLimit = 64 << 10
 )
+
+// maxReplays bounds how often one client connection is replayed on
+// another target; it is also never replayed on a target it already tried.
+const maxReplays = 3
 
 var (
 	// ErrClosed is returned by operations on a closed Balancer.
@@ -50,6 +64,14 @@ type Options struct {
 	// deregistered target may run before they are closed. Zero means
 	// DefaultDeregistrationDelay; negative means close them at once.
 	DeregistrationDelay time.Duration
+	// ReplayLimit is how many bytes of a client's request the balancer
+	// keeps, until the target's first byte of answer, so that it can
+	// replay the connection on the next target if this one closes or
+	// resets it without answering (see the package documentation). A
+	// connection whose client sends more than this before any answer is
+	// not replayed. Zero means DefaultReplayLimit; negative turns replay
+	// off.
+	ReplayLimit int
 	// OnTransition, if set, is told of every health change of a registered
 	// target, after the balancer has acted on it. It is called from that
 	// target's checker goroutine: calls for one target are ordered and a
@@ -66,6 +88,9 @@ type TargetStatus struct {
 	State       health.State
 	Draining    bool
 	ActiveConns int
+	// Replays counts the client connections this target closed or reset
+	// before answering that were replayed on another target.
+	Replays int64
 }
 
 // Balancer spreads TCP connections over its healthy targets in turn.
@@ -74,6 +99,7 @@ type Balancer struct {
 	check        health.Check
 	dialer       net.Dialer
 	drainDelay   time.Duration
+	replayLimit  int // negative: replay off
 	onTransition func(health.Transition)
 	log          *slog.Logger
 
@@ -98,6 +124,7 @@ type target struct {
 	draining  bool
 	removed   bool
 	conns     map[*proxyConn]struct{}
+	replays   int64
 	drained   chan struct{} // closed once draining with no connections
 	stopCheck context.CancelFunc
 }
@@ -122,6 +149,13 @@ func New(opts Options) (*Balancer, error) {
 	case drainDelay < 0:
 		drainDelay = 0
 	}
+	replayLimit := opts.ReplayLimit
+	switch {
+	case replayLimit == 0:
+		replayLimit = DefaultReplayLimit
+	case replayLimit < 0:
+		replayLimit = -1
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -131,6 +165,7 @@ func New(opts Options) (*Balancer, error) {
 		check:        check,
 		dialer:       net.Dialer{Timeout: connectTimeout},
 		drainDelay:   drainDelay,
+		replayLimit:  replayLimit,
 		onTransition: opts.OnTransition,
 		log:          log,
 		ctx:          ctx,
@@ -263,7 +298,9 @@ func (b *Balancer) Deregister(ctx context.Context, addr string) error {
 		b.log.Info("closing connections still open after draining", "target", addr, "connections", len(open))
 	}
 	for _, pc := range open {
-		pc.close()
+		// Only if it is still t's: a connection replayed elsewhere
+		// in the meantime is no longer part of this drain.
+		pc.closeIf(t)
 	}
 	// Closing both sockets ends the copies, so this is not a long wait.
 	<-t.drained
@@ -289,7 +326,7 @@ func (b *Balancer) Targets() []TargetStatus {
 	defer b.mu.Unlock()
 	out := make([]TargetStatus, 0, len(b.targets))
 	for _, t := range b.targets {
-		out = append(out, TargetStatus{Addr: t.addr, State: t.state, Draining: t.draining, ActiveConns: len(t.conns)})
+		out = append(out, TargetStatus{Addr: t.addr, State: t.state, Draining: t.draining, ActiveConns: len(t.conns), Replays: t.replays})
 	}
 	return out
 }
@@ -325,20 +362,89 @@ func (b *Balancer) pick(tried []*target) *target {
 // attach records pc, now connected to t, as in flight on t. It refuses if
 // t started draining during the dial: a draining target gets no new
 // connections, however close the race.
-func (b *Balancer) attach(t *target, pc *proxyConn, backend net.Conn) bool {
+func (b *Balancer) attach(t *target, pc *proxyConn, backend net.Conn) install {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if t.draining || t.removed || b.closed {
-		return false
+	if b.closed {
+		return giveUp
 	}
-	pc.backend = backend
+	if t.draining || t.removed {
+		return tryNext
+	}
+	pc.mu.Lock()
+	pc.backend, pc.target = backend, t
+	pc.mu.Unlock()
 	t.conns[pc] = struct{}{}
-	return true
+	return installed
 }
 
-func (b *Balancer) detach(t *target, pc *proxyConn) {
+// move makes backend, a new connection to t, pc's backend in place of the
+// one that failed, moves pc from its old target's connections to t's, and
+// starts replaying what the client has sent so far. Like attach it refuses
+// a target that started draining; it gives up if pc has been closed or
+// can no longer be replayed.
+//
+// It holds pc.wmu from here until the replay is written, so that whatever
+// the client sends next reaches backend after the replayed bytes.
+func (b *Balancer) move(t *target, pc *proxyConn, backend net.Conn) install {
+	pc.wmu.Lock()
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		pc.wmu.Unlock()
+		return giveUp
+	}
+	if t.draining || t.removed {
+		b.mu.Unlock()
+		pc.wmu.Unlock()
+		return tryNext
+	}
+	pc.mu.Lock()
+	if !pc.replayableLocked() {
+		pc.mu.Unlock()
+		b.mu.Unlock()
+		pc.wmu.Unlock()
+		return giveUp
+	}
+	from := pc.target
+	pc.backend, pc.target = backend, t
+	// Cap the slice so that the client side's next append copies instead
+	// of writing next to the bytes being replayed.
+	replay := pc.sent[:len(pc.sent):len(pc.sent)]
+	pc.sent = replay
+	clientEOF := pc.clientEOF
+	pc.mu.Unlock()
+	delete(from.conns, pc)
+	from.replays++
+	from.closeDrainedIfIdle()
+	t.conns[pc] = struct{}{}
+	b.mu.Unlock()
+
+	b.log.Debug("target closed the connection before answering; replaying it on the next target",
+		"from", from.addr, "to", t.addr, "bytes", len(replay), "client_eof", clientEOF)
+	pc.writers.Add(1)
+	go func() {
+		defer pc.writers.Done()
+		defer pc.wmu.Unlock()
+		// A failure shows up on the read side, which replays again or
+		// gives up.
+		if len(replay) > 0 {
+			if _, err := backend.Write(replay); err != nil {
+				return
+			}
+		}
+		if clientEOF {
+			closeWrite(backend)
+		}
+	}()
+	return installed
+}
+
+// detach removes pc from the target it is in flight on.
+func (b *Balancer) detach(pc *proxyConn) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	t := pc.target
 	delete(t.conns, pc)
 	t.closeDrainedIfIdle()
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -165,20 +166,51 @@ func mustGet(t *testing.T, addr string) string {
 // rawBackend is a TCP server speaking a line protocol. The first line of a
 // connection picks the behaviour:
 //
-//	"name"  answer the backend's name
-//	"count" read to EOF, then answer "<name> got <n> bytes"
-//	"hold"  hand the connection to the test on held
+//	"name"       answer the backend's name
+//	"echo TEXT"  answer "<name>: TEXT"
+//	"count"      read to EOF, then answer "<name> got <n> bytes"
+//	"hold"       hand the connection to the test on held
 //
 // A connection closed without a line (a TCP health check) is just closed.
+// Its mode can make it misbehave instead (see backendMode).
 type rawBackend struct {
 	name string
 	addr string
 	held chan net.Conn
 	ln   net.Listener
+	mode atomic.Int32 // a backendMode
+	// delay, if set, is how long it waits before answering.
+	delay atomic.Int64
+	// accepted counts connections, health checks included.
+	accepted atomic.Int64
 
 	mu    sync.Mutex
 	conns []net.Conn
+	lines []string // the first line of every connection that sent one
 }
+
+// backendMode is how a rawBackend treats a new connection.
+type backendMode int32
+
+const (
+	// serveLines speaks the line protocol.
+	serveLines backendMode = iota
+	// hangUp closes every connection as soon as it is accepted, as QEMU's
+	// user-mode networking does on a forwarded port with nothing
+	// listening in the guest.
+	hangUp
+	// dropRequest reads the request line and closes without answering:
+	// the guest died while handling it.
+	dropRequest
+	// resetRequest reads the request line and resets the connection.
+	resetRequest
+	// drainThenClose reads until the client half-closes and closes
+	// without answering.
+	drainThenClose
+	// greet speaks first: "hello from <name>", then answers one line
+	// with "<name>: LINE".
+	greet
+)
 
 func newRawBackend(t *testing.T, name string) *rawBackend {
 	t.Helper()
@@ -196,6 +228,7 @@ func newRawBackend(t *testing.T, name string) *rawBackend {
 			if err != nil {
 				return
 			}
+			rb.accepted.Add(1)
 			rb.mu.Lock()
 			rb.conns = append(rb.conns, c)
 			rb.mu.Unlock()
@@ -208,34 +241,87 @@ func newRawBackend(t *testing.T, name string) *rawBackend {
 	}()
 	t.Cleanup(func() {
 		ln.Close()
-		rb.mu.Lock()
-		for _, c := range rb.conns {
-			c.Close()
-		}
-		rb.mu.Unlock()
+		rb.closeConns()
 		wg.Wait()
 	})
 	return rb
 }
 
-func (rb *rawBackend) serve(c net.Conn) {
-	r := bufio.NewReader(c)
-	line, err := r.ReadString('\n')
-	if err != nil {
+func (rb *rawBackend) closeConns() {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	for _, c := range rb.conns {
 		c.Close()
-		return
 	}
-	switch strings.TrimSpace(line) {
-	case "name":
-		fmt.Fprintf(c, "%s\n", rb.name)
-	case "count":
-		n, _ := io.Copy(io.Discard, r)
-		fmt.Fprintf(c, "%s got %d bytes\n", rb.name, n)
-	case "hold":
-		rb.held <- c
+}
+
+// kill makes the backend behave like an instance whose VM was killed
+// while QEMU's port forward stays: every open connection is closed
+// unanswered and new ones are accepted and closed.
+func (rb *rawBackend) kill() {
+	rb.mode.Store(int32(hangUp))
+	rb.closeConns()
+}
+
+// seen returns the request lines the backend has read.
+func (rb *rawBackend) seen() []string {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	return slices.Clone(rb.lines)
+}
+
+func (rb *rawBackend) serve(c net.Conn) {
+	if rb.converse(c) {
+		rb.held <- c // the test's now
 		return
 	}
 	c.Close()
+}
+
+// converse runs one connection and reports whether the test is to hold it.
+func (rb *rawBackend) converse(c net.Conn) (hold bool) {
+	mode := backendMode(rb.mode.Load())
+	switch mode {
+	case hangUp:
+		return false
+	case drainThenClose:
+		io.Copy(io.Discard, c)
+		return false
+	case greet:
+		fmt.Fprintf(c, "hello from %s\n", rb.name)
+	}
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return false
+	}
+	line = strings.TrimSuffix(line, "\n")
+	rb.mu.Lock()
+	rb.lines = append(rb.lines, line)
+	rb.mu.Unlock()
+	switch mode {
+	case dropRequest:
+		return false
+	case resetRequest:
+		c.(*net.TCPConn).SetLinger(0)
+		return false
+	case greet:
+		fmt.Fprintf(c, "%s: %s\n", rb.name, line)
+		return false
+	}
+	time.Sleep(time.Duration(rb.delay.Load()))
+	switch {
+	case line == "name":
+		fmt.Fprintf(c, "%s\n", rb.name)
+	case strings.HasPrefix(line, "echo "):
+		fmt.Fprintf(c, "%s: %s\n", rb.name, strings.TrimPrefix(line, "echo "))
+	case line == "count":
+		n, _ := io.Copy(io.Discard, r)
+		fmt.Fprintf(c, "%s got %d bytes\n", rb.name, n)
+	case line == "hold":
+		return true
+	}
+	return false
 }
 
 // stop makes the backend refuse connections. The port stays bound until

@@ -21,9 +21,30 @@ type Type string
 const (
 	// TypeHTTP sends GET Path and expects a 200-399 answer.
 	TypeHTTP Type = "http"
-	// TypeTCP only requires the TCP connect to succeed.
+	// TypeTCP requires the TCP connect to succeed and the connection to
+	// stay open for a short settle window (see TCPSettle).
 	TypeTCP Type = "tcp"
 )
+
+// TCPSettle is how long a TCP check keeps a fresh connection open, reading,
+// before it passes it. The check's Timeout caps it.
+//
+// A bare connect proves nothing for an instance behind QEMU's user-mode
+// networking (slirp): QEMU itself listens on the forwarded host port and
+// accepts every connection while it runs, whether or not anything in the
+// guest listens on the guest port (the guest has crashed, is still
+// booting, or its service is down). Only after accepting does QEMU try
+// the guest, and when the guest refuses it closes (or resets) the accepted
+// connection without a byte. So the check waits a moment after the
+// connect: an EOF or a reset within the window fails it ("accepted then
+// closed"); silence (the usual client-speaks-first service, waiting for a
+// request) or data (a service that speaks first) passes it.
+//
+// Known limit: a guest whose network is not up yet does not refuse at all;
+// QEMU keeps the connection open while it retries, and the check passes.
+// An HTTP check has no such blind spot and is the better choice for
+// instances in VMs.
+const TCPSettle = 250 * time.Millisecond
 
 // Defaults of an AWS Application Load Balancer target group.
 const (
@@ -141,7 +162,7 @@ func (c Check) Probe(ctx context.Context, target string) error {
 	defer cancel()
 	switch c.Type {
 	case TypeTCP:
-		return probeTCP(ctx, target)
+		return probeTCP(ctx, target, min(c.Timeout, TCPSettle))
 	case TypeHTTP:
 		return probeHTTP(ctx, target, c.Path)
 	default:
@@ -149,13 +170,40 @@ func (c Check) Probe(ctx context.Context, target string) error {
 	}
 }
 
-func probeTCP(ctx context.Context, target string) error {
+func probeTCP(ctx context.Context, target string, settle time.Duration) error {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", target)
 	if err != nil {
 		return fmt.Errorf("tcp check %s: %w", target, err)
 	}
-	return conn.Close()
+	defer conn.Close()
+
+	// Read until the settle window (or the probe's own deadline) ends;
+	// a cancelled ctx ends the wait at once.
+	deadline := time.Now().Add(settle)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	if err := conn.SetReadDeadline(deadline); err != nil {
+		return fmt.Errorf("tcp check %s: %w", target, err)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	n, err := conn.Read(make([]byte, 1))
+	var ne net.Error
+	switch {
+	case n > 0:
+		return nil // the service spoke first
+	case errors.As(err, &ne) && ne.Timeout():
+		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("tcp check %s: %w", target, ctx.Err())
+		}
+		return nil // silent and still open: something is listening
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("tcp check %s: accepted then closed: nothing listening behind the forward?", target)
+	default:
+		return fmt.Errorf("tcp check %s: accepted then failed (%w): nothing listening behind the forward?", target, err)
+	}
 }
 
 func probeHTTP(ctx context.Context, target, path string) error {

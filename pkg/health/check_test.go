@@ -2,11 +2,13 @@ package health
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -137,10 +139,82 @@ func TestHTTPCheckFailsWhenTargetAnswersTooLate(t *testing.T) {
 	}
 }
 
-func TestTCPCheckPassesWhenConnectSucceeds(t *testing.T) {
+func TestTCPCheckPassesWhenConnectSucceedsAndPeerStaysOpen(t *testing.T) {
 	ln := listen(t)
+	start := time.Now()
 	if err := fastCheck(TypeTCP).Probe(context.Background(), ln.Addr().String()); err != nil {
 		t.Fatalf("Probe() = %v", err)
+	}
+	if d := time.Since(start); d < TCPSettle {
+		t.Fatalf("probe of a silent peer passed after %v, before the %v settle window ended", d, TCPSettle)
+	}
+}
+
+func TestTCPCheckSettleWindowIsCappedByTimeout(t *testing.T) {
+	ln := listen(t)
+	c := fastCheck(TypeTCP)
+	c.Timeout = 20 * time.Millisecond
+	start := time.Now()
+	if err := c.Probe(context.Background(), ln.Addr().String()); err != nil {
+		t.Fatalf("Probe() = %v: a peer silent for the whole timeout is listening", err)
+	}
+	if d := time.Since(start); d >= TCPSettle {
+		t.Fatalf("probe with a %v timeout took %v", c.Timeout, d)
+	}
+}
+
+func TestTCPCheckPassesAtOnceWhenServiceSpeaksFirst(t *testing.T) {
+	ln := listenWith(t, func(c net.Conn) {
+		c.Write([]byte("220 ready\r\n"))
+		c.Read(make([]byte, 1)) // until the probe hangs up
+		c.Close()
+	})
+	start := time.Now()
+	if err := fastCheck(TypeTCP).Probe(context.Background(), ln.Addr().String()); err != nil {
+		t.Fatalf("Probe() = %v", err)
+	}
+	if d := time.Since(start); d >= TCPSettle {
+		t.Fatalf("probe of a service that greets took %v; the greeting should end the wait", d)
+	}
+}
+
+// The peer accepts and hangs up without a byte: what QEMU's user-mode
+// networking does on a forwarded port when nothing in the guest listens.
+func TestTCPCheckFailsWhenAcceptedConnectionIsClosed(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		close func(net.Conn)
+		says  string
+	}{
+		{"closed", func(c net.Conn) { c.Close() }, "accepted then closed"},
+		// A reset this early may already fail the connect itself.
+		{"reset", func(c net.Conn) { c.(*net.TCPConn).SetLinger(0); c.Close() }, "reset"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ln := listenWith(t, tt.close)
+			err := fastCheck(TypeTCP).Probe(context.Background(), ln.Addr().String())
+			if err == nil {
+				t.Fatal("probe of a port that accepts and hangs up passed")
+			}
+			if !strings.Contains(err.Error(), tt.says) || !strings.Contains(err.Error(), ln.Addr().String()) {
+				t.Errorf("error %q does not name the target and say %q", err, tt.says)
+			}
+		})
+	}
+}
+
+func TestTCPCheckCancelledDuringSettleWindowReturnsAtOnce(t *testing.T) {
+	ln := listen(t)
+	c := fastCheck(TypeTCP)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	start := time.Now()
+	err := c.Probe(ctx, ln.Addr().String())
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Probe() = %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d >= TCPSettle {
+		t.Fatalf("cancelled probe returned after %v", d)
 	}
 }
 
@@ -162,11 +236,15 @@ func fastCheck(typ Type) Check {
 		HealthyThreshold: 1, UnhealthyThreshold: 1}
 }
 
-// listen returns a loopback listener that accepts and immediately closes
-// connections until the test ends.
+// listen returns a loopback listener that accepts connections and keeps
+// them open, silent, like a service waiting for a request, until the
+// client hangs up or the test ends.
 func listen(t *testing.T) net.Listener {
 	t.Helper()
-	return listenOn(t, "127.0.0.1:0")
+	return listenWith(t, func(c net.Conn) {
+		c.Read(make([]byte, 1))
+		c.Close()
+	})
 }
 
 // refusingAddr returns a loopback address that refuses connections. Its
@@ -208,25 +286,44 @@ func stopListening(t *testing.T, ln net.Listener) {
 	}
 }
 
-// listenOn listens on a specific loopback address, accepting and closing
-// connections until the listener is closed or the test ends.
-func listenOn(t *testing.T, addr string) net.Listener {
+// listenWith listens on a loopback port and hands every accepted
+// connection to serve, on its own goroutine, until the test ends; then it
+// closes the listener and whatever serve left open, and waits for serve.
+func listenWith(t *testing.T, serve func(net.Conn)) net.Listener {
 	t.Helper()
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Add(1)
 	go func() {
-		defer close(done)
+		defer wg.Done()
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			c.Close()
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				serve(c)
+			}()
 		}
 	}()
-	t.Cleanup(func() { ln.Close(); <-done })
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
 	return ln
 }

@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -180,6 +181,22 @@ func TestTCPCheckerFollowsTargetThatStopsListening(t *testing.T) {
 	stopListening(t, ln)
 	if ev := next(t, events); ev.From != Healthy || ev.To != Unhealthy {
 		t.Fatalf("after it stopped listening: got %v -> %v, want healthy -> unhealthy", ev.From, ev.To)
+	}
+}
+
+func TestTCPCheckerMarksTargetThatAcceptsThenHangsUpUnhealthy(t *testing.T) {
+	// QEMU's user-mode networking on a forwarded port with nothing
+	// listening in the guest.
+	ln := listenWith(t, func(c net.Conn) { c.Close() })
+	check := Check{Type: TypeTCP, Interval: time.Millisecond, Timeout: waitFor,
+		HealthyThreshold: 1, UnhealthyThreshold: 2}
+	events := runChecker(t, ln.Addr().String(), check, func() int { return 0 })
+	ev := next(t, events)
+	if ev.From != Initial || ev.To != Unhealthy {
+		t.Fatalf("target that accepts then hangs up: got %v -> %v, want initial -> unhealthy", ev.From, ev.To)
+	}
+	if !strings.Contains(ev.Reason, "accepted then closed") {
+		t.Errorf("reason %q does not say the target hung up after accepting", ev.Reason)
 	}
 }
 
