@@ -1,34 +1,36 @@
 #!/usr/bin/env bash
-# The demo: bake the sample service, boot it as a VM, show it answering
-# through its forwarded port, then remove it. Run by `make demo`.
+# The demo `make demo` runs: bake and boot the sample fleet (testdata/demo:
+# catalog x3 and web x2, each instance its own VM, each service behind its
+# own balancer), show it answering, then take it down. KEEP=1 leaves it up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 vmfleet=./bin/vmfleet
+fleet=testdata/demo/fleet.yaml
 
-echo "== bake the sample service (a static Go HTTP server) into an image"
-$vmfleet bake --name hello --binary bin/hello --copy testdata/hello/static:/srv/static \
-	--env GREETING=hello --port 8080 -- /app/hello -listen :8080
-$vmfleet images
+if [ "${KEEP:-}" != 1 ]; then
+	trap '$vmfleet down -f $fleet' EXIT
+fi
+echo "== vmfleet up: bake what changed, boot every instance, wait until healthy"
+$vmfleet up -f $fleet --detach
 
-echo "== boot one instance: its own VM, half a core, 256 MiB"
-json=$($vmfleet run hello --cpu 0.5 --memory 256MiB --json)
-id=$(sed -n 's/.*"id": "\(.*\)".*/\1/p' <<<"$json")
-addr=$(sed -n 's/.*"address": "\(.*\)".*/\1/p' <<<"$json")
-trap '$vmfleet rm "$id" >/dev/null' EXIT
-echo "instance $id on $addr"
-
-start=$(date +%s%N)
-for _ in $(seq 1 300); do
-	if answer=$(curl -fsS -m 1 "http://$addr/" 2>/dev/null); then
-		break
-	fi
-	sleep 0.1
-done
-[ -n "${answer:-}" ] || { echo "no answer from $addr; console:"; $vmfleet logs "$id"; exit 1; }
-ms=$((($(date +%s%N) - start) / 1000000))
-echo "== answer after ${ms} ms: $answer"
-echo "== a baked static file:"
-curl -fsS "http://$addr/file?path=/srv/static/index.html"
+echo
+echo "== the catalog balancer (127.0.0.1:8081) round-robins over 3 VMs:"
+for _ in 1 2 3 4 5 6; do curl -fsS 127.0.0.1:8081/; done
+echo
+echo "== web (127.0.0.1:8080) calls catalog through CATALOG_ADDR, its discovery address:"
+addr=$(curl -fsS 127.0.0.1:8080/env | sed -n 's/.*"CATALOG_ADDR":"\([^"]*\)".*/\1/p')
+echo "CATALOG_ADDR=$addr"
+curl -fsS "127.0.0.1:8080/call?url=http://$addr/"
+echo
+echo "== a file baked into the catalog image:"
+curl -fsS "127.0.0.1:8081/file?path=/srv/static/index.html"
+echo
 $vmfleet ps
-echo "== console of $id:"
-$vmfleet logs "$id" | tail -n 5
+echo
+echo "== the last console lines of the web service:"
+$vmfleet logs web | tail -n 4
+if [ "${KEEP:-}" = 1 ]; then
+	echo
+	echo "The fleet is still up. Try: $vmfleet scale -f $fleet catalog=5 --wait; kill -9 a QEMU and watch $vmfleet ps;"
+	echo "$vmfleet logs -f catalog; and $vmfleet down -f $fleet when done."
+fi

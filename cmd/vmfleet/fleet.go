@@ -78,7 +78,7 @@ func runController(c *cli.Context, detached bool) error {
 	dir := controller.StateDir(e.home, fleet.Name)
 	sock := filepath.Join(dir, controller.SocketName)
 	if !detached {
-		if err := stopRunningController(c.Context, dir); err != nil {
+		if done, err := reloadRunning(c, dir); done || err != nil {
 			return err
 		}
 	}
@@ -110,12 +110,12 @@ func runController(c *cli.Context, detached bool) error {
 		return controller.WriteState(dir, &controller.State{Fleet: fleet.Name, File: fleet.File, PID: os.Getpid(),
 			Listen: listen, Desired: desired, FileInstances: fileCounts})
 	}
-	var ctrl *controller.Controller
-	ctrl = controller.New(controller.Options{
+	ctrl := controller.New(controller.Options{
 		Fleet: fleet, Images: st, Inputs: in, Instances: e.instances(hv), Log: e.log,
 		BootCPUs: c.Float64("boot-cpus"), Listen: state.Listen, Desired: desired,
-		OnScale: func(d map[string]int) {
-			if err := saveState(ctrl.Addresses(), d); err != nil {
+		OnChange: func(st controller.State) {
+			st.PID = os.Getpid()
+			if err := controller.WriteState(dir, &st); err != nil {
 				e.log.Warn("save fleet state", "err", err)
 			}
 		},
@@ -274,7 +274,7 @@ func upDetached(c *cli.Context) error {
 		return err
 	}
 	dir := controller.StateDir(e.home, fleet.Name)
-	if err := stopRunningController(c.Context, dir); err != nil {
+	if done, err := reloadRunning(c, dir); done || err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -364,6 +364,45 @@ func lastError(log string) string {
 		}
 	}
 	return "the controller exited: " + strings.TrimSpace(log)
+}
+
+// reloadRunning hands the fleet file to a controller already running for
+// this fleet and follows it until the fleet is healthy, so the balancers
+// keep serving through a deploy. done is false when no controller runs,
+// or when it had to be stopped because balancer settings changed (its
+// instances stay for the new controller to adopt).
+func reloadRunning(c *cli.Context, dir string) (done bool, err error) {
+	client, err := controller.Dial(c.Context, filepath.Join(dir, controller.SocketName))
+	if err != nil {
+		return false, nil
+	}
+	abs, err := filepath.Abs(c.String("file"))
+	if err != nil {
+		return true, err
+	}
+	evCtx, stopEvents := context.WithCancel(c.Context)
+	defer stopEvents()
+	since := time.Now()
+	go client.Events(evCtx, func(ev controller.Event) {
+		if ev.Time.After(since) {
+			fmt.Println(ev)
+		}
+	})
+	if err := client.Reload(c.Context, abs); err != nil {
+		if errors.Is(err, controller.ErrRestartNeeded) {
+			fmt.Printf("%v: restarting the controller; instances keep running\n", err)
+			return false, stopRunningController(c.Context, dir)
+		}
+		return true, err
+	}
+	status := func() controller.Status { st, _ := client.Status(c.Context); return st }
+	if err := waitReady(c.Context, c.Duration("timeout"), status, nil); err != nil {
+		printTails(status())
+		return true, err
+	}
+	stopEvents()
+	printUp(status())
+	return true, nil
 }
 
 // stopRunningController stops a fleet's running controller without

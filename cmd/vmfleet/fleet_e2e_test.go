@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -322,6 +323,41 @@ func TestFleetLifecycle(t *testing.T) {
 		}
 	})
 
+	t.Run("a changed image rolls out launch-before-terminate without a failed request", func(t *testing.T) {
+		before := map[string]bool{}
+		for _, r := range e.ps("shop") {
+			if r.Service == "catalog" {
+				before[r.ID] = true
+			}
+		}
+		data, _ := os.ReadFile(file)
+		os.WriteFile(file, []byte(strings.Replace(string(data), "GREETING: catalog}", "GREETING: catalog-v2}", 1)), 0o644)
+		l := startLoad(catalog + "/")
+		out := e.must("up", "-f", file, "--detach")
+		if !strings.Contains(out, "baked shop-catalog") {
+			t.Errorf("the changed service was not baked again:\n%s", out)
+		}
+		e.waitFor("the old instances retired", 2*time.Minute, func() bool {
+			rows := e.ps("shop")
+			n := 0
+			for _, r := range rows {
+				if r.Service == "catalog" {
+					if before[r.ID] {
+						return false
+					}
+					n++
+				}
+			}
+			return n == len(before) && len(healthy(rows, "catalog")) == n
+		})
+		l.finish(t, "during the roll-out")
+		for i := 0; i < 4; i++ {
+			if body, _ := fetch(catalog + "/"); !strings.HasPrefix(body, "catalog-v2 from") {
+				t.Errorf("after the roll-out an old instance answered: %q", body)
+			}
+		}
+	})
+
 	t.Run("down leaves nothing behind", func(t *testing.T) {
 		e.must("down", "-f", file)
 		e.assertNothingLeft()
@@ -335,6 +371,62 @@ func TestFleetLifecycle(t *testing.T) {
 			t.Errorf("fleet state left behind: %v", err)
 		}
 	})
+}
+
+func TestForegroundUpDrainsAndRemovesTheFleetOnCtrlC(t *testing.T) {
+	needLibvirt(t)
+	e := newTestEnv(t)
+	file := writeFleet(t, freePort(t), freePort(t), 1)
+	cmd := exec.Command(bin("vmfleet"), "--home", e.home, "up", "-f", file)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	up := make(chan string, 1)
+	go func() {
+		var seen strings.Builder
+		buf := make([]byte, 4096)
+		for {
+			n, err := out.Read(buf)
+			seen.Write(buf[:n])
+			if strings.Contains(seen.String(), "fleet shop is up") {
+				up <- seen.String()
+				io.Copy(io.Discard, out)
+				return
+			}
+			if err != nil {
+				up <- seen.String()
+				return
+			}
+		}
+	}()
+	select {
+	case s := <-up:
+		if !strings.Contains(s, "fleet shop is up") {
+			t.Fatalf("up ended before the fleet was up:\n%s", s)
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatal("fleet never came up")
+	}
+	if n := len(e.instances()); n != 2 {
+		t.Fatalf("%d instances running, want 2", n)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("up after Ctrl-C: %v", err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("up did not finish after Ctrl-C")
+	}
+	e.assertNothingLeft()
 }
 
 func domains(rows []psEntry) []string {

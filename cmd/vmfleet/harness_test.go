@@ -141,6 +141,21 @@ type result struct {
 	code           int
 }
 
+// execVmfleet runs the built vmfleet with a home, for benchmarks too.
+func execVmfleet(home string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, filepath.Join(binDir, "vmfleet"), append([]string{"--home", home}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+func jsonDecode(b testing.TB, s string, v any) {
+	b.Helper()
+	if err := json.Unmarshal([]byte(s[strings.Index(s, "{"):]), v); err != nil {
+		b.Fatalf("decode %q: %v", s, err)
+	}
+}
+
 func (e *testEnv) vmfleet(args ...string) result {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

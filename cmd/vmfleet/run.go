@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -113,6 +114,14 @@ func psCommand() *cli.Command {
 				}
 				rows = append(rows, r)
 			}
+			// Grouped like a fleet reads: by fleet, service, then age.
+			sort.SliceStable(rows, func(i, j int) bool {
+				a, b := rows[i], rows[j]
+				if a.Fleet != b.Fleet {
+					return a.Fleet < b.Fleet
+				}
+				return a.Service < b.Service
+			})
 			if c.Bool("json") {
 				return printJSON(rows)
 			}

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 )
 
 // The controller answers on a unix socket in the fleet's state directory,
@@ -90,6 +92,27 @@ func (s *Server) handler() http.Handler {
 			}
 		}
 		writeJSON(w, s.c.Status())
+	})
+	mux.HandleFunc("POST /v1/reload", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			File string `json:"file"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		f, err := fleetfile.Load(req.File)
+		if err == nil {
+			err = s.c.Reload(r.Context(), f)
+		}
+		switch {
+		case errors.Is(err, ErrRestartNeeded):
+			http.Error(w, err.Error(), http.StatusConflict)
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		default:
+			writeJSON(w, s.c.Status())
+		}
 	})
 	mux.HandleFunc("POST /v1/down", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.c.Down(r.Context()); err != nil {
@@ -183,13 +206,21 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(resp.Body)
-		return errors.New(string(bytes.TrimSpace(msg)))
+		return statusError{resp.StatusCode, string(bytes.TrimSpace(msg))}
 	}
 	if out != nil {
 		return json.NewDecoder(resp.Body).Decode(out)
 	}
 	return nil
 }
+
+// statusError is an error the controller answered with.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e statusError) Error() string { return e.msg }
 
 // Status fetches the fleet's status.
 func (c *Client) Status(ctx context.Context) (Status, error) {
@@ -203,6 +234,16 @@ func (c *Client) Scale(ctx context.Context, counts map[string]int) (Status, erro
 	var st Status
 	err := c.do(ctx, http.MethodPost, "/v1/scale", counts, &st)
 	return st, err
+}
+
+// Reload asks the controller to apply the fleet file at path.
+func (c *Client) Reload(ctx context.Context, path string) error {
+	err := c.do(ctx, http.MethodPost, "/v1/reload", map[string]string{"file": path}, nil)
+	var se statusError
+	if errors.As(err, &se) && se.code == http.StatusConflict {
+		return fmt.Errorf("%w: %s", ErrRestartNeeded, se.msg)
+	}
+	return err
 }
 
 // Down asks the controller to drain and remove the fleet, and waits.

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,9 +58,9 @@ type Options struct {
 	// Desired overrides the fleet file's instance counts (see
 	// State.DesiredFor).
 	Desired map[string]int
-	// OnScale is told the desired counts after every scale request, from
-	// the controller's goroutine, so they survive a controller restart.
-	OnScale func(map[string]int)
+	// OnChange is told the controller's state after a scale or a reload,
+	// from the controller's goroutine, so it survives a restart.
+	OnChange func(State)
 	// Observe is told of every event, from the controller's goroutine.
 	Observe func(Event)
 }
@@ -75,6 +76,9 @@ type Event struct {
 
 func (e Event) String() string {
 	who := e.Service
+	if who == "" {
+		who = "fleet"
+	}
 	if e.Instance != "" {
 		who += "/" + e.Instance
 	}
@@ -95,6 +99,7 @@ type service struct {
 	env       []string
 	members   map[string]*member
 	insts     map[string]*instance.Instance
+	removed   bool // gone from the fleet file: scaled to zero, then dropped
 	failures  int
 	notBefore time.Time // launch backoff after failures
 }
@@ -118,6 +123,10 @@ type Controller struct {
 	wg        sync.WaitGroup
 	seq       int
 	resyncing bool
+	ctx       context.Context // the balancers' lifetime, set by Listen
+	// fileCounts are the fleet file's instance counts as last loaded; a
+	// count changed by Scale stands until the file's own count changes.
+	fileCounts map[string]int
 }
 
 // New prepares a controller; Start bakes and listens, Run reconciles.
@@ -144,6 +153,8 @@ func New(opts Options) *Controller {
 		}
 		c.services[s.Name] = &service{spec: s, desired: desired, members: map[string]*member{}, insts: map[string]*instance.Instance{}}
 	}
+	c.fileCounts = fileCounts(opts.Fleet)
+	c.publish() // readers never see an empty fleet as a ready one
 	return c
 }
 
@@ -158,27 +169,35 @@ func (c *Controller) emit(svc, inst, kind, format string, args ...any) {
 // Bake bakes (or finds cached) every service's image: <fleet>-<service>.
 func (c *Controller) Bake(ctx context.Context) error {
 	for _, name := range c.order {
-		s := c.services[name]
-		r := image.Recipe{
-			Name: c.opts.Fleet.Name + "-" + name, Binary: s.spec.Image.Binary, Rootfs: s.spec.Image.Rootfs,
-			Command: s.spec.Command, Port: s.spec.Port, Env: sortedEnv(s.spec.Env),
-		}
-		for _, cp := range s.spec.Image.Copies {
-			r.Copies = append(r.Copies, image.Copy{Src: cp.Src, Dst: cp.Dst})
-		}
-		start := time.Now()
-		res, err := c.opts.Images.Bake(ctx, r, c.opts.Inputs)
+		m, err := c.bake(ctx, c.services[name].spec)
 		if err != nil {
-			return fmt.Errorf("service %s: %w", name, err)
+			return err
 		}
-		s.image = res.Manifest
-		how := "baked"
-		if res.Cached {
-			how = "unchanged"
-		}
-		c.emit(name, "", "image", "%s %s %s in %s", how, r.Name, res.Manifest.ShortDigest(), time.Since(start).Round(time.Millisecond))
+		c.services[name].image = m
 	}
+	c.publish()
 	return nil
+}
+
+func (c *Controller) bake(ctx context.Context, spec *fleetfile.Service) (*image.Manifest, error) {
+	r := image.Recipe{
+		Name: c.opts.Fleet.Name + "-" + spec.Name, Binary: spec.Image.Binary, Rootfs: spec.Image.Rootfs,
+		Command: spec.Command, Port: spec.Port, Env: sortedEnv(spec.Env),
+	}
+	for _, cp := range spec.Image.Copies {
+		r.Copies = append(r.Copies, image.Copy{Src: cp.Src, Dst: cp.Dst})
+	}
+	start := time.Now()
+	res, err := c.opts.Images.Bake(ctx, r, c.opts.Inputs)
+	if err != nil {
+		return nil, fmt.Errorf("service %s: %w", spec.Name, err)
+	}
+	how := "baked"
+	if res.Cached {
+		how = "unchanged"
+	}
+	c.emit(spec.Name, "", "image", "%s %s %s in %s", how, r.Name, res.Manifest.ShortDigest(), time.Since(start).Round(time.Millisecond))
+	return res.Manifest, nil
 }
 
 func sortedEnv(m map[string]string) []string {
@@ -193,53 +212,73 @@ func sortedEnv(m map[string]string) []string {
 // Listen starts every service's balancer. A fixed address in use fails
 // here, before any instance is launched; nothing is left listening.
 func (c *Controller) Listen(ctx context.Context) (err error) {
+	c.ctx = ctx
 	defer func() {
 		if err != nil {
 			c.closeBalancers()
 		}
 	}()
 	for _, name := range c.order {
-		s := c.services[name]
-		b, err := balancer.New(balancer.Options{
-			Check: health.Check{
-				Type: health.Type(s.spec.Health.Type), Path: s.spec.Health.Path,
-				Interval: s.spec.Health.Interval, Timeout: s.spec.Health.Timeout,
-				HealthyThreshold: s.spec.Health.HealthyThreshold, UnhealthyThreshold: s.spec.Health.UnhealthyThreshold,
-			},
-			DeregistrationDelay: nonZeroDelay(s.spec.Balancer.DeregistrationDelay),
-			OnTransition: func(tr health.Transition) {
-				select {
-				case c.health <- tr:
-				case <-ctx.Done():
-				}
-			},
-			Logger: c.log.With("service", name),
-		})
-		if err != nil {
-			return fmt.Errorf("service %s balancer: %w", name, err)
-		}
-		s.bal = b
-		addr := s.spec.Balancer.Listen
-		if a, ok := c.opts.Listen[name]; ok && strings.HasSuffix(addr, ":0") {
-			addr = a
-		}
-		la, err := b.Listen(ctx, addr)
-		if err != nil {
-			return fmt.Errorf("service %s balancer: %w; change balancer.listen in %s or stop what uses it", name, err, c.opts.Fleet.File)
-		}
-		s.listen = la.String()
-		c.emit(name, "", "listening", "balancer on %s", s.listen)
-	}
-	// Discovery: each instance learns its dependencies' balancers, as the
-	// guest reaches them through the user-mode network's gateway.
-	for _, name := range c.order {
-		s := c.services[name]
-		for _, dep := range s.spec.DependsOn {
-			_, port, _ := net.SplitHostPort(c.services[dep].listen)
-			s.env = append(s.env, envName(dep)+"_ADDR="+net.JoinHostPort(GuestHostAddr, port))
+		if err := c.listen(c.services[name]); err != nil {
+			return err
 		}
 	}
+	c.discovery()
+	c.publish()
 	return nil
+}
+
+// listen starts one service's balancer on its address (or, for a free
+// port, the one an earlier controller chose, which dependents were told).
+func (c *Controller) listen(s *service) error {
+	name := s.spec.Name
+	b, err := balancer.New(balancer.Options{
+		Check:               checkOf(s.spec.Health),
+		DeregistrationDelay: nonZeroDelay(s.spec.Balancer.DeregistrationDelay),
+		OnTransition: func(tr health.Transition) {
+			select {
+			case c.health <- tr:
+			case <-c.ctx.Done():
+			}
+		},
+		Logger: c.log.With("service", name),
+	})
+	if err != nil {
+		return fmt.Errorf("service %s balancer: %w", name, err)
+	}
+	addr := s.spec.Balancer.Listen
+	if a, ok := c.opts.Listen[name]; ok && strings.HasSuffix(addr, ":0") {
+		addr = a
+	}
+	la, err := b.Listen(c.ctx, addr)
+	if err != nil {
+		b.Close()
+		return fmt.Errorf("service %s balancer: %w; change balancer.listen in %s or stop what uses it", name, err, c.opts.Fleet.File)
+	}
+	s.bal, s.listen = b, la.String()
+	c.emit(name, "", "listening", "balancer on %s", s.listen)
+	return nil
+}
+
+func checkOf(h fleetfile.Health) health.Check {
+	return health.Check{
+		Type: health.Type(h.Type), Path: h.Path, Interval: h.Interval, Timeout: h.Timeout,
+		HealthyThreshold: h.HealthyThreshold, UnhealthyThreshold: h.UnhealthyThreshold,
+	}
+}
+
+// discovery gives each service its dependencies' balancer addresses, as
+// the guest reaches them through the user-mode network's gateway.
+func (c *Controller) discovery() {
+	for _, s := range c.services {
+		s.env = nil
+		for _, dep := range s.spec.DependsOn {
+			if d := c.services[dep]; d != nil {
+				_, port, _ := net.SplitHostPort(d.listen)
+				s.env = append(s.env, envName(dep)+"_ADDR="+net.JoinHostPort(GuestHostAddr, port))
+			}
+		}
+	}
 }
 
 // nonZeroDelay keeps a configured zero meaning zero (the balancer reads 0
@@ -369,9 +408,20 @@ func (c *Controller) reconcile(ctx context.Context) {
 			}
 		}
 	}
-	for _, name := range c.order {
+	for _, name := range append([]string(nil), c.order...) {
 		s := c.services[name]
+		if s.removed && len(s.members) == 0 {
+			// A service gone from the file: its instances are gone too.
+			s.bal.Close()
+			delete(c.services, name)
+			c.order = slices.DeleteFunc(c.order, func(n string) bool { return n == name })
+			c.emit(name, "", "removed", "service no longer in the fleet file; balancer closed")
+			continue
+		}
 		desired := s.desired
+		if s.removed {
+			desired = 0
+		}
 		if c.down && !c.dependentsGone(name) {
 			desired = len(s.members) // hold until what depends on it is gone
 		} else if c.down {
@@ -610,13 +660,7 @@ func (c *Controller) Scale(ctx context.Context, svc string, n int) error {
 		}
 		c.emit(svc, "", "scaled", "desired %d -> %d", s.desired, n)
 		s.desired = n
-		if c.opts.OnScale != nil {
-			counts := map[string]int{}
-			for name, s := range c.services {
-				counts[name] = s.desired
-			}
-			c.opts.OnScale(counts)
-		}
+		c.changed()
 	}); cerr != nil {
 		return cerr
 	}

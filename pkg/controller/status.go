@@ -37,6 +37,9 @@ type InstanceStatus struct {
 // Ready reports whether every service has its desired count in service,
 // all of the current image.
 func (s Status) Ready() bool {
+	if len(s.Services) == 0 {
+		return false
+	}
 	for _, svc := range s.Services {
 		current := 0
 		for _, i := range svc.Instances {
@@ -57,6 +60,9 @@ func (c *Controller) publish() {
 	for _, name := range c.order {
 		s := c.services[name]
 		ss := ServiceStatus{Name: name, Listen: s.listen, Desired: s.desired, Instances: []InstanceStatus{}}
+		if s.removed {
+			ss.Desired = 0
+		}
 		if s.image != nil {
 			ss.Image, ss.Digest = s.image.Name, s.image.Digest
 		}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/guestconfig"
@@ -47,13 +48,16 @@ var steps = []step{
 func Run(ctx context.Context, console io.Writer) int {
 	in := &Init{Console: console}
 	start := time.Now()
+	var took []string
 	for _, s := range steps {
+		t := time.Now()
 		if err := s.run(ctx, in); err != nil {
 			fmt.Fprintf(console, "vmfleet-init: %s: %v\n", s.name, err)
 			return 127
 		}
+		took = append(took, fmt.Sprintf("%s %s", s.name, time.Since(t).Round(time.Millisecond)))
 	}
-	fmt.Fprintf(console, "vmfleet-init: ready in %s, starting %s instance %s: %q\n",
-		time.Since(start).Round(time.Millisecond), in.Config.Service, in.Config.InstanceID, in.Config.Command)
+	fmt.Fprintf(console, "vmfleet-init: ready in %s (%s), starting %s instance %s: %q\n",
+		time.Since(start).Round(time.Millisecond), strings.Join(took, ", "), in.Config.Service, in.Config.InstanceID, in.Config.Command)
 	return supervise(ctx, in)
 }

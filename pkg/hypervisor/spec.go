@@ -18,12 +18,15 @@ const (
 
 // DomainSpec is everything vmfleet decides about a domain.
 type DomainSpec struct {
-	Name       string
-	Accel      Accel
-	VCPUs      uint
-	MemoryMiB  uint
-	CPUQuota   int64 // µs per CPUPeriod for the whole domain; 0 for no cap
-	CPUPeriod  uint64
+	Name      string
+	Accel     Accel
+	VCPUs     uint
+	MemoryMiB uint
+	CPUQuota  int64 // µs per CPUPeriod for the whole domain; 0 for no cap
+	CPUPeriod uint64
+	// Firmware is a BIOS image to boot with instead of SeaBIOS (qboot
+	// starts a direct-boot kernel about half a second sooner under TCG).
+	Firmware   string
 	Kernel     string
 	Initrd     string
 	Cmdline    string
@@ -89,6 +92,9 @@ func (s *DomainSpec) XML() (string, error) {
 			Controllers: []libvirtxml.DomainController{{Type: "usb", Model: "none"}},
 			MemBalloon:  &libvirtxml.DomainMemBalloon{Model: "none"},
 		},
+	}
+	if s.Firmware != "" {
+		d.OS.Loader = &libvirtxml.DomainLoader{Path: s.Firmware, Type: "rom", Readonly: "yes"}
 	}
 	if s.Accel == KVM {
 		d.CPU = &libvirtxml.DomainCPU{Mode: "host-passthrough"}

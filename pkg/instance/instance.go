@@ -39,7 +39,22 @@ const (
 	cpuPeriod  = 100000 // µs, the cgroup default
 	// Cmdline keeps the kernel quiet: under TCG every console byte costs.
 	Cmdline = "console=ttyS0 quiet panic=-1 rdinit=/init"
+	// QBoot is QEMU's minimal firmware for direct kernel boot (Debian's
+	// qemu-system-data ships it); used when present, else SeaBIOS.
+	QBoot = "/usr/share/qemu/qboot.rom"
 )
+
+// firmware picks the BIOS: VMFLEET_FIRMWARE (empty for QEMU's default
+// SeaBIOS), else qboot where it is installed.
+func firmware() string {
+	if v, ok := os.LookupEnv("VMFLEET_FIRMWARE"); ok {
+		return v
+	}
+	if _, err := os.Stat(QBoot); err == nil {
+		return QBoot
+	}
+	return ""
+}
 
 // Options are what `vmfleet run` (or the fleet controller) asks for.
 type Options struct {
@@ -212,7 +227,7 @@ func (m *Manager) Launch(ctx context.Context, o Options) (inst *Instance, err er
 		Name: inst.Domain, Accel: accel, VCPUs: vcpus, MemoryMiB: uint(o.MemoryBytes >> 20),
 		// Rounded: 0.29*100000 is 28999.999... in floating point.
 		CPUQuota: int64(math.Round(o.CPU * cpuPeriod)), CPUPeriod: cpuPeriod,
-		Kernel: o.Image.Kernel, Initrd: o.Image.Initrd, Cmdline: Cmdline,
+		Firmware: firmware(), Kernel: o.Image.Kernel, Initrd: o.Image.Initrd, Cmdline: Cmdline,
 		Disk: overlay, ConsoleLog: inst.Console,
 		FwCfg:      map[string]string{guestconfig.FwCfgName: cfgPath},
 		TBCacheMiB: tbCacheMiB,

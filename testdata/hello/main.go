@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -65,6 +66,19 @@ func main() {
 		}
 		defer f.Close()
 		io.Copy(w, f)
+	})
+	// /bytes?n=N streams N zero bytes: bulk throughput for benchmarks.
+	mux.HandleFunc("/bytes", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
+		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+		buf := make([]byte, 64<<10)
+		for n > 0 {
+			chunk := min(n, int64(len(buf)))
+			if _, err := w.Write(buf[:chunk]); err != nil {
+				return
+			}
+			n -= chunk
+		}
 	})
 	// /call?url=... fetches another service (through its discovery address)
 	// and returns what it said.

@@ -1,0 +1,170 @@
+package main
+
+// Benchmarks on real VMs. Each op boots guests, so run them with a fixed
+// count, e.g.:
+//
+//	VMFLEET_INTEGRATION=1 go test -run '^$' -bench 'RunToFirstAnswer|UpThree' -benchtime 3x -count 3 ./cmd/vmfleet
+//	VMFLEET_INTEGRATION=1 go test -run '^$' -bench BalancerVsDirect -count 6 ./cmd/vmfleet
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/balancer"
+	"github.com/vmfleet/vmfleet/pkg/health"
+)
+
+// benchEnv adapts testEnv to a benchmark.
+func benchEnv(b *testing.B) *testEnv {
+	b.Helper()
+	if integration != "" {
+		b.Skipf("no libvirtd: %s", integration)
+	}
+	home, err := os.MkdirTemp("", "vmfleet-test-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	os.Chmod(home, 0o755)
+	b.Cleanup(func() { os.RemoveAll(home) })
+	return &testEnv{home: home}
+}
+
+// vm runs vmfleet for a benchmark and fails it on error.
+func vm(b *testing.B, home string, args ...string) string {
+	b.Helper()
+	out, err := execVmfleet(home, args...)
+	if err != nil {
+		b.Fatalf("vmfleet %v: %v\n%s", args, err, out)
+	}
+	return out
+}
+
+// waitHTTP polls url every 10 ms until it answers 200.
+func waitHTTP(b *testing.B, url string, limit time.Duration) {
+	b.Helper()
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if resp, err := client.Get(url); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.Fatalf("no answer from %s within %s", url, limit)
+}
+
+// BenchmarkRunToFirstAnswer: `vmfleet run` of a baked image until its
+// first HTTP answer through the forwarded port.
+func BenchmarkRunToFirstAnswer(b *testing.B) {
+	e := benchEnv(b)
+	vm(b, e.home, "bake", "--name", "hello", "--binary", bin("hello"), "--port", "8080", "--", "/app/hello", "-listen", ":8080")
+	for i := 0; i < b.N; i++ {
+		out := vm(b, e.home, "run", "hello", "--json")
+		var inst struct{ ID, Address string }
+		jsonDecode(b, out, &inst)
+		waitHTTP(b, "http://"+inst.Address+"/", 2*time.Minute)
+		b.StopTimer()
+		vm(b, e.home, "rm", "-f", inst.ID)
+		b.StartTimer()
+	}
+}
+
+// BenchmarkUpThreeInstances: `up` of a 3-instance service from a baked
+// image until all are healthy.
+func BenchmarkUpThreeInstances(b *testing.B) {
+	e := benchEnv(b)
+	dir := b.TempDir()
+	file := filepath.Join(dir, "fleet.yaml")
+	os.WriteFile(file, []byte(fmt.Sprintf(`name: bench
+services:
+  hello:
+    image: {binary: %s}
+    command: ["/app/hello", "-listen", ":8080"]
+    port: 8080
+    instances: 3
+    memory: 128MiB
+    health: {type: http, path: /healthz, interval: 200ms, timeout: 150ms, healthy_threshold: 2, unhealthy_threshold: 2}
+    balancer: {deregistration_delay: 0s}
+`, bin("hello"))), 0o644)
+	vm(b, e.home, "bake", "--name", "warm", "--binary", bin("hello")) // kernel copied into the store once
+	b.Cleanup(func() { execVmfleet(e.home, "down", "-f", file) })
+	for i := 0; i < b.N; i++ {
+		vm(b, e.home, "up", "-f", file, "--detach")
+		b.StopTimer()
+		vm(b, e.home, "down", "-f", file)
+		b.StartTimer()
+	}
+}
+
+// BenchmarkBalancerVsDirect: HTTP requests (a new connection each) and one
+// long bulk transfer, straight to one instance's forwarded port and through
+// a balancer in front of it, same client, same run.
+func BenchmarkBalancerVsDirect(b *testing.B) {
+	e := benchEnv(b)
+	vm(b, e.home, "bake", "--name", "hello", "--binary", bin("hello"), "--port", "8080", "--", "/app/hello", "-listen", ":8080")
+	var inst struct{ ID, Address string }
+	jsonDecode(b, vm(b, e.home, "run", "hello", "--json", "--cpu", "1"), &inst)
+	b.Cleanup(func() { execVmfleet(e.home, "rm", "-f", inst.ID) })
+	waitHTTP(b, "http://"+inst.Address+"/", 2*time.Minute)
+
+	bal, err := balancer.New(balancer.Options{Check: health.Check{Type: health.TypeHTTP, Path: "/healthz", Interval: time.Hour, Timeout: time.Second, HealthyThreshold: 1, UnhealthyThreshold: 2}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bal.Close()
+	addr, err := bal.Listen(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := bal.RegisterHealthy(inst.Address); err != nil {
+		b.Fatal(err)
+	}
+	targets := map[string]string{"direct": inst.Address, "balancer": addr.String()}
+	for _, name := range []string{"direct", "balancer"} {
+		url := "http://" + targets[name]
+		b.Run("requests/"+name, func(b *testing.B) {
+			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+			lat := make([]time.Duration, 0, b.N)
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				resp, err := client.Get(url + "/")
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				lat = append(lat, time.Since(start))
+			}
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+		})
+		b.Run("bulk/"+name, func(b *testing.B) {
+			const size = 16 << 20
+			b.SetBytes(size)
+			for i := 0; i < b.N; i++ {
+				c, err := net.Dial("tcp", targets[name])
+				if err != nil {
+					b.Fatal(err)
+				}
+				fmt.Fprintf(c, "GET /bytes?n=%d HTTP/1.0\r\n\r\n", size)
+				n, err := io.Copy(io.Discard, c)
+				c.Close()
+				if err != nil || n < size {
+					b.Fatalf("read %d bytes: %v", n, err)
+				}
+			}
+		})
+	}
+}

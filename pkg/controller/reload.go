@@ -1,0 +1,144 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"github.com/vmfleet/vmfleet/pkg/instance"
+	"reflect"
+
+	"github.com/vmfleet/vmfleet/pkg/fleetfile"
+	"github.com/vmfleet/vmfleet/pkg/image"
+)
+
+// ErrRestartNeeded means a reload changes what a running balancer is
+// (its address or health check): the controller must be restarted, which
+// leaves the instances running for the new one to adopt.
+var ErrRestartNeeded = errors.New("balancer settings changed")
+
+// Reload applies a changed fleet file to the running fleet, the way
+// running `docker compose up` again does, without touching the balancers:
+// changed images roll out launch-before-terminate, counts change like a
+// scale, new services start, removed ones drain away.
+func (c *Controller) Reload(ctx context.Context, f *fleetfile.Fleet) error {
+	if f.Name != c.opts.Fleet.Name {
+		return fmt.Errorf("reload: the file describes fleet %s, this controller runs %s", f.Name, c.opts.Fleet.Name)
+	}
+	images := map[string]*image.Manifest{}
+	for _, s := range f.StartOrder() {
+		m, err := c.bake(ctx, s)
+		if err != nil {
+			return err
+		}
+		images[s.Name] = m
+	}
+	var err error
+	if cerr := c.call(ctx, func() { err = c.apply(f, images) }); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// apply swaps in the new fleet; owner goroutine only. It checks
+// everything before it changes anything.
+func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest) error {
+	if c.down {
+		return errors.New("reload: the fleet is going down")
+	}
+	for _, ns := range f.Services {
+		s := c.services[ns.Name]
+		if s == nil || s.removed {
+			continue
+		}
+		if ns.Balancer.Listen != s.spec.Balancer.Listen || !reflect.DeepEqual(ns.Health, s.spec.Health) ||
+			ns.Balancer.DeregistrationDelay != s.spec.Balancer.DeregistrationDelay {
+			return fmt.Errorf("%w for service %s", ErrRestartNeeded, ns.Name)
+		}
+	}
+	// New services listen first: an address in use fails the reload whole.
+	var added []*service
+	for _, ns := range f.Services {
+		if s := c.services[ns.Name]; s != nil && !s.removed {
+			continue
+		}
+		s := &service{spec: ns, image: images[ns.Name], desired: ns.Instances, members: map[string]*member{}, insts: map[string]*instance.Instance{}}
+		if old := c.services[ns.Name]; old != nil {
+			// Re-added while its old self drains: keep the old one's
+			// members and balancer.
+			s.members, s.insts, s.bal, s.listen = old.members, old.insts, old.bal, old.listen
+		} else if err := c.listen(s); err != nil {
+			for _, a := range added {
+				if a.bal != nil && c.services[a.spec.Name] == nil {
+					a.bal.Close()
+				}
+			}
+			return fmt.Errorf("reload: %w", err)
+		}
+		added = append(added, s)
+	}
+	newCounts := fileCounts(f)
+	for _, ns := range f.Services {
+		if s := c.services[ns.Name]; s != nil && !s.removed {
+			if newCounts[ns.Name] != c.fileCounts[ns.Name] {
+				s.desired = ns.Instances
+			}
+			if s.image.Digest != images[ns.Name].Digest {
+				c.emit(ns.Name, "", "rollout", "image %s -> %s: launch before terminate", s.image.ShortDigest(), images[ns.Name].ShortDigest())
+			}
+			s.spec, s.image = ns, images[ns.Name]
+		}
+	}
+	for _, s := range added {
+		c.services[s.spec.Name] = s
+		c.emit(s.spec.Name, "", "added", "desired %d", s.desired)
+	}
+	keep := map[string]bool{}
+	var order []string
+	for _, s := range f.StartOrder() {
+		keep[s.Name] = true
+		order = append(order, s.Name)
+	}
+	for _, name := range c.order {
+		if !keep[name] {
+			if !c.services[name].removed {
+				c.emit(name, "", "removing", "no longer in the fleet file: draining its instances")
+			}
+			c.services[name].removed = true
+			order = append(order, name)
+		}
+	}
+	c.order, c.fileCounts = order, newCounts
+	c.opts.Fleet = f
+	c.discovery()
+	c.changed()
+	c.publish()
+	return nil
+}
+
+func fileCounts(f *fleetfile.Fleet) map[string]int {
+	out := map[string]int{}
+	for _, s := range f.Services {
+		out[s.Name] = s.Instances
+	}
+	return out
+}
+
+// State is what the controller would need to carry on after a restart.
+func (c *Controller) state() State {
+	st := State{Fleet: c.opts.Fleet.Name, File: c.opts.Fleet.File, Listen: map[string]string{}, Desired: map[string]int{}, FileInstances: c.fileCounts}
+	for name, s := range c.services {
+		if s.removed {
+			continue
+		}
+		st.Listen[name] = s.listen
+		st.Desired[name] = s.desired
+	}
+	return st
+}
+
+// changed tells OnChange; owner goroutine only.
+func (c *Controller) changed() {
+	if c.opts.OnChange != nil {
+		c.opts.OnChange(c.state())
+	}
+}
