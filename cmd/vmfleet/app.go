@@ -71,6 +71,21 @@ func (e *env) connect(c *cli.Context) (*hypervisor.Libvirt, error) {
 	return hypervisor.Connect(c.Context, hypervisor.ChooseURI(c.String("connect"), os.Getenv))
 }
 
+// openInstances wires the commands that work on instances: the env, a
+// libvirt connection and the instance manager over it. The caller closes
+// mgr.HV.
+func openInstances(c *cli.Context) (*env, *instance.Manager, error) {
+	e, err := newEnv(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	hv, err := e.connect(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, e.instances(hv), nil
+}
+
 func (e *env) instances(hv hypervisor.Hypervisor) *instance.Manager {
 	return &instance.Manager{HV: hv, Dir: filepath.Join(e.home, "instances"), Log: e.log}
 }

@@ -121,20 +121,16 @@ func rmiCommand() *cli.Command {
 			if c.NArg() == 0 {
 				return fmt.Errorf("rmi: name the image to remove, e.g. vmfleet rmi hello")
 			}
-			e, err := newEnv(c)
+			e, mgr, err := openInstances(c)
 			if err != nil {
 				return err
 			}
+			defer mgr.HV.Close()
 			st, err := e.store()
 			if err != nil {
 				return err
 			}
-			hv, err := e.connect(c)
-			if err != nil {
-				return err
-			}
-			defer hv.Close()
-			insts, err := e.instances(hv).List(c.Context)
+			insts, err := mgr.List(c.Context)
 			if err != nil {
 				return err
 			}

@@ -27,16 +27,11 @@ func logsCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return errors.New("logs: name one service or instance, e.g. vmfleet logs web")
 			}
-			e, err := newEnv(c)
+			_, mgr, err := openInstances(c)
 			if err != nil {
 				return err
 			}
-			hv, err := e.connect(c)
-			if err != nil {
-				return err
-			}
-			defer hv.Close()
-			mgr := e.instances(hv)
+			defer mgr.HV.Close()
 			ref, fleet := c.Args().First(), c.String("fleet")
 			pick := func(ctx context.Context) ([]*instance.Instance, bool, error) {
 				list, err := mgr.List(ctx)

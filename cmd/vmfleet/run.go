@@ -89,16 +89,12 @@ func psCommand() *cli.Command {
 			&cli.StringFlag{Name: "fleet", Aliases: []string{"p"}, Usage: "only this fleet's instances"},
 		},
 		Action: func(c *cli.Context) error {
-			e, err := newEnv(c)
+			e, mgr, err := openInstances(c)
 			if err != nil {
 				return err
 			}
-			hv, err := e.connect(c)
-			if err != nil {
-				return err
-			}
-			defer hv.Close()
-			list, err := e.instances(hv).List(c.Context)
+			defer mgr.HV.Close()
+			list, err := mgr.List(c.Context)
 			if err != nil {
 				return err
 			}
@@ -145,16 +141,11 @@ func rmCommand() *cli.Command {
 			if c.NArg() == 0 {
 				return fmt.Errorf("rm: name the instance to remove, e.g. vmfleet rm i-0123456789ab (see vmfleet ps)")
 			}
-			e, err := newEnv(c)
+			_, mgr, err := openInstances(c)
 			if err != nil {
 				return err
 			}
-			hv, err := e.connect(c)
-			if err != nil {
-				return err
-			}
-			defer hv.Close()
-			mgr := e.instances(hv)
+			defer mgr.HV.Close()
 			grace := c.Duration("time")
 			if c.Bool("force") {
 				grace = 0
