@@ -49,7 +49,7 @@ func TestBadInputFailsInOneLineAndLeavesNothing(t *testing.T) {
 		{"upper-case name", []string{"bake", "--name", "Hello", "--binary", bin("hello")}, "lower-case letters"},
 		{"name with underscore", []string{"bake", "--name", "my_svc", "--binary", bin("hello")}, "lower-case letters"},
 		{"unknown image", []string{"run", "nosuch"}, "no such image \"nosuch\"; bake it first"},
-		{"memory below the kernel's need", []string{"run", "hello", "--memory", "32MiB"}, "below the 64MiB the guest kernel needs"},
+		{"memory below the kernel's need", []string{"run", "hello", "--memory", "32MiB"}, "below the 96MiB the guest kernel needs"},
 		{"memory that is not a size", []string{"run", "hello", "--memory", "lots"}, "write it like 256MiB"},
 		{"libvirtd not reachable", []string{"--connect", "qemu:///system?socket=/nonexistent/sock", "run", "hello"}, "start it with make setup"},
 		{"host port in use", []string{"run", "hello", "--host-port", busyPort}, "host port " + busyPort + " is in use"},

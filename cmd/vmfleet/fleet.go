@@ -506,6 +506,12 @@ func downCommand() *cli.Command {
 				return errors.New(strings.Join(failed, "; "))
 			}
 			os.RemoveAll(dir)
+			// Images that re-bakes left unnamed and nothing boots any more.
+			if st, err := e.store(); err == nil {
+				if rest, err := mgr.List(c.Context); err == nil {
+					st.Prune(usedBy(rest))
+				}
+			}
 			fmt.Printf("fleet %s is down\n", name)
 			return nil
 		},

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vmfleet/vmfleet/pkg/image"
+	"github.com/vmfleet/vmfleet/pkg/instance"
 )
 
 func bakeCommand() *cli.Command {
@@ -144,13 +145,27 @@ func rmiCommand() *cli.Command {
 						return fmt.Errorf("image %s is used by instance %s (%s); remove it first with vmfleet rm %s", ref, i.ID, i.State, i.ID)
 					}
 				}
-				if err := st.Remove(m.Name); err != nil {
+				if err := st.Remove(m.Digest); err != nil {
 					return err
 				}
 				fmt.Println("removed", m.Name, m.ShortDigest())
 			}
-			return nil
+			// Images earlier bakes left unnamed go too, unless an instance
+			// still boots from one.
+			return st.Prune(usedBy(insts))
 		},
+	}
+}
+
+// usedBy reports whether one of insts runs on an image.
+func usedBy(insts []*instance.Instance) func(string) bool {
+	return func(digest string) bool {
+		for _, i := range insts {
+			if i.ImageDigest == digest {
+				return true
+			}
+		}
+		return false
 	}
 }
 

@@ -468,7 +468,7 @@ services:
     command: [/web]
     port: 8080
     memory: 32MiB
-`, line: 6, want: "32MiB is less than 64MiB, the least the guest kernel needs to boot"},
+`, line: 6, want: "32MiB is less than 96MiB, the least the guest kernel needs to boot"},
 		{name: "absurd memory", yaml: `
 services:
   web:

@@ -84,7 +84,7 @@ const (
 const (
 	// MinMemoryBytes is the least guest RAM accepted: below this the guest
 	// kernel cannot boot reliably.
-	MinMemoryBytes = 64 << 20
+	MinMemoryBytes = 96 << 20
 	// MaxMemoryBytes guards against typos (and int64 overflow) in memory.
 	MaxMemoryBytes = 1 << 40
 	// MaxCPU guards against typos in cpu; far beyond one machine's cores.

@@ -296,7 +296,7 @@ func TestMemorySizes(t *testing.T) {
 		{"512MB", 512 << 20},
 		{"2g", 2 << 30},
 		{"1.5GiB", 3 << 29},
-		{"64MiB", fleetfile.MinMemoryBytes},
+		{"96MiB", fleetfile.MinMemoryBytes},
 		{"268435456", 256 << 20}, // a plain number is bytes
 		{"'128 MiB'", 128 << 20},
 	} {

@@ -113,22 +113,22 @@ func (s *Store) build(ctx context.Context, r *Recipe, in Inputs, digest, tmp str
 }
 
 func (s *Store) writeRootFS(ctx context.Context, r *Recipe, raw string) (int64, error) {
-	var content int64
+	var c content
 	var err error
 	if r.Rootfs != "" {
-		content, err = tarContentSize(r.Rootfs)
+		c, err = tarContent(r.Rootfs)
 	} else {
 		srcs := []string{r.Binary}
-		for _, c := range r.Copies {
-			srcs = append(srcs, c.Src)
+		for _, cp := range r.Copies {
+			srcs = append(srcs, cp.Src)
 		}
-		content, err = contentSize(srcs...)
+		c, err = treeContent(srcs...)
+		c.entries += 16 // the skeleton
 	}
 	if err != nil {
 		return 0, err
 	}
-	size := fsSize(content)
-	rfs, err := createRootFS(raw, size)
+	rfs, size, err := createRootFS(raw, c)
 	if err != nil {
 		return 0, fmt.Errorf("create filesystem: %w", err)
 	}
@@ -143,7 +143,7 @@ func (s *Store) fillRootFS(ctx context.Context, rfs *rootFS, r *Recipe) error {
 	if r.Rootfs != "" {
 		return rfs.unpackTar(ctx, r.Rootfs)
 	}
-	if err := rfs.skeleton(); err != nil {
+	if err := rfs.skeletonDirs(); err != nil {
 		return err
 	}
 	f, err := os.Open(r.Binary)
@@ -159,7 +159,7 @@ func (s *Store) fillRootFS(ctx context.Context, rfs *rootFS, r *Recipe) error {
 			return fmt.Errorf("copy %s: %w", c.Src, err)
 		}
 	}
-	return nil
+	return rfs.skeletonFiles()
 }
 
 // placeKernel puts the kernel image in the store, once per version and
@@ -203,6 +203,10 @@ func (s *Store) placeKernel(in Inputs) (string, error) {
 
 // setName points a name at a digest, atomically.
 func (s *Store) setName(name, digest string) error {
+	// A re-bake finds the name in place: a cached bake writes nothing.
+	if b, err := os.ReadFile(s.namePath(name)); err == nil && strings.TrimSpace(string(b)) == digest {
+		return nil
+	}
 	tmp, err := os.CreateTemp(filepath.Join(s.Root, "tmp"), "name-")
 	if err != nil {
 		return err

@@ -5,19 +5,21 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"sync"
 
 	"github.com/vmfleet/vmfleet/pkg/kernel"
 )
 
 // formatVersion changes whenever the bake's output changes for the same
-// inputs, so old cached images are not reused.
-const formatVersion = 1
+// inputs, so old cached images are not reused. 2: modes with sticky and
+// setgid bits, copies that replace /etc files, inodes for many small files.
+const formatVersion = 2
 
 // Inputs are what every bake uses beside the recipe.
 type Inputs struct {
@@ -28,54 +30,61 @@ type Inputs struct {
 // Digest is the image's content address: a hash of everything that decides
 // its bytes. Hashing is all it does; nothing is written.
 func Digest(r *Recipe, in Inputs) (string, error) {
-	h := sha256.New()
-	w := json.NewEncoder(h)
-	enc := func(v ...any) {
-		for _, x := range v {
-			_ = w.Encode(x)
-		}
-	}
-	enc(formatVersion, r.Name, r.Command, r.Env, r.Port, in.Kernel.Version, in.Kernel.Modules)
-	files := []string{in.Kernel.Image, in.Init}
+	var d digest
+	d.enc(formatVersion, r.Name, r.Command, r.Env, r.Port, in.Kernel.Version, in.Kernel.Modules)
+	d.file(in.Kernel.Image)
+	d.file(in.Init)
 	for _, m := range in.Kernel.Modules {
-		files = append(files, filepath.Join(in.Kernel.ModulesDir, m))
+		d.file(filepath.Join(in.Kernel.ModulesDir, m))
 	}
 	if r.Binary != "" {
-		files = append(files, r.Binary)
+		d.file(r.Binary)
 	}
 	if r.Rootfs != "" {
-		files = append(files, r.Rootfs)
-	}
-	for _, f := range files {
-		if err := hashFile(h, f); err != nil {
-			return "", err
-		}
+		d.file(r.Rootfs)
 	}
 	for _, c := range r.Copies {
-		enc(c.Dst)
-		if err := hashTree(h, c.Src); err != nil {
+		d.enc(c.Dst)
+		if err := d.tree(c.Src); err != nil {
 			return "", err
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return d.sum()
 }
 
-func hashFile(h hash.Hash, p string) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return fmt.Errorf("hash %s: %w", p, err)
+// digest lists what the image digest covers, in order: encoded values and
+// files. The files' contents, most of the work (the kernel alone is over
+// ten megabytes), are hashed on all cores, each on its own; the digest
+// covers each one's name and hash.
+type digest struct {
+	parts []digestPart
+}
+
+type digestPart struct {
+	text []byte // encoded values, or a tree entry's name and mode
+	file string // a file whose name and content hash follow text
+}
+
+func (d *digest) enc(v ...any) {
+	for _, x := range v {
+		b, _ := json.Marshal(x)
+		d.parts = append(d.parts, digestPart{text: append(b, '\n')})
 	}
-	defer f.Close()
-	fmt.Fprintf(h, "file %s\n", filepath.Base(p))
-	_, err = io.Copy(h, f)
-	return err
 }
 
-// hashTree hashes a file or a directory tree: names, modes, link targets
-// and contents, in a fixed order.
-func hashTree(h hash.Hash, root string) error {
+func (d *digest) file(p string) {
+	d.parts = append(d.parts, digestPart{file: p})
+}
+
+// tree covers a file or a directory tree: names, modes, link targets and
+// contents, in a fixed order.
+func (d *digest) tree(root string) error {
+	root, err := copySource(root)
+	if err != nil {
+		return fmt.Errorf("hash %w", err)
+	}
 	var paths []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -92,19 +101,65 @@ func hashTree(h hash.Hash, root string) error {
 			return err
 		}
 		rel, _ := filepath.Rel(root, p)
-		fmt.Fprintf(h, "%s %o %d\n", rel, fi.Mode(), fi.Size())
+		part := digestPart{text: fmt.Appendf(nil, "%s %o %d\n", rel, fi.Mode(), fi.Size())}
 		switch {
 		case fi.Mode()&fs.ModeSymlink != 0:
 			t, err := os.Readlink(p)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(h, t)
+			part.text = fmt.Appendf(part.text, "%s\n", t)
 		case fi.Mode().IsRegular():
-			if err := hashFile(h, p); err != nil {
-				return err
-			}
+			part.file = p
 		}
+		d.parts = append(d.parts, part)
 	}
 	return nil
+}
+
+func (d *digest) sum() (string, error) {
+	sums := make([][]byte, len(d.parts))
+	errs := make([]error, len(d.parts))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				sums[i], errs[i] = hashFile(d.parts[i].file)
+			}
+		})
+	}
+	for i, part := range d.parts {
+		if part.file != "" {
+			next <- i
+		}
+	}
+	close(next)
+	wg.Wait()
+
+	h := sha256.New()
+	for i, part := range d.parts {
+		h.Write(part.text)
+		if part.file == "" {
+			continue
+		}
+		if errs[i] != nil {
+			return "", errs[i]
+		}
+		fmt.Fprintf(h, "file %s %x\n", filepath.Base(part.file), sums[i])
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func hashFile(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("hash %s: %w", p, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("hash %s: %w", p, err)
+	}
+	return h.Sum(nil), nil
 }

@@ -2,6 +2,7 @@ package image
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,9 +21,10 @@ import (
 // devices. go-diskfs cannot remove files without damaging the filesystem,
 // so everything is written once, in order.
 type rootFS struct {
-	fs   *ext4.FileSystem
-	dirs map[string]bool
-	buf  []byte
+	fs    *ext4.FileSystem
+	dirs  map[string]bool
+	files map[string]bool // files and symlinks written: writing one again would leave the old one's tail
+	buf   []byte
 }
 
 const blockSize = 4096
@@ -36,22 +38,35 @@ func fsSize(content int64) int64 {
 	return (size + align - 1) / align * align
 }
 
-func createRootFS(p string, size int64) (*rootFS, error) {
+// inodeCount is one inode for 8 KiB of filesystem, as mkfs.ext4 gives, or
+// more where many small files need them: a tarball of 30,000 empty files
+// would run out. An inode a block is the most a group's bitmap can hold.
+func inodeCount(size, entries int64) uint32 {
+	n := size / ext4.DefaultInodeRatio
+	if want := entries + entries/4 + 1024; want > n {
+		n = want
+	}
+	return uint32(min(n, size/blockSize))
+}
+
+func createRootFS(p string, c content) (*rootFS, int64, error) {
+	size := fsSize(c.bytes)
 	b, err := file.CreateFromPath(p, size)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	fs, err := ext4.Create(b, size, 0, 512, &ext4.Params{
 		SectorsPerBlock: blockSize / 512,
+		InodeCount:      inodeCount(size, c.entries),
 		VolumeName:      "vmfleet",
 		// Small filesystems have no use for online-resize reservations, and
 		// go-diskfs lays them out wrongly under 128 MiB.
 		Features: []ext4.FeatureOpt{ext4.WithFeatureReservedGDTBlocksForExpansion(false)},
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return &rootFS{fs: fs, dirs: map[string]bool{"": true}, buf: make([]byte, 4<<20)}, nil
+	return &rootFS{fs: fs, dirs: map[string]bool{"": true}, files: map[string]bool{}, buf: make([]byte, 4<<20)}, size, nil
 }
 
 func (r *rootFS) Close() error { return r.fs.Close() }
@@ -74,11 +89,30 @@ func (r *rootFS) mkdirAll(p string, mode fs.FileMode) error {
 		return fmt.Errorf("mkdir /%s: %w", p, err)
 	}
 	r.dirs[p] = true
-	return r.fs.Chmod(p, mode.Perm())
+	return r.fs.Chmod(p, fileMode(mode))
+}
+
+// fileMode is the part of a mode the image keeps: permissions and the
+// setuid, setgid and sticky bits (a rootfs's /var/tmp needs its sticky bit).
+func fileMode(mode fs.FileMode) fs.FileMode {
+	return mode.Perm() | mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
+}
+
+// claim records that p is written, once: go-diskfs would write a second
+// file over the first one without truncating it, and cannot remove it.
+func (r *rootFS) claim(p string) error {
+	if r.files[p] {
+		return fmt.Errorf("/%s is written twice: give each copy its own destination, apart from the binary's", p)
+	}
+	r.files[p] = true
+	return nil
 }
 
 func (r *rootFS) writeFile(p string, src io.Reader, mode fs.FileMode) error {
 	p = rel(p)
+	if err := r.claim(p); err != nil {
+		return err
+	}
 	if err := r.mkdirAll(path.Dir(p), 0o755); err != nil {
 		return err
 	}
@@ -86,39 +120,52 @@ func (r *rootFS) writeFile(p string, src io.Reader, mode fs.FileMode) error {
 	if err != nil {
 		return fmt.Errorf("create /%s: %w", p, err)
 	}
-	if _, err := io.CopyBuffer(f, src, r.buf); err != nil {
+	// Hide an *os.File's WriteTo, which would copy in 32 KiB writes: each
+	// write to go-diskfs allocates blocks and rewrites the inode.
+	if _, err := io.CopyBuffer(f, struct{ io.Reader }{src}, r.buf); err != nil {
 		f.Close()
 		return fmt.Errorf("write /%s: %w", p, err)
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return r.fs.Chmod(p, mode.Perm()|mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
+	return r.fs.Chmod(p, fileMode(mode))
 }
 
 func (r *rootFS) symlink(target, p string) error {
 	p = rel(p)
+	if err := r.claim(p); err != nil {
+		return err
+	}
 	if err := r.mkdirAll(path.Dir(p), 0o755); err != nil {
 		return err
 	}
 	return r.fs.Symlink(target, p)
 }
 
-// skeleton is what every binary image has besides the service: mount points
-// and the files programs expect in /etc.
-func (r *rootFS) skeleton() error {
+// skeletonDirs are the mount points every binary image has.
+func (r *rootFS) skeletonDirs() error {
 	for _, d := range []string{"/dev", "/proc", "/sys", "/run", "/tmp", "/etc", "/root", AppDir} {
 		if err := r.mkdirAll(d, 0o755); err != nil {
 			return err
 		}
 	}
-	files := map[string]string{
-		"/etc/passwd":        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-		"/etc/group":         "root:x:0:\nnogroup:x:65534:\n",
-		"/etc/nsswitch.conf": "hosts: files dns\n",
+	return nil
+}
+
+// skeletonFiles are the files programs expect in /etc. They are written
+// after the copies, and only where no copy put its own.
+func (r *rootFS) skeletonFiles() error {
+	files := []struct{ path, content string }{
+		{"/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"},
+		{"/etc/group", "root:x:0:\nnogroup:x:65534:\n"},
+		{"/etc/nsswitch.conf", "hosts: files dns\n"},
 	}
-	for p, c := range files {
-		if err := r.writeFile(p, strings.NewReader(c), 0o644); err != nil {
+	for _, f := range files {
+		if p := rel(f.path); r.files[p] || r.dirs[p] {
+			continue
+		}
+		if err := r.writeFile(f.path, strings.NewReader(f.content), 0o644); err != nil {
 			return err
 		}
 	}
@@ -127,6 +174,10 @@ func (r *rootFS) skeleton() error {
 
 // copyTree copies a host file or directory to dst in the image.
 func (r *rootFS) copyTree(ctx context.Context, src, dst string) error {
+	src, err := copySource(src)
+	if err != nil {
+		return err
+	}
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -195,7 +246,11 @@ func (r *rootFS) unpackTar(ctx context.Context, tarball string) error {
 		mode := h.FileInfo().Mode()
 		switch h.Typeflag {
 		case tar.TypeDir:
-			err = r.mkdirAll(p, mode)
+			// Chmod even when it exists: a tarball may list a directory
+			// after what it holds, which made it with a default mode.
+			if err = r.mkdirAll(p, mode); err == nil {
+				err = r.fs.Chmod(p, fileMode(mode))
+			}
 		case tar.TypeReg:
 			err = r.writeFile(p, tr, mode)
 		case tar.TypeSymlink:
@@ -204,7 +259,7 @@ func (r *rootFS) unpackTar(ctx context.Context, tarball string) error {
 			var data []byte
 			data, err = r.fs.ReadFile(rel(h.Linkname))
 			if err == nil {
-				err = r.writeFile(p, strings.NewReader(string(data)), mode)
+				err = r.writeFile(p, bytes.NewReader(data), mode)
 			}
 		default:
 			continue // devices, fifos: not needed in a service image
@@ -221,32 +276,51 @@ func (r *rootFS) unpackTar(ctx context.Context, tarball string) error {
 	}
 }
 
-// tarContentSize is the bytes a tarball's entries hold, read from its
-// headers (a compressed tarball says nothing useful by its own size).
-func tarContentSize(tarball string) (int64, error) {
+// content is what a bake puts in the image, as the filesystem is sized
+// from it.
+type content struct {
+	bytes   int64 // file sizes plus a block for each entry
+	entries int64 // files, directories and links: each needs an inode
+}
+
+// tarContent reads a tarball's headers (a compressed tarball says nothing
+// useful by its own size).
+func tarContent(tarball string) (content, error) {
 	tr, c, err := openTarball(tarball)
 	if err != nil {
-		return 0, err
+		return content{}, err
 	}
 	defer c.Close()
-	var total int64
+	var total content
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			return total, nil
 		}
 		if err != nil {
-			return 0, fmt.Errorf("read %s: %w", tarball, err)
+			return content{}, fmt.Errorf("read %s: %w", tarball, err)
 		}
-		total += h.Size + blockSize
+		total.bytes += h.Size + blockSize
+		total.entries++
 	}
 }
 
-// contentSize estimates the bytes a tree or tarball puts in the image.
-func contentSize(paths ...string) (int64, error) {
-	var total int64
+// copySource is the file or directory a copy reads: what a symlink given
+// as the source points at, as cp and docker COPY read it. Symlinks inside a
+// copied tree stay symlinks.
+func copySource(src string) (string, error) {
+	return filepath.EvalSymlinks(src)
+}
+
+// treeContent measures host files and directory trees.
+func treeContent(paths ...string) (content, error) {
+	var total content
 	for _, p := range paths {
-		err := filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
+		p, err := copySource(p)
+		if err != nil {
+			return content{}, err
+		}
+		err = filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
@@ -254,11 +328,12 @@ func contentSize(paths ...string) (int64, error) {
 			if err != nil {
 				return err
 			}
-			total += fi.Size() + blockSize
+			total.bytes += fi.Size() + blockSize
+			total.entries++
 			return nil
 		})
 		if err != nil {
-			return 0, err
+			return content{}, err
 		}
 	}
 	return total, nil

@@ -96,7 +96,7 @@ func (r *Recipe) Validate() error {
 	}
 	for _, c := range r.Copies {
 		if _, err := os.Stat(c.Src); err != nil {
-			return fmt.Errorf("--copy %s:%s: %w", c.Src, c.Dst, unwrapPath(err))
+			return fmt.Errorf("--copy %s:%s: %w", c.Src, c.Dst, withoutPath(err))
 		}
 		if !path.IsAbs(c.Dst) {
 			return fmt.Errorf("--copy %s:%s: destination must be an absolute path in the image", c.Src, c.Dst)
@@ -118,10 +118,12 @@ func (r *Recipe) Validate() error {
 
 func baseName(p string) string { return path.Base(strings.ReplaceAll(p, "\\", "/")) }
 
-func unwrapPath(err error) error {
+// withoutPath drops the path from a path error, for messages that name the
+// path already.
+func withoutPath(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
+		return pe.Err
 	}
 	return err
 }
@@ -131,7 +133,7 @@ func unwrapPath(err error) error {
 func checkBinary(p string) error {
 	fi, err := os.Stat(p)
 	if err != nil {
-		return fmt.Errorf("--binary: %w", unwrapPath(err))
+		return fmt.Errorf("--binary %s: %w", p, withoutPath(err))
 	}
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("--binary %s: not a regular file", p)

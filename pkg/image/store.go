@@ -21,6 +21,10 @@ type Store struct {
 	Root string
 }
 
+// pruneGrace spares images and kernels this young from Prune: a bake in
+// progress may not have named them yet.
+const pruneGrace = 10 * time.Minute
+
 // ErrNotFound is returned for an image name or digest the store lacks.
 var ErrNotFound = errors.New("no such image")
 
@@ -46,13 +50,20 @@ func (s *Store) namePath(name string) string   { return filepath.Join(s.Root, "n
 // Get finds an image by name, full digest or a digest prefix of at least
 // 12 hex digits.
 func (s *Store) Get(ref string) (*Manifest, error) {
-	if b, err := os.ReadFile(s.namePath(ref)); err == nil && ValidName(ref) == nil {
-		return readManifest(filepath.Join(s.imageDir(strings.TrimSpace(string(b))), "manifest.json"))
+	if ValidName(ref) == nil {
+		if b, err := os.ReadFile(s.namePath(ref)); err == nil {
+			return readManifest(filepath.Join(s.imageDir(strings.TrimSpace(string(b))), "manifest.json"))
+		}
 	}
-	if len(ref) >= 12 {
+	// Only hex digits: ref becomes a glob pattern.
+	if len(ref) >= 12 && len(ref) <= 64 && strings.Trim(ref, "0123456789abcdef") == "" {
 		matches, _ := filepath.Glob(filepath.Join(s.Root, "images", ref+"*", "manifest.json"))
-		if len(matches) == 1 {
+		switch len(matches) {
+		case 1:
 			return readManifest(matches[0])
+		case 0:
+		default:
+			return nil, fmt.Errorf("image %s is ambiguous: %d images' digests start with it; give more digits", ref, len(matches))
 		}
 	}
 	return nil, fmt.Errorf("%w %q; bake it first (vmfleet bake --name %s ...) or see vmfleet images", ErrNotFound, ref, ref)
@@ -79,17 +90,40 @@ func (s *Store) List() ([]*Manifest, error) {
 	return out, nil
 }
 
-// Remove deletes a name and its image. The caller checks that no instance
-// uses it.
-func (s *Store) Remove(name string) error {
-	m, err := s.Get(name)
+// Remove deletes an image, given by name or digest, and its name if the
+// name still points at it (a later bake may have moved the name on). The
+// caller checks that no instance uses it. Other images stay, unnamed ones
+// too: an instance may still boot from one, and Prune, told which are in
+// use, is what removes them.
+func (s *Store) Remove(ref string) error {
+	m, err := s.Get(ref)
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(s.namePath(m.Name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove image %s: %w", name, err)
+	if b, err := os.ReadFile(s.namePath(m.Name)); err == nil && strings.TrimSpace(string(b)) == m.Digest {
+		if err := os.Remove(s.namePath(m.Name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove image %s: %w", ref, err)
+		}
 	}
-	return s.Prune(nil)
+	if err := s.removeImage(m.Digest); err != nil {
+		return fmt.Errorf("remove image %s: %w", ref, err)
+	}
+	return s.pruneKernels()
+}
+
+// removeImage moves an image out of images/ in one rename, so no reader
+// sees it half deleted, then deletes it.
+func (s *Store) removeImage(digest string) error {
+	gone, err := os.MkdirTemp(filepath.Join(s.Root, "tmp"), "rm-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(gone)
+	err = os.Rename(s.imageDir(digest), filepath.Join(gone, digest))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }
 
 // Prune removes images no name points at, except those inUse reports (an
@@ -102,25 +136,38 @@ func (s *Store) Prune(inUse func(digest string) bool) error {
 			named[strings.TrimSpace(string(b))] = true
 		}
 	}
-	kernels := map[string]bool{}
 	images, _ := os.ReadDir(filepath.Join(s.Root, "images"))
 	for _, e := range images {
 		d := e.Name()
 		if named[d] || (inUse != nil && inUse(d)) {
-			if m, err := readManifest(filepath.Join(s.imageDir(d), "manifest.json")); err == nil {
-				kernels[filepath.Dir(m.Kernel)] = true
-			}
 			continue
 		}
-		if err := os.RemoveAll(s.imageDir(d)); err != nil {
-			return fmt.Errorf("prune image %s: %w", d[:12], err)
+		// A bake renames its image into place before it names it; leave
+		// young ones be.
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) < pruneGrace {
+			continue
+		}
+		if err := s.removeImage(d); err != nil {
+			return fmt.Errorf("prune image %s: %w", d[:min(12, len(d))], err)
+		}
+	}
+	return s.pruneKernels()
+}
+
+// pruneKernels removes the kernels no image in the store boots.
+func (s *Store) pruneKernels() error {
+	kernels := map[string]bool{}
+	images, _ := os.ReadDir(filepath.Join(s.Root, "images"))
+	for _, e := range images {
+		if m, err := readManifest(filepath.Join(s.imageDir(e.Name()), "manifest.json")); err == nil {
+			kernels[filepath.Dir(m.Kernel)] = true
 		}
 	}
 	ks, _ := os.ReadDir(filepath.Join(s.Root, "kernels"))
 	for _, k := range ks {
 		p := filepath.Join(s.Root, "kernels", k.Name())
 		// A bake places its kernel before its image; leave young ones be.
-		if fi, err := k.Info(); err == nil && time.Since(fi.ModTime()) < 10*time.Minute {
+		if fi, err := k.Info(); err == nil && time.Since(fi.ModTime()) < pruneGrace {
 			continue
 		}
 		if !kernels[p] {

@@ -58,12 +58,17 @@ func (c closerFunc) Close() error { return c() }
 // checkTarball reads the first header so an unreadable or non-tar file fails
 // before any work.
 func checkTarball(p string) error {
-	tr, c, err := openTarball(p)
+	f, err := os.Open(p)
 	if err != nil {
-		return fmt.Errorf("--rootfs %s: %w", p, unwrapPath(err))
+		return fmt.Errorf("--rootfs %s: %w", p, withoutPath(err))
 	}
-	defer c.Close()
-	if _, err := tr.Next(); err != nil {
+	defer f.Close()
+	r, c, err := openCompressed(f)
+	if err == nil {
+		defer c.Close()
+		_, err = tar.NewReader(r).Next()
+	}
+	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return fmt.Errorf("--rootfs %s: the tarball is empty", p)
 		}

@@ -500,8 +500,8 @@ func TestLaunchRejectsBadOptionsWithAHintAndDefinesNothing(t *testing.T) {
 		image func(*image.Manifest)
 		hint  string // part of the message that says how to fix it
 	}{
-		{name: "memory below the minimum", opts: Options{MemoryBytes: 32 << 20}, hint: "give at least 64MiB"},
-		{name: "negative memory", opts: Options{MemoryBytes: -1}, hint: "give at least 64MiB"},
+		{name: "memory below the minimum", opts: Options{MemoryBytes: 32 << 20}, hint: "give at least 96MiB"},
+		{name: "negative memory", opts: Options{MemoryBytes: -1}, hint: "give at least 96MiB"},
 		{name: "negative cpu", opts: Options{CPU: -1}, hint: "give cores between 0.01 and 64"},
 		{name: "too little cpu", opts: Options{CPU: 0.001}, hint: "give cores between 0.01 and 64"},
 		{name: "NaN cpu", opts: Options{CPU: math.NaN()}, hint: "give cores between 0.01 and 64"},
