@@ -241,6 +241,15 @@ func TestFleetLifecycle(t *testing.T) {
 		}
 	})
 
+	t.Run("logs -f follows every instance of a service", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		out, _ := exec.CommandContext(ctx, bin("vmfleet"), "--home", e.home, "logs", "-f", "--fleet", "shop", "catalog").Output()
+		if n := strings.Count(string(out), "| vmfleet-init: ready"); n != 3 {
+			t.Errorf("logs -f printed %d instances' boot lines, want 3:\n%s", n, out)
+		}
+	})
+
 	t.Run("kill -9 of an instance loses no request and it is replaced", func(t *testing.T) {
 		victim := healthy(e.ps("shop"), "catalog")[0]
 		l := startLoad(catalog + "/")
@@ -436,6 +445,26 @@ func domains(rows []psEntry) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func TestUpFailsWithTheConsoleOfAnInstanceThatNeverTurnsHealthy(t *testing.T) {
+	needLibvirt(t)
+	e := newTestEnv(t)
+	file := writeFleet(t, freePort(t), freePort(t), 1)
+	data, _ := os.ReadFile(file)
+	// catalog listens on another port than the one checked and balanced.
+	broken := strings.Replace(string(data), `"-listen", ":8080"]`, `"-listen", ":9090"]`, 1)
+	os.WriteFile(file, []byte(broken), 0o644)
+	r := e.vmfleet("up", "-f", file, "--detach", "--timeout", "25s")
+	if r.code == 0 {
+		t.Fatalf("up succeeded with a service that never turns healthy:\n%s", r.stdout)
+	}
+	for _, want := range []string{"not healthy within 25s: catalog (0 of 1 healthy)", "--- console of catalog/", "vmfleet-init: ready"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	e.assertNothingLeft()
 }
 
 func TestUpWithABadFleetFileFailsInOneLineAndLeavesNothing(t *testing.T) {
