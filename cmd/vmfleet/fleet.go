@@ -106,10 +106,6 @@ func runController(c *cli.Context, detached bool) error {
 	desired := state.DesiredFor(fileCounts)
 	var server *controller.Server
 	var printMu sync.Mutex
-	saveState := func(listen map[string]string, desired map[string]int) error {
-		return controller.WriteState(dir, &controller.State{Fleet: fleet.Name, File: fleet.File, PID: os.Getpid(),
-			Listen: listen, Desired: desired, FileInstances: fileCounts})
-	}
 	ctrl := controller.New(controller.Options{
 		Fleet: fleet, Images: st, Inputs: in, Instances: e.instances(hv), Log: e.log,
 		BootCPUs: c.Float64("boot-cpus"), Listen: state.Listen, Desired: desired,
@@ -139,12 +135,22 @@ func runController(c *cli.Context, detached bool) error {
 	if err := ctrl.Listen(runCtx); err != nil {
 		return err
 	}
-	if err := saveState(ctrl.Addresses(), desired); err != nil {
+	if err := controller.WriteState(dir, &controller.State{Fleet: fleet.Name, File: fleet.File, PID: os.Getpid(),
+		Listen: ctrl.Addresses(), Desired: desired, FileInstances: fileCounts}); err != nil {
 		return err
 	}
 	serveCtx, stopServe := context.WithCancel(context.Background())
-	defer stopServe()
-	go server.Serve(serveCtx, sock)
+	served := make(chan struct{})
+	defer func() {
+		stopServe()
+		<-served // the reply to a `down` gets out before the process ends
+	}()
+	go func() {
+		defer close(served)
+		if err := server.Serve(serveCtx, sock); err != nil {
+			e.log.Warn("controller socket", "err", err)
+		}
+	}()
 	runErr := make(chan error, 1)
 	go func() { runErr <- ctrl.Run(runCtx) }()
 
@@ -156,7 +162,9 @@ func runController(c *cli.Context, detached bool) error {
 			<-runErr
 			return nil
 		case err := <-runErr:
-			os.RemoveAll(dir)
+			if err == nil { // `down`: the fleet is gone
+				os.RemoveAll(dir)
+			}
 			return err
 		}
 	}
@@ -184,8 +192,10 @@ func runController(c *cli.Context, detached bool) error {
 	select {
 	case <-c.Context.Done():
 		return teardown()
-	case err := <-runErr: // `vmfleet down` from elsewhere
-		os.RemoveAll(dir)
+	case err := <-runErr:
+		if err == nil { // `vmfleet down` from elsewhere
+			os.RemoveAll(dir)
+		}
 		return err
 	}
 }

@@ -26,14 +26,17 @@ const SocketName = "controller.sock"
 
 // Server is the controller's API over a unix socket.
 type Server struct {
-	c      *Controller
-	mu     sync.Mutex
-	events []Event // the latest events, for clients that arrive late
-	subs   map[chan Event]struct{}
+	c       *Controller
+	closing chan struct{} // ends event streams at shutdown
+	mu      sync.Mutex
+	events  []Event // the latest events, for clients that arrive late
+	subs    map[chan Event]struct{}
 }
 
 // NewServer returns the API for c. Feed it events with Publish.
-func NewServer(c *Controller) *Server { return &Server{c: c, subs: map[chan Event]struct{}{}} }
+func NewServer(c *Controller) *Server {
+	return &Server{c: c, subs: map[chan Event]struct{}{}, closing: make(chan struct{})}
+}
 
 // Publish records an event and passes it to streaming clients.
 func (s *Server) Publish(ev Event) {
@@ -62,15 +65,24 @@ func (s *Server) Serve(ctx context.Context, path string) error {
 		return fmt.Errorf("controller socket: %w", err)
 	}
 	srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 5 * time.Second}
+	shutdown := make(chan struct{})
 	go func() {
 		<-ctx.Done()
+		// Answer what is in flight (a `down` waits for its reply), end
+		// the event streams, then stop.
+		close(s.closing)
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
 		srv.Close()
+		close(shutdown)
 	}()
 	err = srv.Serve(ln)
-	os.Remove(path)
 	if errors.Is(err, http.ErrServerClosed) {
-		return nil
+		<-shutdown
+		err = nil
 	}
+	os.Remove(path)
 	return err
 }
 
@@ -143,6 +155,8 @@ func (s *Server) handler() http.Handler {
 		for {
 			select {
 			case <-r.Context().Done():
+				return
+			case <-s.closing:
 				return
 			case ev := <-ch:
 				if enc.Encode(ev) != nil {

@@ -381,8 +381,13 @@ func (c *Controller) adopt(ctx context.Context) error {
 		s := c.services[inst.Service]
 		if s == nil || inst.State != hypervisor.Running {
 			// A service no longer in the file, or an instance that stopped
-			// while no controller watched: clean it up.
-			c.terminate(ctx, s, inst, 0, "adopt: not running or not in the fleet file")
+			// while no controller watched: clean it up (aside: its result
+			// goes to the loop, which has not started yet).
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				c.terminate(ctx, s, inst, 0, "adopt: not running or not in the fleet file")
+			}()
 			continue
 		}
 		m := &member{key: inst.ID, digest: inst.ImageDigest, phase: inService, launched: inst.Created}
