@@ -32,6 +32,7 @@ type Domain struct {
 	Metadata       string
 	HardLimitBytes int64
 	Forwards       []Forward
+	guestStops     []func()
 	// Transient is set when a running domain was undefined: like libvirt,
 	// the fake keeps it until it stops, so undefining before destroying
 	// shows up as a leftover domain.
@@ -45,6 +46,11 @@ type Fake struct {
 	// IgnoreShutdown makes Shutdown leave the guest running, like a guest
 	// that does not react to the ACPI power button.
 	IgnoreShutdown bool
+	// Guest, when set, plays the guest behind each port forward: it is
+	// called when ForwardPort succeeds (typically to serve on
+	// 127.0.0.1:hostPort), and the function it returns when the domain
+	// stops. It runs with the fake's lock held: keep it short.
+	Guest func(spec hypervisor.DomainSpec, hostPort, guestPort int) (stop func())
 
 	mu      sync.Mutex
 	domains map[string]*Domain
@@ -284,7 +290,21 @@ func (f *Fake) ForwardPort(ctx context.Context, name string, hostPort, guestPort
 		return fmt.Errorf("forward 127.0.0.1:%d to %s:%d: domain is not running", hostPort, name, guestPort)
 	}
 	d.Forwards = append(d.Forwards, Forward{hostPort, guestPort})
+	if f.Guest != nil {
+		d.guestStops = append(d.guestStops, f.Guest(d.Spec, hostPort, guestPort))
+	}
 	return nil
+}
+
+// Kill stops a running domain as if its QEMU died (kill -9) and emits the
+// lifecycle event libvirt would.
+func (f *Fake) Kill(name string) {
+	f.mu.Lock()
+	if d := f.domains[name]; d != nil {
+		f.stop(name, d)
+	}
+	f.mu.Unlock()
+	f.Emit(hypervisor.Event{Domain: name, Kind: hypervisor.EventStopped, Time: time.Now()})
 }
 
 func (f *Fake) Shutdown(ctx context.Context, name string) error {
@@ -308,6 +328,12 @@ func (f *Fake) Shutdown(ctx context.Context, name string) error {
 
 // stop turns a domain off; a transient one is gone then. Callers hold f.mu.
 func (f *Fake) stop(name string, d *Domain) {
+	for _, stop := range d.guestStops {
+		if stop != nil {
+			stop()
+		}
+	}
+	d.guestStops = nil
 	d.State = hypervisor.Shutoff
 	d.Forwards = nil
 	d.HardLimitBytes = 0

@@ -1,0 +1,360 @@
+package controller
+
+// These tests run the whole controller — bake, balancers, health checks,
+// launches, lifecycle events, reloads — against the fake hypervisor, whose
+// "guests" are HTTP servers on the forwarded ports. The real thing is
+// covered on real VMs by cmd/vmfleet's integration tests.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/fleetfile"
+	"github.com/vmfleet/vmfleet/pkg/guestconfig"
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
+	"github.com/vmfleet/vmfleet/pkg/hypervisor/hypervisortest"
+	"github.com/vmfleet/vmfleet/pkg/image"
+	"github.com/vmfleet/vmfleet/pkg/instance"
+	"github.com/vmfleet/vmfleet/pkg/kernel"
+)
+
+var helloBin string // a static binary to bake; its bytes are all that matter here
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "controller-test-")
+	if err != nil {
+		panic(err)
+	}
+	helloBin = filepath.Join(dir, "hello")
+	root, _ := exec.Command("go", "env", "GOMOD").Output()
+	cmd := exec.Command("go", "build", "-o", helloBin, "./testdata/hello")
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(root)))
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build hello: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// guests plays the VMs: each forwarded port gets an HTTP server that
+// answers as the instance the guest config names.
+type guests struct {
+	mu   sync.Mutex
+	sick map[string]bool
+}
+
+func (g *guests) start(spec hypervisor.DomainSpec, hostPort, _ int) func() {
+	b, _ := os.ReadFile(spec.FwCfg[guestconfig.FwCfgName])
+	cfg, err := guestconfig.Decode(b)
+	if err != nil {
+		return nil
+	}
+	greeting := "hello"
+	for _, kv := range cfg.Env {
+		if v, ok := strings.CutPrefix(kv, "GREETING="); ok {
+			greeting = v
+		}
+	}
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", hostPort))
+	if err != nil {
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s from %s", greeting, cfg.InstanceID)
+	})
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.sick[cfg.InstanceID] {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	return func() { srv.Close() }
+}
+
+type harness struct {
+	t      *testing.T
+	fake   *hypervisortest.Fake
+	guests *guests
+	ctrl   *Controller
+	dir    string
+	cancel context.CancelFunc
+	done   chan error
+	events chan Event
+}
+
+const fleetYAML = `name: shop
+services:
+%s`
+
+func serviceYAML(name string, instances int, greeting string, deps ...string) string {
+	s := fmt.Sprintf(`  %s:
+    image: {binary: %s}
+    command: ["/app/hello"]
+    env: {GREETING: %q}
+    port: 8080
+    instances: %d
+    cpu: 0.5
+    health: {type: http, path: /healthz, interval: 100ms, timeout: 50ms, healthy_threshold: 2, unhealthy_threshold: 2}
+    balancer: {deregistration_delay: 0s}
+`, name, helloBin, greeting, instances)
+	if len(deps) > 0 {
+		s += fmt.Sprintf("    depends_on: [%s]\n", strings.Join(deps, ", "))
+	}
+	return s
+}
+
+func parseFleet(t *testing.T, dir string, services ...string) *fleetfile.Fleet {
+	t.Helper()
+	f, err := fleetfile.Parse(filepath.Join(dir, "fleet.yaml"), []byte(fmt.Sprintf(fleetYAML, strings.Join(services, ""))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func start(t *testing.T, services ...string) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	// A stand-in kernel: the bake only copies its files.
+	modDir := filepath.Join(dir, "modules")
+	os.MkdirAll(filepath.Join(modDir, "kernel"), 0o755)
+	os.WriteFile(filepath.Join(modDir, "kernel", "a.ko"), []byte("module"), 0o644)
+	os.WriteFile(filepath.Join(modDir, "modules.dep"), []byte("kernel/a.ko:\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "vmlinuz"), []byte("kernel"), 0o644)
+	os.WriteFile(filepath.Join(dir, "init"), []byte("init"), 0o755)
+	store, err := image.OpenStore(filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, fake: &hypervisortest.Fake{}, guests: &guests{sick: map[string]bool{}}, dir: dir, done: make(chan error, 1), events: make(chan Event, 1000)}
+	h.fake.Guest = h.guests.start
+	h.ctrl = New(Options{
+		Fleet:  parseFleet(t, dir, services...),
+		Images: store,
+		Inputs: image.Inputs{Kernel: &kernel.Kernel{Version: "test", Image: filepath.Join(dir, "vmlinuz"), ModulesDir: modDir, Modules: []string{"kernel/a.ko"}},
+			Init: filepath.Join(dir, "init")},
+		Instances:              &instance.Manager{HV: h.fake, Dir: filepath.Join(dir, "instances")},
+		HealthCheckGracePeriod: time.Minute,
+		Observe: func(ev Event) {
+			select {
+			case h.events <- ev:
+			default:
+			}
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	if err := h.ctrl.Bake(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.ctrl.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	go func() { h.done <- h.ctrl.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-h.done
+	})
+	h.waitReady()
+	return h
+}
+
+func (h *harness) waitFor(what string, cond func(Status) bool) Status {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if st := h.ctrl.Status(); cond(st) {
+			return st
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.t.Fatalf("timed out waiting for %s; status %+v", what, h.ctrl.Status())
+	return Status{}
+}
+
+func (h *harness) waitReady() Status {
+	h.t.Helper()
+	return h.waitFor("every service healthy", Status.Ready)
+}
+
+func serviceOf(st Status, name string) (ServiceStatus, bool) {
+	for _, s := range st.Services {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return ServiceStatus{}, false
+}
+
+func ids(s ServiceStatus) []string {
+	var out []string
+	for _, i := range s.Instances {
+		out = append(out, i.ID)
+	}
+	return out
+}
+
+func get(t *testing.T, addr string) string {
+	t.Helper()
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func TestAKilledInstanceIsReplacedWithANewOne(t *testing.T) {
+	h := start(t, serviceYAML("web", 2, "hi"))
+	web, _ := serviceOf(h.ctrl.Status(), "web")
+	victim := web.Instances[0]
+	h.fake.Kill(victim.Domain)
+	st := h.waitFor("a replacement in service", func(st Status) bool {
+		w, _ := serviceOf(st, "web")
+		return !slices.Contains(ids(w), victim.ID) && st.Ready()
+	})
+	if _, ok := h.fake.Domain(victim.Domain); ok {
+		t.Errorf("the killed domain %s is still defined", victim.Domain)
+	}
+	w, _ := serviceOf(st, "web")
+	if len(w.Instances) != 2 {
+		t.Errorf("%d instances after the replacement, want 2", len(w.Instances))
+	}
+}
+
+func TestAnInstanceThatTurnsUnhealthyIsReplaced(t *testing.T) {
+	h := start(t, serviceYAML("web", 2, "hi"))
+	web, _ := serviceOf(h.ctrl.Status(), "web")
+	victim := web.Instances[1].ID
+	h.guests.mu.Lock()
+	h.guests.sick[victim] = true
+	h.guests.mu.Unlock()
+	h.waitFor("the sick instance replaced", func(st Status) bool {
+		w, _ := serviceOf(st, "web")
+		return !slices.Contains(ids(w), victim) && st.Ready()
+	})
+}
+
+func TestScaleLaunchesAndRetires(t *testing.T) {
+	h := start(t, serviceYAML("web", 1, "hi"))
+	if err := h.ctrl.Scale(context.Background(), "web", 3); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("3 in service", func(st Status) bool { w, _ := serviceOf(st, "web"); return w.InService == 3 })
+	if err := h.ctrl.Scale(context.Background(), "web", 1); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("1 left", func(st Status) bool { w, _ := serviceOf(st, "web"); return len(w.Instances) == 1 && st.Ready() })
+	if err := h.ctrl.Scale(context.Background(), "nosuch", 1); err == nil || !strings.Contains(err.Error(), "no service") {
+		t.Errorf("scaling an unknown service: %v", err)
+	}
+}
+
+func TestDependentsLearnTheirDependenciesBalancer(t *testing.T) {
+	h := start(t, serviceYAML("catalog", 1, "c"), serviceYAML("web", 1, "w", "catalog"))
+	st := h.ctrl.Status()
+	cat, _ := serviceOf(st, "catalog")
+	_, port, _ := net.SplitHostPort(cat.Listen)
+	web, _ := serviceOf(st, "web")
+	d, _ := h.fake.Domain(web.Instances[0].Domain)
+	b, _ := os.ReadFile(d.Spec.FwCfg[guestconfig.FwCfgName])
+	cfg, err := guestconfig.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "CATALOG_ADDR=10.0.2.2:" + port; !slices.Contains(cfg.Env, want) {
+		t.Errorf("web's env %v lacks %s", cfg.Env, want)
+	}
+}
+
+func TestReloadRollsOutChangesAndAddsAndRemovesServices(t *testing.T) {
+	h := start(t, serviceYAML("web", 2, "v1"), serviceYAML("old", 1, "o"))
+	st := h.ctrl.Status()
+	web, _ := serviceOf(st, "web")
+	before := ids(web)
+	oldSvc, _ := serviceOf(st, "old")
+
+	f := parseFleet(t, h.dir, serviceYAML("web", 2, "v2"), serviceYAML("api", 1, "a"))
+	if err := h.ctrl.Reload(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	st = h.waitFor("the roll-out, api up and old gone", func(st Status) bool {
+		w, _ := serviceOf(st, "web")
+		_, hasOld := serviceOf(st, "old")
+		a, hasAPI := serviceOf(st, "api")
+		for _, id := range ids(w) {
+			if slices.Contains(before, id) {
+				return false
+			}
+		}
+		return !hasOld && hasAPI && a.InService == 1 && w.InService == 2 && st.Ready()
+	})
+	web, _ = serviceOf(st, "web")
+	for i := 0; i < 2; i++ {
+		if got := get(t, web.Listen); !strings.HasPrefix(got, "v2 from") {
+			t.Errorf("after the roll-out web answered %q", got)
+		}
+	}
+	if c, err := net.DialTimeout("tcp", oldSvc.Listen, time.Second); err == nil {
+		c.Close()
+		t.Errorf("the removed service's balancer still listens on %s", oldSvc.Listen)
+	}
+}
+
+func TestReloadRefusesToChangeARunningBalancer(t *testing.T) {
+	h := start(t, serviceYAML("web", 1, "v1"))
+	changed := strings.Replace(serviceYAML("web", 1, "v1"), "interval: 100ms", "interval: 200ms", 1)
+	err := h.ctrl.Reload(context.Background(), parseFleet(t, h.dir, changed))
+	if err == nil || !strings.Contains(err.Error(), "balancer settings changed") {
+		t.Fatalf("want ErrRestartNeeded, got %v", err)
+	}
+}
+
+func TestDownStopsDependentsBeforeTheirDependencies(t *testing.T) {
+	h := start(t, serviceYAML("catalog", 1, "c"), serviceYAML("web", 2, "w", "catalog"))
+	st := h.ctrl.Status()
+	cat, _ := serviceOf(st, "catalog")
+	web, _ := serviceOf(st, "web")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := h.ctrl.Down(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if names := h.fake.Names(); len(names) != 0 {
+		t.Errorf("domains left after down: %v", names)
+	}
+	last := func(domain string) int {
+		at := -1
+		for i, c := range h.fake.Calls() {
+			if c.Method == "Destroy" && c.Domain == domain {
+				at = i
+			}
+		}
+		return at
+	}
+	for _, w := range web.Instances {
+		if last(w.Domain) > last(cat.Instances[0].Domain) {
+			t.Errorf("web instance %s was destroyed after catalog's", w.ID)
+		}
+	}
+}
