@@ -28,7 +28,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			bakeCommand(), imagesCommand(), rmiCommand(),
 			runCommand(), psCommand(), logsCommand(), rmCommand(),
-			upCommand(), downCommand(), scaleCommand(), controllerCommand(),
+			upCommand(), downCommand(), scaleCommand(), statsCommand(), controllerCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main prints errors, once
 	}

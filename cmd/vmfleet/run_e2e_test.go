@@ -111,8 +111,29 @@ func TestRunBootsTheImageAndServesThroughLoopback(t *testing.T) {
 		t.Errorf("cpu cap not applied:\n%s", sched)
 	}
 	memtune := tool(t, "virsh", "memtune", inst.Domain)
-	if !regexpMatch(fmt.Sprintf(`hard_limit\s*:\s*%d`, (256+192)*1024), memtune) {
+	if !regexpMatch(fmt.Sprintf(`hard_limit\s*:\s*%d`, (256+256)*1024), memtune) {
 		t.Errorf("memory cap not applied:\n%s", memtune)
+	}
+	// stats reads the same caps back, with the instance's use against them.
+	var stats []statsRow
+	if err := json.Unmarshal([]byte(e.must("stats", "--json", "--interval", "300ms")), &stats); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range stats {
+		if r.ID != inst.ID {
+			continue
+		}
+		found = true
+		if r.CPUCap != 0.5 || r.LimitBytes != (256+256)<<20 || r.GuestBytes != 256<<20 {
+			t.Errorf("stats caps: %+v", r)
+		}
+		if r.RSSBytes == 0 || r.RSSBytes > r.LimitBytes || r.CPUPercent < 0 || r.CPUPercent > 100 {
+			t.Errorf("stats use out of bounds: %+v", r)
+		}
+	}
+	if !found {
+		t.Errorf("stats has no row for %s: %+v", inst.ID, stats)
 	}
 	if console, _ := os.ReadFile(inst.Console); !strings.Contains(string(console), "vmfleet-init: ready") {
 		t.Errorf("console log lacks init's output:\n%s", console)

@@ -35,6 +35,8 @@ type Hypervisor interface {
 	Domains(ctx context.Context) ([]Domain, error)
 	// Limits reads back the caps libvirt applied to a running domain.
 	Limits(ctx context.Context, name string) (Limits, error)
+	// Stats samples every running domain's CPU time and memory.
+	Stats(ctx context.Context) (map[string]Stats, error)
 	// Events streams domain lifecycle events until ctx ends.
 	Events(ctx context.Context) (<-chan Event, error)
 	Close() error
@@ -64,6 +66,24 @@ type Limits struct {
 	CPUPeriod          uint64
 	CPUQuota           int64
 	MemoryHardLimitKiB uint64
+}
+
+// Stats is one sample of a running domain's resource use.
+type Stats struct {
+	CPUTime   time.Duration // QEMU's CPU time so far, all vCPUs
+	RSSKiB    uint64        // the QEMU process's resident memory
+	MemoryKiB uint64        // guest RAM
+	Time      time.Time     // when the sample was taken
+}
+
+// CPUPercent is the CPU used between two samples of one domain, in percent
+// of one core (200 is two cores busy), as docker stats shows it.
+func CPUPercent(before, after Stats) float64 {
+	wall := after.Time.Sub(before.Time)
+	if wall <= 0 || after.CPUTime < before.CPUTime {
+		return 0
+	}
+	return 100 * float64(after.CPUTime-before.CPUTime) / float64(wall)
 }
 
 // EventKind is what happened to a domain.

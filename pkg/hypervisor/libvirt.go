@@ -306,6 +306,31 @@ func (h *Libvirt) Limits(ctx context.Context, name string) (Limits, error) {
 	return lim, nil
 }
 
+func (h *Libvirt) Stats(ctx context.Context) (map[string]Stats, error) {
+	recs, err := h.l.ConnectGetAllDomainStats(nil, uint32(libvirt.DomainStatsCPUTotal|libvirt.DomainStatsBalloon), uint32(libvirt.ConnectGetAllDomainsStatsRunning))
+	if err != nil {
+		return nil, fmt.Errorf("domain stats: %w", err)
+	}
+	now := time.Now()
+	out := map[string]Stats{}
+	for _, r := range recs {
+		st := Stats{Time: now}
+		for _, p := range r.Params {
+			v, _ := p.Value.I.(uint64)
+			switch p.Field {
+			case "cpu.time":
+				st.CPUTime = time.Duration(v)
+			case "balloon.rss":
+				st.RSSKiB = v
+			case "balloon.maximum":
+				st.MemoryKiB = v
+			}
+		}
+		out[r.Dom.Name] = st
+	}
+	return out, nil
+}
+
 func (h *Libvirt) Events(ctx context.Context) (<-chan Event, error) {
 	in, err := h.l.LifecycleEvents(ctx)
 	if err != nil {

@@ -2,6 +2,7 @@ package hypervisor
 
 import (
 	"testing"
+	"time"
 
 	"github.com/digitalocean/go-libvirt"
 )
@@ -55,6 +56,26 @@ func TestAccelHonoursVMFLEET_ACCELWithoutAskingLibvirt(t *testing.T) {
 		got, why, err := (&Libvirt{}).Accel(t.Context())
 		if err != nil || got != want || why == "" {
 			t.Errorf("VMFLEET_ACCEL=%s: %q %q %v, want %q with a reason", env, got, why, err, want)
+		}
+	}
+}
+
+func TestCPUPercentIsCPUTimeOverWallTimeInPercentOfACore(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	before := Stats{CPUTime: 2 * time.Second, Time: t0}
+	for _, c := range []struct {
+		cpu, wall time.Duration
+		want      float64
+	}{
+		{500 * time.Millisecond, time.Second, 50},
+		{2 * time.Second, time.Second, 200}, // two vCPUs busy
+		{0, time.Second, 0},
+		{time.Second, 0, 0},            // no time passed: no answer
+		{-time.Second, time.Second, 0}, // a restarted domain's counter
+	} {
+		after := Stats{CPUTime: before.CPUTime + c.cpu, Time: t0.Add(c.wall)}
+		if got := CPUPercent(before, after); got != c.want {
+			t.Errorf("cpu %s over %s: %.1f%%, want %.1f%%", c.cpu, c.wall, got, c.want)
 		}
 	}
 }

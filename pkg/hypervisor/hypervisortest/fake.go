@@ -32,7 +32,9 @@ type Domain struct {
 	Metadata       string
 	HardLimitBytes int64
 	Forwards       []Forward
-	guestStops     []func()
+	// Stats is what Stats reports for the domain while it runs.
+	Stats      hypervisor.Stats
+	guestStops []func()
 	// Transient is set when a running domain was undefined: like libvirt,
 	// the fake keeps it until it stops, so undefining before destroying
 	// shows up as a leftover domain.
@@ -429,6 +431,26 @@ func (f *Fake) Events(ctx context.Context) (<-chan hypervisor.Event, error) {
 		close(sub.ch)
 	}()
 	return sub.ch, nil
+}
+
+// Stats reports every running domain with its guest RAM and the time; CPU
+// time and RSS are what SetStats gave it (zero otherwise).
+func (f *Fake) Stats(ctx context.Context) (map[string]hypervisor.Stats, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("Stats", ""); err != nil {
+		return nil, err
+	}
+	out := map[string]hypervisor.Stats{}
+	for name, d := range f.domains {
+		if d.State == hypervisor.Running {
+			st := d.Stats
+			st.MemoryKiB = uint64(d.Spec.MemoryMiB) * 1024
+			st.Time = time.Now()
+			out[name] = st
+		}
+	}
+	return out, nil
 }
 
 func (f *Fake) Close() error {
