@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -84,6 +85,36 @@ func openInstances(c *cli.Context) (*env, *instance.Manager, error) {
 		return nil, nil, err
 	}
 	return e, e.instances(hv), nil
+}
+
+// listInstances lists instances grouped as a fleet reads, by fleet, then
+// service, then age; only fleet's when fleet is given.
+func listInstances(c *cli.Context, mgr *instance.Manager, fleet string) ([]*instance.Instance, error) {
+	all, err := mgr.List(c.Context)
+	if err != nil {
+		return nil, err
+	}
+	var out []*instance.Instance
+	for _, i := range all {
+		if fleet == "" || i.Fleet == fleet {
+			out = append(out, i)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Fleet != out[j].Fleet {
+			return out[i].Fleet < out[j].Fleet
+		}
+		return out[i].Service < out[j].Service
+	})
+	return out, nil
+}
+
+// fleetLabel is how tables show an instance's fleet.
+func fleetLabel(f string) string {
+	if f == "" {
+		return "-"
+	}
+	return f
 }
 
 func (e *env) instances(hv hypervisor.Hypervisor) *instance.Manager {

@@ -627,11 +627,7 @@ func printPS(rows []psRow) error {
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "FLEET\tSERVICE\tID\tSTATE\tHEALTH\tADDRESS\tIMAGE\tCREATED\tDOMAIN")
 	for _, r := range rows {
-		fleet := r.Fleet
-		if fleet == "" {
-			fleet = "-"
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s ago\t%s\n", fleet, r.Service, r.ID, r.State, r.Health, r.Address, r.Image,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s ago\t%s\n", fleetLabel(r.Fleet), r.Service, r.ID, r.State, r.Health, r.Address, r.Image,
 			humanSince(r.Created), r.Domain)
 	}
 	return w.Flush()

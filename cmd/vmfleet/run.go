@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -94,30 +93,19 @@ func psCommand() *cli.Command {
 				return err
 			}
 			defer mgr.HV.Close()
-			list, err := mgr.List(c.Context)
+			list, err := listInstances(c, mgr, c.String("fleet"))
 			if err != nil {
 				return err
 			}
 			known := fleetStatus(c.Context, e.home, list)
 			rows := []psRow{}
 			for _, i := range list {
-				if f := c.String("fleet"); f != "" && i.Fleet != f {
-					continue
-				}
 				r := psRow{Instance: *i, Health: "-"}
 				if is, ok := known[i.ID]; ok {
 					r.Health, r.Phase = is.Health, is.Phase
 				}
 				rows = append(rows, r)
 			}
-			// Grouped like a fleet reads: by fleet, service, then age.
-			sort.SliceStable(rows, func(i, j int) bool {
-				a, b := rows[i], rows[j]
-				if a.Fleet != b.Fleet {
-					return a.Fleet < b.Fleet
-				}
-				return a.Service < b.Service
-			})
 			if c.Bool("json") {
 				return printJSON(rows)
 			}

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"sort"
 	"text/tabwriter"
 	"time"
 
@@ -40,7 +39,7 @@ func statsCommand() *cli.Command {
 				return err
 			}
 			defer mgr.HV.Close()
-			list, err := mgr.List(c.Context)
+			list, err := listInstances(c, mgr, c.String("fleet"))
 			if err != nil {
 				return err
 			}
@@ -61,7 +60,7 @@ func statsCommand() *cli.Command {
 			for _, i := range list {
 				a, ok := after[i.Domain]
 				b, okb := before[i.Domain]
-				if !ok || !okb || (c.String("fleet") != "" && i.Fleet != c.String("fleet")) {
+				if !ok || !okb {
 					continue
 				}
 				r := statsRow{Fleet: i.Fleet, Service: i.Service, ID: i.ID, CPUPercent: hypervisor.CPUPercent(b, a),
@@ -74,23 +73,13 @@ func statsCommand() *cli.Command {
 				}
 				rows = append(rows, r)
 			}
-			sort.SliceStable(rows, func(i, j int) bool {
-				if rows[i].Fleet != rows[j].Fleet {
-					return rows[i].Fleet < rows[j].Fleet
-				}
-				return rows[i].Service < rows[j].Service
-			})
 			if c.Bool("json") {
 				return printJSON(rows)
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "FLEET\tSERVICE\tID\tCPU %\tCPU CAP\tMEM (QEMU)\tMEM LIMIT\tGUEST RAM")
 			for _, r := range rows {
-				fleet := r.Fleet
-				if fleet == "" {
-					fleet = "-"
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%.1f%%\t%.2g\t%s\t%s\t%s\n", fleet, r.Service, r.ID, r.CPUPercent, r.CPUCap,
+				fmt.Fprintf(w, "%s\t%s\t%s\t%.1f%%\t%.2g\t%s\t%s\t%s\n", fleetLabel(r.Fleet), r.Service, r.ID, r.CPUPercent, r.CPUCap,
 					units.BytesSize(float64(r.RSSBytes)), units.BytesSize(float64(r.LimitBytes)), units.BytesSize(float64(r.GuestBytes)))
 			}
 			return w.Flush()
