@@ -29,8 +29,9 @@ if [ ! -S "$SOCK" ] || ! virsh -c qemu:///system version >/dev/null 2>&1; then
 	if [ -d /run/systemd/system ]; then
 		sudo_ systemctl start virtlogd.socket libvirtd.socket libvirtd.service || true
 	else
-		pgrep -x virtlogd >/dev/null || sudo_ virtlogd -d
-		pgrep -x libvirtd >/dev/null || sudo_ libvirtd -d
+		# pidof skips zombies (pgrep does not): a dead daemon must be restarted.
+		pidof virtlogd >/dev/null || sudo_ virtlogd -d
+		pidof libvirtd >/dev/null || sudo_ libvirtd -d
 	fi
 	for _ in $(seq 1 100); do
 		[ -S "$SOCK" ] && virsh -c qemu:///system version >/dev/null 2>&1 && break
@@ -40,7 +41,7 @@ if [ ! -S "$SOCK" ] || ! virsh -c qemu:///system version >/dev/null 2>&1; then
 fi
 # virtlogd can die on its own (or never have been started by a libvirtd that
 # was already running); without it every domain start fails.
-if [ ! -d /run/systemd/system ] && ! pgrep -x virtlogd >/dev/null; then sudo_ virtlogd -d; fi
+if [ ! -d /run/systemd/system ] && ! pidof virtlogd >/dev/null; then sudo_ virtlogd -d; fi
 
 # One line on how guests will run (vmfleet decides the same way).
 if [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_intel ] && [ ! -d /sys/module/kvm_amd ]; then

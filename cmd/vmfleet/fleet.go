@@ -272,8 +272,10 @@ func printUp(st controller.Status) {
 	}
 }
 
-// upDetached bakes here (so bad input fails in this terminal), starts the
-// controller in the background and follows it until the fleet is healthy.
+// upDetached checks the fleet file here (so a bad one fails in this
+// terminal), starts the controller in the background and follows it until
+// the fleet is healthy; an error the controller dies of (a bake, a busy
+// address) is printed here too.
 func upDetached(c *cli.Context) error {
 	fleet, err := fleetfile.Load(c.String("file"))
 	if err != nil {
