@@ -323,25 +323,7 @@ func TestHalfClosePassesThrough(t *testing.T) {
 	register(t, b, rb.addr)
 	waitState(t, b, rb.addr, health.Healthy)
 
-	conn, err := net.Dial("tcp", lb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(waitFor))
-	payload := strings.Repeat("x", 100_000)
-	if _, err := io.WriteString(conn, "count\n"+payload); err != nil {
-		t.Fatal(err)
-	}
-	// The backend answers only once it has seen EOF.
-	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
-		t.Fatal(err)
-	}
-	answer, err := io.ReadAll(conn)
-	if err != nil {
-		t.Fatalf("reading answer after half-close: %v", err)
-	}
-	if want := "rb got 100000 bytes\n"; string(answer) != want {
+	if answer, want := sendHalfClosed(t, lb, 100_000), "rb got 100000 bytes\n"; answer != want {
 		t.Fatalf("answer %q, want %q", answer, want)
 	}
 }

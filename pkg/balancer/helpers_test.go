@@ -446,3 +446,27 @@ func (st *stuckTarget) fill(t *testing.T) {
 	}
 	t.Fatal("accept queue of the stuck target never filled")
 }
+
+// sendHalfClosed writes "count\n" and n bytes through the balancer at lb,
+// half-closes (the counting backends answer only after EOF), and returns
+// all that comes back.
+func sendHalfClosed(t *testing.T, lb string, n int) string {
+	t.Helper()
+	conn, err := net.Dial("tcp", lb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(waitFor))
+	if _, err := io.WriteString(conn, "count\n"+strings.Repeat("x", n)); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatalf("reading answer after half-close: %v", err)
+	}
+	return string(answer)
+}

@@ -239,25 +239,7 @@ func TestHalfClosedRequestIsReplayedWithItsEOF(t *testing.T) {
 			dying, good := rbs[0], rbs[1]
 			dying.mode.Store(int32(tt.mode))
 
-			conn, err := net.Dial("tcp", lb)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			conn.SetDeadline(time.Now().Add(waitFor))
-			payload := strings.Repeat("x", 30_000)
-			if _, err := io.WriteString(conn, "count\n"+payload); err != nil {
-				t.Fatal(err)
-			}
-			// The good target answers only once it has seen EOF.
-			if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
-				t.Fatal(err)
-			}
-			answer, err := io.ReadAll(conn)
-			if err != nil {
-				t.Fatalf("reading answer after half-close: %v", err)
-			}
-			if want := "good got 30000 bytes\n"; string(answer) != want {
+			if answer, want := sendHalfClosed(t, lb, 30_000), "good got 30000 bytes\n"; answer != want {
 				t.Fatalf("answer %q, want %q", answer, want)
 			}
 			if n := replays(t, b, dying); n != 1 {
