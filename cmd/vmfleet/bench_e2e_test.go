@@ -22,8 +22,8 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/health"
 )
 
-// benchEnv adapts testEnv to a benchmark.
-func benchEnv(b *testing.B) *testEnv {
+// benchHome is a benchmark's vmfleet home, reachable by QEMU.
+func benchHome(b *testing.B) string {
 	b.Helper()
 	if integration != "" {
 		b.Skipf("no libvirtd: %s", integration)
@@ -34,7 +34,7 @@ func benchEnv(b *testing.B) *testEnv {
 	}
 	os.Chmod(home, 0o755)
 	b.Cleanup(func() { os.RemoveAll(home) })
-	return &testEnv{home: home}
+	return home
 }
 
 // vm runs vmfleet for a benchmark and fails it on error.
@@ -68,15 +68,15 @@ func waitHTTP(b *testing.B, url string, limit time.Duration) {
 // BenchmarkRunToFirstAnswer: `vmfleet run` of a baked image until its
 // first HTTP answer through the forwarded port.
 func BenchmarkRunToFirstAnswer(b *testing.B) {
-	e := benchEnv(b)
-	vm(b, e.home, "bake", "--name", "hello", "--binary", bin("hello"), "--port", "8080", "--", "/app/hello", "-listen", ":8080")
+	home := benchHome(b)
+	vm(b, home, "bake", "--name", "hello", "--binary", bin("hello"), "--port", "8080", "--", "/app/hello", "-listen", ":8080")
 	for i := 0; i < b.N; i++ {
-		out := vm(b, e.home, "run", "hello", "--json")
+		out := vm(b, home, "run", "hello", "--json")
 		var inst struct{ ID, Address string }
 		jsonDecode(b, out, &inst)
 		waitHTTP(b, "http://"+inst.Address+"/", 2*time.Minute)
 		b.StopTimer()
-		vm(b, e.home, "rm", "-f", inst.ID)
+		vm(b, home, "rm", "-f", inst.ID)
 		b.StartTimer()
 	}
 }
@@ -84,7 +84,7 @@ func BenchmarkRunToFirstAnswer(b *testing.B) {
 // BenchmarkUpThreeInstances: `up` of a 3-instance service from a baked
 // image until all are healthy.
 func BenchmarkUpThreeInstances(b *testing.B) {
-	e := benchEnv(b)
+	home := benchHome(b)
 	dir := b.TempDir()
 	file := filepath.Join(dir, "fleet.yaml")
 	os.WriteFile(file, []byte(fmt.Sprintf(`name: bench
@@ -98,12 +98,12 @@ services:
     health: {type: http, path: /healthz, interval: 200ms, timeout: 150ms, healthy_threshold: 2, unhealthy_threshold: 2}
     balancer: {deregistration_delay: 0s}
 `, bin("hello"))), 0o644)
-	vm(b, e.home, "bake", "--name", "warm", "--binary", bin("hello")) // kernel copied into the store once
-	b.Cleanup(func() { execVmfleet(e.home, "down", "-f", file) })
+	vm(b, home, "bake", "--name", "warm", "--binary", bin("hello")) // kernel copied into the store once
+	b.Cleanup(func() { execVmfleet(home, "down", "-f", file) })
 	for i := 0; i < b.N; i++ {
-		vm(b, e.home, "up", "-f", file, "--detach")
+		vm(b, home, "up", "-f", file, "--detach")
 		b.StopTimer()
-		vm(b, e.home, "down", "-f", file)
+		vm(b, home, "down", "-f", file)
 		b.StartTimer()
 	}
 }
@@ -112,11 +112,11 @@ services:
 // long bulk transfer, straight to one instance's forwarded port and through
 // a balancer in front of it, same client, same run.
 func BenchmarkBalancerVsDirect(b *testing.B) {
-	e := benchEnv(b)
-	vm(b, e.home, "bake", "--name", "hello", "--binary", bin("hello"), "--port", "8080", "--", "/app/hello", "-listen", ":8080")
+	home := benchHome(b)
+	vm(b, home, "bake", "--name", "hello", "--binary", bin("hello"), "--port", "8080", "--", "/app/hello", "-listen", ":8080")
 	var inst struct{ ID, Address string }
-	jsonDecode(b, vm(b, e.home, "run", "hello", "--json", "--cpu", "1"), &inst)
-	b.Cleanup(func() { execVmfleet(e.home, "rm", "-f", inst.ID) })
+	jsonDecode(b, vm(b, home, "run", "hello", "--json", "--cpu", "1"), &inst)
+	b.Cleanup(func() { execVmfleet(home, "rm", "-f", inst.ID) })
 	waitHTTP(b, "http://"+inst.Address+"/", 2*time.Minute)
 
 	bal, err := balancer.New(balancer.Options{Check: health.Check{Type: health.TypeHTTP, Path: "/healthz", Interval: time.Hour, Timeout: time.Second, HealthyThreshold: 1, UnhealthyThreshold: 2}})

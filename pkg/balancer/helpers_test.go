@@ -189,16 +189,15 @@ type rawBackend struct {
 	lines []string // the first line of every connection that sent one
 }
 
-// backendMode is how a rawBackend treats a new connection.
+// backendMode is how a rawBackend treats a new connection. The zero mode
+// speaks the line protocol.
 type backendMode int32
 
 const (
-	// serveLines speaks the line protocol.
-	serveLines backendMode = iota
 	// hangUp closes every connection as soon as it is accepted, as QEMU's
 	// user-mode networking does on a forwarded port with nothing
 	// listening in the guest.
-	hangUp
+	hangUp backendMode = iota + 1
 	// dropRequest reads the request line and closes without answering:
 	// the guest died while handling it.
 	dropRequest
