@@ -29,7 +29,8 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			bakeCommand(), imagesCommand(), rmiCommand(),
 			runCommand(), psCommand(), logsCommand(), rmCommand(),
-			upCommand(), downCommand(), scaleCommand(), statsCommand(), controllerCommand(),
+			upCommand(), diffCommand(), downCommand(), scaleCommand(), lsCommand(), eventsCommand(), statsCommand(),
+			daemonCommand(), infoCommand(), versionCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main prints errors, once
 	}
@@ -42,28 +43,15 @@ type env struct {
 }
 
 func newEnv(c *cli.Context) (*env, error) {
-	home := c.String("home")
-	if home == "" {
-		home = defaultHome()
+	h, err := prepareHome(c)
+	if err != nil {
+		return nil, err
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
 		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", c.String("log-level"))
 	}
-	return &env{home: home, log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))}, nil
-}
-
-// defaultHome follows docker for root and XDG for everyone else. QEMU under
-// qemu:///system runs as its own user, which cannot enter /root.
-func defaultHome() string {
-	if os.Geteuid() == 0 {
-		return "/var/lib/vmfleet"
-	}
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "vmfleet")
-	}
-	h, _ := os.UserHomeDir()
-	return filepath.Join(h, ".local", "share", "vmfleet")
+	return &env{home: h.Dir, log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))}, nil
 }
 
 func (e *env) store() (*image.Store, error) { return image.OpenStore(e.home) }
@@ -123,19 +111,24 @@ func (e *env) instances(hv hypervisor.Hypervisor) *instance.Manager {
 
 // bakeInputs resolves the kernel and the init binary every bake needs.
 func bakeInputs(c *cli.Context) (image.Inputs, error) {
+	return bakeInputsFor(c.String("kernel-version"), c.String("init"))
+}
+
+// bakeInputsFor is bakeInputs for a kernel version and init path.
+func bakeInputsFor(kernelVersion, initPath string) (image.Inputs, error) {
 	def, err := kernel.ParseDefinition(images.KernelJSON)
 	if err != nil {
 		return image.Inputs{}, err
 	}
 	sel := kernel.SelectorFromEnv(os.Getenv)
-	if v := c.String("kernel-version"); v != "" {
-		sel = kernel.Selector{Version: v}
+	if kernelVersion != "" {
+		sel = kernel.Selector{Version: kernelVersion}
 	}
 	k, err := kernel.Resolve(def, sel)
 	if err != nil {
 		return image.Inputs{}, err
 	}
-	init, err := findInit(c.String("init"))
+	init, err := findInit(initPath)
 	if err != nil {
 		return image.Inputs{}, err
 	}

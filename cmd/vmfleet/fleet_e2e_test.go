@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmfleet/vmfleet/pkg/controller"
 )
 
 func freePort(t *testing.T) int {
@@ -75,10 +74,11 @@ type load struct {
 	errs       sync.Map
 	stop       chan struct{}
 	done       chan struct{}
+	run        chan func()
 }
 
 func startLoad(url string) *load {
-	l := &load{stop: make(chan struct{}), done: make(chan struct{})}
+	l := &load{stop: make(chan struct{}), done: make(chan struct{}), run: make(chan func())}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	go func() {
 		defer close(l.done)
@@ -86,6 +86,9 @@ func startLoad(url string) *load {
 			select {
 			case <-l.stop:
 				return
+			case f := <-l.run:
+				f()
+				continue
 			case <-time.After(20 * time.Millisecond):
 			}
 			resp, err := client.Get(url)
@@ -105,6 +108,14 @@ func startLoad(url string) *load {
 		}
 	}()
 	return l
+}
+
+// between runs f while no request is in flight, so what f breaks is
+// seen only by the new connections that follow.
+func (l *load) between(f func()) {
+	done := make(chan struct{})
+	l.run <- func() { f(); close(done) }
+	<-done
 }
 
 func (l *load) finish(t *testing.T, what string) {
@@ -160,7 +171,7 @@ func (e *testEnv) waitFor(what string, limit time.Duration, cond func() bool) {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	e.t.Fatalf("timed out waiting for %s; ps:\n%s\ncontroller log:\n%s", what, e.must("ps"), tail(filepath.Join(e.home, "fleets", "shop", "controller.log"), 30))
+	e.t.Fatalf("timed out waiting for %s; ps:\n%s\ndaemon log:\n%s", what, e.must("ps"), tail(filepath.Join(e.home, "daemon.log"), 30))
 }
 
 func fetch(url string) (string, error) {
@@ -186,7 +197,7 @@ func TestFleetLifecycle(t *testing.T) {
 	web := fmt.Sprintf("http://127.0.0.1:%d", webPort)
 	t.Cleanup(func() { e.vmfleet("down", "-f", file) })
 
-	out := e.must("up", "-f", file, "--detach", "--timeout", "4m")
+	out := e.must("up", "-f", file, "--detach", "--wait-timeout", "4m")
 	if !strings.Contains(out, "fleet shop is up") {
 		t.Fatalf("up said:\n%s", out)
 	}
@@ -294,7 +305,7 @@ func TestFleetLifecycle(t *testing.T) {
 
 	t.Run("scale 3 to 5 to 2 loses no request", func(t *testing.T) {
 		l := startLoad(catalog + "/")
-		e.must("scale", "-f", file, "catalog=5", "--wait", "--timeout", "3m")
+		e.must("scale", "-f", file, "catalog=5", "--wait", "--wait-timeout", "3m")
 		if n := len(healthy(e.ps("shop"), "catalog")); n != 5 {
 			t.Errorf("after scale to 5: %d healthy", n)
 		}
@@ -311,24 +322,42 @@ func TestFleetLifecycle(t *testing.T) {
 		l.finish(t, "during scale 3->5->2")
 	})
 
-	t.Run("a killed controller is replaced by one that adopts the fleet", func(t *testing.T) {
+	t.Run("a killed daemon is replaced by one that adopts the fleet behind the same sockets", func(t *testing.T) {
 		before := domains(e.ps("shop"))
-		st, err := controller.ReadState(filepath.Join(e.home, "fleets", "shop"))
-		if err != nil || st.PID == 0 {
-			t.Fatalf("state: %+v %v", st, err)
+		var info struct {
+			PID        int `json:"pid"`
+			Supervisor int `json:"supervisor_pid"`
 		}
-		syscall.Kill(st.PID, syscall.SIGKILL)
-		e.waitFor("the old controller to die", 30*time.Second, func() bool { return syscall.Kill(st.PID, 0) != nil })
-		out := e.must("up", "-f", file, "--detach")
-		t.Logf("second up:\n%s", out)
-		if strings.Contains(out, "launched") {
-			t.Errorf("the new controller launched instances instead of adopting:\n%s", out)
+		jsonDecode(t, e.must("info", "--json"), &info)
+		if info.PID == 0 || info.Supervisor == 0 || info.PID == info.Supervisor {
+			t.Fatalf("info: %+v", info)
+		}
+		l := startLoad(catalog + "/")
+		time.Sleep(500 * time.Millisecond)
+		// Killed between two requests: a connection in flight dies with
+		// the process that copies its bytes, but no new one may fail.
+		l.between(func() { syscall.Kill(info.PID, syscall.SIGKILL) })
+		e.waitFor("the old daemon to die", 30*time.Second, func() bool { return syscall.Kill(info.PID, 0) != nil })
+		// New connections are served again with no command from us.
+		e.waitFor("the balancer to serve again", 10*time.Second, func() bool {
+			body, err := fetch(catalog + "/")
+			return err == nil && strings.HasPrefix(body, "catalog from")
+		})
+		time.Sleep(2 * time.Second)
+		l.finish(t, "through a kill -9 of the daemon")
+		var now struct {
+			PID int `json:"pid"`
+		}
+		jsonDecode(t, e.must("info", "--json"), &now)
+		if now.PID == info.PID {
+			t.Errorf("the daemon pid did not change: %d", now.PID)
 		}
 		if after := domains(e.ps("shop")); strings.Join(after, ",") != strings.Join(before, ",") {
 			t.Errorf("domains changed across the restart:\n%v\n%v", before, after)
 		}
-		if body, err := fetch(catalog + "/"); err != nil || !strings.HasPrefix(body, "catalog from") {
-			t.Errorf("balancer not serving after the restart: %q %v", body, err)
+		out := e.must("up", "-f", file, "--detach")
+		if !strings.Contains(out, "nothing to change") {
+			t.Errorf("up after the restart changed something:\n%s", out)
 		}
 	})
 
@@ -376,9 +405,7 @@ func TestFleetLifecycle(t *testing.T) {
 				t.Errorf("balancer port %d still listening after down", port)
 			}
 		}
-		if _, err := os.Stat(filepath.Join(e.home, "fleets", "shop")); !os.IsNotExist(err) {
-			t.Errorf("fleet state left behind: %v", err)
-		}
+		e.assertNoFleet("shop")
 	})
 }
 
@@ -438,6 +465,18 @@ func TestForegroundUpDrainsAndRemovesTheFleetOnCtrlC(t *testing.T) {
 	e.assertNothingLeft()
 }
 
+// assertNoFleet checks that the daemon knows no fleet by that name and
+// keeps no record of it.
+func (e *testEnv) assertNoFleet(name string) {
+	e.t.Helper()
+	if out := e.must("ls", "--json"); strings.Contains(out, `"name":"`+name+`"`) {
+		e.t.Errorf("fleet %s still listed: %s", name, out)
+	}
+	if _, err := os.Stat(filepath.Join(e.home, "state", "fleet-"+name+".json")); !os.IsNotExist(err) {
+		e.t.Errorf("fleet %s's record left behind: %v", name, err)
+	}
+}
+
 func domains(rows []psEntry) []string {
 	var out []string
 	for _, r := range rows {
@@ -455,11 +494,11 @@ func TestUpFailsWithTheConsoleOfAnInstanceThatNeverTurnsHealthy(t *testing.T) {
 	// catalog listens on another port than the one checked and balanced.
 	broken := strings.Replace(string(data), `"-listen", ":8080"]`, `"-listen", ":9090"]`, 1)
 	os.WriteFile(file, []byte(broken), 0o644)
-	r := e.vmfleet("up", "-f", file, "--detach", "--timeout", "25s")
+	r := e.vmfleet("up", "-f", file, "--detach", "--wait-timeout", "25s")
 	if r.code == 0 {
 		t.Fatalf("up succeeded with a service that never turns healthy:\n%s", r.stdout)
 	}
-	for _, want := range []string{"not healthy within 25s: catalog (0 of 1 healthy)", "--- console of catalog/", "vmfleet-init: ready"} {
+	for _, want := range []string{"not in service within 25s: catalog (0 of 1 in service)", "--- console of catalog/", "vmfleet-init: ready"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
@@ -502,8 +541,6 @@ func TestUpWithABalancerAddressInUseFailsAndLeavesNothing(t *testing.T) {
 			t.Errorf("up %v: want an address-in-use error with the fix, got exit %d: %q", args, r.code, r.stderr)
 		}
 		e.assertNothingLeft()
-		if _, err := os.Stat(filepath.Join(e.home, "fleets", "shop")); !os.IsNotExist(err) {
-			t.Errorf("fleet state left behind after a failed up")
-		}
+		e.assertNoFleet("shop")
 	}
 }

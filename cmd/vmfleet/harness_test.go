@@ -127,10 +127,19 @@ func newTestEnv(t *testing.T) *testEnv {
 	}
 	e := &testEnv{t: t, home: home}
 	t.Cleanup(func() {
-		// Remove whatever a failed test left running, then the home.
+		// Take down what a failed test left running, stop the home's
+		// daemon, then remove the home.
+		var fleets []struct{ Name string }
+		if r := e.vmfleet("ls", "--json"); r.code == 0 {
+			json.Unmarshal([]byte(r.stdout), &fleets)
+		}
+		for _, f := range fleets {
+			e.vmfleet("down", "--fleet", f.Name, "-t", "0s")
+		}
 		for _, i := range e.instances() {
 			e.vmfleet("rm", "-f", i.ID)
 		}
+		e.vmfleet("daemon", "stop")
 		os.RemoveAll(home)
 	})
 	return e

@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/vmfleet/vmfleet/pkg/api"
 )
 
 func main() {
@@ -19,10 +22,40 @@ func main() {
 	defer stop()
 	if err := newApp().RunContext(ctx, interspersed(newApp(), os.Args)); err != nil {
 		fmt.Fprintln(os.Stderr, "vmfleet: "+oneLine(err))
-		var ec cli.ExitCoder
-		if errors.As(err, &ec) && ec.ExitCode() != 0 {
-			os.Exit(ec.ExitCode())
-		}
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// usage marks the caller's mistake: exit status 2, like a bad flag.
+type usage struct{ error }
+
+func (u usage) Unwrap() error { return u.error }
+
+// bad marks err as bad input.
+func bad(err error) error { return usage{err} }
+
+// exitCode is 2 for bad input (ours or the daemon's verdict), else 1.
+func exitCode(err error) int {
+	var u usage
+	var ec cli.ExitCoder
+	switch {
+	case errors.As(err, &u), api.BadInput(err):
+		return 2
+	case errors.As(err, &ec) && ec.ExitCode() != 0:
+		return ec.ExitCode()
+	}
+	return 1
+}
+
+// version is the module version this binary was built from.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return bi.Main.Version + "+" + s.Value[:12]
+			}
+		}
+		return bi.Main.Version
+	}
+	return "unknown"
 }

@@ -3,12 +3,15 @@ package main
 import (
 	"fmt"
 	"os"
+	"sort"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 
+	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/instance"
 )
@@ -88,30 +91,45 @@ func psCommand() *cli.Command {
 			&cli.StringFlag{Name: "fleet", Aliases: []string{"p"}, Usage: "only this fleet's instances"},
 		},
 		Action: func(c *cli.Context) error {
-			e, mgr, err := openInstances(c)
+			cl, _, err := ensureDaemon(c)
 			if err != nil {
 				return err
 			}
-			defer mgr.HV.Close()
-			list, err := listInstances(c, mgr, c.String("fleet"))
+			all, err := cl.Instances(c.Context)
 			if err != nil {
 				return err
 			}
-			known := fleetStatus(c.Context, e.home, list)
-			rows := []psRow{}
-			for _, i := range list {
-				r := psRow{Instance: *i, Health: "-"}
-				if is, ok := known[i.ID]; ok {
-					r.Health, r.Phase = is.Health, is.Phase
+			rows := []api.InstanceRow{}
+			for _, r := range all {
+				if f := c.String("fleet"); f == "" || r.Fleet == f {
+					rows = append(rows, r)
 				}
-				rows = append(rows, r)
 			}
+			sort.SliceStable(rows, func(i, j int) bool {
+				if rows[i].Fleet != rows[j].Fleet {
+					return rows[i].Fleet < rows[j].Fleet
+				}
+				return rows[i].Service < rows[j].Service
+			})
 			if c.Bool("json") {
 				return printJSON(rows)
 			}
-			return printPS(rows)
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "FLEET\tSERVICE\tID\tSTATE\tPHASE\tHEALTH\tADDRESS\tIMAGE\tCREATED\tDOMAIN")
+			for _, r := range rows {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s ago\t%s\n", fleetLabel(r.Fleet), r.Service, r.ID, r.State,
+					dash(r.Phase), r.Health, r.Address, r.Image, humanSince(r.Created), r.Domain)
+			}
+			return w.Flush()
 		},
 	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func humanSince(t time.Time) string { return units.HumanDuration(time.Since(t)) }

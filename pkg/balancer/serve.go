@@ -18,23 +18,39 @@ import (
 // locally, so exposing one to the network has to be asked for by naming
 // the host ("0.0.0.0:8080").
 func (b *Balancer) Listen(ctx context.Context, addr string) (net.Addr, error) {
-	host, port, err := net.SplitHostPort(addr)
+	addr, err := ListenAddr(addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen %q: %w", addr, err)
-	}
-	if host == "" {
-		addr = net.JoinHostPort("127.0.0.1", port)
+		return nil, err
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
+	return b.Start(ctx, ln)
+}
+
+// ListenAddr is addr with a missing host made 127.0.0.1: nothing is
+// exposed beyond the machine unless asked.
+func ListenAddr(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("listen %q: %w", addr, err)
+	}
+	if host == "" {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr, nil
+}
+
+// Start serves connections from ln, a listener made elsewhere (one a
+// supervisor keeps open across restarts), until ctx ends or Close.
+func (b *Balancer) Start(ctx context.Context, ln net.Listener) (net.Addr, error) {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
 		ln.Close()
-		return nil, fmt.Errorf("listen %s: %w", addr, ErrClosed)
+		return nil, fmt.Errorf("listen %s: %w", ln.Addr(), ErrClosed)
 	}
 	b.wg.Add(1)
 	b.mu.Unlock()

@@ -11,15 +11,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/balancer"
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/health"
@@ -41,9 +42,10 @@ const (
 
 // Options wire a controller.
 type Options struct {
-	Fleet     *fleetfile.Fleet
-	Images    *image.Store
-	Inputs    image.Inputs
+	Fleet *fleetfile.Fleet
+	// Images are the baked images by service (the daemon bakes before it
+	// hands a fleet over).
+	Images    map[string]*image.Manifest
 	Instances *instance.Manager
 	Log       *slog.Logger
 	// BootCPUs bounds the CPU caps of instances booting at once: a booting
@@ -52,6 +54,9 @@ type Options struct {
 	// always may boot.
 	BootCPUs               float64
 	HealthCheckGracePeriod time.Duration
+	// Listeners makes the balancers' listening sockets (the daemon's
+	// supervisor keeps them open across restarts); nil listens directly.
+	Listeners Listeners
 	// Listen overrides balancer addresses per service (re-adoption keeps
 	// the ports dependents were told).
 	Listen map[string]string
@@ -65,29 +70,15 @@ type Options struct {
 	Observe func(Event)
 }
 
-// Event is something the controller did or saw.
-type Event struct {
-	Time     time.Time `json:"time"`
-	Service  string    `json:"service,omitempty"`
-	Instance string    `json:"instance,omitempty"`
-	Kind     string    `json:"kind"`
-	Message  string    `json:"message,omitempty"`
+// Listeners hands out listening sockets and takes back those no longer
+// wanted.
+type Listeners interface {
+	Listen(ctx context.Context, addr string) (net.Listener, error)
+	Release(addr string)
 }
 
-func (e Event) String() string {
-	who := e.Service
-	if who == "" {
-		who = "fleet"
-	}
-	if e.Instance != "" {
-		who += "/" + e.Instance
-	}
-	s := fmt.Sprintf("%s %-10s %s", e.Time.Format("15:04:05.000"), e.Kind, who)
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	return s
-}
+// Event is something the controller did or saw.
+type Event = api.Event
 
 // service is one service's runtime state.
 type service struct {
@@ -102,6 +93,16 @@ type service struct {
 	removed   bool // gone from the fleet file: scaled to zero, then dropped
 	failures  int
 	notBefore time.Time // launch backoff after failures
+	// launchError stops launches after an error retrying cannot cure,
+	// until a reload changes the service.
+	launchError string
+}
+
+// template identifies what a service's instances are launched from: its
+// launch template. A change to any part (image, cpu, memory) rolls the
+// service, launch before terminate.
+func (s *service) template() string {
+	return fmt.Sprintf("%s/cpu=%g/mem=%d", s.image.Digest, s.spec.CPU, s.spec.MemoryBytes)
 }
 
 // Controller reconciles one fleet.
@@ -117,7 +118,7 @@ type Controller struct {
 	requests chan func()
 
 	mu        sync.Mutex // guards status, the snapshot readers get
-	status    Status
+	status    api.Fleet
 	down      bool
 	downDone  chan struct{}
 	wg        sync.WaitGroup
@@ -151,7 +152,7 @@ func New(opts Options) *Controller {
 		if n, ok := opts.Desired[s.Name]; ok {
 			desired = n
 		}
-		c.services[s.Name] = &service{spec: s, desired: desired, members: map[string]*member{}, insts: map[string]*instance.Instance{}}
+		c.services[s.Name] = &service{spec: s, image: opts.Images[s.Name], desired: desired, members: map[string]*member{}, insts: map[string]*instance.Instance{}}
 	}
 	c.fileCounts = fileCounts(opts.Fleet)
 	c.publish() // readers never see an empty fleet as a ready one
@@ -159,54 +160,11 @@ func New(opts Options) *Controller {
 }
 
 func (c *Controller) emit(svc, inst, kind, format string, args ...any) {
-	ev := Event{Time: time.Now(), Service: svc, Instance: inst, Kind: kind, Message: fmt.Sprintf(format, args...)}
+	ev := Event{Time: time.Now(), Fleet: c.opts.Fleet.Name, Service: svc, Instance: inst, Kind: kind, Message: fmt.Sprintf(format, args...)}
 	c.log.Info(ev.Message, "kind", kind, "service", svc, "instance", inst)
 	if c.opts.Observe != nil {
 		c.opts.Observe(ev)
 	}
-}
-
-// Bake bakes (or finds cached) every service's image: <fleet>-<service>.
-func (c *Controller) Bake(ctx context.Context) error {
-	for _, name := range c.order {
-		m, err := c.bake(ctx, c.services[name].spec)
-		if err != nil {
-			return err
-		}
-		c.services[name].image = m
-	}
-	c.publish()
-	return nil
-}
-
-func (c *Controller) bake(ctx context.Context, spec *fleetfile.Service) (*image.Manifest, error) {
-	r := image.Recipe{
-		Name: c.opts.Fleet.Name + "-" + spec.Name, Binary: spec.Image.Binary, Rootfs: spec.Image.Rootfs,
-		Command: spec.Command, Port: spec.Port, Env: sortedEnv(spec.Env),
-	}
-	for _, cp := range spec.Image.Copies {
-		r.Copies = append(r.Copies, image.Copy{Src: cp.Src, Dst: cp.Dst})
-	}
-	start := time.Now()
-	res, err := c.opts.Images.Bake(ctx, r, c.opts.Inputs)
-	if err != nil {
-		return nil, fmt.Errorf("service %s: %w", spec.Name, err)
-	}
-	how := "baked"
-	if res.Cached {
-		how = "unchanged"
-	}
-	c.emit(spec.Name, "", "image", "%s %s %s in %s", how, r.Name, res.Manifest.ShortDigest(), time.Since(start).Round(time.Millisecond))
-	return res.Manifest, nil
-}
-
-func sortedEnv(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k, v := range m {
-		out = append(out, k+"="+v)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Listen starts every service's balancer. A fixed address in use fails
@@ -215,7 +173,11 @@ func (c *Controller) Listen(ctx context.Context) (err error) {
 	c.ctx = ctx
 	defer func() {
 		if err != nil {
-			c.closeBalancers()
+			for _, s := range c.services {
+				if s.bal != nil {
+					c.release(s)
+				}
+			}
 		}
 	}()
 	for _, name := range c.order {
@@ -250,7 +212,7 @@ func (c *Controller) listen(s *service) error {
 	if a, ok := c.opts.Listen[name]; ok && strings.HasSuffix(addr, ":0") {
 		addr = a
 	}
-	la, err := b.Listen(c.ctx, addr)
+	la, err := c.bind(b, addr)
 	if err != nil {
 		b.Close()
 		return fmt.Errorf("service %s balancer: %w; change balancer.listen in %s or stop what uses it", name, err, c.opts.Fleet.File)
@@ -258,6 +220,29 @@ func (c *Controller) listen(s *service) error {
 	s.bal, s.listen = b, la.String()
 	c.emit(name, "", "listening", "balancer on %s", s.listen)
 	return nil
+}
+
+func (c *Controller) bind(b *balancer.Balancer, addr string) (net.Addr, error) {
+	if c.opts.Listeners == nil {
+		return b.Listen(c.ctx, addr)
+	}
+	addr, err := balancer.ListenAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := c.opts.Listeners.Listen(c.ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return b.Start(c.ctx, ln)
+}
+
+// release closes a balancer for good: its port is not wanted again.
+func (c *Controller) release(s *service) {
+	s.bal.Close()
+	if c.opts.Listeners != nil && s.listen != "" {
+		c.opts.Listeners.Release(s.listen)
+	}
 }
 
 func checkOf(h fleetfile.Health) health.Check {
@@ -352,6 +337,9 @@ func (c *Controller) Run(ctx context.Context) error {
 		c.reconcile(ctx)
 		if c.down && c.empty() {
 			c.wg.Wait()
+			for _, s := range c.services {
+				c.release(s)
+			}
 			c.emit("", "", "down", "every instance drained and removed")
 			close(c.downDone)
 			return nil
@@ -375,8 +363,8 @@ func (c *Controller) adopt(ctx context.Context) error {
 		return err
 	}
 	for _, inst := range list {
-		if inst.Fleet != c.opts.Fleet.Name {
-			continue
+		if inst.Fleet != c.opts.Fleet.Name || !c.opts.Instances.Owns(inst) {
+			continue // another fleet's, or another home's
 		}
 		s := c.services[inst.Service]
 		if s == nil || inst.State != hypervisor.Running {
@@ -390,7 +378,11 @@ func (c *Controller) adopt(ctx context.Context) error {
 			}()
 			continue
 		}
-		m := &member{key: inst.ID, digest: inst.ImageDigest, phase: inService, launched: inst.Created}
+		tmpl := inst.Template
+		if tmpl == "" && inst.ImageDigest == s.image.Digest {
+			tmpl = s.template() // made before templates were recorded
+		}
+		m := &member{key: inst.ID, digest: tmpl, phase: inService, launched: inst.Created}
 		s.members[inst.ID] = m
 		s.insts[inst.ID] = inst
 		// It was in service when the last controller left; the check
@@ -417,7 +409,7 @@ func (c *Controller) reconcile(ctx context.Context) {
 		s := c.services[name]
 		if s.removed && len(s.members) == 0 {
 			// A service gone from the file: its instances are gone too.
-			s.bal.Close()
+			c.release(s)
 			delete(c.services, name)
 			c.order = slices.DeleteFunc(c.order, func(n string) bool { return n == name })
 			c.emit(name, "", "removed", "service no longer in the fleet file; balancer closed")
@@ -439,7 +431,7 @@ func (c *Controller) reconcile(ctx context.Context) {
 		if c.down && desired != 0 {
 			continue
 		}
-		p := planService(view{desired: desired, digest: s.image.Digest, members: ms, now: now, grace: c.opts.HealthCheckGracePeriod})
+		p := planService(view{desired: desired, digest: s.template(), members: ms, now: now, grace: c.opts.HealthCheckGracePeriod})
 		for _, m := range p.replace {
 			c.emit(name, m.key, "replacing", "not healthy within the %s grace period", c.opts.HealthCheckGracePeriod)
 			c.retire(ctx, s, m, 0)
@@ -474,12 +466,12 @@ func (c *Controller) dependentsGone(name string) bool {
 func (c *Controller) launch(ctx context.Context, s *service) {
 	c.seq++
 	key := "launch-" + strconv.Itoa(c.seq)
-	m := &member{key: key, digest: s.image.Digest, phase: launching, launched: time.Now()}
+	m := &member{key: key, digest: s.template(), phase: launching, launched: time.Now()}
 	s.members[key] = m
 	name := s.spec.Name
 	opts := instance.Options{
 		Image: s.image, Service: name, Fleet: c.opts.Fleet.Name, CPU: s.spec.CPU,
-		MemoryBytes: s.spec.MemoryBytes, Env: s.env,
+		MemoryBytes: s.spec.MemoryBytes, Env: s.env, Template: s.template(),
 	}
 	c.wg.Add(1)
 	go func() {
@@ -647,29 +639,36 @@ func (c *Controller) call(ctx context.Context, f func()) error {
 	return nil
 }
 
-// Scale sets a service's desired count.
-func (c *Controller) Scale(ctx context.Context, svc string, n int) error {
-	if n < 0 {
-		return fmt.Errorf("scale %s=%d: the count cannot be negative", svc, n)
-	}
+// Scale sets desired counts, all or nothing: a count that is wrong, or a
+// service the fleet lacks, changes none of them.
+func (c *Controller) Scale(ctx context.Context, counts map[string]int) error {
 	var err error
-	if cerr := c.call(ctx, func() {
-		s := c.services[svc]
-		if s == nil {
-			err = fmt.Errorf("scale: fleet %s has no service %q", c.opts.Fleet.Name, svc)
-			return
-		}
-		if c.down {
-			err = errors.New("scale: the fleet is going down")
-			return
-		}
-		c.emit(svc, "", "scaled", "desired %d -> %d", s.desired, n)
-		s.desired = n
-		c.changed()
-	}); cerr != nil {
+	if cerr := c.call(ctx, func() { err = c.scale(counts) }); cerr != nil {
 		return cerr
 	}
 	return err
+}
+
+// scale is Scale on the owner goroutine.
+func (c *Controller) scale(counts map[string]int) error {
+	if c.down {
+		return errors.New("scale: the fleet is going down")
+	}
+	for _, svc := range slices.Sorted(maps.Keys(counts)) {
+		if s := c.services[svc]; s == nil || s.removed {
+			return fmt.Errorf("scale: fleet %s has no service %q; nothing was changed", c.opts.Fleet.Name, svc)
+		}
+		if counts[svc] < 0 {
+			return fmt.Errorf("scale %s=%d: the count cannot be negative; nothing was changed", svc, counts[svc])
+		}
+	}
+	for _, svc := range slices.Sorted(maps.Keys(counts)) {
+		s := c.services[svc]
+		c.emit(svc, "", "scaled", "desired %d -> %d", s.desired, counts[svc])
+		s.desired = counts[svc]
+	}
+	c.changed()
+	return nil
 }
 
 // Down drains and removes every instance, dependents first, and returns

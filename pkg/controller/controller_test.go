@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/guestconfig"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
@@ -98,6 +99,8 @@ type harness struct {
 	cancel context.CancelFunc
 	done   chan error
 	events chan Event
+	store  *image.Store
+	inputs image.Inputs
 }
 
 const fleetYAML = `name: shop
@@ -146,11 +149,13 @@ func start(t *testing.T, services ...string) *harness {
 	}
 	h := &harness{t: t, fake: &hypervisortest.Fake{}, guests: &guests{sick: map[string]bool{}}, dir: dir, done: make(chan error, 1), events: make(chan Event, 1000)}
 	h.fake.Guest = h.guests.start
+	h.store = store
+	h.inputs = image.Inputs{Kernel: &kernel.Kernel{Version: "test", Image: filepath.Join(dir, "vmlinuz"), ModulesDir: modDir, Modules: []string{"kernel/a.ko"}},
+		Init: filepath.Join(dir, "init")}
+	f := parseFleet(t, dir, services...)
 	h.ctrl = New(Options{
-		Fleet:  parseFleet(t, dir, services...),
-		Images: store,
-		Inputs: image.Inputs{Kernel: &kernel.Kernel{Version: "test", Image: filepath.Join(dir, "vmlinuz"), ModulesDir: modDir, Modules: []string{"kernel/a.ko"}},
-			Init: filepath.Join(dir, "init")},
+		Fleet:                  f,
+		Images:                 h.bake(f),
 		Instances:              &instance.Manager{HV: h.fake, Dir: filepath.Join(dir, "instances")},
 		HealthCheckGracePeriod: time.Minute,
 		Observe: func(ev Event) {
@@ -162,9 +167,6 @@ func start(t *testing.T, services ...string) *harness {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
-	if err := h.ctrl.Bake(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if err := h.ctrl.Listen(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +179,37 @@ func start(t *testing.T, services ...string) *harness {
 	return h
 }
 
-func (h *harness) waitFor(what string, cond func(Status) bool) Status {
+// bake bakes every service of f, as the daemon does before it hands a
+// fleet to its controller.
+func (h *harness) bake(f *fleetfile.Fleet) map[string]*image.Manifest {
+	h.t.Helper()
+	out := map[string]*image.Manifest{}
+	for _, s := range f.Services {
+		res, err := h.store.Bake(context.Background(), image.Recipe{Name: f.Name + "-" + s.Name, Binary: s.Image.Binary,
+			Command: s.Command, Port: s.Port, Env: envOf(s.Env)}, h.inputs)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		out[s.Name] = res.Manifest
+	}
+	return out
+}
+
+func envOf(m map[string]string) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// reload bakes f and hands it to the running controller.
+func (h *harness) reload(f *fleetfile.Fleet) error {
+	return h.ctrl.Reload(context.Background(), f, h.bake(f))
+}
+
+func (h *harness) waitFor(what string, cond func(api.Fleet) bool) api.Fleet {
 	h.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -187,24 +219,24 @@ func (h *harness) waitFor(what string, cond func(Status) bool) Status {
 		time.Sleep(20 * time.Millisecond)
 	}
 	h.t.Fatalf("timed out waiting for %s; status %+v", what, h.ctrl.Status())
-	return Status{}
+	return api.Fleet{}
 }
 
-func (h *harness) waitReady() Status {
+func (h *harness) waitReady() api.Fleet {
 	h.t.Helper()
-	return h.waitFor("every service healthy", Status.Ready)
+	return h.waitFor("every service healthy", api.Fleet.Ready)
 }
 
-func serviceOf(st Status, name string) (ServiceStatus, bool) {
+func serviceOf(st api.Fleet, name string) (api.Service, bool) {
 	for _, s := range st.Services {
 		if s.Name == name {
 			return s, true
 		}
 	}
-	return ServiceStatus{}, false
+	return api.Service{}, false
 }
 
-func ids(s ServiceStatus) []string {
+func ids(s api.Service) []string {
 	var out []string
 	for _, i := range s.Instances {
 		out = append(out, i.ID)
@@ -229,7 +261,7 @@ func TestAKilledInstanceIsReplacedWithANewOne(t *testing.T) {
 	web, _ := serviceOf(h.ctrl.Status(), "web")
 	victim := web.Instances[0]
 	h.fake.Kill(victim.Domain)
-	st := h.waitFor("a replacement in service", func(st Status) bool {
+	st := h.waitFor("a replacement in service", func(st api.Fleet) bool {
 		w, _ := serviceOf(st, "web")
 		return !slices.Contains(ids(w), victim.ID) && st.Ready()
 	})
@@ -249,7 +281,7 @@ func TestAnInstanceThatTurnsUnhealthyIsReplaced(t *testing.T) {
 	h.guests.mu.Lock()
 	h.guests.sick[victim] = true
 	h.guests.mu.Unlock()
-	h.waitFor("the sick instance replaced", func(st Status) bool {
+	h.waitFor("the sick instance replaced", func(st api.Fleet) bool {
 		w, _ := serviceOf(st, "web")
 		return !slices.Contains(ids(w), victim) && st.Ready()
 	})
@@ -257,16 +289,51 @@ func TestAnInstanceThatTurnsUnhealthyIsReplaced(t *testing.T) {
 
 func TestScaleLaunchesAndRetires(t *testing.T) {
 	h := start(t, serviceYAML("web", 1, "hi"))
-	if err := h.ctrl.Scale(context.Background(), "web", 3); err != nil {
+	if err := h.ctrl.Scale(context.Background(), map[string]int{"web": 3}); err != nil {
 		t.Fatal(err)
 	}
-	h.waitFor("3 in service", func(st Status) bool { w, _ := serviceOf(st, "web"); return w.InService == 3 })
-	if err := h.ctrl.Scale(context.Background(), "web", 1); err != nil {
+	h.waitFor("3 in service", func(st api.Fleet) bool { w, _ := serviceOf(st, "web"); return w.InService == 3 })
+	if err := h.ctrl.Scale(context.Background(), map[string]int{"web": 1}); err != nil {
 		t.Fatal(err)
 	}
-	h.waitFor("1 left", func(st Status) bool { w, _ := serviceOf(st, "web"); return len(w.Instances) == 1 && st.Ready() })
-	if err := h.ctrl.Scale(context.Background(), "nosuch", 1); err == nil || !strings.Contains(err.Error(), "no service") {
-		t.Errorf("scaling an unknown service: %v", err)
+	h.waitFor("1 left", func(st api.Fleet) bool { w, _ := serviceOf(st, "web"); return len(w.Instances) == 1 && st.Ready() })
+}
+
+func TestScaleOfSeveralServicesIsAllOrNothing(t *testing.T) {
+	h := start(t, serviceYAML("a", 1, "a"), serviceYAML("b", 1, "b"))
+	err := h.ctrl.Scale(context.Background(), map[string]int{"a": 3, "nosuch": 2})
+	if err == nil || !strings.Contains(err.Error(), "no service") || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("scaling with an unknown service: %v", err)
+	}
+	if err := h.ctrl.Scale(context.Background(), map[string]int{"a": 2, "b": -1}); err == nil {
+		t.Fatal("a negative count was accepted")
+	}
+	for _, s := range h.ctrl.Status().Services {
+		if s.Desired != 1 {
+			t.Errorf("service %s desired %d after refused scales, want 1", s.Name, s.Desired)
+		}
+	}
+}
+
+func TestACPUOrMemoryChangeRollsTheService(t *testing.T) {
+	h := start(t, serviceYAML("web", 1, "v1"))
+	before := ids(func() api.Service { w, _ := serviceOf(h.ctrl.Status(), "web"); return w }())
+	changed := strings.Replace(serviceYAML("web", 1, "v1"), "cpu: 0.5", "cpu: 0.25", 1)
+	if !strings.Contains(changed, "cpu: 0.25") {
+		t.Fatalf("the test's edit did not apply: %s", changed)
+	}
+	if err := h.reload(parseFleet(t, h.dir, changed)); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("a new instance with the new cpu", func(st api.Fleet) bool {
+		w, _ := serviceOf(st, "web")
+		return len(w.Instances) == 1 && !slices.Contains(before, w.Instances[0].ID) && st.Ready()
+	})
+	for _, name := range h.fake.Names() {
+		d, _ := h.fake.Domain(name)
+		if d.Spec.CPUQuota != 25000 {
+			t.Errorf("domain %s has CPU quota %d, want 25000 (cpu 0.25)", name, d.Spec.CPUQuota)
+		}
 	}
 }
 
@@ -295,10 +362,10 @@ func TestReloadRollsOutChangesAndAddsAndRemovesServices(t *testing.T) {
 	oldSvc, _ := serviceOf(st, "old")
 
 	f := parseFleet(t, h.dir, serviceYAML("web", 2, "v2"), serviceYAML("api", 1, "a"))
-	if err := h.ctrl.Reload(context.Background(), f); err != nil {
+	if err := h.reload(f); err != nil {
 		t.Fatal(err)
 	}
-	st = h.waitFor("the roll-out, api up and old gone", func(st Status) bool {
+	st = h.waitFor("the roll-out, api up and old gone", func(st api.Fleet) bool {
 		w, _ := serviceOf(st, "web")
 		_, hasOld := serviceOf(st, "old")
 		a, hasAPI := serviceOf(st, "api")
@@ -324,7 +391,7 @@ func TestReloadRollsOutChangesAndAddsAndRemovesServices(t *testing.T) {
 func TestReloadRefusesToChangeARunningBalancer(t *testing.T) {
 	h := start(t, serviceYAML("web", 1, "v1"))
 	changed := strings.Replace(serviceYAML("web", 1, "v1"), "interval: 100ms", "interval: 200ms", 1)
-	err := h.ctrl.Reload(context.Background(), parseFleet(t, h.dir, changed))
+	err := h.reload(parseFleet(t, h.dir, changed))
 	if err == nil || !strings.Contains(err.Error(), "balancer settings changed") {
 		t.Fatalf("want ErrRestartNeeded, got %v", err)
 	}

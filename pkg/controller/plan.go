@@ -3,6 +3,8 @@ package controller
 import (
 	"sort"
 	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/api"
 )
 
 // phase is where an instance is in its life, as the controller sees it.
@@ -16,7 +18,7 @@ const (
 )
 
 func (p phase) String() string {
-	return [...]string{"launching", "booting", "in-service", "leaving"}[p]
+	return [...]string{api.Launching, api.Booting, api.InService, api.Leaving}[p]
 }
 
 // member is one instance of a service, as the controller tracks it.

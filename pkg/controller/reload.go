@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/vmfleet/vmfleet/pkg/instance"
 	"reflect"
 
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/image"
+	"github.com/vmfleet/vmfleet/pkg/instance"
 )
 
 // ErrRestartNeeded means a reload changes what a running balancer is
@@ -20,17 +20,9 @@ var ErrRestartNeeded = errors.New("balancer settings changed")
 // running `docker compose up` again does, without touching the balancers:
 // changed images roll out launch-before-terminate, counts change like a
 // scale, new services start, removed ones drain away.
-func (c *Controller) Reload(ctx context.Context, f *fleetfile.Fleet) error {
+func (c *Controller) Reload(ctx context.Context, f *fleetfile.Fleet, images map[string]*image.Manifest) error {
 	if f.Name != c.opts.Fleet.Name {
 		return fmt.Errorf("reload: the file describes fleet %s, this controller runs %s", f.Name, c.opts.Fleet.Name)
-	}
-	images := map[string]*image.Manifest{}
-	for _, s := range f.StartOrder() {
-		m, err := c.bake(ctx, s)
-		if err != nil {
-			return err
-		}
-		images[s.Name] = m
 	}
 	var err error
 	if cerr := c.call(ctx, func() { err = c.apply(f, images) }); cerr != nil {
@@ -69,7 +61,7 @@ func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest
 		} else if err := c.listen(s); err != nil {
 			for _, a := range added {
 				if a.bal != nil && c.services[a.spec.Name] == nil {
-					a.bal.Close()
+					c.release(a)
 				}
 			}
 			return fmt.Errorf("reload: %w", err)
@@ -82,8 +74,11 @@ func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest
 			if newCounts[ns.Name] != c.fileCounts[ns.Name] {
 				s.desired = ns.Instances
 			}
-			if s.image.Digest != images[ns.Name].Digest {
+			switch {
+			case s.image.Digest != images[ns.Name].Digest:
 				c.emit(ns.Name, "", "rollout", "image %s -> %s: launch before terminate", s.image.ShortDigest(), images[ns.Name].ShortDigest())
+			case s.spec.CPU != ns.CPU || s.spec.MemoryBytes != ns.MemoryBytes:
+				c.emit(ns.Name, "", "rollout", "cpu %g -> %g, memory %dMiB -> %dMiB: launch before terminate", s.spec.CPU, ns.CPU, s.spec.MemoryBytes>>20, ns.MemoryBytes>>20)
 			}
 			s.spec, s.image = ns, images[ns.Name]
 		}

@@ -394,3 +394,6 @@ func (m *monitor) Run(cmd []byte) ([]byte, error) {
 func (m *monitor) Events(context.Context) (<-chan qmp.Event, error) {
 	return nil, errors.New("events are not available through libvirt's monitor passthrough")
 }
+
+// lost is closed when the connection to libvirtd is gone.
+func (h *Libvirt) lost() <-chan struct{} { return h.l.Disconnected() }

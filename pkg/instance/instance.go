@@ -71,6 +71,9 @@ type Options struct {
 	HostPort    int     // 0: a free port
 	Env         []string
 	StopTimeout time.Duration // the service's grace after SIGTERM in the guest
+	// Template names the launch template version the instance was made
+	// from, so a controller can tell outdated instances after a restart.
+	Template string
 }
 
 // Instance is one running (or stopped) service instance.
@@ -81,6 +84,7 @@ type Instance struct {
 	Fleet       string           `json:"fleet,omitempty"`
 	Image       string           `json:"image"`
 	ImageDigest string           `json:"image_digest"`
+	Template    string           `json:"template,omitempty"`
 	State       hypervisor.State `json:"state"`
 	Address     string           `json:"address,omitempty"` // 127.0.0.1:PORT
 	HostPort    int              `json:"host_port,omitempty"`
@@ -155,11 +159,27 @@ func DomainName(fleet, service, id string) string {
 	return "vmfleet-" + service + "-" + id
 }
 
+// ErrInvalid marks launch options that can never launch: retrying with
+// the same options cannot help.
+var ErrInvalid = errors.New("invalid launch options")
+
+// invalid keeps the options' own message and marks it ErrInvalid.
+type invalid struct{ error }
+
+func (e invalid) Unwrap() []error { return []error{e.error, ErrInvalid} }
+
+// Permanent reports whether a launch error is one retrying cannot cure:
+// bad options, or a file QEMU is not allowed to open.
+func Permanent(err error) bool {
+	return errors.Is(err, ErrInvalid) || errors.Is(err, os.ErrPermission) ||
+		strings.Contains(err.Error(), "Permission denied")
+}
+
 // Launch boots a new instance. On any failure everything it made is
 // removed again: domain, overlay, log directory.
 func (m *Manager) Launch(ctx context.Context, o Options) (inst *Instance, err error) {
 	if err := o.defaults(); err != nil {
-		return nil, err
+		return nil, invalid{err}
 	}
 	accel, _, err := m.HV.Accel(ctx)
 	if err != nil {
@@ -179,7 +199,7 @@ func (m *Manager) Launch(ctx context.Context, o Options) (inst *Instance, err er
 	id := newID()
 	inst = &Instance{
 		ID: id, Domain: DomainName(o.Fleet, o.Service, id), Service: o.Service, Fleet: o.Fleet,
-		Image: o.Image.Name, ImageDigest: o.Image.Digest, GuestPort: o.Image.Port,
+		Image: o.Image.Name, ImageDigest: o.Image.Digest, GuestPort: o.Image.Port, Template: o.Template,
 		Dir: filepath.Join(dir, id), Created: time.Now().UTC().Truncate(time.Second),
 	}
 	inst.Console = filepath.Join(inst.Dir, "console.log")
@@ -226,7 +246,7 @@ func (m *Manager) Launch(ctx context.Context, o Options) (inst *Instance, err er
 		return inst, fmt.Errorf("launch %s: %w", id, err)
 	}
 	md := metadata{ID: id, Service: o.Service, Fleet: o.Fleet, ImageName: o.Image.Name, ImageDigest: o.Image.Digest,
-		GuestPort: o.Image.Port, Dir: inst.Dir, Created: inst.Created}
+		GuestPort: o.Image.Port, Dir: inst.Dir, Created: inst.Created, Template: o.Template}
 	vcpus := uint(math.Ceil(o.CPU))
 	spec := &hypervisor.DomainSpec{
 		Name: inst.Domain, Accel: accel, VCPUs: vcpus, MemoryMiB: uint(o.MemoryBytes >> 20),
@@ -316,7 +336,7 @@ func (m *Manager) List(ctx context.Context) ([]*Instance, error) {
 		}
 		inst := &Instance{
 			ID: md.ID, Domain: d.Name, Service: md.Service, Fleet: md.Fleet, Image: md.ImageName,
-			ImageDigest: md.ImageDigest, State: d.State, HostPort: md.HostPort, GuestPort: md.GuestPort,
+			ImageDigest: md.ImageDigest, Template: md.Template, State: d.State, HostPort: md.HostPort, GuestPort: md.GuestPort,
 			Dir: md.Dir, Console: filepath.Join(md.Dir, "console.log"), Created: md.Created,
 		}
 		if md.HostPort != 0 {
@@ -374,6 +394,10 @@ func (m *Manager) Terminate(ctx context.Context, inst *Instance, grace time.Dura
 	m.log().Info("terminated", "instance", inst.ID, "service", inst.Service)
 	return nil
 }
+
+// Owns says whether inst lives in this manager's directory: a daemon
+// adopts and lists only its own home's instances.
+func (m *Manager) Owns(inst *Instance) bool { return m.ownsDir(inst.Dir) }
 
 // ownsDir says whether dir is an instance directory directly under m.Dir,
 // so that metadata pointing elsewhere never gets anything else deleted.

@@ -20,6 +20,7 @@ type metadata struct {
 	ImageDigest string    `xml:"vmfleet:image>vmfleet:digest"`
 	HostPort    int       `xml:"vmfleet:port>vmfleet:host"`
 	GuestPort   int       `xml:"vmfleet:port>vmfleet:guest"`
+	Template    string    `xml:"vmfleet:template,omitempty"`
 	Dir         string    `xml:"vmfleet:dir"`
 	Created     time.Time `xml:"vmfleet:created"`
 }

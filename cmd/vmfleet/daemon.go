@@ -1,0 +1,309 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gofrs/flock"
+	"github.com/urfave/cli/v2"
+
+	"github.com/vmfleet/vmfleet/pkg/client"
+	"github.com/vmfleet/vmfleet/pkg/daemon"
+	"github.com/vmfleet/vmfleet/pkg/home"
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
+	"github.com/vmfleet/vmfleet/pkg/supervisor"
+)
+
+func daemonCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "daemon",
+		Usage: "run the daemon that owns this home's fleets (the CLI starts it on first use)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "tcp", Usage: "also serve the API on this 127.0.0.1 address, guarded by the token in HOME/state/api-token"},
+			&cli.BoolFlag{Name: "worker", Hidden: true},
+		},
+		Subcommands: []*cli.Command{{
+			Name:  "stop",
+			Usage: "stop the daemon; instances keep running and the next daemon adopts them",
+			Action: func(c *cli.Context) error {
+				h, err := prepareHome(c)
+				if err != nil {
+					return err
+				}
+				cl := client.Unix(h.Socket())
+				if err := cl.Shutdown(c.Context); err != nil {
+					if errors.Is(err, client.ErrNoDaemon) {
+						return nil
+					}
+					return err
+				}
+				return waitDaemonGone(c.Context, h)
+			},
+		}},
+		Action: func(c *cli.Context) error {
+			if c.Bool("worker") {
+				return runWorker(c)
+			}
+			return runSupervisor(c)
+		},
+	}
+}
+
+// runSupervisor takes the home's lock, listens on the API socket and
+// keeps a worker running on it.
+func runSupervisor(c *cli.Context) error {
+	h, err := prepareHome(c)
+	if err != nil {
+		return err
+	}
+	lock := flock.New(h.Lock())
+	ok, err := lock.TryLock()
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", h.Lock(), err)
+	}
+	if !ok {
+		return bad(fmt.Errorf("a daemon already runs for %s (its lock is %s); stop it with vmfleet daemon stop", h.Dir, h.Lock()))
+	}
+	defer lock.Unlock()
+	_ = os.Remove(h.Socket()) // left by a daemon that was killed: we hold the lock
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: h.Socket(), Net: "unix"})
+	if err != nil {
+		return fmt.Errorf("daemon socket: %w", err)
+	}
+	ln.SetUnlinkOnClose(true)
+	defer ln.Close()
+	if err := socketAccess(h.Socket()); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	e, err := newEnv(c)
+	if err != nil {
+		return err
+	}
+	args := append(globalArgs(c, h), "daemon", "--worker")
+	if t := c.String("tcp"); t != "" {
+		args = append(args, "--tcp", t)
+	}
+	return supervisor.Run(c.Context, supervisor.Config{
+		API: ln, Log: e.log,
+		Worker: func() *exec.Cmd {
+			cmd := exec.Command(self, args...)
+			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+			return cmd
+		},
+	})
+}
+
+// socketAccess gives the socket to group vmfleet (made by set-up) where
+// it exists, mode 0660: its members drive the daemon, as docker's group
+// does (and, like it, are as good as root).
+func socketAccess(path string) error {
+	gid := -1
+	if g, err := lookupGroup("vmfleet"); err == nil {
+		gid = g
+	}
+	if gid >= 0 {
+		if err := os.Chown(path, -1, gid); err != nil {
+			return fmt.Errorf("daemon socket: %w", err)
+		}
+	}
+	return os.Chmod(path, 0o660)
+}
+
+// runWorker is the daemon proper: under a supervisor it serves the
+// supervisor's sockets; alone (tests, debugging) it listens itself.
+func runWorker(c *cli.Context) error {
+	h, err := prepareHome(c)
+	if err != nil {
+		return err
+	}
+	e, err := newEnv(c)
+	if err != nil {
+		return err
+	}
+	apiLn, ls, err := supervisor.Worker()
+	if err != nil {
+		return err
+	}
+	if apiLn == nil {
+		return errors.New("daemon --worker runs under vmfleet daemon")
+	}
+	ctx, stop := context.WithCancel(c.Context)
+	defer stop()
+	d, err := daemon.New(ctx, daemon.Config{
+		Home: h, URI: hypervisor.ChooseURI(c.String("connect"), os.Getenv), Version: version(), Log: e.log,
+		Listeners: ls, Inputs: bakeInputsFor, SupervisorPID: os.Getppid(), TCP: c.String("tcp"),
+	})
+	if err != nil {
+		return err
+	}
+	handler := d.Handler("", stop)
+	served := make(chan error, 2)
+	go func() { served <- daemon.Serve(ctx, apiLn, handler) }()
+	if t := c.String("tcp"); t != "" {
+		token, err := apiToken(h)
+		if err != nil {
+			return err
+		}
+		tl, err := ls.Listen(ctx, t)
+		if err != nil {
+			return fmt.Errorf("--tcp %s: %w", t, err)
+		}
+		go func() { served <- daemon.Serve(ctx, tl, d.Handler(token, stop)) }()
+	}
+	err = d.Run(ctx)
+	stop()
+	<-served
+	return err
+}
+
+// ensureDaemon returns a client of the home's daemon, starting one when
+// none answers, and says so in one line.
+func ensureDaemon(c *cli.Context) (*client.Client, home.Home, error) {
+	h, err := prepareHome(c)
+	if err != nil {
+		return nil, h, err
+	}
+	cl := client.Unix(h.Socket())
+	if _, err := cl.Info(c.Context); err == nil {
+		return cl, h, nil
+	} else if !errors.Is(err, client.ErrNoDaemon) {
+		return nil, h, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, h, err
+	}
+	logf, err := os.OpenFile(h.DaemonLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, h, fmt.Errorf("daemon log: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(self, append(globalArgs(c, h), "daemon")...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives this terminal
+	if err := cmd.Start(); err != nil {
+		return nil, h, fmt.Errorf("start the daemon: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.After(60 * time.Second)
+	for {
+		if _, err := cl.Info(c.Context); err == nil {
+			fmt.Fprintf(os.Stderr, "vmfleet: started the daemon for %s (pid %d, log %s)\n", h.Dir, cmd.Process.Pid, h.DaemonLog())
+			_ = cmd.Process.Release()
+			return cl, h, nil
+		}
+		select {
+		case err := <-exited:
+			// Another CLI may have started one at the same moment.
+			if _, ierr := cl.Info(c.Context); ierr == nil {
+				return cl, h, nil
+			}
+			return nil, h, fmt.Errorf("the daemon exited (%v): %s", err, lastLine(h.DaemonLog()))
+		case <-deadline:
+			return nil, h, fmt.Errorf("the daemon did not answer within 60s; see %s", h.DaemonLog())
+		case <-c.Context.Done():
+			return nil, h, c.Context.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// globalArgs passes this command's home, libvirt URI and log level on.
+func globalArgs(c *cli.Context, h home.Home) []string {
+	args := []string{"--home", h.Dir, "--log-level", c.String("log-level")}
+	if u := c.String("connect"); u != "" {
+		args = append(args, "--connect", u)
+	}
+	return args
+}
+
+func waitDaemonGone(ctx context.Context, h home.Home) error {
+	lock := flock.New(h.Lock())
+	for i := 0; i < 600; i++ {
+		if ok, err := lock.TryLock(); err == nil && ok {
+			return lock.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("the daemon for %s did not stop within 60s", h.Dir)
+}
+
+func lastLine(path string) string {
+	b, _ := os.ReadFile(path)
+	return oneLine(errors.New(lastError(string(b))))
+}
+
+func prepareHome(c *cli.Context) (home.Home, error) {
+	dir := c.String("home")
+	if dir == "" {
+		dir = home.Default()
+	}
+	h, err := home.Prepare(dir)
+	if err != nil {
+		if errors.Is(err, home.ErrUnreachable) {
+			return h, bad(err)
+		}
+		return h, err
+	}
+	return h, nil
+}
+
+func apiToken(h home.Home) (string, error) {
+	if b, err := os.ReadFile(h.Token()); err == nil {
+		return string(b), nil
+	}
+	tok := newToken()
+	if err := os.WriteFile(h.Token(), []byte(tok), 0o600); err != nil {
+		return "", fmt.Errorf("API token: %w", err)
+	}
+	return tok, nil
+}
+
+// newToken makes the TCP API's bearer token.
+func newToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func lookupGroup(name string) (int, error) {
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		return -1, err
+	}
+	return strconv.Atoi(g.Gid)
+}
+
+// lastError finds the error a failed daemon printed last.
+func lastError(log string) string {
+	lines := strings.Split(strings.TrimSpace(log), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if msg, ok := strings.CutPrefix(lines[i], "vmfleet: "); ok {
+			return msg
+		}
+	}
+	if len(lines) > 0 {
+		return lines[len(lines)-1]
+	}
+	return "no output"
+}

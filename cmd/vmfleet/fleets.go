@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/client"
+)
+
+func lsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "ls",
+		Usage: "list fleets: services, desired and in service, balancer address",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}},
+		Action: func(c *cli.Context) error {
+			cl, _, err := ensureDaemon(c)
+			if err != nil {
+				return err
+			}
+			list, err := cl.Fleets(c.Context)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(list)
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "FLEET\tSERVICE\tIN SERVICE\tLISTEN\tFILE")
+			for _, f := range list {
+				for _, s := range f.Services {
+					fmt.Fprintf(w, "%s\t%s\t%d/%d\t%s\t%s\n", f.Name, s.Name, s.InService, s.Desired, s.Listen, f.File)
+				}
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func eventsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "events",
+		Usage:     "the activity history: launched, in service, unhealthy, replaced, drained, and why",
+		ArgsUsage: "[SERVICE]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "fleet", Aliases: []string{"p"}, Usage: "only this fleet's events"},
+			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new events"},
+			&cli.BoolFlag{Name: "json", Usage: "one JSON object a line"},
+		},
+		Action: func(c *cli.Context) error {
+			cl, _, err := ensureDaemon(c)
+			if err != nil {
+				return err
+			}
+			q := client.EventQuery{Fleet: c.String("fleet"), Service: c.Args().First(), Follow: c.Bool("follow")}
+			return cl.Events(c.Context, q, func(ev api.Event) {
+				if c.Bool("json") {
+					_ = printJSON(ev)
+					return
+				}
+				fmt.Println(ev)
+			})
+		},
+	}
+}
+
+func infoCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "info",
+		Usage: "the daemon: version, API address, accelerator and why, home, libvirt URI",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON"}},
+		Action: func(c *cli.Context) error {
+			cl, _, err := ensureDaemon(c)
+			if err != nil {
+				return err
+			}
+			in, err := cl.Info(c.Context)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(in)
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			for _, kv := range [][2]string{
+				{"version", in.Version}, {"api", in.API + " on unix://" + in.Socket + tcpSuffix(in)},
+				{"daemon pid", fmt.Sprintf("%d (supervisor %d)", in.PID, in.Supervisor)},
+				{"home", in.Home}, {"libvirt", in.LibvirtURI + " (" + in.Libvirt + ")"},
+				{"accelerator", strings.ToUpper(in.Accel) + ": " + in.AccelReason}, {"fleets", fmt.Sprint(in.Fleets)},
+			} {
+				fmt.Fprintf(w, "%s:\t%s\n", kv[0], kv[1])
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func tcpSuffix(in api.Info) string {
+	if in.TCP == "" {
+		return ""
+	}
+	return " and http://" + in.TCP
+}
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print vmfleet's version",
+		Action: func(c *cli.Context) error {
+			fmt.Println("vmfleet " + version())
+			return nil
+		},
+	}
+}

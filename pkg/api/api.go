@@ -1,0 +1,226 @@
+// Package api holds the types of vmfleet's daemon API: versioned JSON over
+// HTTP on a unix socket (and optionally 127.0.0.1 with a token). The
+// daemon serves them, pkg/client speaks them, and the CLI and the test
+// harness use the client. The paths are listed in openapi.yaml beside this
+// file, which a test checks against the server.
+package api
+
+import (
+	"fmt"
+	"time"
+)
+
+// Version is the API version, the first element of every path.
+const Version = "v1"
+
+// SocketName is the daemon's socket in a home.
+const SocketName = "vmfleet.sock"
+
+// TokenHeader carries the token on the optional TCP listener.
+const TokenHeader = "X-Vmfleet-Token"
+
+// Info describes a running daemon.
+type Info struct {
+	Version     string    `json:"version"`
+	API         string    `json:"api"`
+	PID         int       `json:"pid"`
+	Supervisor  int       `json:"supervisor_pid,omitempty"`
+	Home        string    `json:"home"`
+	Socket      string    `json:"socket"`
+	TCP         string    `json:"tcp,omitempty"`
+	LibvirtURI  string    `json:"libvirt_uri"`
+	Libvirt     string    `json:"libvirt"` // connected, or why not
+	Accel       string    `json:"accel"`
+	AccelReason string    `json:"accel_reason"`
+	Started     time.Time `json:"started"`
+	Fleets      int       `json:"fleets"`
+}
+
+// ApplyRequest asks the daemon to make a fleet file so.
+type ApplyRequest struct {
+	// File is the fleet file's absolute path; the daemon reads it.
+	File string `json:"file"`
+	// DryRun computes the changes without making them (vmfleet diff).
+	DryRun bool `json:"dry_run,omitempty"`
+	// BootCPUs bounds the CPU caps of instances booting at once (0: the
+	// number of CPUs).
+	BootCPUs float64 `json:"boot_cpus,omitempty"`
+	// KernelVersion and Init pick the bake inputs (empty: defaults).
+	KernelVersion string `json:"kernel_version,omitempty"`
+	Init          string `json:"init,omitempty"`
+}
+
+// ApplyResult is what an apply changed, or would change.
+type ApplyResult struct {
+	Fleet   string   `json:"fleet"`
+	Changes []Change `json:"changes"`
+	// Generation counts the changes applied to the fleet so far.
+	Generation int64 `json:"generation"`
+}
+
+// Change is one line of a plan, like terraform's: + create, ~ update,
+// - delete.
+type Change struct {
+	Action   string `json:"action"` // create, update, delete
+	Resource string `json:"resource"`
+	Name     string `json:"name"`
+	Detail   string `json:"detail,omitempty"`
+}
+
+// Change actions.
+const (
+	Create = "create"
+	Update = "update"
+	Delete = "delete"
+)
+
+func (c Change) String() string {
+	sign := map[string]string{Create: "+", Update: "~", Delete: "-"}[c.Action]
+	s := fmt.Sprintf("%s %s %s", sign, c.Resource, c.Name)
+	if c.Detail != "" {
+		s += ": " + c.Detail
+	}
+	return s
+}
+
+// ScaleRequest sets desired counts; all or nothing.
+type ScaleRequest struct {
+	Counts map[string]int `json:"counts"`
+}
+
+// DownRequest takes a fleet down.
+type DownRequest struct {
+	// Grace is each guest's time to shut down before it is destroyed.
+	Grace time.Duration `json:"grace"`
+}
+
+// FleetSummary is one line of `vmfleet ls`.
+type FleetSummary struct {
+	Name     string           `json:"name"`
+	File     string           `json:"file"`
+	Down     bool             `json:"down,omitempty"`
+	Services []ServiceSummary `json:"services"`
+}
+
+// ServiceSummary is a service in a fleet listing.
+type ServiceSummary struct {
+	Name      string `json:"name"`
+	Desired   int    `json:"desired"`
+	InService int    `json:"in_service"`
+	Listen    string `json:"listen"`
+}
+
+// Fleet is a fleet's status: what `up` waits on and `ps` shows.
+type Fleet struct {
+	Name     string    `json:"name"`
+	File     string    `json:"file"`
+	Down     bool      `json:"down"`
+	Services []Service `json:"services"`
+}
+
+// Service is one service (an Auto Scaling group and its target group).
+type Service struct {
+	Name      string     `json:"name"`
+	Image     string     `json:"image"`
+	Digest    string     `json:"digest"`
+	Listen    string     `json:"listen"`
+	Desired   int        `json:"desired"`
+	InService int        `json:"in_service"`
+	Instances []Instance `json:"instances"`
+	// LaunchError is set when launches fail for a reason retrying cannot
+	// cure (bad settings, permissions): `up` fails at once with it.
+	LaunchError string `json:"launch_error,omitempty"`
+}
+
+// Instance is one instance as its fleet's controller sees it.
+type Instance struct {
+	ID       string `json:"id"`
+	Domain   string `json:"domain"`
+	Address  string `json:"address"`
+	Phase    string `json:"phase"`
+	Health   string `json:"health"`
+	Outdated bool   `json:"outdated,omitempty"`
+	Console  string `json:"console"`
+}
+
+// Instance phases: one vocabulary, used by the controller, the API and
+// the CLI.
+const (
+	Launching = "launching" // the launch is under way; no instance yet
+	Booting   = "booting"   // launched and registered, not yet healthy
+	InService = "in-service"
+	Leaving   = "leaving" // draining and terminating, or replaced
+)
+
+// Ready reports whether every service has its desired count in service,
+// all of the current launch template.
+func (f Fleet) Ready() bool {
+	if len(f.Services) == 0 {
+		return false
+	}
+	for _, s := range f.Services {
+		if s.Current() < s.Desired {
+			return false
+		}
+	}
+	return true
+}
+
+// Current counts the instances in service on the current template.
+func (s Service) Current() int {
+	n := 0
+	for _, i := range s.Instances {
+		if i.Phase == InService && !i.Outdated {
+			n++
+		}
+	}
+	return n
+}
+
+// Event is something a controller did or saw: the activity history.
+type Event struct {
+	Time     time.Time `json:"time"`
+	Fleet    string    `json:"fleet,omitempty"`
+	Service  string    `json:"service,omitempty"`
+	Instance string    `json:"instance,omitempty"`
+	Kind     string    `json:"kind"`
+	Message  string    `json:"message,omitempty"`
+}
+
+func (e Event) String() string {
+	who := e.Service
+	if who == "" {
+		who = "fleet"
+		if e.Fleet != "" {
+			who = e.Fleet
+		}
+	}
+	if e.Instance != "" {
+		who += "/" + e.Instance
+	}
+	s := fmt.Sprintf("%s %-10s %s", e.Time.Local().Format("15:04:05.000"), e.Kind, who)
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// InstanceRow is an instance as `ps` lists it: what libvirt knows, plus
+// health and phase from its fleet's controller.
+type InstanceRow struct {
+	ID          string    `json:"id"`
+	Domain      string    `json:"domain"`
+	Service     string    `json:"service"`
+	Fleet       string    `json:"fleet,omitempty"`
+	Image       string    `json:"image"`
+	ImageDigest string    `json:"image_digest"`
+	State       string    `json:"state"`
+	Address     string    `json:"address,omitempty"`
+	HostPort    int       `json:"host_port,omitempty"`
+	GuestPort   int       `json:"guest_port,omitempty"`
+	Console     string    `json:"console"`
+	Dir         string    `json:"dir"`
+	Created     time.Time `json:"created"`
+	Health      string    `json:"health"`
+	Phase       string    `json:"phase,omitempty"`
+}

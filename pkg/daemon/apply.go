@@ -1,0 +1,166 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/fleetfile"
+	"github.com/vmfleet/vmfleet/pkg/image"
+)
+
+// Apply makes a fleet file so: parse, compute the change against the
+// recorded state, and (unless a dry run) bake, record and hand it to the
+// fleet's controller. It returns once the change is made, not once the
+// fleet is in service: the client waits for that.
+func (d *Daemon) Apply(ctx context.Context, req api.ApplyRequest) (api.ApplyResult, error) {
+	f, err := fleetfile.Load(req.File)
+	if err != nil {
+		return api.ApplyResult{}, api.Invalid(err)
+	}
+	in, err := d.cfg.Inputs(req.KernelVersion, req.Init)
+	if err != nil {
+		return api.ApplyResult{}, api.Invalid(err)
+	}
+	run := d.fleet(f.Name, !req.DryRun)
+	if run == nil { // a dry run of a fleet never applied
+		next, err := digests(f, in)
+		if err != nil {
+			return api.ApplyResult{}, api.Invalid(err)
+		}
+		return api.ApplyResult{Fleet: f.Name, Changes: diff(nil, next)}, nil
+	}
+	opCtx, end, err := run.beginOp(ctx, false)
+	if err != nil {
+		return api.ApplyResult{}, err
+	}
+	defer end()
+
+	next, err := digests(f, in)
+	if err != nil {
+		return api.ApplyResult{}, api.Invalid(err)
+	}
+	run.mu.Lock()
+	cur, running := run.rec, run.ctrl != nil
+	run.mu.Unlock()
+	changes := diff(cur, next)
+	res := api.ApplyResult{Fleet: f.Name, Changes: changes}
+	if cur != nil {
+		res.Generation = cur.Generation
+	}
+	if req.DryRun || (len(changes) == 0 && running) {
+		if cur == nil {
+			d.forget(run)
+		}
+		return res, nil
+	}
+
+	images, err := d.bake(opCtx, f, in)
+	if err != nil {
+		if cur == nil {
+			d.forget(run)
+		}
+		if opCtx.Err() != nil && ctx.Err() == nil {
+			return res, api.Conflict(fmt.Errorf("apply %s: the fleet was taken down while baking", f.Name))
+		}
+		return res, err
+	}
+	rec := nextRecord(cur, f, images, req.BootCPUs)
+	if !running {
+		if err := d.start(rec, images); err != nil {
+			if cur == nil {
+				d.forget(run)
+			}
+			return res, err
+		}
+	} else if err := d.reload(opCtx, run, rec, f, images); err != nil {
+		return res, err
+	}
+	res.Generation = rec.Generation
+	return res, nil
+}
+
+// digests computes, without baking, what each service's image would be.
+func digests(f *fleetfile.Fleet, in image.Inputs) (desired, error) {
+	out := desired{spec: f, digests: map[string]string{}}
+	for _, s := range f.Services {
+		dg, err := image.Digest(recipe(f, s), in)
+		if err != nil {
+			return out, fmt.Errorf("service %s: %w", s.Name, err)
+		}
+		out.digests[s.Name] = dg
+	}
+	return out, nil
+}
+
+// recipe is how a service's image is baked: <fleet>-<service>.
+func recipe(f *fleetfile.Fleet, s *fleetfile.Service) *image.Recipe {
+	r := &image.Recipe{
+		Name: f.Name + "-" + s.Name, Binary: s.Image.Binary, Rootfs: s.Image.Rootfs,
+		Command: s.Command, Port: s.Port, Env: sortedEnv(s.Env),
+	}
+	for _, cp := range s.Image.Copies {
+		r.Copies = append(r.Copies, image.Copy{Src: cp.Src, Dst: cp.Dst})
+	}
+	return r
+}
+
+func sortedEnv(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// bake bakes (or finds cached) every service's image, in start order.
+func (d *Daemon) bake(ctx context.Context, f *fleetfile.Fleet, in image.Inputs) (map[string]*image.Manifest, error) {
+	out := map[string]*image.Manifest{}
+	for _, s := range f.StartOrder() {
+		start := time.Now()
+		res, err := d.images.Bake(ctx, *recipe(f, s), in)
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil, err
+			}
+			return nil, api.Invalid(fmt.Errorf("service %s: %w", s.Name, err))
+		}
+		how := "baked"
+		if res.Cached {
+			how = "unchanged"
+		}
+		d.emit(api.Event{Fleet: f.Name, Service: s.Name, Kind: "image",
+			Message: fmt.Sprintf("%s %s %s in %s", how, res.Manifest.Name, res.Manifest.ShortDigest(), time.Since(start).Round(time.Millisecond))})
+		out[s.Name] = res.Manifest
+	}
+	return out, nil
+}
+
+// nextRecord is cur with f applied: counts set by scale stand until the
+// file's own count changes.
+func nextRecord(cur *record, f *fleetfile.Fleet, images map[string]*image.Manifest, bootCPUs float64) *record {
+	rec := &record{Name: f.Name, File: f.File, Spec: f, Images: map[string]string{}, Listen: map[string]string{},
+		Desired: map[string]int{}, FileCounts: map[string]int{}, BootCPUs: bootCPUs}
+	for _, s := range f.Services {
+		rec.Images[s.Name] = images[s.Name].Digest
+		rec.FileCounts[s.Name] = s.Instances
+		rec.Desired[s.Name] = s.Instances
+		if cur != nil {
+			if n, ok := cur.Desired[s.Name]; ok && cur.FileCounts[s.Name] == s.Instances {
+				rec.Desired[s.Name] = n
+			}
+			if a, ok := cur.Listen[s.Name]; ok && cur.Spec.Service(s.Name) != nil && cur.Spec.Service(s.Name).Balancer.Listen == s.Balancer.Listen {
+				rec.Listen[s.Name] = a
+			}
+		}
+	}
+	if cur != nil {
+		rec.Generation = cur.Generation
+	}
+	rec.Generation++
+	return rec
+}

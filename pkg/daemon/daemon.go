@@ -1,0 +1,185 @@
+// Package daemon is vmfleet's one owner of desired state for a home: it
+// keeps every fleet's record, runs one controller per fleet (its Auto
+// Scaling groups and balancers), bakes what an apply needs, keeps the
+// libvirt connection up across libvirtd restarts, and serves the API that
+// the CLI and the test harness use through pkg/client.
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/controller"
+	"github.com/vmfleet/vmfleet/pkg/home"
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
+	"github.com/vmfleet/vmfleet/pkg/image"
+	"github.com/vmfleet/vmfleet/pkg/instance"
+)
+
+// Config wires a daemon.
+type Config struct {
+	Home    home.Home
+	URI     string // libvirt
+	Version string
+	Log     *slog.Logger
+	// Listeners makes the balancers' sockets (a supervisor's, kept open
+	// across this process's death); nil listens directly.
+	Listeners controller.Listeners
+	// Inputs resolves the kernel and init a bake needs.
+	Inputs func(kernelVersion, init string) (image.Inputs, error)
+	// SupervisorPID is reported by Info; 0 when not supervised.
+	SupervisorPID int
+	// TCP is the optional token-guarded TCP listener's address.
+	TCP string
+}
+
+// Daemon owns the fleets of one home.
+type Daemon struct {
+	cfg       Config
+	log       *slog.Logger
+	hv        *hypervisor.Session
+	images    *image.Store
+	instances *instance.Manager
+	records   records
+	events    *hub
+	started   time.Time
+
+	mu     sync.Mutex // guards fleets; never held across I/O
+	fleets map[string]*fleetRun
+	ctx    context.Context // the daemon's lifetime, for controllers
+}
+
+// New connects to libvirt and opens the home's stores. Run starts the
+// fleets it finds recorded.
+func New(ctx context.Context, cfg Config) (*Daemon, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	hv, err := hypervisor.Dial(ctx, cfg.URI, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	st, err := image.OpenStore(cfg.Home.Dir)
+	if err != nil {
+		hv.Close()
+		return nil, err
+	}
+	d := &Daemon{
+		cfg: cfg, log: cfg.Log, hv: hv, images: st, records: records{dir: cfg.Home.State()},
+		instances: &instance.Manager{HV: hv, Dir: cfg.Home.Instances(), Log: cfg.Log},
+		events:    newHub(), started: time.Now(), fleets: map[string]*fleetRun{},
+	}
+	return d, nil
+}
+
+// Run starts every recorded fleet's controller (they adopt the running
+// instances) and keeps them until ctx ends; the instances keep running
+// for the next daemon.
+func (d *Daemon) Run(ctx context.Context) error {
+	defer d.hv.Close()
+	d.mu.Lock()
+	d.ctx = ctx
+	d.mu.Unlock()
+	recs, err := d.records.load()
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if err := d.resume(ctx, rec); err != nil {
+			d.log.Error("resume fleet", "fleet", rec.Name, "err", err)
+			d.emit(api.Event{Fleet: rec.Name, Kind: "error", Message: "could not resume: " + err.Error()})
+		}
+	}
+	<-ctx.Done()
+	d.mu.Lock()
+	runs := make([]*fleetRun, 0, len(d.fleets))
+	for _, r := range d.fleets {
+		runs = append(runs, r)
+	}
+	d.mu.Unlock()
+	for _, r := range runs {
+		r.stopController()
+	}
+	return nil
+}
+
+func (d *Daemon) emit(ev api.Event) {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	d.events.publish(ev)
+}
+
+// Info describes the daemon.
+func (d *Daemon) Info(ctx context.Context) api.Info {
+	in := api.Info{
+		Version: d.cfg.Version, API: api.Version, PID: os.Getpid(), Supervisor: d.cfg.SupervisorPID,
+		Home: d.cfg.Home.Dir, Socket: d.cfg.Home.Socket(), TCP: d.cfg.TCP, LibvirtURI: d.hv.URI(), Started: d.started,
+	}
+	_, in.Libvirt = d.hv.Connected()
+	if acc, why, err := d.hv.Accel(ctx); err == nil {
+		in.Accel, in.AccelReason = string(acc), why
+	}
+	d.mu.Lock()
+	in.Fleets = len(d.fleets)
+	d.mu.Unlock()
+	return in
+}
+
+// Instances lists every instance libvirt has for this home, with health
+// and phase from its fleet's controller.
+func (d *Daemon) Instances(ctx context.Context) ([]api.InstanceRow, error) {
+	list, err := d.instances.List(ctx)
+	if err != nil {
+		return nil, api.Failed(fmt.Errorf("list instances: %w", err))
+	}
+	known := map[string]api.Instance{}
+	for _, f := range d.statuses() {
+		for _, s := range f.Services {
+			for _, i := range s.Instances {
+				known[i.ID] = i
+			}
+		}
+	}
+	rows := []api.InstanceRow{}
+	for _, i := range list {
+		if !d.owns(i) {
+			continue
+		}
+		r := api.InstanceRow{ID: i.ID, Domain: i.Domain, Service: i.Service, Fleet: i.Fleet, Image: i.Image,
+			ImageDigest: i.ImageDigest, State: string(i.State), Address: i.Address, HostPort: i.HostPort,
+			GuestPort: i.GuestPort, Console: i.Console, Dir: i.Dir, Created: i.Created, Health: "-"}
+		if k, ok := known[i.ID]; ok {
+			r.Health, r.Phase = k.Health, k.Phase
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// owns says whether an instance belongs to this home: a daemon adopts and
+// lists only its own.
+func (d *Daemon) owns(i *instance.Instance) bool {
+	return d.instances.Owns(i)
+}
+
+func (d *Daemon) statuses() []api.Fleet {
+	d.mu.Lock()
+	runs := make([]*fleetRun, 0, len(d.fleets))
+	for _, r := range d.fleets {
+		runs = append(runs, r)
+	}
+	d.mu.Unlock()
+	var out []api.Fleet
+	for _, r := range runs {
+		if st, ok := r.status(); ok {
+			out = append(out, st)
+		}
+	}
+	return out
+}

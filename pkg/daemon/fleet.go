@@ -1,0 +1,102 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/controller"
+)
+
+// fleetRun is one fleet in the daemon: its record and its controller.
+// op serialises what changes the fleet (apply, down): two `up`s of one
+// file end with one set of instances, and a `down` waits for nothing
+// but cancels an apply in progress (a bake) and then runs.
+type fleetRun struct {
+	name string
+	op   sync.Mutex
+
+	mu       sync.Mutex // guards the fields below; never held across I/O
+	rec      *record
+	ctrl     *controller.Controller
+	stop     context.CancelFunc // ends the controller's Run
+	done     chan struct{}      // closed when Run has returned
+	runErr   error
+	cancelOp context.CancelFunc // the apply in progress
+	goingDown bool
+}
+
+func (r *fleetRun) status() (api.Fleet, bool) {
+	r.mu.Lock()
+	ctrl := r.ctrl
+	r.mu.Unlock()
+	if ctrl == nil {
+		return api.Fleet{}, false
+	}
+	return ctrl.Status(), true
+}
+
+// stopController ends the controller's Run, leaving instances running.
+func (r *fleetRun) stopController() {
+	r.mu.Lock()
+	stop, done := r.stop, r.done
+	r.ctrl, r.stop, r.done = nil, nil, nil
+	r.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+}
+
+// beginOp takes the fleet for one change; down first cancels the apply
+// that holds it.
+func (r *fleetRun) beginOp(ctx context.Context, down bool) (context.Context, func(), error) {
+	if down {
+		r.mu.Lock()
+		r.goingDown = true
+		if r.cancelOp != nil {
+			r.cancelOp()
+		}
+		r.mu.Unlock()
+	}
+	r.op.Lock()
+	r.mu.Lock()
+	if !down && r.goingDown {
+		r.mu.Unlock()
+		r.op.Unlock()
+		return nil, nil, api.Conflict(errors.New("the fleet " + r.name + " is being taken down; run up again once it is down"))
+	}
+	opCtx, cancel := context.WithCancel(ctx)
+	if !down {
+		r.cancelOp = cancel
+	}
+	r.mu.Unlock()
+	return opCtx, func() {
+		r.mu.Lock()
+		r.cancelOp = nil
+		r.mu.Unlock()
+		cancel()
+		r.op.Unlock()
+	}, nil
+}
+
+// fleet returns the named fleet's run, making one if asked.
+func (d *Daemon) fleet(name string, create bool) *fleetRun {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r := d.fleets[name]
+	if r == nil && create {
+		r = &fleetRun{name: name}
+		d.fleets[name] = r
+	}
+	return r
+}
+
+func (d *Daemon) forget(r *fleetRun) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fleets[r.name] == r {
+		delete(d.fleets, r.name)
+	}
+}

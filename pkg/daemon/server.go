@@ -1,0 +1,166 @@
+package daemon
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/api"
+)
+
+// Handler is the API. token, when set, is required on every request
+// (the TCP listener); the unix socket is guarded by its mode instead.
+func (d *Daemon) Handler(token string, shutdown func()) http.Handler {
+	mux := http.NewServeMux()
+	v := "/" + api.Version
+	mux.HandleFunc("GET "+v+"/info", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, d.Info(r.Context()), nil)
+	})
+	mux.HandleFunc("GET "+v+"/fleets", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, d.Fleets(), nil)
+	})
+	mux.HandleFunc("POST "+v+"/fleets", func(w http.ResponseWriter, r *http.Request) {
+		var req api.ApplyRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		res, err := d.Apply(r.Context(), req)
+		reply(w, res, err)
+	})
+	mux.HandleFunc("GET "+v+"/fleets/{name}", func(w http.ResponseWriter, r *http.Request) {
+		st, err := d.Fleet(r.PathValue("name"))
+		reply(w, st, err)
+	})
+	mux.HandleFunc("DELETE "+v+"/fleets/{name}", func(w http.ResponseWriter, r *http.Request) {
+		grace := 10 * time.Second
+		if g := r.URL.Query().Get("grace"); g != "" {
+			var err error
+			if grace, err = time.ParseDuration(g); err != nil {
+				reply(w, nil, api.Invalid(errors.New("grace "+g+": write it like 10s")))
+				return
+			}
+		}
+		reply(w, map[string]bool{"down": true}, d.Down(r.Context(), r.PathValue("name"), grace))
+	})
+	mux.HandleFunc("POST "+v+"/fleets/{name}/scale", func(w http.ResponseWriter, r *http.Request) {
+		var req api.ScaleRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		st, err := d.Scale(r.Context(), r.PathValue("name"), req.Counts)
+		reply(w, st, err)
+	})
+	mux.HandleFunc("GET "+v+"/instances", func(w http.ResponseWriter, r *http.Request) {
+		rows, err := d.Instances(r.Context())
+		reply(w, rows, err)
+	})
+	mux.HandleFunc("GET "+v+"/events", d.serveEvents)
+	mux.HandleFunc("POST "+v+"/shutdown", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, map[string]bool{"shutdown": true}, nil)
+		go shutdown()
+	})
+	if token == "" {
+		return mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get(api.TokenHeader)), []byte(token)) != 1 {
+			reply(w, nil, &api.Error{Kind: api.KindInvalid, Message: "missing or wrong " + api.TokenHeader + "; read the token from the daemon's home (state/api-token)"})
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// serveEvents streams the activity history as JSON lines: the past that
+// matches, then (with follow=1) what happens until the client leaves.
+func (d *Daemon) serveEvents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	filter := EventFilter{Fleet: q.Get("fleet"), Service: q.Get("service")}
+	follow, _ := strconv.ParseBool(q.Get("follow"))
+	var since time.Time
+	if s := q.Get("since"); s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			reply(w, nil, api.Invalid(errors.New("since "+s+": give an RFC 3339 time")))
+			return
+		}
+		since = t
+	}
+	past, ch, cancel := d.events.subscribe()
+	defer cancel()
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	enc := json.NewEncoder(w)
+	flusher, _ := w.(http.Flusher)
+	for _, ev := range past {
+		if filter.match(ev) && ev.Time.After(since) {
+			enc.Encode(ev)
+		}
+	}
+	if flusher != nil {
+		flusher.Flush()
+	}
+	if !follow {
+		return
+	}
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case ev := <-ch:
+			if !filter.match(ev) || !ev.Time.After(since) {
+				continue
+			}
+			if enc.Encode(ev) != nil {
+				return
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+	}
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		reply(w, nil, api.Invalid(errors.New("request body: "+err.Error())))
+		return false
+	}
+	return true
+}
+
+func reply(w http.ResponseWriter, v any, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		e := api.AsError(err)
+		w.WriteHeader(e.Status())
+		json.NewEncoder(w).Encode(e)
+		return
+	}
+	json.NewEncoder(w).Encode(v)
+}
+
+// Serve serves the API on ln until ctx ends, answering what is in flight
+// (a down waits for its reply) before it returns.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+		srv.Close()
+	}()
+	err := srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		<-done
+		return nil
+	}
+	return err
+}

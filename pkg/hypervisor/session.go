@@ -1,0 +1,275 @@
+package hypervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// ErrReconnecting is what calls fail with while libvirtd is away.
+var ErrReconnecting = errors.New("libvirtd is not reachable; reconnecting")
+
+// Session is a Hypervisor that outlives libvirtd: when the connection is
+// lost (libvirtd restarted) it reconnects with backoff, calls in between
+// fail with ErrReconnecting, and its event streams carry on across
+// connections. A daemon holds one for its whole life.
+type Session struct {
+	uri string
+	log *slog.Logger
+
+	mu    sync.Mutex
+	cur   *Libvirt      // nil while reconnecting
+	ready chan struct{} // closed while cur is set
+	err   error         // why the last attempt failed
+	stop  context.CancelFunc
+}
+
+// Dial connects once (failing if libvirtd is not reachable now) and then
+// keeps the connection up until Close.
+func Dial(ctx context.Context, uri string, log *slog.Logger) (*Session, error) {
+	l, err := Connect(ctx, uri)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	keep, stop := context.WithCancel(context.Background())
+	s := &Session{uri: uri, log: log, stop: stop}
+	s.set(l)
+	go s.keep(keep)
+	return s, nil
+}
+
+func (s *Session) set(l *Libvirt) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cur = l
+	if l != nil {
+		s.err = nil
+		if s.ready == nil {
+			s.ready = make(chan struct{})
+		}
+		close(s.ready)
+	} else {
+		s.ready = make(chan struct{})
+	}
+}
+
+// keep waits for the connection to drop and makes a new one.
+func (s *Session) keep(ctx context.Context) {
+	for {
+		s.mu.Lock()
+		cur := s.cur
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-cur.lost():
+		}
+		s.set(nil)
+		s.log.Warn("lost the libvirt connection; reconnecting", "uri", s.uri)
+		b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(100*time.Millisecond),
+			backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
+		l, err := backoff.RetryNotifyWithData(func() (*Libvirt, error) {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			return Connect(cctx, s.uri)
+		}, backoff.WithContext(b, ctx), func(err error, _ time.Duration) {
+			s.mu.Lock()
+			s.err = err
+			s.mu.Unlock()
+		})
+		if err != nil {
+			return // ctx ended
+		}
+		s.log.Info("reconnected to libvirt", "uri", s.uri)
+		s.set(l)
+	}
+}
+
+// conn is the live connection, or ErrReconnecting.
+func (s *Session) conn() (*Libvirt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil {
+		if s.err != nil {
+			return nil, fmt.Errorf("%w (%v)", ErrReconnecting, s.err)
+		}
+		return nil, ErrReconnecting
+	}
+	return s.cur, nil
+}
+
+// wait blocks until connected or ctx ends.
+func (s *Session) wait(ctx context.Context) (*Libvirt, error) {
+	for {
+		s.mu.Lock()
+		cur, ready := s.cur, s.ready
+		s.mu.Unlock()
+		if cur != nil {
+			return cur, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-ready:
+		}
+	}
+}
+
+// Connected says whether libvirtd answers now, or why not.
+func (s *Session) Connected() (bool, string) {
+	if _, err := s.conn(); err != nil {
+		return false, err.Error()
+	}
+	return true, "connected"
+}
+
+// URI is the libvirt URI the session keeps connected.
+func (s *Session) URI() string { return s.uri }
+
+// Events streams lifecycle events across reconnects until ctx ends. A
+// reconnect may miss events: callers resync from Domains, as after any
+// outage.
+func (s *Session) Events(ctx context.Context) (<-chan Event, error) {
+	out := make(chan Event, 64)
+	go func() {
+		defer close(out)
+		for {
+			l, err := s.wait(ctx)
+			if err != nil {
+				return
+			}
+			sub, cancel := context.WithCancel(ctx)
+			in, err := l.Events(sub)
+			if err == nil {
+				s.pump(sub, l, in, out)
+			}
+			cancel()
+			if ctx.Err() != nil {
+				return
+			}
+			// Lost the connection (or could not subscribe): wait for the
+			// next one, but not in a tight loop.
+			select {
+			case <-ctx.Done():
+				return
+			case <-l.lost():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	return out, nil
+}
+
+func (s *Session) pump(ctx context.Context, l *Libvirt, in <-chan Event, out chan<- Event) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.lost():
+			return
+		case ev, ok := <-in:
+			if !ok {
+				return
+			}
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// Close stops reconnecting and closes the connection.
+func (s *Session) Close() error {
+	s.stop()
+	s.mu.Lock()
+	cur := s.cur
+	s.mu.Unlock()
+	if cur != nil {
+		return cur.Close()
+	}
+	return nil
+}
+
+func (s *Session) Accel(ctx context.Context) (Accel, string, error) {
+	l, err := s.conn()
+	if err != nil {
+		return "", "", err
+	}
+	return l.Accel(ctx)
+}
+
+func (s *Session) Define(ctx context.Context, spec *DomainSpec) error {
+	return with(s, func(l *Libvirt) error { return l.Define(ctx, spec) })
+}
+
+func (s *Session) Start(ctx context.Context, name string, paused bool) error {
+	return with(s, func(l *Libvirt) error { return l.Start(ctx, name, paused) })
+}
+
+func (s *Session) Resume(ctx context.Context, name string) error {
+	return with(s, func(l *Libvirt) error { return l.Resume(ctx, name) })
+}
+
+func (s *Session) SetMemoryHardLimit(ctx context.Context, name string, bytes int64) error {
+	return with(s, func(l *Libvirt) error { return l.SetMemoryHardLimit(ctx, name, bytes) })
+}
+
+func (s *Session) ForwardPort(ctx context.Context, name string, hostPort, guestPort int) error {
+	return with(s, func(l *Libvirt) error { return l.ForwardPort(ctx, name, hostPort, guestPort) })
+}
+
+func (s *Session) Shutdown(ctx context.Context, name string) error {
+	return with(s, func(l *Libvirt) error { return l.Shutdown(ctx, name) })
+}
+
+func (s *Session) Destroy(ctx context.Context, name string) error {
+	return with(s, func(l *Libvirt) error { return l.Destroy(ctx, name) })
+}
+
+func (s *Session) Undefine(ctx context.Context, name string) error {
+	return with(s, func(l *Libvirt) error { return l.Undefine(ctx, name) })
+}
+
+func (s *Session) Domains(ctx context.Context) ([]Domain, error) {
+	l, err := s.conn()
+	if err != nil {
+		return nil, err
+	}
+	return l.Domains(ctx)
+}
+
+func (s *Session) Limits(ctx context.Context, name string) (Limits, error) {
+	l, err := s.conn()
+	if err != nil {
+		return Limits{}, err
+	}
+	return l.Limits(ctx, name)
+}
+
+func (s *Session) Stats(ctx context.Context) (map[string]Stats, error) {
+	l, err := s.conn()
+	if err != nil {
+		return nil, err
+	}
+	return l.Stats(ctx)
+}
+
+func with(s *Session, f func(*Libvirt) error) error {
+	l, err := s.conn()
+	if err != nil {
+		return err
+	}
+	return f(l)
+}
+
+var _ Hypervisor = (*Session)(nil)
