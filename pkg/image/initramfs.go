@@ -10,7 +10,7 @@ import (
 
 	"github.com/u-root/u-root/pkg/cpio"
 
-	"github.com/vmfleet/vmfleet/pkg/guestinit"
+	"github.com/vmfleet/vmfleet/pkg/guestlayout"
 	"github.com/vmfleet/vmfleet/pkg/kernel"
 )
 
@@ -30,17 +30,17 @@ func writeInitramfs(out string, k *kernel.Kernel, initBinary string) error {
 		cpio.CharDev("dev/console", 0o600, 5, 1),
 		cpio.Directory("proc", 0o755),
 		cpio.Directory("sys", 0o755),
-		cpio.Directory(rel(guestinit.NewRoot), 0o755),
+		cpio.Directory(rel(guestlayout.NewRoot), 0o755),
 		cpio.Directory("etc", 0o755),
 		cpio.Directory("etc/vmfleet", 0o755),
 		cpio.Directory("lib", 0o755),
-		cpio.Directory(rel(guestinit.ModulesDir), 0o755),
+		cpio.Directory(rel(guestlayout.ModulesDir), 0o755),
 	}
 	initData, err := os.ReadFile(initBinary)
 	if err != nil {
 		return fmt.Errorf("read init: %w", err)
 	}
-	records = append(records, cpio.StaticRecord(initData, cpio.Info{Name: "init", Mode: cpio.S_IFREG | 0o755}))
+	records = append(records, cpio.StaticRecord(initData, cpio.Info{Name: rel(guestlayout.Init), Mode: cpio.S_IFREG | 0o755}))
 	var order []string
 	for _, m := range k.Modules {
 		data, err := readModule(filepath.Join(k.ModulesDir, m))
@@ -49,9 +49,9 @@ func writeInitramfs(out string, k *kernel.Kernel, initBinary string) error {
 		}
 		name := kernel.ModuleName(m) + ".ko"
 		order = append(order, name)
-		records = append(records, cpio.StaticRecord(data, cpio.Info{Name: path.Join(rel(guestinit.ModulesDir), name), Mode: cpio.S_IFREG | 0o644}))
+		records = append(records, cpio.StaticRecord(data, cpio.Info{Name: path.Join(rel(guestlayout.ModulesDir), name), Mode: cpio.S_IFREG | 0o644}))
 	}
-	records = append(records, cpio.StaticFile(rel(guestinit.ModulesList), strings.Join(order, "\n")+"\n", 0o644))
+	records = append(records, cpio.StaticFile(rel(guestlayout.ModulesList), strings.Join(order, "\n")+"\n", 0o644))
 	cpio.MakeAllReproducible(records)
 	if err := cpio.WriteRecords(w, records); err != nil {
 		return fmt.Errorf("write initramfs: %w", err)
