@@ -203,3 +203,34 @@ func TestBakeRefusesAnInitWhoseLibraryIsMissing(t *testing.T) {
 	}
 	assertNothingLeft(t, s, "hello")
 }
+
+func TestADynamicInitStartsFromTheInitramfsAlone(t *testing.T) {
+	// Short of booting a guest: unpack the initramfs's files and directories
+	// and exec /init chrooted there, where only what the bake carried can
+	// be loaded. The flag package answers -h and exits.
+	recs, names := initramfsWith(t, dynamicHello(t))
+	root := t.TempDir()
+	for _, n := range names {
+		r, p := recs[n], filepath.Join(root, n)
+		switch r.Mode & cpio.S_IFMT {
+		case cpio.S_IFDIR:
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		case cpio.S_IFREG:
+			writeFile(t, p, recordContent(t, r), os.FileMode(r.Mode&0o777))
+		}
+	}
+	cmd := []string{"chroot", root, "/init", "-h"}
+	if os.Geteuid() != 0 {
+		cmd = append([]string{"unshare", "--user", "--map-root-user"}, cmd...)
+	}
+	out, _ := exec.Command(cmd[0], cmd[1:]...).CombinedOutput()
+	switch {
+	case strings.Contains(string(out), "Usage of /init"):
+	case strings.HasPrefix(string(out), "unshare:"), strings.Contains(string(out), "cannot change root"):
+		t.Skipf("cannot chroot here: %s", out)
+	default:
+		t.Errorf("%s: the init did not start from the initramfs's files: %s", strings.Join(cmd, " "), out)
+	}
+}
