@@ -47,6 +47,9 @@ func List(exe string) ([]string, error) {
 	if interp == "" {
 		return nil, nil
 	}
+	if _, err := os.Stat(interp); err != nil {
+		return nil, fmt.Errorf("%s needs the loader %s, which this host lacks; rebuild it with CGO_ENABLED=0 for a static binary", exe, interp)
+	}
 	w := walk{exe: exe, class: f.Class, machine: f.Machine, found: map[string]bool{
 		// The loader answers to its own name: libc's need for it is met.
 		filepath.Base(interp): true,

@@ -1,6 +1,7 @@
 package elfdeps
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -177,4 +178,30 @@ func count(list []string, s string) int {
 		}
 	}
 	return n
+}
+
+func TestAMissingLoaderIsRefusedInOneLineWithTheFix(t *testing.T) {
+	// /bin/true asking for a loader this host lacks, as a binary built
+	// against musl would on a glibc host.
+	b, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Skip("no /bin/true to copy")
+	}
+	const loader = "/lib64/ld-linux-x86-64.so.2"
+	if !bytes.Contains(b, []byte(loader+"\x00")) {
+		t.Skipf("/bin/true does not ask for %s", loader)
+	}
+	exe := filepath.Join(t.TempDir(), "true")
+	if err := os.WriteFile(exe, bytes.Replace(b, []byte(loader), []byte("/lib64/ld-missing-x86-64.so"), 1), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = List(exe)
+	if err == nil {
+		t.Fatal("List accepted a loader that does not exist")
+	}
+	for _, want := range []string{exe, "/lib64/ld-missing-x86-64.so", "CGO_ENABLED=0"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
 }
