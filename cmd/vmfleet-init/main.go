@@ -1,9 +1,10 @@
-// Command vmfleet-init is PID 1 in every vmfleet guest. The bake puts it in
-// the image's initramfs as /init; it is not meant to run on a host.
+// Command vmfleet-init is PID 1 in a vmfleet guest, the small alternative to
+// vmfleet itself (which is its own init): a bake puts it in the image's
+// initramfs as /init when it lies beside vmfleet. It is not meant to run on
+// a host.
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -15,17 +16,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "vmfleet-init runs as PID 1 inside a vmfleet guest; vmfleet bake puts it there")
 		os.Exit(2)
 	}
-	console := os.Stdout
-	status := 1
-	func() {
-		// A panic in PID 1 would panic the kernel; power off cleanly instead
-		// so the host sees the instance stop.
-		defer func() {
-			if r := recover(); r != nil {
-				fmt.Fprintf(console, "vmfleet-init: panic: %v\n", r)
-			}
-		}()
-		status = guestinit.Run(context.Background(), console)
-	}()
-	guestinit.PowerOff(console, status)
+	guestinit.Main()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/vmfleet/vmfleet/images"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/image"
+	"github.com/vmfleet/vmfleet/pkg/initbin"
 	"github.com/vmfleet/vmfleet/pkg/instance"
 	"github.com/vmfleet/vmfleet/pkg/kernel"
 )
@@ -128,35 +129,11 @@ func bakeInputsFor(kernelVersion, initPath string) (image.Inputs, error) {
 	if err != nil {
 		return image.Inputs{}, err
 	}
-	init, err := findInit(initPath)
+	init, err := initbin.Choose(initPath)
 	if err != nil {
 		return image.Inputs{}, err
 	}
 	return image.Inputs{Kernel: k, Init: init}, nil
-}
-
-// findInit finds vmfleet-init: the flag or VMFLEET_INIT, else beside this
-// executable (as docker finds docker-init), else on PATH.
-func findInit(flag string) (string, error) {
-	if flag != "" {
-		if _, err := os.Stat(flag); err != nil {
-			return "", fmt.Errorf("--init %s: %w", flag, err)
-		}
-		return flag, nil
-	}
-	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), "vmfleet-init")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
-		p := filepath.Join(dir, "vmfleet-init")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("vmfleet-init not found beside vmfleet or on PATH; build it with make (bin/vmfleet-init) or point --init / VMFLEET_INIT at it")
 }
 
 // oneLine keeps an error to the one line the user reads.

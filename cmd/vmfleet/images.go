@@ -27,7 +27,7 @@ func bakeCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "env", Usage: "KEY=VALUE for the service (repeatable)"},
 			&cli.IntFlag{Name: "port", Usage: "the port the service listens on in the guest"},
 			&cli.StringFlag{Name: "kernel-version", EnvVars: []string{"VMFLEET_KERNEL_VERSION"}, Usage: "guest kernel version (default: newest installed of images/kernel.json's series)"},
-			&cli.StringFlag{Name: "init", EnvVars: []string{"VMFLEET_INIT"}, Usage: "path of vmfleet-init (default: beside vmfleet)"},
+			&cli.StringFlag{Name: "init", EnvVars: []string{"VMFLEET_INIT"}, Usage: "the guest's init (default: vmfleet-init beside vmfleet, else vmfleet itself)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the manifest as JSON"},
 		},
 		Action: func(c *cli.Context) error {

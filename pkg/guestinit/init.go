@@ -7,19 +7,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/guestconfig"
 )
 
-// Paths inside the initramfs that the bake and init agree on.
+// Where init finds the image's disk and its config; the initramfs's own
+// paths are guestlayout's, shared with the bake.
 const (
-	ModulesDir  = "/lib/modules"         // the .ko files
-	ModulesList = "/etc/vmfleet/modules" // their load order, one file name a line
-	NewRoot     = "/newroot"             // where the image's disk is mounted
-	RootDevice  = "/dev/vda"             // the image's disk (virtio-blk)
-	configPath  = "/sys/firmware/qemu_fw_cfg/by_name/" + guestconfig.FwCfgName + "/raw"
+	RootDevice = "/dev/vda" // the image's disk (virtio-blk)
+	configPath = "/sys/firmware/qemu_fw_cfg/by_name/" + guestconfig.FwCfgName + "/raw"
 )
 
 // Init carries the state the steps share.
@@ -41,6 +40,25 @@ var steps = []step{
 	{"read config", readConfig},
 	{"mount root", mountRoot},
 	{"configure network", configureNetwork},
+}
+
+// Main is the guest's PID 1, whichever binary carries it (vmfleet-init, or
+// vmfleet itself): it boots, supervises the service and powers off. It does
+// not return.
+func Main() {
+	console := os.Stdout
+	status := 1
+	func() {
+		// A panic in PID 1 would panic the kernel; power off cleanly instead
+		// so the host sees the instance stop.
+		defer func() {
+			if r := recover(); r != nil {
+				fmt.Fprintf(console, "vmfleet-init: panic: %v\n", r)
+			}
+		}()
+		status = Run(context.Background(), console)
+	}()
+	PowerOff(console, status)
 }
 
 // Run boots the guest and supervises the service. It returns the service's

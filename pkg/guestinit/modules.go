@@ -9,17 +9,19 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vmfleet/vmfleet/pkg/guestlayout"
 )
 
 // loadModules loads the drivers the bake put in the initramfs, in the
 // dependency order it wrote down (modules.dep order, computed on the host).
 func loadModules(_ context.Context, _ *Init) error {
-	list, err := os.ReadFile(ModulesList)
+	list, err := os.ReadFile(guestlayout.ModulesList)
 	if err != nil {
 		return err
 	}
 	for _, name := range strings.Fields(string(list)) {
-		if err := loadModule(filepath.Join(ModulesDir, name)); err != nil {
+		if err := loadModule(filepath.Join(guestlayout.ModulesDir, name)); err != nil {
 			return err
 		}
 	}

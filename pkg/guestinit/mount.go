@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vmfleet/vmfleet/pkg/guestlayout"
 )
 
 type mount struct {
@@ -58,12 +60,12 @@ func mountRoot(ctx context.Context, _ *Init) error {
 	if err := waitFor(ctx, RootDevice, 10*time.Second); err != nil {
 		return err
 	}
-	root := mount{RootDevice, NewRoot, "ext4", 0, ""}
+	root := mount{RootDevice, guestlayout.NewRoot, "ext4", 0, ""}
 	if err := root.do("/"); err != nil {
 		return err
 	}
 	for _, m := range append(pseudo, serviceMounts...) {
-		if err := m.do(NewRoot); err != nil {
+		if err := m.do(guestlayout.NewRoot); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/vmfleet/vmfleet/pkg/guestlayout"
 )
 
 // configureNetwork brings up lo and the user-mode network's fixed address.
@@ -53,7 +55,7 @@ func configureNetwork(_ context.Context, in *Init) error {
 // writeResolver gives the service's root a resolver and hosts file, as a
 // container runtime would. A root without /etc gets one.
 func writeResolver(in *Init) error {
-	etc := filepath.Join(NewRoot, "etc")
+	etc := filepath.Join(guestlayout.NewRoot, "etc")
 	if err := os.MkdirAll(etc, 0o755); err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vmfleet/vmfleet/pkg/guestlayout"
 )
 
 // Linux input event constants (linux/input-event-codes.h).
@@ -70,7 +72,7 @@ func PowerOff(console io.Writer, status int) {
 	fmt.Fprintf(console, "vmfleet-init: service exited with status %d; powering off\n", status)
 	unix.Sync()
 	for _, m := range []string{"/tmp", "/run", "/dev/shm", "/dev/pts", "/dev", "/sys", "/proc", ""} {
-		_ = unix.Unmount(filepath.Join(NewRoot, m), unix.MNT_DETACH)
+		_ = unix.Unmount(filepath.Join(guestlayout.NewRoot, m), unix.MNT_DETACH)
 	}
 	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF); err != nil {
 		fmt.Fprintf(console, "vmfleet-init: power off: %v\n", err)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vmfleet/vmfleet/pkg/guestlayout"
 )
 
 // supervise runs the service chrooted into the image's root, reaps every
@@ -32,10 +34,10 @@ func supervise(ctx context.Context, in *Init) int {
 		cmd.Dir = "/"
 	}
 	cmd.Stdout, cmd.Stderr = in.Console, in.Console
-	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: NewRoot, Setsid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: guestlayout.NewRoot, Setsid: true}
 	// exec.Command looks the name up on the initramfs; the service's PATH
 	// lives inside the chroot.
-	cmd.Path, cmd.Err = lookPathIn(NewRoot, c.Command[0])
+	cmd.Path, cmd.Err = lookPathIn(guestlayout.NewRoot, c.Command[0])
 
 	stop := make(chan string, 4)
 	watchStopRequests(ctx, stop)

@@ -24,7 +24,7 @@ const formatVersion = 2
 // Inputs are what every bake uses beside the recipe.
 type Inputs struct {
 	Kernel *kernel.Kernel
-	Init   string // path to the vmfleet-init binary
+	Init   string // path to the guest's init: vmfleet-init, or vmfleet itself
 }
 
 // Digest is the image's content address: a hash of everything that decides
@@ -34,6 +34,14 @@ func Digest(r *Recipe, in Inputs) (string, error) {
 	d.enc(formatVersion, r.Name, r.Command, r.Env, r.Port, in.Kernel.Version, in.Kernel.Modules)
 	d.file(in.Kernel.Image)
 	d.file(in.Init)
+	libs, err := initLibraries(in.Init)
+	if err != nil {
+		return "", err
+	}
+	for _, lib := range libs {
+		d.enc(lib) // where the initramfs puts it
+		d.file(lib)
+	}
 	for _, m := range in.Kernel.Modules {
 		d.file(filepath.Join(in.Kernel.ModulesDir, m))
 	}

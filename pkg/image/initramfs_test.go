@@ -16,7 +16,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/vmfleet/vmfleet/images"
-	"github.com/vmfleet/vmfleet/pkg/guestinit"
+	"github.com/vmfleet/vmfleet/pkg/guestlayout"
 	"github.com/vmfleet/vmfleet/pkg/kernel"
 )
 
@@ -83,28 +83,28 @@ func TestInitramfsHoldsInitConsoleAndModulesInDependencyOrder(t *testing.T) {
 	if console.Mode&cpio.S_IFMT != cpio.S_IFCHR || console.Rmajor != 5 || console.Rminor != 1 {
 		t.Errorf("/dev/console has mode %#o device %d:%d, want a character device 5:1", console.Mode, console.Rmajor, console.Rminor)
 	}
-	for _, d := range []string{"dev", "proc", "sys", rel(guestinit.NewRoot), rel(guestinit.ModulesDir)} {
+	for _, d := range []string{"dev", "proc", "sys", rel(guestlayout.NewRoot), rel(guestlayout.ModulesDir)} {
 		if r, ok := recs[d]; !ok || r.Mode&cpio.S_IFMT != cpio.S_IFDIR {
 			t.Errorf("no directory /%s in the initramfs", d)
 		}
 	}
 
-	list, ok := recs[rel(guestinit.ModulesList)]
+	list, ok := recs[rel(guestlayout.ModulesList)]
 	if !ok {
-		t.Fatalf("no %s in the initramfs: %q", guestinit.ModulesList, names)
+		t.Fatalf("no %s in the initramfs: %q", guestlayout.ModulesList, names)
 	}
 	order := strings.Fields(string(recordContent(t, list)))
 
 	// Every module is there, byte for byte the kernel's.
 	if len(order) != len(in.Kernel.Modules) {
-		t.Errorf("%s lists %d modules, the kernel resolves %d", guestinit.ModulesList, len(order), len(in.Kernel.Modules))
+		t.Errorf("%s lists %d modules, the kernel resolves %d", guestlayout.ModulesList, len(order), len(in.Kernel.Modules))
 	}
 	for i, file := range in.Kernel.Modules {
 		name := kernel.ModuleName(file) + ".ko"
 		if i < len(order) && order[i] != name {
 			t.Errorf("module %d is %s, want %s", i, order[i], name)
 		}
-		r, ok := recs[path.Join(rel(guestinit.ModulesDir), name)]
+		r, ok := recs[path.Join(rel(guestlayout.ModulesDir), name)]
 		if !ok {
 			t.Errorf("module %s is listed but not in the initramfs", name)
 			continue
@@ -210,7 +210,7 @@ func TestInitramfsDecompressesModules(t *testing.T) {
 			t.Errorf("%s is %q, want the decompressed module", name, got)
 		}
 	}
-	if got := string(recordContent(t, recs[rel(guestinit.ModulesList)])); got != "a_b.ko\nc.ko\nd.ko\n" {
+	if got := string(recordContent(t, recs[rel(guestlayout.ModulesList)])); got != "a_b.ko\nc.ko\nd.ko\n" {
 		t.Errorf("module list %q", got)
 	}
 }

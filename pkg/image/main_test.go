@@ -46,15 +46,16 @@ func runTests(m *testing.M) int {
 	return m.Run()
 }
 
-// goBuild builds a package of this module as a static executable.
-func goBuild(out, pkg string) error {
+// goBuild builds a package of this module as a static executable, unless
+// env (appended last, so it wins) says otherwise.
+func goBuild(out, pkg string, env ...string) error {
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return fmt.Errorf("go env GOMOD: %w", err)
 	}
 	cmd := exec.Command("go", "build", "-o", out, pkg)
 	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0"), env...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
 	}

@@ -2,8 +2,8 @@
 // images (the AMIs of vmfleet) and keeps them in a local store.
 //
 // An image is a directory holding disk.qcow2 (the service's ext4 root
-// filesystem), initrd.img (vmfleet-init and the kernel modules it loads) and
-// manifest.json; the kernel it boots is shared between images. The digest is
+// filesystem), initrd.img (the guest's init, with its libraries if it has
+// any, and the kernel modules it loads) and manifest.json; the kernel it boots is shared between images. The digest is
 // computed from the inputs before any work, so a cache hit costs a hash.
 package image
 
