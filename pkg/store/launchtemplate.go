@@ -1,0 +1,138 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// GetLaunchTemplate returns the launch template called name.
+func (tx *Tx) GetLaunchTemplate(name string) (LaunchTemplate, error) {
+	return templates().get(tx, name)
+}
+
+// ListLaunchTemplates returns every launch template, sorted by name.
+func (tx *Tx) ListLaunchTemplates() ([]LaunchTemplate, error) { return templates().list(tx) }
+
+// CreateLaunchTemplateVersion records data as the next version of the
+// launch template called name, creating the template (at version 1) if it
+// does not exist. When data says the same as the latest version (Version,
+// Created and Template aside) nothing is written, and the latest version
+// is returned with created false: asking twice for the same launch yields
+// one version.
+func (tx *Tx) CreateLaunchTemplateVersion(name string, data LaunchTemplateVersion) (version int, created bool, err error) {
+	if name == "" {
+		return 0, false, errors.New("create launch template version: the template name is empty; give the template a name")
+	}
+	lt, found, err := templates().lookup(tx, name)
+	if err != nil {
+		return 0, false, err
+	}
+	data.Template = name
+	if found {
+		latest, err := tx.LaunchTemplateVersion(name, lt.LatestVersion)
+		if err != nil {
+			return 0, false, err
+		}
+		same, err := sameLaunch(latest, data)
+		if err != nil || same {
+			return lt.LatestVersion, false, err
+		}
+	} else {
+		lt = LaunchTemplate{Name: name, DefaultVersion: 1}
+	}
+	lt.LatestVersion++
+	data.Version = lt.LatestVersion
+	data.Created = now()
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return 0, false, fmt.Errorf("encode launch template %q version %d: %w", name, data.Version, err)
+	}
+	vb, err := tx.bucket(bucketVersions).CreateBucketIfNotExists([]byte(name))
+	if err != nil {
+		return 0, false, fmt.Errorf("create launch template %q version %d: %w", name, data.Version, err)
+	}
+	if err := vb.Put(versionKey(data.Version), raw); err != nil {
+		return 0, false, fmt.Errorf("create launch template %q version %d: %w", name, data.Version, err)
+	}
+	if err := templates().put(tx, lt); err != nil {
+		return 0, false, err
+	}
+	return data.Version, true, nil
+}
+
+// sameLaunch reports whether two versions launch the same thing: equal
+// JSON once the fields that only say when and which are blanked.
+func sameLaunch(a, b LaunchTemplateVersion) (bool, error) {
+	enc := func(v LaunchTemplateVersion) ([]byte, error) {
+		v.Version, v.Created = 0, time.Time{}
+		return json.Marshal(v)
+	}
+	ea, errA := enc(a)
+	eb, errB := enc(b)
+	if err := errors.Join(errA, errB); err != nil {
+		return false, fmt.Errorf("compare versions of launch template %q: %w", a.Template, err)
+	}
+	return bytes.Equal(ea, eb), nil
+}
+
+// LaunchTemplateVersion returns version v of the launch template called
+// name, or an error wrapping ErrNotFound.
+func (tx *Tx) LaunchTemplateVersion(name string, v int) (LaunchTemplateVersion, error) {
+	var out LaunchTemplateVersion
+	var raw []byte
+	if vb := tx.versions(name); vb != nil && v > 0 {
+		raw = vb.Get(versionKey(v))
+	}
+	if raw == nil {
+		return out, fmt.Errorf("launch template %q version %d: %w", name, v, ErrNotFound)
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return out, fmt.Errorf("decode launch template %q version %d: %w", name, v, err)
+	}
+	return out, nil
+}
+
+// SetDefaultLaunchTemplateVersion makes v, which must exist, the default
+// version of the launch template called name.
+func (tx *Tx) SetDefaultLaunchTemplateVersion(name string, v int) error {
+	lt, err := templates().get(tx, name)
+	if err != nil {
+		return fmt.Errorf("set default version of %w", err)
+	}
+	if _, err := tx.LaunchTemplateVersion(name, v); err != nil {
+		return fmt.Errorf("set default version: %w", err)
+	}
+	lt.DefaultVersion = v
+	return templates().put(tx, lt)
+}
+
+// DeleteLaunchTemplate removes the launch template called name and all of
+// its versions.
+func (tx *Tx) DeleteLaunchTemplate(name string) error {
+	if err := templates().del(tx, name); err != nil {
+		return err
+	}
+	err := tx.bucket(bucketVersions).DeleteBucket([]byte(name))
+	if err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+		return fmt.Errorf("delete versions of launch template %q: %w", name, err)
+	}
+	return nil
+}
+
+// versions is the bucket of one template's versions, nil if it has none.
+func (tx *Tx) versions(name string) *bolt.Bucket {
+	if name == "" {
+		return nil
+	}
+	return tx.bucket(bucketVersions).Bucket([]byte(name))
+}
+
+// versionKey is v as 8 big-endian bytes, so versions sort by number.
+func versionKey(v int) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"fmt"
+	"time"
+)
+
+// The resources are named after their AWS counterparts so that the words
+// vmfleet uses (image, launch template, target group, auto scaling group)
+// mean what an AWS user expects. They are plain data: the store keeps them,
+// the daemon decides what they mean. Durations are nanoseconds in JSON, as
+// encoding/json writes a time.Duration; times are UTC. Empty and nil
+// slices and maps are the same value (both are left out of the JSON).
+
+// Image is a baked machine image (an AWS AMI). It names a content-addressed
+// image in the image store.
+type Image struct {
+	// ID is "ami-" and the first 17 hex digits of Digest; see ImageID.
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Digest is the sha256 (64 lower-case hex digits) that addresses the
+	// image's content.
+	Digest  string    `json:"digest"`
+	Created time.Time `json:"created"`
+}
+
+// imageIDHexDigits is how many hex digits of the digest an image ID keeps:
+// as many as an AWS AMI ID has.
+const imageIDHexDigits = 17
+
+// ImageID returns the AMI-style ID of the image with the given sha256 hex
+// digest.
+func ImageID(digest string) (string, error) {
+	if !isSHA256Hex(digest) {
+		return "", fmt.Errorf("image digest %q is not a sha256 digest; give the 64 lower-case hex digits", digest)
+	}
+	return "ami-" + digest[:imageIDHexDigits], nil
+}
+
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// LaunchTemplate is a named, versioned description of how to launch an
+// instance. Its versions are kept apart and never change once written.
+type LaunchTemplate struct {
+	Name string `json:"name"`
+	// DefaultVersion is the version used when a caller asks for none.
+	// It is 1 until SetDefaultLaunchTemplateVersion moves it.
+	DefaultVersion int `json:"default_version"`
+	// LatestVersion is the highest version number.
+	LatestVersion int `json:"latest_version"`
+}
+
+// LaunchTemplateVersion is one immutable version of a launch template.
+type LaunchTemplateVersion struct {
+	Template string `json:"template"`
+	// Version counts from 1 within the template.
+	Version     int               `json:"version"`
+	ImageDigest string            `json:"image_digest"`
+	Command     []string          `json:"command,omitempty"`
+	Env         map[string]string `json:"env,omitempty"`
+	// Port is the guest port the service listens on; 0 for none.
+	Port int `json:"port"`
+	// CPU is the instance's CPU cap in cores.
+	CPU         float64   `json:"cpu"`
+	MemoryBytes int64     `json:"memory_bytes"`
+	Created     time.Time `json:"created"`
+}
+
+// Probe types of a target group's health check.
+const (
+	ProbeHTTP = "http"
+	ProbeTCP  = "tcp"
+)
+
+// HealthCheck is how a target group probes its targets and counts the
+// results. Zero fields mean "not set"; the daemon applies the defaults.
+type HealthCheck struct {
+	// Type is ProbeHTTP or ProbeTCP.
+	Type string `json:"type"`
+	// Path is the request path of an HTTP check.
+	Path               string        `json:"path,omitempty"`
+	Interval           time.Duration `json:"interval"`
+	Timeout            time.Duration `json:"timeout"`
+	HealthyThreshold   int           `json:"healthy_threshold"`
+	UnhealthyThreshold int           `json:"unhealthy_threshold"`
+}
+
+// TargetGroup is a load balancer's set of targets (an ELB target group):
+// where it listens and how it checks the instances behind it.
+type TargetGroup struct {
+	Name string `json:"name"`
+	// Listen is the address as configured, e.g. "127.0.0.1:0".
+	Listen string `json:"listen"`
+	// Bound is the address actually bound. It is kept so that a restarted
+	// daemon listens on the same port its dependents were told.
+	Bound       string      `json:"bound,omitempty"`
+	HealthCheck HealthCheck `json:"health_check"`
+	// DeregistrationDelay is how long a target leaving the group keeps
+	// serving the connections it has.
+	DeregistrationDelay time.Duration `json:"deregistration_delay"`
+	// Replay resends a request that failed on one target to another.
+	Replay bool `json:"replay"`
+}
+
+// Health check types of a group, as AWS names them.
+const (
+	// GroupHealthEC2 replaces an instance only when it stops running.
+	GroupHealthEC2 = "EC2"
+	// GroupHealthELB also replaces an instance its target group finds
+	// unhealthy.
+	GroupHealthELB = "ELB"
+)
+
+// Termination policies of a group, as AWS names them.
+const (
+	TerminationDefault              = "Default"
+	TerminationOldestInstance       = "OldestInstance"
+	TerminationNewestInstance       = "NewestInstance"
+	TerminationOldestLaunchTemplate = "OldestLaunchTemplate"
+)
+
+// Group is an Auto Scaling group: the instances of one service of a fleet,
+// launched from one launch template version and kept at a desired count.
+// The instances themselves are not kept here; libvirt's domain metadata is
+// the truth about them.
+type Group struct {
+	Name    string `json:"name"`
+	Fleet   string `json:"fleet"`
+	Service string `json:"service"`
+
+	LaunchTemplate        string `json:"launch_template"`
+	LaunchTemplateVersion int    `json:"launch_template_version"`
+	// TargetGroup is empty for a service without a load balancer.
+	TargetGroup string `json:"target_group,omitempty"`
+
+	Min     int `json:"min"`
+	Max     int `json:"max"`
+	Desired int `json:"desired"`
+	// FileDesired is the fleet file's count when Desired was last set from
+	// the file; see ApplyFileCount.
+	FileDesired int `json:"file_desired"`
+
+	// HealthCheckType is GroupHealthEC2 or GroupHealthELB.
+	HealthCheckType string `json:"health_check_type"`
+	// HealthCheckGracePeriod is how long a new instance may fail health
+	// checks before it is replaced.
+	HealthCheckGracePeriod time.Duration `json:"health_check_grace_period"`
+	// TerminationPolicies are tried in order to choose an instance to
+	// remove when the group shrinks (Termination* constants).
+	TerminationPolicies []string `json:"termination_policies,omitempty"`
+	// ProtectedFromScaleIn are the IDs of instances a scale-in must not
+	// remove.
+	ProtectedFromScaleIn []string `json:"protected_from_scale_in,omitempty"`
+	// DependsOn names services of the same fleet that must be up first.
+	DependsOn []string `json:"depends_on,omitempty"`
+}
+
+// Fleet is one fleet file brought up: the groups of its services.
+type Fleet struct {
+	Name string `json:"name"`
+	// File is the absolute path of the fleet file.
+	File   string   `json:"file"`
+	Groups []string `json:"groups,omitempty"`
+	// Generation counts changes to the fleet and its groups. The store
+	// keeps it (and Updated): a Put of the fleet or of one of its groups
+	// that changes nothing leaves it alone, so an `up` with nothing to do
+	// can be told by an unchanged Generation.
+	Generation int64     `json:"generation"`
+	Updated    time.Time `json:"updated"`
+}
