@@ -11,8 +11,6 @@ import (
 	"os/exec"
 	"os/user"
 	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -178,50 +176,18 @@ func ensureDaemon(c *cli.Context) (*client.Client, home.Home, error) {
 	if err != nil {
 		return nil, h, err
 	}
-	cl := client.Unix(h.Socket())
-	if _, err := cl.Info(c.Context); err == nil {
-		return cl, h, nil
-	} else if !errors.Is(err, client.ErrNoDaemon) {
-		return nil, h, err
-	}
 	self, err := os.Executable()
 	if err != nil {
 		return nil, h, err
 	}
-	logf, err := os.OpenFile(h.DaemonLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	cl, pid, err := client.Ensure(c.Context, client.Daemon{Socket: h.Socket(), Binary: self, Args: globalArgs(c, h), Log: h.DaemonLog()})
 	if err != nil {
-		return nil, h, fmt.Errorf("daemon log: %w", err)
+		return nil, h, err
 	}
-	defer logf.Close()
-	cmd := exec.Command(self, append(globalArgs(c, h), "daemon")...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives this terminal
-	if err := cmd.Start(); err != nil {
-		return nil, h, fmt.Errorf("start the daemon: %w", err)
+	if pid != 0 {
+		fmt.Fprintf(os.Stderr, "vmfleet: started the daemon for %s (pid %d, log %s)\n", h.Dir, pid, h.DaemonLog())
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	deadline := time.After(60 * time.Second)
-	for {
-		if _, err := cl.Info(c.Context); err == nil {
-			fmt.Fprintf(os.Stderr, "vmfleet: started the daemon for %s (pid %d, log %s)\n", h.Dir, cmd.Process.Pid, h.DaemonLog())
-			_ = cmd.Process.Release()
-			return cl, h, nil
-		}
-		select {
-		case err := <-exited:
-			// Another CLI may have started one at the same moment.
-			if _, ierr := cl.Info(c.Context); ierr == nil {
-				return cl, h, nil
-			}
-			return nil, h, fmt.Errorf("the daemon exited (%v): %s", err, lastLine(h.DaemonLog()))
-		case <-deadline:
-			return nil, h, fmt.Errorf("the daemon did not answer within 60s; see %s", h.DaemonLog())
-		case <-c.Context.Done():
-			return nil, h, c.Context.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return cl, h, nil
 }
 
 // globalArgs passes this command's home, libvirt URI and log level on.
@@ -246,11 +212,6 @@ func waitDaemonGone(ctx context.Context, h home.Home) error {
 		}
 	}
 	return fmt.Errorf("the daemon for %s did not stop within 60s", h.Dir)
-}
-
-func lastLine(path string) string {
-	b, _ := os.ReadFile(path)
-	return oneLine(errors.New(lastError(string(b))))
 }
 
 func prepareHome(c *cli.Context) (home.Home, error) {
@@ -294,16 +255,3 @@ func lookupGroup(name string) (int, error) {
 	return strconv.Atoi(g.Gid)
 }
 
-// lastError finds the error a failed daemon printed last.
-func lastError(log string) string {
-	lines := strings.Split(strings.TrimSpace(log), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if msg, ok := strings.CutPrefix(lines[i], "vmfleet: "); ok {
-			return msg
-		}
-	}
-	if len(lines) > 0 {
-		return lines[len(lines)-1]
-	}
-	return "no output"
-}

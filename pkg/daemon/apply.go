@@ -158,9 +158,5 @@ func nextRecord(cur *record, f *fleetfile.Fleet, images map[string]*image.Manife
 			}
 		}
 	}
-	if cur != nil {
-		rec.Generation = cur.Generation
-	}
-	rec.Generation++
 	return rec
 }

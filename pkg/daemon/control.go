@@ -34,10 +34,12 @@ func (d *Daemon) start(rec *record, images map[string]*image.Manifest) error {
 		return api.Invalid(err)
 	}
 	rec.Listen = ctrl.Addresses()
-	if err := d.records.save(rec); err != nil {
+	gen, err := d.state.save(dctx, rec)
+	if err != nil {
 		stop()
 		return api.Failed(err)
 	}
+	rec.Generation = gen
 	done := make(chan struct{})
 	run.mu.Lock()
 	run.rec, run.ctrl, run.stop, run.done, run.runErr = rec, ctrl, stop, done, nil
@@ -83,32 +85,43 @@ func (d *Daemon) reload(ctx context.Context, run *fleetRun, rec *record, f *flee
 		return api.Invalid(err)
 	}
 	rec.Listen = ctrl.Addresses()
+	gen, err := d.state.save(ctx, rec)
+	if err != nil {
+		return api.Failed(err)
+	}
+	rec.Generation = gen
 	run.mu.Lock()
 	run.rec = rec
 	run.mu.Unlock()
-	if err := d.records.save(rec); err != nil {
-		return api.Failed(err)
-	}
 	return nil
 }
 
-// onChange records counts changed by scale (from the controller's
-// goroutine: the save is small and local).
+// onChange records counts changed by scale. It is called on the
+// controller's goroutine, which must not wait on the disk: the save runs
+// aside, and always writes the latest record.
 func (d *Daemon) onChange(run *fleetRun, st controller.State) {
 	run.mu.Lock()
-	rec := run.rec
-	if rec == nil {
+	if run.rec == nil {
 		run.mu.Unlock()
 		return
 	}
-	cp := *rec
+	cp := *run.rec
 	cp.Desired = st.Desired
-	cp.Generation++
 	run.rec = &cp
 	run.mu.Unlock()
-	if err := d.records.save(&cp); err != nil {
-		d.log.Warn("save fleet state", "fleet", cp.Name, "err", err)
-	}
+	go func() {
+		run.saving.Lock()
+		defer run.saving.Unlock()
+		run.mu.Lock()
+		latest := run.rec
+		run.mu.Unlock()
+		if latest == nil {
+			return
+		}
+		if _, err := d.state.save(context.Background(), latest); err != nil {
+			d.log.Warn("save fleet state", "fleet", latest.Name, "err", err)
+		}
+	}()
 }
 
 // resume starts a recorded fleet after a daemon restart, with the images
@@ -220,7 +233,7 @@ func (d *Daemon) Down(ctx context.Context, name string, grace time.Duration) err
 	if err := errors.Join(errs...); err != nil {
 		return api.Failed(fmt.Errorf("down %s: %w", name, err))
 	}
-	if err := d.records.remove(name); err != nil {
+	if err := d.state.remove(ctx, name); err != nil {
 		return api.Failed(err)
 	}
 	d.prune(ctx)

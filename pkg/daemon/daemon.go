@@ -19,6 +19,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/image"
 	"github.com/vmfleet/vmfleet/pkg/instance"
+	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
 // Config wires a daemon.
@@ -45,7 +46,7 @@ type Daemon struct {
 	hv        *hypervisor.Session
 	images    *image.Store
 	instances *instance.Manager
-	records   records
+	state     state
 	events    *hub
 	started   time.Time
 
@@ -69,8 +70,13 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		hv.Close()
 		return nil, err
 	}
+	db, err := store.Open(cfg.Home.DB())
+	if err != nil {
+		hv.Close()
+		return nil, err
+	}
 	d := &Daemon{
-		cfg: cfg, log: cfg.Log, hv: hv, images: st, records: records{dir: cfg.Home.State()},
+		cfg: cfg, log: cfg.Log, hv: hv, images: st, state: state{db: db},
 		instances: &instance.Manager{HV: hv, Dir: cfg.Home.Instances(), Log: cfg.Log},
 		events:    newHub(), started: time.Now(), fleets: map[string]*fleetRun{},
 	}
@@ -82,10 +88,11 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 // for the next daemon.
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.hv.Close()
+	defer d.state.db.Close()
 	d.mu.Lock()
 	d.ctx = ctx
 	d.mu.Unlock()
-	recs, err := d.records.load()
+	recs, err := d.state.load(ctx)
 	if err != nil {
 		return err
 	}

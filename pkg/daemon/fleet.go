@@ -14,16 +14,17 @@ import (
 // file end with one set of instances, and a `down` waits for nothing
 // but cancels an apply in progress (a bake) and then runs.
 type fleetRun struct {
-	name string
-	op   sync.Mutex
+	name   string
+	op     sync.Mutex
+	saving sync.Mutex // one save of the record at a time
 
-	mu       sync.Mutex // guards the fields below; never held across I/O
-	rec      *record
-	ctrl     *controller.Controller
-	stop     context.CancelFunc // ends the controller's Run
-	done     chan struct{}      // closed when Run has returned
-	runErr   error
-	cancelOp context.CancelFunc // the apply in progress
+	mu        sync.Mutex // guards the fields below; never held across I/O
+	rec       *record
+	ctrl      *controller.Controller
+	stop      context.CancelFunc // ends the controller's Run
+	done      chan struct{}      // closed when Run has returned
+	runErr    error
+	cancelOp  context.CancelFunc // the apply in progress
 	goingDown bool
 }
 

@@ -48,6 +48,9 @@ func (h Home) DaemonLog() string { return h.path("daemon.log") }
 // State is the daemon's private state directory (desired state, token).
 func (h Home) State() string { return h.path("state") }
 
+// DB is the daemon's store of desired state.
+func (h Home) DB() string { return h.path("state", "state.db") }
+
 // Token is the bearer token for the optional TCP API listener.
 func (h Home) Token() string { return h.path("state", "api-token") }
 

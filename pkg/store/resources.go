@@ -171,6 +171,9 @@ type Fleet struct {
 	// File is the absolute path of the fleet file.
 	File   string   `json:"file"`
 	Groups []string `json:"groups,omitempty"`
+	// BootCPUs bounds the CPU caps of the fleet's instances booting at
+	// once (0: the machine's cores).
+	BootCPUs float64 `json:"boot_cpus,omitempty"`
 	// Generation counts changes to the fleet and its groups. The store
 	// keeps it (and Updated): a Put of the fleet or of one of its groups
 	// that changes nothing leaves it alone, so an `up` with nothing to do
