@@ -210,7 +210,7 @@ services:
     image: {binary: ./web}
     command: [/web]
     port: 8080
-`, line: 2, want: `name "Web" can't be part of a domain name; use lowercase letters, digits and inner dashes, like web`},
+`, line: 2, want: `name "Web" can't be part of a domain name; use lower-case letters, digits and inner dashes, like web`},
 		{name: "service name with underscore", yaml: `
 services:
   web_1:
@@ -239,7 +239,7 @@ services:
     image: {binary: ./web}
     command: [/web]
     port: 8080
-`, line: 1, want: `name: name "My Shop" can't be part of a domain name; use lowercase letters, digits and inner dashes, like my-shop`},
+`, line: 1, want: `name: name "My Shop" can't be part of a domain name; use lower-case letters, digits and inner dashes, like my-shop`},
 		{name: "no name and none from the directory", file: "/fleet.yaml", yaml: `
 services:
   web:
@@ -413,14 +413,22 @@ services:
     port: 8080
     cpu: -0.5
 `, line: 6, want: "cpu -0.5 must be more than zero"},
-		{name: "absurd cpu", yaml: `
+		{name: "cpu above what the launcher gives one instance", yaml: `
 services:
   web:
     image: {binary: ./web}
     command: [/web]
     port: 8080
-    cpu: 4000
-`, line: 6, want: "cpu 4000 is more than 256 cores"},
+    cpu: 100
+`, line: 6, want: "services.web.cpu: cpu 100 is more than 64 cores; give cores from 0.01 to 64, like 0.5 or 2"},
+		{name: "cpu below the least cgroup quota", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    cpu: 0.001
+`, line: 6, want: "cpu 0.001 is less than 0.01 cores"},
 		{name: "infinite cpu", yaml: `
 services:
   web:
@@ -468,7 +476,7 @@ services:
     command: [/web]
     port: 8080
     memory: 32MiB
-`, line: 6, want: "32MiB is less than 96MiB, the least the guest kernel needs to boot"},
+`, line: 6, want: "services.web.memory: 32MiB is below the 96MiB the guest kernel needs to boot; give 96MiB to 1TiB, like 256MiB"},
 		{name: "absurd memory", yaml: `
 services:
   web:
