@@ -510,7 +510,7 @@ func TestLaunchRejectsBadOptionsWithAHintAndDefinesNothing(t *testing.T) {
 		{name: "infinite cpu", opts: Options{CPU: math.Inf(1)}, hint: "give cores from 0.01 to 64"},
 		{name: "too much cpu", opts: Options{CPU: 65}, hint: "--cpu 65 is more than 64 cores; give cores from 0.01 to 64"},
 		{name: "env without =", opts: Options{Env: []string{"DEBUG"}}, hint: "write it as KEY=VALUE"},
-		{name: "env with a bad key", opts: Options{Env: []string{"OK=1", "1X=2"}}, hint: "write it as KEY=VALUE"},
+		{name: "env with a bad key", opts: Options{Env: []string{"OK=1", "1X=2"}}, hint: `KEY "1X" is not a valid environment variable name`},
 		{name: "host port above 65535", opts: Options{HostPort: 65536}, hint: "use a port from 1 to 65535, or 0 for a free one"},
 		{name: "negative host port", opts: Options{HostPort: -80}, hint: "use a port from 1 to 65535, or 0 for a free one"},
 		{name: "host port already listened on", opts: Options{HostPort: busyPort}, hint: "pick another with --host-port"},
