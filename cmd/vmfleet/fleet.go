@@ -20,6 +20,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/controller"
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/instance"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 func fileFlag() cli.Flag {
@@ -465,7 +466,7 @@ func downCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "down",
 		Usage: "drain, stop and remove every instance of the fleet; nothing is left behind",
-		Flags: append(fleetFlags(), &cli.DurationFlag{Name: "time", Aliases: []string{"t"}, Value: 10 * time.Second, Usage: "grace period for each guest to shut down"}),
+		Flags: append(fleetFlags(), &cli.DurationFlag{Name: "time", Aliases: []string{"t"}, Value: limits.DefaultStopTimeout, Usage: "grace period for each guest to shut down"}),
 		Action: func(c *cli.Context) error {
 			name, err := fleetName(c)
 			if err != nil {

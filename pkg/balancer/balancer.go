@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/health"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // Defaults for Options.
@@ -31,8 +32,6 @@ const (
 	// same machine, so anything slower than this is as good as down and the
 	// client is better served by the next target.
 	DefaultConnectTimeout = 2 * time.Second
-	// DefaultDeregistrationDelay is AWS's default connection-draining time.
-	DefaultDeregistrationDelay = 300 * time.Second
 	// DefaultReplayLimit is how much of what a client sends before the
 	// first byte of the answer the balancer keeps for a replay.
 	DefaultReplayLimit = 64 << 10
@@ -62,7 +61,7 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// DeregistrationDelay is how long in-flight connections of a
 	// deregistered target may run before they are closed. Zero means
-	// DefaultDeregistrationDelay; negative means close them at once.
+	// limits.DefaultDeregistrationDelay; negative means close them at once.
 	DeregistrationDelay time.Duration
 	// ReplayLimit is how many bytes of a client's request the balancer
 	// keeps, until the target's first byte of answer, so that it can
@@ -145,7 +144,7 @@ func New(opts Options) (*Balancer, error) {
 	drainDelay := opts.DeregistrationDelay
 	switch {
 	case drainDelay == 0:
-		drainDelay = DefaultDeregistrationDelay
+		drainDelay = limits.DefaultDeregistrationDelay
 	case drainDelay < 0:
 		drainDelay = 0
 	}

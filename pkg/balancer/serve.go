@@ -8,6 +8,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // Listen binds addr and serves on it in the background until ctx ends or
@@ -23,7 +25,7 @@ func (b *Balancer) Listen(ctx context.Context, addr string) (net.Addr, error) {
 		return nil, fmt.Errorf("listen %q: %w", addr, err)
 	}
 	if host == "" {
-		addr = net.JoinHostPort("127.0.0.1", port)
+		addr = net.JoinHostPort(limits.DefaultListenHost, port)
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
