@@ -292,7 +292,7 @@ var chunks = sync.Pool{New: func() any { return new([chunkSize]byte) }}
 // the request and died (or simply closed) before answering may have acted
 // on it, and the request is then processed twice. That is harmless for
 // idempotent requests and wrong for some others; a service that cannot
-// bear it should run with replay off (a negative Options.ReplayLimit). A
+// bear it should run with replay off (Options.NoReplay). A
 // protocol in which a server legitimately closes without a word after the
 // client has spoken is likewise sent to up to maxReplays+1 targets. A
 // client that hangs up without sending anything is never replayed.

@@ -232,6 +232,7 @@ func (c *Controller) listen(s *service) error {
 	b, err := balancer.New(balancer.Options{
 		Check:               checkOf(s.spec.Health),
 		DeregistrationDelay: nonZeroDelay(s.spec.Balancer.DeregistrationDelay),
+		NoReplay:            !s.spec.Balancer.Replay,
 		OnTransition: func(tr health.Transition) {
 			select {
 			case c.health <- tr:

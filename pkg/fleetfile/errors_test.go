@@ -641,6 +641,49 @@ services:
     balancer: {deregistration_delay: -1s}
 `, line: 6, want: "-1s is out of range"},
 
+		{name: "replay as a quoted boolean", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    balancer: {replay: "false"}
+`, line: 6, want: `services.web.balancer.replay: "false" is a string, not true or false; write it without quotes, like false`},
+		{name: "replay as yes", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    balancer:
+      replay: yes
+`, line: 7, want: `services.web.balancer.replay: got "yes", want true or false; write it like false`},
+		{name: "replay as a number", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    balancer: {replay: 0}
+`, line: 6, want: "got the number 0, want true or false"},
+		{name: "replay without a value", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    balancer:
+      replay:
+`, line: 7, want: "services.web.balancer.replay: has no value, want true or false"},
+		{name: "replay misspelt", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    balancer: {replya: false}
+`, line: 6, want: `unknown key "replya"; did you mean replay?`},
+
 		// depends_on.
 		{name: "depends on an unknown service", yaml: `
 services:

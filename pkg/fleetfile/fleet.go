@@ -164,4 +164,9 @@ type Balancer struct {
 	// DeregistrationDelay is how long a leaving instance keeps serving
 	// in-flight requests, 0..limits.MaxDeregistrationDelay.
 	DeregistrationDelay time.Duration
+	// Replay is whether a request whose instance closes the connection
+	// before answering is replayed on the next instance. Off, such a
+	// client sees its connection closed, and a request is never sent
+	// twice: for services that must not process one twice.
+	Replay bool
 }

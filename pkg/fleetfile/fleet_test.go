@@ -58,7 +58,7 @@ func TestLoadReadsTheSampleFleet(t *testing.T) {
 					Interval: 2 * time.Second, Timeout: time.Second,
 					HealthyThreshold: 2, UnhealthyThreshold: 2,
 				},
-				Balancer: fleetfile.Balancer{Listen: "127.0.0.1:8081", DeregistrationDelay: 5 * time.Second},
+				Balancer: fleetfile.Balancer{Listen: "127.0.0.1:8081", DeregistrationDelay: 5 * time.Second, Replay: true},
 			},
 			{
 				Name:        "web",
@@ -73,7 +73,7 @@ func TestLoadReadsTheSampleFleet(t *testing.T) {
 					Interval: 30 * time.Second, Timeout: 5 * time.Second,
 					HealthyThreshold: 5, UnhealthyThreshold: 2,
 				},
-				Balancer:  fleetfile.Balancer{Listen: "127.0.0.1:8080", DeregistrationDelay: 300 * time.Second},
+				Balancer:  fleetfile.Balancer{Listen: "127.0.0.1:8080", DeregistrationDelay: 300 * time.Second, Replay: true},
 				DependsOn: []string{"catalog"},
 			},
 		},
@@ -121,6 +121,7 @@ services:
 		Balancer: fleetfile.Balancer{
 			Listen:              limits.DefaultListen,
 			DeregistrationDelay: limits.DefaultDeregistrationDelay,
+			Replay:              limits.DefaultReplay,
 		},
 	}
 	if len(f.Services) != 1 || !reflect.DeepEqual(f.Services[0], want) {
@@ -297,6 +298,30 @@ services:
 `)
 		if got := f.Service("web").MemoryBytes; got != tc.want {
 			t.Errorf("memory %s = %d bytes, want %d", tc.memory, got, tc.want)
+		}
+	}
+}
+
+func TestBalancerReplayIsOnUnlessTurnedOff(t *testing.T) {
+	for _, tc := range []struct {
+		balancer string
+		want     bool
+	}{
+		{"{}", true},
+		{"{replay: true}", true},
+		{"{replay: false}", false},
+		{"{listen: 127.0.0.1:8080, replay: false}", false},
+	} {
+		f := mustParse(t, "/srv/shop/fleet.yaml", `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    balancer: `+tc.balancer+`
+`)
+		if got := f.Service("web").Balancer.Replay; got != tc.want {
+			t.Errorf("balancer: %s gives replay %v, want %v", tc.balancer, got, tc.want)
 		}
 	}
 }

@@ -250,7 +250,7 @@ func defaultHealth() Health {
 }
 
 func defaultBalancer() Balancer {
-	return Balancer{Listen: limits.DefaultListen, DeregistrationDelay: limits.DefaultDeregistrationDelay}
+	return Balancer{Listen: limits.DefaultListen, DeregistrationDelay: limits.DefaultDeregistrationDelay, Replay: limits.DefaultReplay}
 }
 
 func (p *parser) health(e entry, at string) Health {
@@ -330,7 +330,7 @@ func (p *parser) balancer(e entry, at string) (Balancer, *yaml.Node, netip.AddrP
 	b := defaultBalancer()
 	var addr netip.AddrPort
 	var listenNode *yaml.Node
-	fields, ok := p.fields(e, at, "{listen: 127.0.0.1:8080}", []string{"listen", "deregistration_delay"}, nil)
+	fields, ok := p.fields(e, at, "{listen: 127.0.0.1:8080}", []string{"listen", "deregistration_delay", "replay"}, nil)
 	if !ok {
 		return b, nil, addr
 	}
@@ -346,6 +346,11 @@ func (p *parser) balancer(e entry, at string) (Balancer, *yaml.Node, netip.AddrP
 	if de, ok := fields["deregistration_delay"]; ok {
 		if d, ok := p.duration(de, at+".deregistration_delay"); ok && p.within(de.val, at+".deregistration_delay", de.val.Value, limits.CheckDeregistrationDelay(d)) {
 			b.DeregistrationDelay = d
+		}
+	}
+	if re, ok := fields["replay"]; ok {
+		if v, ok := p.boolean(re, at+".replay", "false"); ok {
+			b.Replay = v
 		}
 	}
 	return b, listenNode, addr

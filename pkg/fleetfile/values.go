@@ -97,6 +97,24 @@ func (p *parser) number(e entry, path, example string) (float64, bool) {
 	return 0, false
 }
 
+// boolean reads a YAML true or false. A quoted "false", and yes, no, on
+// and off, are rejected: what they mean would be a guess.
+func (p *parser) boolean(e entry, path, example string) (bool, bool) {
+	n := e.val
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" {
+		var v bool
+		if err := n.Decode(&v); err == nil {
+			return v, true
+		}
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && (strings.EqualFold(n.Value, "true") || strings.EqualFold(n.Value, "false")) {
+		p.fail(n, path, "write it without quotes, like "+example, "%q is a string, not true or false", n.Value)
+		return false, false
+	}
+	p.wrongType(e, path, "true or false", example)
+	return false, false
+}
+
 // duration reads a Go duration ("2s", "500ms"). A bare number is
 // rejected: its unit would be a guess.
 func (p *parser) duration(e entry, path string) (time.Duration, bool) {

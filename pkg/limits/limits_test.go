@@ -25,7 +25,7 @@ func TestDefaultsFollowAWS(t *testing.T) {
 		t.Error("health check grace period no longer matches the Auto Scaling group's")
 	}
 	if limits.DefaultInstances != 1 || limits.DefaultCPU != 1 || limits.DefaultMemory != 256<<20 ||
-		limits.DefaultListen != "127.0.0.1:0" || limits.DefaultStopTimeout != 10*time.Second {
+		limits.DefaultListen != "127.0.0.1:0" || !limits.DefaultReplay || limits.DefaultStopTimeout != 10*time.Second {
 		t.Error("instance or balancer defaults changed")
 	}
 }

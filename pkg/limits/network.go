@@ -65,6 +65,10 @@ const (
 	DefaultDeregistrationDelay = 300 * time.Second
 	// MaxDeregistrationDelay is AWS's upper bound for it (3600s).
 	MaxDeregistrationDelay = 3600 * time.Second
+	// DefaultReplay: a request whose instance closes the connection before
+	// answering is replayed on the next instance, as HAProxy's
+	// "retry-on empty-response" does (AWS has no such setting).
+	DefaultReplay = true
 )
 
 // CheckDeregistrationDelay reports whether d is a deregistration delay.
