@@ -16,6 +16,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/client"
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 func fileFlag() cli.Flag {
@@ -30,7 +31,7 @@ func bakeFlags() []cli.Flag {
 }
 
 func graceFlag() cli.Flag {
-	return &cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Value: 10 * time.Second, Usage: "grace period for each guest to shut down"}
+	return &cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Value: limits.DefaultStopTimeout, Usage: "grace period for each guest to shut down"}
 }
 
 func upCommand() *cli.Command {

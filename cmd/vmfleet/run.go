@@ -14,6 +14,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/instance"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 func runCommand() *cli.Command {
@@ -22,8 +23,8 @@ func runCommand() *cli.Command {
 		Usage:     "boot one instance of an image as a libvirt domain",
 		ArgsUsage: "IMAGE",
 		Flags: []cli.Flag{
-			&cli.Float64Flag{Name: "cpu", Value: instance.DefaultCPU, Usage: "cores the instance may use (a cgroup quota; 0.5 is half a core)"},
-			&cli.StringFlag{Name: "memory", Value: "256MiB", Usage: "guest RAM; QEMU's own overhead is added to the cgroup hard limit"},
+			&cli.Float64Flag{Name: "cpu", Value: limits.DefaultCPU, Usage: "cores the instance may use (a cgroup quota; 0.5 is half a core)"},
+			&cli.StringFlag{Name: "memory", Value: limits.FormatSize(limits.DefaultMemory), Usage: "guest RAM; QEMU's own overhead is added to the cgroup hard limit"},
 			&cli.IntFlag{Name: "host-port", Usage: "127.0.0.1 port forwarded to the service port (0: a free one)"},
 			&cli.StringSliceFlag{Name: "env", Usage: "KEY=VALUE added to the image's env (repeatable)"},
 			&cli.StringFlag{Name: "service", Usage: "service name (default: the image name)"},
@@ -140,7 +141,7 @@ func rmCommand() *cli.Command {
 		Usage:     "stop instances and remove their domain, disk and log",
 		ArgsUsage: "INSTANCE...",
 		Flags: []cli.Flag{
-			&cli.DurationFlag{Name: "time", Aliases: []string{"t"}, Value: 10 * time.Second, Usage: "grace period after the ACPI shutdown request before the VM is destroyed"},
+			&cli.DurationFlag{Name: "time", Aliases: []string{"t"}, Value: limits.DefaultStopTimeout, Usage: "grace period after the ACPI shutdown request before the VM is destroyed"},
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "destroy at once, no shutdown request"},
 		},
 		Action: func(c *cli.Context) error {

@@ -9,7 +9,8 @@
 // byte: then what the client has sent so far is replayed there. Targets
 // behind QEMU's user-mode networking need that, since QEMU accepts on the
 // guest's behalf; see Options.ReplayLimit and pipeReplaying for the why
-// and the cost (a request may reach two targets).
+// and the cost (a request may reach two targets), and Options.NoReplay to
+// turn it off.
 package balancer
 
 import (
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/health"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // Defaults for Options.
@@ -31,8 +33,6 @@ const (
 	// same machine, so anything slower than this is as good as down and the
 	// client is better served by the next target.
 	DefaultConnectTimeout = 2 * time.Second
-	// DefaultDeregistrationDelay is AWS's default connection-draining time.
-	DefaultDeregistrationDelay = 300 * time.Second
 	// DefaultReplayLimit is how much of what a client sends before the
 	// first byte of the answer the balancer keeps for a replay.
 	DefaultReplayLimit = 64 << 10
@@ -62,16 +62,21 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// DeregistrationDelay is how long in-flight connections of a
 	// deregistered target may run before they are closed. Zero means
-	// DefaultDeregistrationDelay; negative means close them at once.
+	// limits.DefaultDeregistrationDelay; negative means close them at once.
 	DeregistrationDelay time.Duration
 	// ReplayLimit is how many bytes of a client's request the balancer
 	// keeps, until the target's first byte of answer, so that it can
 	// replay the connection on the next target if this one closes or
 	// resets it without answering (see the package documentation). A
 	// connection whose client sends more than this before any answer is
-	// not replayed. Zero means DefaultReplayLimit; negative turns replay
-	// off.
+	// not replayed. Zero means DefaultReplayLimit; it must not be
+	// negative.
 	ReplayLimit int
+	// NoReplay turns replay off: a target that closes or resets a
+	// connection before answering closes the client's too, and no request
+	// is ever sent to a second target. For services that must not process
+	// a request twice (see pipeReplaying for the trade-off).
+	NoReplay bool
 	// OnTransition, if set, is told of every health change of a registered
 	// target, after the balancer has acted on it. It is called from that
 	// target's checker goroutine: calls for one target are ordered and a
@@ -145,16 +150,18 @@ func New(opts Options) (*Balancer, error) {
 	drainDelay := opts.DeregistrationDelay
 	switch {
 	case drainDelay == 0:
-		drainDelay = DefaultDeregistrationDelay
+		drainDelay = limits.DefaultDeregistrationDelay
 	case drainDelay < 0:
 		drainDelay = 0
 	}
 	replayLimit := opts.ReplayLimit
 	switch {
+	case replayLimit < 0:
+		return nil, fmt.Errorf("new balancer: replay limit %d is negative; set NoReplay to turn replay off", replayLimit)
+	case opts.NoReplay:
+		replayLimit = -1
 	case replayLimit == 0:
 		replayLimit = DefaultReplayLimit
-	case replayLimit < 0:
-		replayLimit = -1
 	}
 	log := opts.Logger
 	if log == nil {

@@ -152,7 +152,7 @@ func TestRequestLargerThanReplayLimitIsNotReplayed(t *testing.T) {
 		request string
 	}{
 		{"over the limit", 1024, "echo " + strings.Repeat("z", 4096)},
-		{"replay off", -1, "echo small"},
+		{"just over the limit", 1024, "echo " + strings.Repeat("z", 1024-len("echo "))},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			noGoroutineLeaks(t)

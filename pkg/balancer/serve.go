@@ -8,6 +8,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // Listen binds addr and serves on it in the background until ctx ends or
@@ -38,7 +40,7 @@ func ListenAddr(addr string) (string, error) {
 		return "", fmt.Errorf("listen %q: %w", addr, err)
 	}
 	if host == "" {
-		addr = net.JoinHostPort("127.0.0.1", port)
+		addr = net.JoinHostPort(limits.DefaultListenHost, port)
 	}
 	return addr, nil
 }
@@ -306,7 +308,7 @@ var chunks = sync.Pool{New: func() any { return new([chunkSize]byte) }}
 // the request and died (or simply closed) before answering may have acted
 // on it, and the request is then processed twice. That is harmless for
 // idempotent requests and wrong for some others; a service that cannot
-// bear it should run with replay off (a negative Options.ReplayLimit). A
+// bear it should run with replay off (Options.NoReplay). A
 // protocol in which a server legitimately closes without a word after the
 // client has spoken is likewise sent to up to maxReplays+1 targets. A
 // client that hangs up without sending anything is never replayed.

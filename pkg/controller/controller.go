@@ -27,13 +27,10 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/image"
 	"github.com/vmfleet/vmfleet/pkg/instance"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
-// Defaults.
 const (
-	// DefaultHealthCheckGracePeriod is an Auto Scaling group's default
-	// (console): a booting instance is not judged before it passes.
-	DefaultHealthCheckGracePeriod = 300 * time.Second
 	// GuestHostAddr is the host's loopback as a guest on QEMU's user-mode
 	// network sees it; discovery addresses point there.
 	GuestHostAddr = "10.0.2.2"
@@ -139,7 +136,7 @@ func New(opts Options) *Controller {
 		opts.BootCPUs = float64(runtime.NumCPU())
 	}
 	if opts.HealthCheckGracePeriod == 0 {
-		opts.HealthCheckGracePeriod = DefaultHealthCheckGracePeriod
+		opts.HealthCheckGracePeriod = limits.DefaultHealthCheckGracePeriod
 	}
 	c := &Controller{
 		opts: opts, log: opts.Log, services: map[string]*service{},
@@ -197,6 +194,7 @@ func (c *Controller) listen(s *service) error {
 	b, err := balancer.New(balancer.Options{
 		Check:               checkOf(s.spec.Health),
 		DeregistrationDelay: nonZeroDelay(s.spec.Balancer.DeregistrationDelay),
+		NoReplay:            !s.spec.Balancer.Replay,
 		OnTransition: func(tr health.Transition) {
 			select {
 			case c.health <- tr:

@@ -390,10 +390,16 @@ func TestReloadRollsOutChangesAndAddsAndRemovesServices(t *testing.T) {
 
 func TestReloadRefusesToChangeARunningBalancer(t *testing.T) {
 	h := start(t, serviceYAML("web", 1, "v1"))
-	changed := strings.Replace(serviceYAML("web", 1, "v1"), "interval: 100ms", "interval: 200ms", 1)
-	err := h.reload(parseFleet(t, h.dir, changed))
-	if err == nil || !strings.Contains(err.Error(), "balancer settings changed") {
-		t.Fatalf("want ErrRestartNeeded, got %v", err)
+	for _, change := range [][2]string{
+		{"interval: 100ms", "interval: 200ms"},
+		{"deregistration_delay: 0s", "deregistration_delay: 1s"},
+		{"deregistration_delay: 0s", "deregistration_delay: 0s, replay: false"},
+	} {
+		changed := strings.Replace(serviceYAML("web", 1, "v1"), change[0], change[1], 1)
+		err := h.reload(parseFleet(t, h.dir, changed))
+		if err == nil || !strings.Contains(err.Error(), "balancer settings changed") {
+			t.Errorf("reload with %s: want ErrRestartNeeded, got %v", change[1], err)
+		}
 	}
 }
 

@@ -42,8 +42,7 @@ func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest
 		if s == nil || s.removed {
 			continue
 		}
-		if ns.Balancer.Listen != s.spec.Balancer.Listen || !reflect.DeepEqual(ns.Health, s.spec.Health) ||
-			ns.Balancer.DeregistrationDelay != s.spec.Balancer.DeregistrationDelay {
+		if ns.Balancer != s.spec.Balancer || !reflect.DeepEqual(ns.Health, s.spec.Health) {
 			return fmt.Errorf("%w for service %s", ErrRestartNeeded, ns.Name)
 		}
 	}

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/vmfleet/vmfleet/pkg/controller"
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
@@ -48,7 +48,7 @@ func (s state) save(ctx context.Context, rec *record) (int64, error) {
 				Name: name, Fleet: rec.Name, Service: svc.Name, LaunchTemplate: name, LaunchTemplateVersion: v,
 				TargetGroup: name, Min: 0, Max: max(rec.Desired[svc.Name], svc.Instances), Desired: rec.Desired[svc.Name],
 				FileDesired: rec.FileCounts[svc.Name], HealthCheckType: store.GroupHealthELB,
-				HealthCheckGracePeriod: controller.DefaultHealthCheckGracePeriod,
+				HealthCheckGracePeriod: limits.DefaultHealthCheckGracePeriod,
 				TerminationPolicies:    []string{store.TerminationDefault}, DependsOn: svc.DependsOn,
 			}); err != nil {
 				return err
@@ -169,8 +169,8 @@ func (s state) load(ctx context.Context) ([]*record, error) {
 
 // replayOf and balancerOf map the balancer's replay switch between the
 // fleet file and the target group.
-func replayOf(svc *fleetfile.Service) bool { return true }
+func replayOf(svc *fleetfile.Service) bool { return svc.Balancer.Replay }
 
 func balancerOf(tg store.TargetGroup) fleetfile.Balancer {
-	return fleetfile.Balancer{Listen: tg.Listen, DeregistrationDelay: tg.DeregistrationDelay}
+	return fleetfile.Balancer{Listen: tg.Listen, DeregistrationDelay: tg.DeregistrationDelay, Replay: tg.Replay}
 }

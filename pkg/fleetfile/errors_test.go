@@ -210,7 +210,7 @@ services:
     image: {binary: ./web}
     command: [/web]
     port: 8080
-`, line: 2, want: `name "Web" can't be part of a domain name; use lowercase letters, digits and inner dashes, like web`},
+`, line: 2, want: `name "Web" can't be part of a domain name; use lower-case letters, digits and inner dashes, like web`},
 		{name: "service name with underscore", yaml: `
 services:
   web_1:
@@ -239,7 +239,7 @@ services:
     image: {binary: ./web}
     command: [/web]
     port: 8080
-`, line: 1, want: `name: name "My Shop" can't be part of a domain name; use lowercase letters, digits and inner dashes, like my-shop`},
+`, line: 1, want: `name: name "My Shop" can't be part of a domain name; use lower-case letters, digits and inner dashes, like my-shop`},
 		{name: "no name and none from the directory", file: "/fleet.yaml", yaml: `
 services:
   web:
@@ -413,14 +413,22 @@ services:
     port: 8080
     cpu: -0.5
 `, line: 6, want: "cpu -0.5 must be more than zero"},
-		{name: "absurd cpu", yaml: `
+		{name: "cpu above what the launcher gives one instance", yaml: `
 services:
   web:
     image: {binary: ./web}
     command: [/web]
     port: 8080
-    cpu: 4000
-`, line: 6, want: "cpu 4000 is more than 256 cores"},
+    cpu: 100
+`, line: 6, want: "services.web.cpu: cpu 100 is more than 64 cores; give cores from 0.01 to 64, like 0.5 or 2"},
+		{name: "cpu below the least cgroup quota", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    cpu: 0.001
+`, line: 6, want: "cpu 0.001 is less than 0.01 cores"},
 		{name: "infinite cpu", yaml: `
 services:
   web:
@@ -468,7 +476,7 @@ services:
     command: [/web]
     port: 8080
     memory: 32MiB
-`, line: 6, want: "32MiB is less than 96MiB, the least the guest kernel needs to boot"},
+`, line: 6, want: "services.web.memory: 32MiB is below the 96MiB the guest kernel needs to boot; give 96MiB to 1TiB, like 256MiB"},
 		{name: "absurd memory", yaml: `
 services:
   web:
@@ -632,6 +640,49 @@ services:
     port: 8080
     balancer: {deregistration_delay: -1s}
 `, line: 6, want: "-1s is out of range"},
+
+		{name: "replay as a quoted boolean", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    balancer: {replay: "false"}
+`, line: 6, want: `services.web.balancer.replay: "false" is a string, not true or false; write it without quotes, like false`},
+		{name: "replay as yes", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    balancer:
+      replay: yes
+`, line: 7, want: `services.web.balancer.replay: got "yes", want true or false; write it like false`},
+		{name: "replay as a number", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    balancer: {replay: 0}
+`, line: 6, want: "got the number 0, want true or false"},
+		{name: "replay without a value", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    balancer:
+      replay:
+`, line: 7, want: "services.web.balancer.replay: has no value, want true or false"},
+		{name: "replay misspelt", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    balancer: {replya: false}
+`, line: 6, want: `unknown key "replya"; did you mean replay?`},
 
 		// depends_on.
 		{name: "depends on an unknown service", yaml: `

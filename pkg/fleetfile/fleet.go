@@ -36,73 +36,16 @@ package fleetfile
 
 import "time"
 
-// Health check types.
+// Health check types. Limits and defaults of every value are those of
+// package limits.
 const (
 	HealthHTTP = "http" // healthy when GET Path answers 200-399
 	HealthTCP  = "tcp"  // healthy when Port accepts a connection
 )
 
-// Defaults. Where AWS has a default for the same setting we use it, so
-// behaviour matches what people already know from ELB and Auto Scaling.
-const (
-	// DefaultHealthType is the ALB target group default protocol (HTTP).
-	DefaultHealthType = HealthHTTP
-	// DefaultHealthPath is the ALB target group default health check path.
-	DefaultHealthPath = "/"
-	// DefaultHealthInterval is the ALB target group default HealthCheckIntervalSeconds (30).
-	DefaultHealthInterval = 30 * time.Second
-	// DefaultHealthTimeout is the ALB target group default HealthCheckTimeoutSeconds for HTTP (5).
-	DefaultHealthTimeout = 5 * time.Second
-	// DefaultHealthyThreshold is the ALB target group default HealthyThresholdCount (5).
-	DefaultHealthyThreshold = 5
-	// DefaultUnhealthyThreshold is the ALB target group default UnhealthyThresholdCount (2).
-	DefaultUnhealthyThreshold = 2
-	// DefaultDeregistrationDelay is the ALB target group default
-	// deregistration_delay.timeout_seconds (300).
-	DefaultDeregistrationDelay = 300 * time.Second
-
-	// DefaultInstances is used when instances is omitted. AWS Auto Scaling
-	// has no default (desired capacity must be given); 1 is docker
-	// compose's default scale.
-	DefaultInstances = 1
-	// DefaultCPU is cores per instance when cpu is omitted (no AWS default;
-	// one vCPU is the smallest whole-core instance).
-	DefaultCPU = 1.0
-	// DefaultMemoryBytes is guest RAM per instance when memory is omitted
-	// (no AWS default).
-	DefaultMemoryBytes = 256 << 20
-
-	// DefaultListen is the balancer address when balancer.listen is
-	// omitted: loopback, port 0, meaning a free port is chosen at `up`.
-	DefaultListen = "127.0.0.1:0"
-	// DefaultListenHost replaces a missing host in balancer.listen
-	// (":8080"), so nothing is exposed beyond the machine unless asked.
-	DefaultListenHost = "127.0.0.1"
-)
-
-// Limits enforced while parsing.
-const (
-	// MinMemoryBytes is the least guest RAM accepted: below this the guest
-	// kernel cannot boot reliably.
-	MinMemoryBytes = 96 << 20
-	// MaxMemoryBytes guards against typos (and int64 overflow) in memory.
-	MaxMemoryBytes = 1 << 40
-	// MaxCPU guards against typos in cpu; far beyond one machine's cores.
-	MaxCPU = 256.0
-	// MaxNameLen keeps "<instance>.<service>.<fleet>" names well inside
-	// DNS's 63-byte label and 253-byte name limits.
-	MaxNameLen = 40
-	// MinThreshold and MaxThreshold bound healthy_threshold and
-	// unhealthy_threshold, AWS's range for both.
-	MinThreshold = 2
-	MaxThreshold = 10
-	// MaxDeregistrationDelay is AWS's upper bound for deregistration_delay.
-	MaxDeregistrationDelay = 3600 * time.Second
-)
-
 // Fleet is a parsed, validated and defaulted fleet file.
 type Fleet struct {
-	// Name is the fleet's name, a valid DNS label of at most MaxNameLen.
+	// Name is the fleet's name, a name limits.CheckName accepts.
 	Name string
 	// File is the path the fleet was read from, as given to Load or Parse.
 	File string
@@ -156,7 +99,7 @@ func (f *Fleet) StartOrder() []*Service {
 // Service is one service: an image run as Instances identical VMs behind
 // one balancer.
 type Service struct {
-	// Name is a valid DNS label of at most MaxNameLen.
+	// Name is a name limits.CheckName accepts.
 	Name  string
 	Image Image
 	// Command is the guest's argv; never empty.
@@ -164,13 +107,14 @@ type Service struct {
 	// Env is extra guest environment; nil when the file gives none.
 	Env map[string]string
 	// Port is the guest port the balancer sends traffic and TCP health
-	// checks to, 1..65535.
+	// checks to, limits.MinPort..limits.MaxPort.
 	Port int
 	// Instances is how many VMs to keep running; 0 is allowed (scaled down).
 	Instances int
-	// CPU is cores per instance, > 0 and <= MaxCPU; fractions are allowed.
+	// CPU is cores per instance, limits.MinCPU..limits.MaxCPU; fractions
+	// are allowed.
 	CPU float64
-	// MemoryBytes is guest RAM per instance, MinMemoryBytes..MaxMemoryBytes.
+	// MemoryBytes is guest RAM per instance, limits.MinMemory..limits.MaxMemory.
 	MemoryBytes int64
 	Health      Health
 	Balancer    Balancer
@@ -218,6 +162,11 @@ type Balancer struct {
 	// written as 127.0.0.1.
 	Listen string
 	// DeregistrationDelay is how long a leaving instance keeps serving
-	// in-flight requests, 0..MaxDeregistrationDelay.
+	// in-flight requests, 0..limits.MaxDeregistrationDelay.
 	DeregistrationDelay time.Duration
+	// Replay is whether a request whose instance closes the connection
+	// before answering is replayed on the next instance. Off, such a
+	// client sees its connection closed, and a request is never sent
+	// twice: for services that must not process one twice.
+	Replay bool
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 const sampleFile = "../../testdata/fleetfile/shop/fleet.yaml"
@@ -57,7 +58,7 @@ func TestLoadReadsTheSampleFleet(t *testing.T) {
 					Interval: 2 * time.Second, Timeout: time.Second,
 					HealthyThreshold: 2, UnhealthyThreshold: 2,
 				},
-				Balancer: fleetfile.Balancer{Listen: "127.0.0.1:8081", DeregistrationDelay: 5 * time.Second},
+				Balancer: fleetfile.Balancer{Listen: "127.0.0.1:8081", DeregistrationDelay: 5 * time.Second, Replay: true},
 			},
 			{
 				Name:        "web",
@@ -65,14 +66,14 @@ func TestLoadReadsTheSampleFleet(t *testing.T) {
 				Command:     []string{"/app/web"},
 				Port:        8080,
 				Instances:   2,
-				CPU:         fleetfile.DefaultCPU,
-				MemoryBytes: fleetfile.DefaultMemoryBytes,
+				CPU:         limits.DefaultCPU,
+				MemoryBytes: limits.DefaultMemory,
 				Health: fleetfile.Health{
 					Type: "http", Path: "/",
 					Interval: 30 * time.Second, Timeout: 5 * time.Second,
 					HealthyThreshold: 5, UnhealthyThreshold: 2,
 				},
-				Balancer:  fleetfile.Balancer{Listen: "127.0.0.1:8080", DeregistrationDelay: 300 * time.Second},
+				Balancer:  fleetfile.Balancer{Listen: "127.0.0.1:8080", DeregistrationDelay: 300 * time.Second, Replay: true},
 				DependsOn: []string{"catalog"},
 			},
 		},
@@ -106,20 +107,21 @@ services:
 		Image:       fleetfile.Image{Binary: "/opt/web"},
 		Command:     []string{"/web"},
 		Port:        8080,
-		Instances:   fleetfile.DefaultInstances,
-		CPU:         fleetfile.DefaultCPU,
-		MemoryBytes: fleetfile.DefaultMemoryBytes,
+		Instances:   limits.DefaultInstances,
+		CPU:         limits.DefaultCPU,
+		MemoryBytes: limits.DefaultMemory,
 		Health: fleetfile.Health{
-			Type:               fleetfile.DefaultHealthType,
-			Path:               fleetfile.DefaultHealthPath,
-			Interval:           fleetfile.DefaultHealthInterval,
-			Timeout:            fleetfile.DefaultHealthTimeout,
-			HealthyThreshold:   fleetfile.DefaultHealthyThreshold,
-			UnhealthyThreshold: fleetfile.DefaultUnhealthyThreshold,
+			Type:               limits.DefaultHealthType,
+			Path:               limits.DefaultHealthPath,
+			Interval:           limits.DefaultHealthInterval,
+			Timeout:            limits.DefaultHealthTimeout,
+			HealthyThreshold:   limits.DefaultHealthyThreshold,
+			UnhealthyThreshold: limits.DefaultUnhealthyThreshold,
 		},
 		Balancer: fleetfile.Balancer{
-			Listen:              fleetfile.DefaultListen,
-			DeregistrationDelay: fleetfile.DefaultDeregistrationDelay,
+			Listen:              limits.DefaultListen,
+			DeregistrationDelay: limits.DefaultDeregistrationDelay,
+			Replay:              limits.DefaultReplay,
 		},
 	}
 	if len(f.Services) != 1 || !reflect.DeepEqual(f.Services[0], want) {
@@ -127,20 +129,6 @@ services:
 	}
 	if f.Name != "shop" {
 		t.Errorf("fleet name = %q, want the directory's name, shop", f.Name)
-	}
-}
-
-func TestDefaultsFollowAWS(t *testing.T) {
-	// Pinned so that a change of default is a deliberate, visible act.
-	if fleetfile.DefaultHealthType != "http" || fleetfile.DefaultHealthPath != "/" ||
-		fleetfile.DefaultHealthInterval != 30*time.Second || fleetfile.DefaultHealthTimeout != 5*time.Second ||
-		fleetfile.DefaultHealthyThreshold != 5 || fleetfile.DefaultUnhealthyThreshold != 2 ||
-		fleetfile.DefaultDeregistrationDelay != 300*time.Second {
-		t.Error("health and balancer defaults no longer match the ALB target group defaults")
-	}
-	if fleetfile.DefaultInstances != 1 || fleetfile.DefaultCPU != 1 || fleetfile.DefaultMemoryBytes != 256<<20 ||
-		fleetfile.DefaultListen != "127.0.0.1:0" {
-		t.Error("instance defaults changed")
 	}
 }
 
@@ -296,7 +284,7 @@ func TestMemorySizes(t *testing.T) {
 		{"512MB", 512 << 20},
 		{"2g", 2 << 30},
 		{"1.5GiB", 3 << 29},
-		{"96MiB", fleetfile.MinMemoryBytes},
+		{"96MiB", limits.MinMemory},
 		{"268435456", 256 << 20}, // a plain number is bytes
 		{"'128 MiB'", 128 << 20},
 	} {
@@ -310,6 +298,30 @@ services:
 `)
 		if got := f.Service("web").MemoryBytes; got != tc.want {
 			t.Errorf("memory %s = %d bytes, want %d", tc.memory, got, tc.want)
+		}
+	}
+}
+
+func TestBalancerReplayIsOnUnlessTurnedOff(t *testing.T) {
+	for _, tc := range []struct {
+		balancer string
+		want     bool
+	}{
+		{"{}", true},
+		{"{replay: true}", true},
+		{"{replay: false}", false},
+		{"{listen: 127.0.0.1:8080, replay: false}", false},
+	} {
+		f := mustParse(t, "/srv/shop/fleet.yaml", `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    balancer: `+tc.balancer+`
+`)
+		if got := f.Service("web").Balancer.Replay; got != tc.want {
+			t.Errorf("balancer: %s gives replay %v, want %v", tc.balancer, got, tc.want)
 		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // Load reads the fleet file at path and parses it. Relative paths in the
@@ -90,7 +92,7 @@ func (p *parser) fleet(data []byte) *Fleet {
 			f.Name = name
 		}
 	} else {
-		f.Name = sanitizeName(filepath.Base(p.dir))
+		f.Name = limits.SanitizeName(filepath.Base(p.dir))
 		if f.Name == "" {
 			p.fail(root, "name", "add name: shop", "no name given, and directory %q gives none", p.dir)
 		}

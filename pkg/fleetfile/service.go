@@ -2,13 +2,15 @@ package fleetfile
 
 import (
 	"cmp"
-	"fmt"
 	"net/netip"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // serviceNodes remembers where a service's values were written, for the
@@ -23,11 +25,11 @@ func (p *parser) service(name string, se entry, at string) (*Service, serviceNod
 	var nodes serviceNodes
 	s := &Service{
 		Name:        name,
-		Instances:   DefaultInstances,
-		CPU:         DefaultCPU,
-		MemoryBytes: DefaultMemoryBytes,
+		Instances:   limits.DefaultInstances,
+		CPU:         limits.DefaultCPU,
+		MemoryBytes: limits.DefaultMemory,
 		Health:      defaultHealth(),
-		Balancer:    Balancer{Listen: DefaultListen, DeregistrationDelay: DefaultDeregistrationDelay},
+		Balancer:    defaultBalancer(),
 	}
 	known := []string{"image", "command", "env", "port", "instances", "cpu", "memory", "health", "balancer", "depends_on"}
 	fields, ok := p.fields(se, at, "{image: {binary: ./bin/"+name+"}, command: [/app/"+name+"], port: 8080}", known, composeHint)
@@ -65,12 +67,8 @@ func (p *parser) service(name string, se entry, at string) (*Service, serviceNod
 	}
 
 	if e, ok := fields["port"]; ok {
-		if v, ok := p.integer(e, at+".port", "8080"); ok {
-			if v < 1 || v > 65535 {
-				p.fail(e.val, at+".port", "use a port from 1 to 65535", "port %d is out of range", v)
-			} else {
-				s.Port = v
-			}
+		if v, ok := p.integer(e, at+".port", "8080"); ok && p.within(e.val, at+".port", "port "+e.val.Value, limits.CheckPort(v)) {
+			s.Port = v
 		}
 	} else {
 		p.fail(se.key, at+".port", "add port: 8080 (the guest port the balancer sends to)", "port is missing")
@@ -87,28 +85,14 @@ func (p *parser) service(name string, se entry, at string) (*Service, serviceNod
 	}
 
 	if e, ok := fields["cpu"]; ok {
-		if v, ok := p.number(e, at+".cpu", "0.5"); ok {
-			switch {
-			case !finite(v):
-				p.fail(e.val, at+".cpu", "write cores per instance, like 0.5 or 2", "cpu %s is not a finite number", e.val.Value)
-			case v <= 0:
-				p.fail(e.val, at+".cpu", "write cores per instance, like 0.5 or 2", "cpu %s must be more than zero", e.val.Value)
-			case v > MaxCPU:
-				p.fail(e.val, at+".cpu", "write cores per instance, like 0.5 or 2", "cpu %s is more than %g cores", e.val.Value, MaxCPU)
-			default:
-				s.CPU = v
-			}
+		if v, ok := p.number(e, at+".cpu", "0.5"); ok && p.within(e.val, at+".cpu", "cpu "+e.val.Value, limits.CheckCPU(v)) {
+			s.CPU = v
 		}
 	}
 
 	if e, ok := fields["memory"]; ok {
-		if v, ok := p.size(e, at+".memory"); ok {
-			if v < MinMemoryBytes {
-				p.fail(e.val, at+".memory", "write it like 256MiB",
-					"%s is less than %s, the least the guest kernel needs to boot", formatSize(v), formatSize(MinMemoryBytes))
-			} else {
-				s.MemoryBytes = v
-			}
+		if v, ok := p.size(e, at+".memory"); ok && p.within(e.val, at+".memory", limits.FormatSize(v), limits.CheckMemory(v)) {
+			s.MemoryBytes = v
 		}
 	}
 
@@ -244,8 +228,7 @@ func (p *parser) env(e entry, at string) map[string]string {
 	for _, kv := range list {
 		k := kv.key.Value
 		kAt := at + "." + k
-		if !validEnvName(k) {
-			p.fail(kv.key, kAt, "use letters, digits and _, not starting with a digit, like LOG_LEVEL", "%q is not a valid environment variable name", k)
+		if !p.within(kv.key, kAt, strconv.Quote(k), limits.CheckEnvName(k)) {
 			continue
 		}
 		if v, ok := p.str(kv, kAt, k+`: "value"`); ok {
@@ -257,13 +240,17 @@ func (p *parser) env(e entry, at string) map[string]string {
 
 func defaultHealth() Health {
 	return Health{
-		Type:               DefaultHealthType,
-		Path:               DefaultHealthPath,
-		Interval:           DefaultHealthInterval,
-		Timeout:            DefaultHealthTimeout,
-		HealthyThreshold:   DefaultHealthyThreshold,
-		UnhealthyThreshold: DefaultUnhealthyThreshold,
+		Type:               limits.DefaultHealthType,
+		Path:               limits.DefaultHealthPath,
+		Interval:           limits.DefaultHealthInterval,
+		Timeout:            limits.DefaultHealthTimeout,
+		HealthyThreshold:   limits.DefaultHealthyThreshold,
+		UnhealthyThreshold: limits.DefaultUnhealthyThreshold,
 	}
+}
+
+func defaultBalancer() Balancer {
+	return Balancer{Listen: limits.DefaultListen, DeregistrationDelay: limits.DefaultDeregistrationDelay, Replay: limits.DefaultReplay}
 }
 
 func (p *parser) health(e entry, at string) Health {
@@ -332,22 +319,18 @@ func (p *parser) health(e entry, at string) Health {
 		if !ok {
 			continue
 		}
-		if v, ok := p.integer(te, at+"."+th.key, "3"); ok {
-			if v < MinThreshold || v > MaxThreshold {
-				p.fail(te.val, at+"."+th.key, fmt.Sprintf("use %d to %d, AWS's range", MinThreshold, MaxThreshold), "%s %d is out of range", th.key, v)
-			} else {
-				*th.dst = v
-			}
+		if v, ok := p.integer(te, at+"."+th.key, "3"); ok && p.within(te.val, at+"."+th.key, th.key+" "+te.val.Value, limits.CheckThreshold(v)) {
+			*th.dst = v
 		}
 	}
 	return h
 }
 
 func (p *parser) balancer(e entry, at string) (Balancer, *yaml.Node, netip.AddrPort) {
-	b := Balancer{Listen: DefaultListen, DeregistrationDelay: DefaultDeregistrationDelay}
+	b := defaultBalancer()
 	var addr netip.AddrPort
 	var listenNode *yaml.Node
-	fields, ok := p.fields(e, at, "{listen: 127.0.0.1:8080}", []string{"listen", "deregistration_delay"}, nil)
+	fields, ok := p.fields(e, at, "{listen: 127.0.0.1:8080}", []string{"listen", "deregistration_delay", "replay"}, nil)
 	if !ok {
 		return b, nil, addr
 	}
@@ -361,12 +344,13 @@ func (p *parser) balancer(e entry, at string) (Balancer, *yaml.Node, netip.AddrP
 		}
 	}
 	if de, ok := fields["deregistration_delay"]; ok {
-		if d, ok := p.duration(de, at+".deregistration_delay"); ok {
-			if d < 0 || d > MaxDeregistrationDelay {
-				p.fail(de.val, at+".deregistration_delay", "use 0s to 1h, AWS's range", "%s is out of range", de.val.Value)
-			} else {
-				b.DeregistrationDelay = d
-			}
+		if d, ok := p.duration(de, at+".deregistration_delay"); ok && p.within(de.val, at+".deregistration_delay", de.val.Value, limits.CheckDeregistrationDelay(d)) {
+			b.DeregistrationDelay = d
+		}
+	}
+	if re, ok := fields["replay"]; ok {
+		if v, ok := p.boolean(re, at+".replay", "false"); ok {
+			b.Replay = v
 		}
 	}
 	return b, listenNode, addr

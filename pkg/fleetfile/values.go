@@ -3,7 +3,6 @@ package fleetfile
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/netip"
 	"strconv"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // wrongType reports a value of the wrong kind. A missing value ("port:")
@@ -96,6 +97,24 @@ func (p *parser) number(e entry, path, example string) (float64, bool) {
 	return 0, false
 }
 
+// boolean reads a YAML true or false. A quoted "false", and yes, no, on
+// and off, are rejected: what they mean would be a guess.
+func (p *parser) boolean(e entry, path, example string) (bool, bool) {
+	n := e.val
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" {
+		var v bool
+		if err := n.Decode(&v); err == nil {
+			return v, true
+		}
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && (strings.EqualFold(n.Value, "true") || strings.EqualFold(n.Value, "false")) {
+		p.fail(n, path, "write it without quotes, like "+example, "%q is a string, not true or false", n.Value)
+		return false, false
+	}
+	p.wrongType(e, path, "true or false", example)
+	return false, false
+}
+
 // duration reads a Go duration ("2s", "500ms"). A bare number is
 // rejected: its unit would be a guess.
 func (p *parser) duration(e entry, path string) (time.Duration, bool) {
@@ -175,24 +194,11 @@ func parseSize(s string) (int64, error) {
 	case bytes < 1:
 		// Also catches "0.1" bytes, which would truncate to zero.
 		return 0, errors.New("must be more than zero")
-	case bytes > MaxMemoryBytes:
+	case bytes > limits.MaxMemory:
 		// Compared as a float so huge inputs cannot overflow int64.
-		return 0, fmt.Errorf("is more than %s", formatSize(MaxMemoryBytes))
+		return 0, fmt.Errorf("is more than %s", limits.FormatSize(limits.MaxMemory))
 	}
 	return int64(bytes), nil
-}
-
-// formatSize writes n in the largest binary unit that divides it.
-func formatSize(n int64) string {
-	for _, u := range []struct {
-		name string
-		size int64
-	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if n >= u.size && n%u.size == 0 {
-			return fmt.Sprintf("%d%s", n/u.size, u.name)
-		}
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // item is one string from a list, with where it was written.
@@ -230,67 +236,22 @@ func (p *parser) strList(e entry, at, example string) (items []item, ok bool) {
 // checkName reports a name that can't be a DNS label, since fleet and
 // service names become parts of VM host names.
 func (p *parser) checkName(n *yaml.Node, path, name string) bool {
-	fix := "use lowercase letters, digits and inner dashes"
-	if alt := sanitizeName(name); alt != "" {
-		fix += ", like " + alt
-	}
-	switch {
-	case len(name) > MaxNameLen:
-		p.fail(n, path, fmt.Sprintf("shorten it to at most %d characters", MaxNameLen), "name %q is longer than %d characters", name, MaxNameLen)
-		return false
-	case !validName(name):
-		p.fail(n, path, fix, "name %q can't be part of a domain name", name)
-		return false
-	}
-	return true
+	return p.within(n, path, "name "+strconv.Quote(name), limits.CheckName(name))
 }
 
-// validName reports whether s matches [a-z0-9]([a-z0-9-]*[a-z0-9])?.
-func validName(s string) bool {
-	if s == "" || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
+// within reports whether err, from a limits check of the value at n, is
+// nil; if not it reports it, subject being the value as the user wrote it.
+func (p *parser) within(n *yaml.Node, path, subject string, err error) bool {
+	if err == nil {
+		return true
 	}
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
+	var le *limits.Error
+	if errors.As(err, &le) {
+		p.fail(n, path, le.Fix, "%s %s", subject, le.Problem)
+	} else {
+		p.fail(n, path, "", "%s: %v", subject, err)
 	}
-	return true
-}
-
-// sanitizeName turns a directory name into a valid fleet name, like
-// docker compose's project name: lowercase, other characters become
-// dashes, runs of dashes collapse. It returns "" if nothing is left.
-func sanitizeName(s string) string {
-	var b strings.Builder
-	dash := false
-	for _, c := range strings.ToLower(s) {
-		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
-			b.WriteRune(c)
-			dash = false
-		} else if !dash && b.Len() > 0 {
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	out := strings.TrimRight(b.String(), "-")
-	if len(out) > MaxNameLen {
-		out = strings.TrimRight(out[:MaxNameLen], "-")
-	}
-	return out
-}
-
-// validEnvName reports whether s matches [A-Za-z_][A-Za-z0-9_]*.
-func validEnvName(s string) bool {
-	if s == "" || s[0] >= '0' && s[0] <= '9' {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return false
 }
 
 // parseListen checks a balancer address and returns it normalised to
@@ -304,19 +265,14 @@ func parseListen(s string) (netip.AddrPort, string, error) {
 	}
 	port, err := strconv.ParseUint(portStr, 10, 16)
 	if err != nil {
-		return netip.AddrPort{}, fix, fmt.Errorf("port %q in %q is not a number from 0 to 65535", portStr, s)
+		return netip.AddrPort{}, fix, fmt.Errorf("port %q in %q is not a number from 0 to %d", portStr, s, limits.MaxPort)
 	}
 	if host == "" || host == "localhost" {
-		host = DefaultListenHost
+		host = limits.DefaultListenHost
 	}
 	addr, err := netip.ParseAddr(host)
 	if err != nil {
 		return netip.AddrPort{}, fix + " (host names other than localhost are not looked up)", fmt.Errorf("host %q is not an IP address or localhost", host)
 	}
 	return netip.AddrPortFrom(addr, uint16(port)), "", nil
-}
-
-// finite reports whether v is neither NaN nor infinite (YAML allows .nan and .inf).
-func finite(v float64) bool {
-	return !math.IsNaN(v) && !math.IsInf(v, 0)
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vmfleet/vmfleet/pkg/guestlayout"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // supervise runs the service chrooted into the image's root, reaps every
@@ -57,7 +58,7 @@ func supervise(ctx context.Context, in *Init) int {
 			if kill == nil {
 				timeout := time.Duration(c.StopTimeout)
 				if timeout <= 0 {
-					timeout = 10 * time.Second
+					timeout = limits.DefaultStopTimeout
 				}
 				fmt.Fprintf(in.Console, "vmfleet-init: %s: sending SIGTERM, %s until SIGKILL\n", why, timeout)
 				_ = unix.Kill(pid, unix.SIGTERM)

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // Type is the kind of probe a Check performs.
@@ -46,16 +48,6 @@ const (
 // instances in VMs.
 const TCPSettle = 250 * time.Millisecond
 
-// Defaults of an AWS Application Load Balancer target group.
-const (
-	DefaultType               = TypeHTTP
-	DefaultPath               = "/"
-	DefaultInterval           = 30 * time.Second
-	DefaultTimeout            = 5 * time.Second
-	DefaultHealthyThreshold   = 5
-	DefaultUnhealthyThreshold = 2
-)
-
 // Check describes how a target is probed and how results are counted.
 // Zero fields mean "not set"; WithDefaults fills them in.
 type Check struct {
@@ -75,16 +67,16 @@ type Check struct {
 }
 
 // DefaultCheck returns the check an ALB target group gets when nothing is
-// configured: HTTP GET / every 30s, 5s timeout, 5 successes to become healthy
-// and 2 failures to become unhealthy.
+// configured (see package limits): HTTP GET / every 30s, 5s timeout, 5
+// successes to become healthy and 2 failures to become unhealthy.
 func DefaultCheck() Check {
 	return Check{
-		Type:               DefaultType,
-		Path:               DefaultPath,
-		Interval:           DefaultInterval,
-		Timeout:            DefaultTimeout,
-		HealthyThreshold:   DefaultHealthyThreshold,
-		UnhealthyThreshold: DefaultUnhealthyThreshold,
+		Type:               limits.DefaultHealthType,
+		Path:               limits.DefaultHealthPath,
+		Interval:           limits.DefaultHealthInterval,
+		Timeout:            limits.DefaultHealthTimeout,
+		HealthyThreshold:   limits.DefaultHealthyThreshold,
+		UnhealthyThreshold: limits.DefaultUnhealthyThreshold,
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 func TestDefaultCheckMatchesALBTargetGroupDefaults(t *testing.T) {
@@ -36,9 +38,9 @@ func TestWithDefaultsFillsOnlyZeroFields(t *testing.T) {
 	want := Check{
 		Type:               TypeTCP,
 		Interval:           time.Second,
-		Timeout:            DefaultTimeout,
-		HealthyThreshold:   DefaultHealthyThreshold,
-		UnhealthyThreshold: DefaultUnhealthyThreshold,
+		Timeout:            limits.DefaultHealthTimeout,
+		HealthyThreshold:   limits.DefaultHealthyThreshold,
+		UnhealthyThreshold: limits.DefaultUnhealthyThreshold,
 	}
 	if c != want {
 		t.Fatalf("got %+v, want %+v", c, want)

@@ -13,8 +13,9 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"regexp"
 	"strings"
+
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // Recipe is what a service becomes an image from: a static binary plus
@@ -38,17 +39,6 @@ type Copy struct {
 // AppDir is where a binary recipe's binary lands.
 const AppDir = "/app"
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-
-// ValidName reports whether s can name an image, a service or an instance:
-// it becomes part of libvirt domain names and host names.
-func ValidName(s string) error {
-	if !nameRE.MatchString(s) || len(s) > 40 {
-		return fmt.Errorf("name %q is not valid: use lower-case letters, digits and '-', starting with a letter or digit, at most 40 characters", s)
-	}
-	return nil
-}
-
 // ParseCopy parses SRC:DST.
 func ParseCopy(s string) (Copy, error) {
 	src, dst, ok := strings.Cut(s, ":")
@@ -65,20 +55,21 @@ func ParseCopy(s string) (Copy, error) {
 func ParseEnv(pairs []string) error {
 	for _, p := range pairs {
 		k, _, ok := strings.Cut(p, "=")
-		if !ok || !envKeyRE.MatchString(k) {
-			return fmt.Errorf("--env %q: write it as KEY=VALUE with KEY of letters, digits and '_'", p)
+		if !ok {
+			return fmt.Errorf("--env %q: write it as KEY=VALUE", p)
+		}
+		if err := limits.CheckEnvName(k); err != nil {
+			return fmt.Errorf("--env %q: KEY %q %w", p, k, err)
 		}
 	}
 	return nil
 }
 
-var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 // Validate checks the recipe against the host before any work, so bad input
 // fails in one line and leaves nothing behind.
 func (r *Recipe) Validate() error {
-	if err := ValidName(r.Name); err != nil {
-		return err
+	if err := limits.CheckImageName(r.Name); err != nil {
+		return fmt.Errorf("name %q %w", r.Name, err)
 	}
 	switch {
 	case r.Binary == "" && r.Rootfs == "":
@@ -110,8 +101,10 @@ func (r *Recipe) Validate() error {
 			return fmt.Errorf("--rootfs %s needs a command: add -- /path/in/rootfs ARGS... after the flags", r.Rootfs)
 		}
 	}
-	if r.Port < 0 || r.Port > 65535 {
-		return fmt.Errorf("--port %d: must be between 1 and 65535 (or 0 for none)", r.Port)
+	if r.Port != 0 {
+		if err := limits.CheckPort(r.Port); err != nil {
+			return fmt.Errorf("--port %d %w, or 0 for none", r.Port, err)
+		}
 	}
 	return ParseEnv(r.Env)
 }

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // refuse bakes r into a fresh store, expects an error saying each of want,
@@ -134,17 +137,30 @@ func TestBakeRefusesATarballItCannotRead(t *testing.T) {
 }
 
 func TestBakeRefusesABadName(t *testing.T) {
-	for _, name := range []string{"Hello", "hello_world", "", "-hello", "hello.world", strings.Repeat("a", 41)} {
-		err := refuse(t, Recipe{Name: name, Binary: helloBin}, "name", "lower-case")
-		if !strings.Contains(err.Error(), "name \""+name+"\"") {
-			t.Errorf("error %q does not quote the name %q", err, name)
-		}
+	for _, name := range []string{"Hello", "hello_world", "", "-hello", "hello-", "hello.world"} {
+		refuse(t, Recipe{Name: name, Binary: helloBin}, "name "+strconv.Quote(name), "lower-case letters")
+	}
+	// A fleet's images are named <fleet>-<service>, so an image name may
+	// be as long as two names and a dash, but no longer.
+	long := strings.Repeat("a", 2*limits.MaxNameLen+2)
+	refuse(t, Recipe{Name: long, Binary: helloBin}, "name "+strconv.Quote(long), "is longer than 81 characters")
+}
+
+func TestTheImageOfAServiceWithTheLongestNamesInTheLongestNamedFleetIsValid(t *testing.T) {
+	fleet, service := strings.Repeat("f", limits.MaxNameLen), strings.Repeat("s", limits.MaxNameLen)
+	r := Recipe{Name: fleet + "-" + service, Binary: helloBin}
+	if err := r.Validate(); err != nil {
+		t.Fatalf("the fleet file allows fleet %s and service %s, but their image is refused: %v", fleet, service, err)
 	}
 }
 
 func TestBakeRefusesABadEnvPair(t *testing.T) {
 	for _, pair := range []string{"NOVALUE", "=x", "1A=x", "A-B=x", "A B=x"} {
-		refuse(t, Recipe{Name: "hello", Binary: helloBin, Env: []string{"OK=1", pair}}, "--env", pair, "KEY=VALUE")
+		want := "is not a valid environment variable name"
+		if !strings.Contains(pair, "=") {
+			want = "write it as KEY=VALUE"
+		}
+		refuse(t, Recipe{Name: "hello", Binary: helloBin, Env: []string{"OK=1", pair}}, "--env", strconv.Quote(pair), want)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // Store is the local image store:
@@ -50,7 +52,7 @@ func (s *Store) namePath(name string) string   { return filepath.Join(s.Root, "n
 // Get finds an image by name, full digest or a digest prefix of at least
 // 12 hex digits.
 func (s *Store) Get(ref string) (*Manifest, error) {
-	if ValidName(ref) == nil {
+	if limits.CheckImageName(ref) == nil {
 		if b, err := os.ReadFile(s.namePath(ref)); err == nil {
 			return readManifest(filepath.Join(s.imageDir(strings.TrimSpace(string(b))), "manifest.json"))
 		}

@@ -22,17 +22,11 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/guestconfig"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/image"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
-// Sizing rules.
+// Sizing; what an instance may ask for is in package limits.
 const (
-	// MinMemory is the least guest RAM the Debian cloud kernel boots in
-	// with our initramfs, with room left for a small service (measured: 72
-	// MiB fails, 80 MiB boots). fleetfile.MinMemoryBytes is the same.
-	MinMemory = 96 << 20
-	// DefaultMemory and DefaultCPU match a small cloud instance.
-	DefaultMemory = 256 << 20
-	DefaultCPU    = 1.0
 	// qemuOverhead is QEMU's own memory on top of guest RAM: the hard limit
 	// covers the whole process, so without it QEMU would be OOM-killed.
 	// Measured under TCG (vmfleet stats): a booted 128 MiB guest's QEMU has
@@ -41,7 +35,7 @@ const (
 	qemuOverhead = 256 << 20
 	// tbCacheMiB bounds TCG's translation cache (counted in the overhead).
 	tbCacheMiB = 64
-	cpuPeriod  = 100000 // µs, the cgroup default
+	cpuPeriod  = 100000 // µs, the cgroup default; limits.MinCPU assumes it
 	// Cmdline keeps the kernel quiet: under TCG every console byte costs.
 	Cmdline = "console=ttyS0 quiet panic=-1 rdinit=/init"
 	// QBoot is QEMU's minimal firmware for direct kernel boot (Debian's
@@ -66,11 +60,11 @@ type Options struct {
 	Image       *image.Manifest
 	Service     string // defaults to the image name
 	Fleet       string
-	CPU         float64 // cores; default 1
-	MemoryBytes int64   // guest RAM; default 256 MiB
+	CPU         float64 // cores; default limits.DefaultCPU
+	MemoryBytes int64   // guest RAM; default limits.DefaultMemory
 	HostPort    int     // 0: a free port
 	Env         []string
-	StopTimeout time.Duration // the service's grace after SIGTERM in the guest
+	StopTimeout time.Duration // the service's grace after SIGTERM in the guest; default limits.DefaultStopTimeout
 	// Template names the launch template version the instance was made
 	// from, so a controller can tell outdated instances after a restart.
 	Template string
@@ -113,32 +107,36 @@ func (o *Options) defaults() error {
 	if o.Image == nil {
 		return errors.New("no image")
 	}
+	subject := fmt.Sprintf("service name %q", o.Service)
 	if o.Service == "" {
 		o.Service = o.Image.Name
+		subject = fmt.Sprintf("service name %q (the image's; give another with --service)", o.Service)
 	}
-	if err := image.ValidName(o.Service); err != nil {
-		return err
+	if err := limits.CheckName(o.Service); err != nil {
+		return fmt.Errorf("%s %w", subject, err)
 	}
 	if o.CPU == 0 {
-		o.CPU = DefaultCPU
+		o.CPU = limits.DefaultCPU
 	}
-	if o.CPU < 0.01 || o.CPU > 64 || math.IsNaN(o.CPU) {
-		return fmt.Errorf("--cpu %g: give cores between 0.01 and 64, e.g. 0.5", o.CPU)
+	if err := limits.CheckCPU(o.CPU); err != nil {
+		return fmt.Errorf("--cpu %g %w", o.CPU, err)
 	}
 	if o.MemoryBytes == 0 {
-		o.MemoryBytes = DefaultMemory
+		o.MemoryBytes = limits.DefaultMemory
 	}
-	if o.MemoryBytes < MinMemory {
-		return fmt.Errorf("--memory %dMiB is below the %dMiB the guest kernel needs; give at least %dMiB", o.MemoryBytes>>20, MinMemory>>20, MinMemory>>20)
+	if err := limits.CheckMemory(o.MemoryBytes); err != nil {
+		return fmt.Errorf("--memory %s %w", limits.FormatSize(o.MemoryBytes), err)
 	}
-	if o.HostPort < 0 || o.HostPort > 65535 {
-		return fmt.Errorf("--host-port %d: give a port between 1 and 65535, or 0 for a free one", o.HostPort)
+	if o.HostPort != 0 {
+		if err := limits.CheckPort(o.HostPort); err != nil {
+			return fmt.Errorf("--host-port %d %w, or 0 for a free one", o.HostPort, err)
+		}
 	}
 	if o.HostPort != 0 && o.Image.Port == 0 {
 		return fmt.Errorf("--host-port %d: image %s has no service port to forward to; bake it with --port", o.HostPort, o.Image.Name)
 	}
 	if o.StopTimeout == 0 {
-		o.StopTimeout = 10 * time.Second
+		o.StopTimeout = limits.DefaultStopTimeout
 	}
 	return image.ParseEnv(o.Env)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor/hypervisortest"
 	"github.com/vmfleet/vmfleet/pkg/image"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // testImage is a baked image whose disk is a real, small qcow2, so Launch
@@ -198,8 +199,8 @@ func TestLaunchDefaultsToOneCoreAnd256MiB(t *testing.T) {
 	m, f := newManager(t)
 	inst := launch(t, m, Options{Image: testImage(t)})
 	s := defineSpec(t, f, inst.Domain)
-	if s.VCPUs != 1 || s.CPUQuota != cpuPeriod || s.MemoryMiB != DefaultMemory>>20 {
-		t.Errorf("vcpus %d quota %d memory %d MiB, want 1 %d %d", s.VCPUs, s.CPUQuota, s.MemoryMiB, cpuPeriod, DefaultMemory>>20)
+	if s.VCPUs != 1 || s.CPUQuota != cpuPeriod || s.MemoryMiB != limits.DefaultMemory>>20 {
+		t.Errorf("vcpus %d quota %d memory %d MiB, want 1 %d %d", s.VCPUs, s.CPUQuota, s.MemoryMiB, cpuPeriod, limits.DefaultMemory>>20)
 	}
 	if inst.Service != "web" {
 		t.Errorf("service %q, want the image name", inst.Service)
@@ -500,20 +501,23 @@ func TestLaunchRejectsBadOptionsWithAHintAndDefinesNothing(t *testing.T) {
 		image func(*image.Manifest)
 		hint  string // part of the message that says how to fix it
 	}{
-		{name: "memory below the minimum", opts: Options{MemoryBytes: 32 << 20}, hint: "give at least 96MiB"},
-		{name: "negative memory", opts: Options{MemoryBytes: -1}, hint: "give at least 96MiB"},
-		{name: "negative cpu", opts: Options{CPU: -1}, hint: "give cores between 0.01 and 64"},
-		{name: "too little cpu", opts: Options{CPU: 0.001}, hint: "give cores between 0.01 and 64"},
-		{name: "NaN cpu", opts: Options{CPU: math.NaN()}, hint: "give cores between 0.01 and 64"},
-		{name: "infinite cpu", opts: Options{CPU: math.Inf(1)}, hint: "give cores between 0.01 and 64"},
-		{name: "too much cpu", opts: Options{CPU: 65}, hint: "give cores between 0.01 and 64"},
+		{name: "memory below the minimum", opts: Options{MemoryBytes: 32 << 20}, hint: "--memory 32MiB is below the 96MiB the guest kernel needs to boot; give 96MiB to 1TiB"},
+		{name: "negative memory", opts: Options{MemoryBytes: -1}, hint: "give 96MiB to 1TiB"},
+		{name: "memory above the maximum", opts: Options{MemoryBytes: 2 << 40}, hint: "--memory 2TiB is more than 1TiB; give 96MiB to 1TiB"},
+		{name: "negative cpu", opts: Options{CPU: -1}, hint: "--cpu -1 must be more than zero; give cores from 0.01 to 64"},
+		{name: "too little cpu", opts: Options{CPU: 0.001}, hint: "give cores from 0.01 to 64"},
+		{name: "NaN cpu", opts: Options{CPU: math.NaN()}, hint: "give cores from 0.01 to 64"},
+		{name: "infinite cpu", opts: Options{CPU: math.Inf(1)}, hint: "give cores from 0.01 to 64"},
+		{name: "too much cpu", opts: Options{CPU: 65}, hint: "--cpu 65 is more than 64 cores; give cores from 0.01 to 64"},
 		{name: "env without =", opts: Options{Env: []string{"DEBUG"}}, hint: "write it as KEY=VALUE"},
-		{name: "env with a bad key", opts: Options{Env: []string{"OK=1", "1X=2"}}, hint: "write it as KEY=VALUE"},
-		{name: "host port above 65535", opts: Options{HostPort: 65536}, hint: "give a port between 1 and 65535"},
-		{name: "negative host port", opts: Options{HostPort: -80}, hint: "give a port between 1 and 65535"},
+		{name: "env with a bad key", opts: Options{Env: []string{"OK=1", "1X=2"}}, hint: `KEY "1X" is not a valid environment variable name`},
+		{name: "host port above 65535", opts: Options{HostPort: 65536}, hint: "use a port from 1 to 65535, or 0 for a free one"},
+		{name: "negative host port", opts: Options{HostPort: -80}, hint: "use a port from 1 to 65535, or 0 for a free one"},
 		{name: "host port already listened on", opts: Options{HostPort: busyPort}, hint: "pick another with --host-port"},
 		{name: "host port for an image without a port", opts: Options{HostPort: 8080}, image: noPort, hint: "bake it with --port"},
-		{name: "bad service name", opts: Options{Service: "Web_1"}, hint: "use lower-case letters"},
+		{name: "image name too long for a service", image: func(img *image.Manifest) { img.Name = strings.Repeat("a", 41) },
+			hint: "(the image's; give another with --service) is longer than 40 characters"},
+		{name: "bad service name", opts: Options{Service: "Web_1"}, hint: `service name "Web_1" can't be part of a domain name; use lower-case letters`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, f := newManager(t)
