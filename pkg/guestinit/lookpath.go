@@ -44,11 +44,16 @@ func lookPathIn(root, pathList, name string) (string, error) {
 		if !path.IsAbs(dir) {
 			continue // relative to the working directory: as exec.LookPath, not searched
 		}
-		p := path.Join(dir, name)
-		if _, err := os.Lstat(filepath.Join(root, p)); err != nil {
+		// The directory may be a link too (merged /usr: /bin -> /usr/bin).
+		d, err := resolveIn(root, dir)
+		if err != nil {
 			continue
 		}
-		err := executableIn(root, p)
+		if _, err := os.Lstat(filepath.Join(root, d, name)); err != nil {
+			continue // not in this directory
+		}
+		p := path.Join(dir, name)
+		err = executableIn(root, p)
 		if err == nil {
 			return p, nil
 		}

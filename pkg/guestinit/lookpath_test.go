@@ -72,6 +72,18 @@ func TestACommandLinkedWithAnAbsoluteTargetIsFollowedInsideTheImage(t *testing.T
 	}
 }
 
+// Merged /usr: /bin is a link to /usr/bin, relative in Debian, absolute in
+// some images; the PATH directory itself is followed inside the image.
+func TestAPathDirectoryThatIsALinkIsFollowedInsideTheImage(t *testing.T) {
+	root := imageRoot(t, map[string]os.FileMode{"usr/bin/only-in-image": 0o755, "usr/sbin/also-in-image": 0o755},
+		map[string]string{"bin": "/usr/bin", "sbin": "usr/sbin"})
+	for name, want := range map[string]string{"only-in-image": "/bin/only-in-image", "also-in-image": "/sbin/also-in-image"} {
+		if got, err := lookPathIn(root, "/sbin:/bin", name); err != nil || got != want {
+			t.Errorf("lookPathIn(%q) = %q, %v; want %q", name, got, err, want)
+		}
+	}
+}
+
 func TestACommandWhoseLinkGoesNowhereIsNotFound(t *testing.T) {
 	// The initramfs holds its own /bin/busybox: a lookup that left the image
 	// would find it.
