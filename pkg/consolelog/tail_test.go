@@ -56,6 +56,14 @@ func next(t *testing.T, fl *Follower) []string {
 	return got
 }
 
+// wantLines checks emitted lines against the lines wanted, none for none.
+func wantLines(t *testing.T, what string, got []string, want ...string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("%s = %q, want %q", what, got, want)
+	}
+}
+
 func lines(from, to int) []string {
 	var out []string
 	for i := from; i <= to; i++ {
@@ -133,9 +141,7 @@ func TestTailOfASparseTerabyteLogReadsOnlyItsEnd(t *testing.T) {
 		t.Errorf("Tail(100) of the sparse log gave %d lines, want lines 201..300", len(got))
 	}
 	appendLog(t, p, "after\n")
-	if got := next(t, fl); !slices.Equal(got, []string{"after"}) {
-		t.Errorf("followed from the end: %q, want [after]", got)
-	}
+	wantLines(t, "followed from the end", next(t, fl), "after")
 }
 
 func TestTailShowsEveryLineWhenAskedForAllOrMoreThanThereAre(t *testing.T) {
@@ -143,32 +149,23 @@ func TestTailShowsEveryLineWhenAskedForAllOrMoreThanThereAre(t *testing.T) {
 	writeLog(t, p, "one\r\ntwo\r\nthree\r\n")
 	want := []string{"one", "two", "three"} // the serial console's \r\n is a plain line end
 	for _, n := range []int{-1, 3, 100} {
-		if got, _ := tail(t, p, n); !slices.Equal(got, want) {
-			t.Errorf("Tail(%d) = %q, want %q", n, got, want)
-		}
+		got, _ := tail(t, p, n)
+		wantLines(t, fmt.Sprintf("Tail(%d)", n), got, want...)
 	}
-	if got, _ := tail(t, p, 2); !slices.Equal(got, want[1:]) {
-		t.Errorf("Tail(2) = %q, want %q", got, want[1:])
-	}
-	if got, _ := tail(t, p, 0); len(got) != 0 {
-		t.Errorf("Tail(0) = %q, want nothing", got)
-	}
+	got, _ := tail(t, p, 2)
+	wantLines(t, "Tail(2)", got, want[1:]...)
+	got, _ = tail(t, p, 0)
+	wantLines(t, "Tail(0)", got)
 }
 
 func TestTailHoldsBackALineStillBeingWrittenUntilItEnds(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "console.log")
 	writeLog(t, p, "booted\nlogin: ")
 	got, fl := tail(t, p, 10)
-	if !slices.Equal(got, []string{"booted"}) {
-		t.Errorf("Tail = %q, want [booted]: the prompt has no newline yet", got)
-	}
+	wantLines(t, "Tail before the prompt's newline", got, "booted")
 	appendLog(t, p, "root\n")
-	if got := next(t, fl); !slices.Equal(got, []string{"login: root"}) {
-		t.Errorf("Next = %q, want the whole line once it ends", got)
-	}
-	if got := next(t, fl); len(got) != 0 {
-		t.Errorf("Next with nothing new = %q", got)
-	}
+	wantLines(t, "Next once the line ends", next(t, fl), "login: root")
+	wantLines(t, "Next with nothing new", next(t, fl))
 }
 
 // virtlogd rotates by renaming console.log to console.log.0, possibly in
@@ -179,12 +176,10 @@ func TestTailReadsBackAcrossOneRotation(t *testing.T) {
 	writeLog(t, Backup(p)+"1", "older\n") // console.log.1: past one rotation, never read
 	writeLog(t, Backup(p), "1\n2\n3\nsplit ")
 	writeLog(t, p, "across\n4\n5\n")
-	if got, _ := tail(t, p, 3); !slices.Equal(got, []string{"split across", "4", "5"}) {
-		t.Errorf("Tail(3) = %q", got)
-	}
-	if got, _ := tail(t, p, 100); !slices.Equal(got, []string{"1", "2", "3", "split across", "4", "5"}) {
-		t.Errorf("Tail(100) = %q", got)
-	}
+	got, _ := tail(t, p, 3)
+	wantLines(t, "Tail(3)", got, "split across", "4", "5")
+	got, _ = tail(t, p, 100)
+	wantLines(t, "Tail(100)", got, "1", "2", "3", "split across", "4", "5")
 }
 
 func TestTailGoesOnFromTheBackupsUnfinishedLine(t *testing.T) {
@@ -192,13 +187,9 @@ func TestTailGoesOnFromTheBackupsUnfinishedLine(t *testing.T) {
 	writeLog(t, Backup(p), "1\n2\npart")
 	writeLog(t, p, "ial")
 	got, fl := tail(t, p, 10)
-	if !slices.Equal(got, []string{"1", "2"}) {
-		t.Errorf("Tail = %q, want [1 2]", got)
-	}
+	wantLines(t, "Tail", got, "1", "2")
 	appendLog(t, p, " line\n")
-	if got := next(t, fl); !slices.Equal(got, []string{"partial line"}) {
-		t.Errorf("Next = %q, want [partial line]", got)
-	}
+	wantLines(t, "Next", next(t, fl), "partial line")
 }
 
 func TestFollowFinishesARotatedFileThenReadsTheNewOne(t *testing.T) {
@@ -211,33 +202,21 @@ func TestFollowFinishesARotatedFileThenReadsTheNewOne(t *testing.T) {
 	}
 	appendLog(t, Backup(p), "way\n") // written before virtlogd switched files
 	writeLog(t, p, "c\n")
-	if got := next(t, fl); !slices.Equal(got, []string{"b", "half way", "c"}) {
-		t.Errorf("Next across a rotation = %q, want [b, half way, c]", got)
-	}
+	wantLines(t, "Next across a rotation", next(t, fl), "b", "half way", "c")
 	appendLog(t, p, "d\n")
-	if got := next(t, fl); !slices.Equal(got, []string{"d"}) {
-		t.Errorf("Next in the new file = %q, want [d]", got)
-	}
+	wantLines(t, "Next in the new file", next(t, fl), "d")
 }
 
 func TestFollowWaitsForALogThatDoesNotExistYet(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "console.log")
 	got, fl := tail(t, p, 10)
-	if len(got) != 0 {
-		t.Errorf("Tail of a missing log = %q", got)
-	}
-	if got := next(t, fl); len(got) != 0 {
-		t.Errorf("Next of a missing log = %q", got)
-	}
+	wantLines(t, "Tail of a missing log", got)
+	wantLines(t, "Next of a missing log", next(t, fl))
 	writeLog(t, p, "first\n")
-	if got := next(t, fl); !slices.Equal(got, []string{"first"}) {
-		t.Errorf("Next once it exists = %q, want [first]", got)
-	}
+	wantLines(t, "Next once it exists", next(t, fl), "first")
 	newcomer := Follow(p)
 	defer newcomer.Close()
-	if got := next(t, newcomer); !slices.Equal(got, []string{"first"}) {
-		t.Errorf("Follow reads from the start: %q, want [first]", got)
-	}
+	wantLines(t, "Follow reads from the start", next(t, newcomer), "first")
 }
 
 func TestFollowStartsAgainAtTheTopOfALogTruncatedInPlace(t *testing.T) {
@@ -245,9 +224,7 @@ func TestFollowStartsAgainAtTheTopOfALogTruncatedInPlace(t *testing.T) {
 	writeLog(t, p, "old 1\nold 2\n")
 	_, fl := tail(t, p, 10)
 	writeLog(t, p, "new\n") // O_TRUNC: same file, shorter
-	if got := next(t, fl); !slices.Equal(got, []string{"new"}) {
-		t.Errorf("Next after truncation = %q, want [new]", got)
-	}
+	wantLines(t, "Next after truncation", next(t, fl), "new")
 }
 
 func TestALineWithoutEndIsShownInPiecesRatherThanHeldForever(t *testing.T) {
