@@ -42,7 +42,7 @@ func lookPathIn(root, pathList, name string) (string, error) {
 	var broken error // the first entry that exists but cannot run: more use than "not found"
 	for _, dir := range filepath.SplitList(pathList) {
 		if !path.IsAbs(dir) {
-			continue // relative to the working directory: as exec.LookPath, not searched
+			continue // relative to the working directory: refused, as exec.LookPath does (ErrDot)
 		}
 		// The directory may be a link too (merged /usr: /bin -> /usr/bin).
 		d, err := resolveIn(root, dir)
