@@ -1,18 +1,24 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vmfleet/vmfleet/pkg/consolelog"
 	"github.com/vmfleet/vmfleet/pkg/instance"
 )
+
+// defaultTail is how many lines of each log logs shows unless told: a
+// console log grows for as long as its instance runs.
+const defaultTail = 100
 
 func logsCommand() *cli.Command {
 	return &cli.Command{
@@ -21,11 +27,16 @@ func logsCommand() *cli.Command {
 		ArgsUsage: "SERVICE | INSTANCE",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new output (and new instances of the service)"},
+			&cli.StringFlag{Name: "tail", Aliases: []string{"n"}, Value: strconv.Itoa(defaultTail), Usage: `lines to show from the end of each log, or "all"`},
 			&cli.StringFlag{Name: "fleet", Aliases: []string{"p"}, Usage: "the fleet whose service is meant, where several have one of that name"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return errors.New("logs: name one service or instance, e.g. vmfleet logs web")
+			}
+			n, err := parseTail(c.String("tail"))
+			if err != nil {
+				return err
 			}
 			_, mgr, err := openInstances(c)
 			if err != nil {
@@ -56,12 +67,15 @@ func logsCommand() *cli.Command {
 			if len(insts) == 0 {
 				return fmt.Errorf("logs: no instance or service named %q; see vmfleet ps", ref)
 			}
-			t := &tailer{offsets: map[string]int64{}, partial: map[string][]byte{}, prefix: !single}
+			p := newLogPrinter(os.Stdout, !single)
+			defer p.close()
 			for _, i := range insts {
-				t.copy(i)
+				if err := p.tail(i, n); err != nil {
+					return err
+				}
 			}
-			if !c.Bool("follow") {
-				return nil
+			if err := p.flush(); err != nil || !c.Bool("follow") {
+				return err
 			}
 			for {
 				select {
@@ -73,48 +87,99 @@ func logsCommand() *cli.Command {
 					// Replacements and scale-outs join the stream.
 					if now, _, err := pick(c.Context); err == nil && len(now) > 0 {
 						insts = now
+						p.keepOnly(insts)
 					}
 				}
 				for _, i := range insts {
-					t.copy(i)
+					if err := p.next(i); err != nil {
+						return err
+					}
+				}
+				if err := p.flush(); err != nil {
+					return err
 				}
 			}
 		},
 	}
 }
 
-// tailer prints what each console log gained since last time, whole lines
-// only, prefixed with service/instance when several are interleaved.
-type tailer struct {
-	offsets map[string]int64
-	partial map[string][]byte
-	prefix  bool
+// parseTail reads --tail: a number of lines, or all.
+func parseTail(s string) (int, error) {
+	if s == "all" {
+		return -1, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("--tail %q: give a number of lines, e.g. --tail 50, or --tail all", s)
+	}
+	return n, nil
 }
 
-func (t *tailer) copy(i *instance.Instance) {
-	f, err := os.Open(i.Console)
+// logPrinter prints instances' console logs, whole lines only, prefixed
+// with service/instance when several are interleaved.
+type logPrinter struct {
+	out       *bufio.Writer
+	prefix    bool
+	followers map[string]*consolelog.Follower // by instance id
+}
+
+func newLogPrinter(w io.Writer, prefix bool) *logPrinter {
+	return &logPrinter{out: bufio.NewWriter(w), prefix: prefix, followers: map[string]*consolelog.Follower{}}
+}
+
+// tail prints the last n lines of an instance's log.
+func (p *logPrinter) tail(i *instance.Instance, n int) error {
+	fl, err := consolelog.Tail(i.Console, n, p.emit(i))
 	if err != nil {
-		return
+		return fmt.Errorf("logs %s: %w", i.ID, err)
 	}
-	defer f.Close()
-	if _, err := f.Seek(t.offsets[i.ID], io.SeekStart); err != nil {
-		return
+	p.followers[i.ID] = fl
+	return nil
+}
+
+// next prints what an instance's log gained; one seen for the first time
+// (a replacement, a scale-out) is printed from its start.
+func (p *logPrinter) next(i *instance.Instance) error {
+	fl, ok := p.followers[i.ID]
+	if !ok {
+		fl = consolelog.Follow(i.Console)
+		p.followers[i.ID] = fl
 	}
-	b, _ := io.ReadAll(f)
-	t.offsets[i.ID] += int64(len(b))
-	buf := append(t.partial[i.ID], b...)
-	for {
-		nl := bytes.IndexByte(buf, '\n')
-		if nl < 0 {
-			break
+	if err := fl.Next(p.emit(i)); err != nil {
+		return fmt.Errorf("logs %s: %w", i.ID, err)
+	}
+	return nil
+}
+
+// keepOnly lets go of the logs of instances no longer listed.
+func (p *logPrinter) keepOnly(insts []*instance.Instance) {
+	keep := map[string]bool{}
+	for _, i := range insts {
+		keep[i.ID] = true
+	}
+	for id, fl := range p.followers {
+		if !keep[id] {
+			fl.Close()
+			delete(p.followers, id)
 		}
-		line := bytes.TrimRight(buf[:nl], "\r")
-		if t.prefix {
-			fmt.Printf("%s/%s | %s\n", i.Service, i.ID, line)
-		} else {
-			fmt.Printf("%s\n", line)
-		}
-		buf = buf[nl+1:]
 	}
-	t.partial[i.ID] = append([]byte(nil), buf...)
+}
+
+func (p *logPrinter) emit(i *instance.Instance) func([]byte) {
+	return func(line []byte) {
+		if p.prefix {
+			fmt.Fprintf(p.out, "%s/%s | ", i.Service, i.ID)
+		}
+		p.out.Write(line)
+		p.out.WriteByte('\n')
+	}
+}
+
+func (p *logPrinter) flush() error { return p.out.Flush() }
+
+func (p *logPrinter) close() {
+	p.out.Flush()
+	for _, fl := range p.followers {
+		fl.Close()
+	}
 }

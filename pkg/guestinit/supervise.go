@@ -6,9 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -26,7 +23,7 @@ func supervise(ctx context.Context, in *Init) int {
 	c := in.Config
 	cmd := exec.Command(c.Command[0], c.Command[1:]...)
 	cmd.Env = append([]string{
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"PATH=" + defaultPath,
 		"HOME=/root",
 		"HOSTNAME=" + c.Hostname,
 	}, c.Env...)
@@ -38,7 +35,7 @@ func supervise(ctx context.Context, in *Init) int {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: guestlayout.NewRoot, Setsid: true}
 	// exec.Command looks the name up on the initramfs; the service's PATH
 	// lives inside the chroot.
-	cmd.Path, cmd.Err = lookPathIn(guestlayout.NewRoot, c.Command[0])
+	cmd.Path, cmd.Err = lookPathIn(guestlayout.NewRoot, servicePath(cmd.Env), c.Command[0])
 
 	stop := make(chan string, 4)
 	watchStopRequests(ctx, stop)
@@ -74,21 +71,6 @@ func supervise(ctx context.Context, in *Init) int {
 			}
 		}
 	}
-}
-
-// lookPathIn resolves a bare command name against PATH inside root and
-// returns the path as seen from inside it.
-func lookPathIn(root, name string) (string, error) {
-	if strings.Contains(name, "/") {
-		return name, nil
-	}
-	for _, dir := range []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
-		p := path.Join(dir, name)
-		if fi, err := os.Stat(filepath.Join(root, p)); err == nil && fi.Mode().IsRegular() {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s: not found in PATH inside the image", name)
 }
 
 // reap collects every exited child and reports the service's status once

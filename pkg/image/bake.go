@@ -25,6 +25,15 @@ func (s *Store) Bake(ctx context.Context, r Recipe, in Inputs) (res *Result, err
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
+	// A binary and its copies are measured before they are hashed: hashing
+	// a sparse terabyte would take hours only to refuse it. A rootfs is
+	// measured from its headers, after the cache is looked at.
+	var c content
+	if r.Rootfs == "" {
+		if c, err = binaryContent(&r); err != nil {
+			return nil, fmt.Errorf("bake %s: %w", r.Name, err)
+		}
+	}
 	digest, err := Digest(&r, in)
 	if err != nil {
 		return nil, fmt.Errorf("bake %s: %w", r.Name, err)
@@ -45,7 +54,7 @@ func (s *Store) Bake(ctx context.Context, r Recipe, in Inputs) (res *Result, err
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return nil, err
 	}
-	m, err := s.build(ctx, &r, in, digest, tmp)
+	m, err := s.build(ctx, &r, in, digest, tmp, c)
 	if err != nil {
 		return nil, fmt.Errorf("bake %s: %w", r.Name, err)
 	}
@@ -61,7 +70,9 @@ func (s *Store) Bake(ctx context.Context, r Recipe, in Inputs) (res *Result, err
 	return &Result{Manifest: m}, nil
 }
 
-func (s *Store) build(ctx context.Context, r *Recipe, in Inputs, digest, tmp string) (*Manifest, error) {
+// build makes the image in tmp; c is the binary recipe's content, measured
+// already.
+func (s *Store) build(ctx context.Context, r *Recipe, in Inputs, digest, tmp string, c content) (*Manifest, error) {
 	m := &Manifest{
 		Name: r.Name, Digest: digest, Command: r.Command, Env: r.Env, Port: r.Port,
 		KernelVersion: in.Kernel.Version, Created: time.Now().UTC().Truncate(time.Second),
@@ -73,7 +84,7 @@ func (s *Store) build(ctx context.Context, r *Recipe, in Inputs, digest, tmp str
 	}
 
 	raw := filepath.Join(tmp, "disk.raw")
-	size, err := s.writeRootFS(ctx, r, raw)
+	size, err := s.writeRootFS(ctx, r, raw, c)
 	if err != nil {
 		return nil, err
 	}
@@ -112,21 +123,12 @@ func (s *Store) build(ctx context.Context, r *Recipe, in Inputs, digest, tmp str
 	return m, nil
 }
 
-func (s *Store) writeRootFS(ctx context.Context, r *Recipe, raw string) (int64, error) {
-	var c content
-	var err error
+func (s *Store) writeRootFS(ctx context.Context, r *Recipe, raw string, c content) (int64, error) {
 	if r.Rootfs != "" {
-		c, err = tarContent(r.Rootfs)
-	} else {
-		srcs := []string{r.Binary}
-		for _, cp := range r.Copies {
-			srcs = append(srcs, cp.Src)
+		var err error
+		if c, err = tarContent(r.Rootfs); err != nil {
+			return 0, err
 		}
-		c, err = treeContent(srcs...)
-		c.entries += 16 // the skeleton
-	}
-	if err != nil {
-		return 0, err
 	}
 	rfs, size, err := createRootFS(raw, c)
 	if err != nil {

@@ -2,6 +2,7 @@ package image
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -172,5 +173,29 @@ func TestBakeCopiesWhatASymlinkedSourcePointsAt(t *testing.T) {
 	writeFile(t, real, []byte("version: 2\n"), 0o644)
 	if res := bake(t, s, r); res.Cached || res.Manifest.Digest == m.Digest {
 		t.Errorf("changing the file behind a copied symlink gave cached=%v, same digest=%v", res.Cached, res.Manifest.Digest == m.Digest)
+	}
+}
+
+// The manifest holds the image's environment, secrets included; what QEMU
+// reads, as its own user, stays reachable.
+func TestBakeKeepsTheManifestFromOtherUsers(t *testing.T) {
+	s := newStore(t)
+	res, err := s.Bake(context.Background(), Recipe{Name: "hello", Binary: helloBin, Env: []string{"API_TOKEN=s3cret"}}, stubInputs(t))
+	if err != nil {
+		t.Fatalf("bake: %v", err)
+	}
+	dir := filepath.Dir(res.Manifest.Disk)
+	if mode := stat(t, filepath.Join(dir, "manifest.json")).Mode().Perm(); mode != 0o600 {
+		t.Errorf("manifest.json has mode %o, want 0600", mode)
+	}
+	for _, d := range []string{dir, filepath.Dir(dir), filepath.Dir(res.Manifest.Kernel)} {
+		if mode := stat(t, d).Mode().Perm(); mode != 0o755 {
+			t.Errorf("%s has mode %o, want 0755: QEMU must reach the image's files", d, mode)
+		}
+	}
+	for _, f := range []string{res.Manifest.Disk, res.Manifest.Initrd, res.Manifest.Kernel} {
+		if mode := stat(t, f).Mode().Perm(); mode&0o004 == 0 {
+			t.Errorf("%s has mode %o: QEMU, running as its own user, cannot read it", f, mode)
+		}
 	}
 }

@@ -34,7 +34,7 @@ func BenchmarkBake(b *testing.B) {
 	rand.Read(blob)
 	writeFile(b, filepath.Join(static, "assets", "blob.bin"), blob, 0o644)
 	r := Recipe{Name: "hello", Binary: helloBin, Copies: []Copy{{Src: static, Dst: "/srv/static"}}, Port: 8080}
-	c, err := treeContent(helloBin, static)
+	c, err := binaryContent(&r)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -284,24 +284,33 @@ type content struct {
 }
 
 // tarContent reads a tarball's headers (a compressed tarball says nothing
-// useful by its own size).
+// useful by its own size), refusing one that claims more than an image may
+// hold or that ends before its last entry's data does.
 func tarContent(tarball string) (content, error) {
 	tr, c, err := openTarball(tarball)
 	if err != nil {
 		return content{}, err
 	}
 	defer c.Close()
+	input := "--rootfs " + tarball
 	var total content
+	var last *tar.Header
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			return total, nil
 		}
+		if errors.Is(err, io.ErrUnexpectedEOF) && last != nil {
+			return content{}, fmt.Errorf("%s is truncated: it ends inside %s (its header says %d bytes) or in the header after it; make the tarball again or fetch it whole",
+				input, last.Name, last.Size)
+		}
 		if err != nil {
 			return content{}, fmt.Errorf("read %s: %w", tarball, err)
 		}
-		total.bytes += h.Size + blockSize
-		total.entries++
+		if err := total.add(input, h.Name, h.Size); err != nil {
+			return content{}, err
+		}
+		last = h
 	}
 }
 
@@ -310,31 +319,4 @@ func tarContent(tarball string) (content, error) {
 // copied tree stay symlinks.
 func copySource(src string) (string, error) {
 	return filepath.EvalSymlinks(src)
-}
-
-// treeContent measures host files and directory trees.
-func treeContent(paths ...string) (content, error) {
-	var total content
-	for _, p := range paths {
-		p, err := copySource(p)
-		if err != nil {
-			return content{}, err
-		}
-		err = filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			total.bytes += fi.Size() + blockSize
-			total.entries++
-			return nil
-		})
-		if err != nil {
-			return content{}, err
-		}
-	}
-	return total, nil
 }

@@ -76,6 +76,20 @@ func testInputs(t testing.TB) Inputs {
 	return Inputs{Kernel: k, Init: initBin}
 }
 
+// stubInputs stand in for the guest kernel in bakes that boot nothing: a
+// kernel image and a module that are only bytes, so what a bake refuses or
+// writes is tested on hosts without the guest kernel too.
+func stubInputs(t testing.TB) Inputs {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "vmlinuz-0.0.0-stub"), []byte("not a kernel\n"), 0o644)
+	writeFile(t, filepath.Join(dir, "modules", "virtio_blk.ko"), []byte("not a module\n"), 0o644)
+	return Inputs{Init: initBin, Kernel: &kernel.Kernel{
+		Version: "0.0.0-stub", Image: filepath.Join(dir, "vmlinuz-0.0.0-stub"),
+		ModulesDir: filepath.Join(dir, "modules"), Modules: []string{"virtio_blk.ko"},
+	}}
+}
+
 func newStore(t testing.TB) *Store {
 	t.Helper()
 	s, err := OpenStore(t.TempDir())

@@ -39,10 +39,12 @@ func readManifest(p string) (*Manifest, error) {
 	return &m, nil
 }
 
+// writeJSON writes a manifest for its owner alone: it holds the image's
+// environment, secrets included. QEMU never reads it.
 func writeJSON(p string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(p, append(b, '\n'), 0o644)
+	return os.WriteFile(p, append(b, '\n'), 0o600)
 }

@@ -23,7 +23,7 @@ func refuse(t *testing.T, r Recipe, want ...string) error {
 
 func refuseCtx(t *testing.T, ctx context.Context, s *Store, r Recipe, want ...string) error {
 	t.Helper()
-	res, err := s.Bake(ctx, r, testInputs(t))
+	res, err := s.Bake(ctx, r, stubInputs(t)) // a refusal boots nothing
 	if err == nil {
 		t.Fatalf("bake succeeded (%s), want an error saying %q", res.Manifest.Digest, want)
 	}
@@ -176,7 +176,7 @@ func TestBakeThatFailsWhileUnpackingLeavesNothing(t *testing.T) {
 	// Cut inside busybox's data: the first header reads, the rest does not.
 	writeFile(t, truncated, full[:len(full)/2], 0o644)
 	t.Run("truncated", func(t *testing.T) {
-		refuse(t, Recipe{Name: "web", Rootfs: truncated, Command: []string{"/bin/sh"}}, truncated, "unexpected EOF")
+		refuse(t, Recipe{Name: "web", Rootfs: truncated, Command: []string{"/bin/sh"}}, truncated, "truncated", "./bin/busybox")
 	})
 
 	tarball := filepath.Join(t.TempDir(), "rootfs.tar")

@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -240,7 +241,7 @@ func (m *Manager) Launch(ctx context.Context, o Options) (inst *Instance, err er
 		return inst, err
 	}
 	cfgPath := filepath.Join(inst.Dir, "guest-config.json")
-	if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
+	if err := writeForQEMU(cfgPath, cfg, user.LookupGroup); err != nil {
 		return inst, fmt.Errorf("launch %s: %w", id, err)
 	}
 	md := metadata{ID: id, Service: o.Service, Fleet: o.Fleet, ImageName: o.Image.Name, ImageDigest: o.Image.Digest,
