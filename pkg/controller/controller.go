@@ -90,6 +90,7 @@ type service struct {
 	removed   bool // gone from the fleet file: scaled to zero, then dropped
 	failures  int
 	notBefore time.Time // launch backoff after failures
+	ln          net.Listener // bound, not yet served (see bind)
 	// launchError stops launches after an error retrying cannot cure,
 	// until a reload changes the service.
 	launchError string
@@ -121,6 +122,7 @@ type Controller struct {
 	wg        sync.WaitGroup
 	seq       int
 	resyncing bool
+	running   bool // Run has adopted and serves the balancers
 	ctx       context.Context // the balancers' lifetime, set by Listen
 	// fileCounts are the fleet file's instance counts as last loaded; a
 	// count changed by Scale stands until the file's own count changes.
@@ -210,34 +212,53 @@ func (c *Controller) listen(s *service) error {
 	if a, ok := c.opts.Listen[name]; ok && strings.HasSuffix(addr, ":0") {
 		addr = a
 	}
-	la, err := c.bind(b, addr)
+	ln, err := c.bind(addr)
 	if err != nil {
 		b.Close()
 		return fmt.Errorf("service %s balancer: %w; change balancer.listen in %s or stop what uses it", name, err, c.opts.Fleet.File)
 	}
-	s.bal, s.listen = b, la.String()
+	s.bal, s.ln, s.listen = b, ln, ln.Addr().String()
+	if c.running {
+		c.serve(s)
+	}
 	c.emit(name, "", "listening", "balancer on %s", s.listen)
 	return nil
 }
 
-func (c *Controller) bind(b *balancer.Balancer, addr string) (net.Addr, error) {
-	if c.opts.Listeners == nil {
-		return b.Listen(c.ctx, addr)
-	}
+// bind gets the balancer's listening socket. It is served only from Run,
+// once the running instances are adopted: until then new connections
+// wait in the kernel's backlog rather than meet a balancer with no
+// targets (after a daemon restart the socket is the old one).
+func (c *Controller) bind(addr string) (net.Listener, error) {
 	addr, err := balancer.ListenAddr(addr)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := c.opts.Listeners.Listen(c.ctx, addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	if c.opts.Listeners == nil {
+		var lc net.ListenConfig
+		return lc.Listen(c.ctx, "tcp", addr)
 	}
-	return b.Start(c.ctx, ln)
+	return c.opts.Listeners.Listen(c.ctx, addr)
+}
+
+// serve starts a bound balancer serving; from Run, or for a service a
+// reload adds while Run runs.
+func (c *Controller) serve(s *service) {
+	if s.ln == nil {
+		return
+	}
+	if _, err := s.bal.Start(c.ctx, s.ln); err != nil {
+		c.emit(s.spec.Name, "", "error", "serve balancer: %v", err)
+	}
+	s.ln = nil
 }
 
 // release closes a balancer for good: its port is not wanted again.
 func (c *Controller) release(s *service) {
 	s.bal.Close()
+	if s.ln != nil {
+		s.ln.Close()
+	}
 	if c.opts.Listeners != nil && s.listen != "" {
 		c.opts.Listeners.Release(s.listen)
 	}
@@ -291,6 +312,9 @@ func (c *Controller) closeBalancers() {
 		if s.bal != nil {
 			s.bal.Close()
 		}
+		if s.ln != nil {
+			s.ln.Close()
+		}
 	}
 }
 
@@ -306,6 +330,10 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 	if err := c.adopt(ctx); err != nil {
 		return err
+	}
+	c.running = true
+	for _, name := range c.order {
+		c.serve(c.services[name])
 	}
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -437,7 +465,7 @@ func (c *Controller) reconcile(ctx context.Context) {
 		for _, m := range p.retire {
 			c.retire(ctx, s, m, 10*time.Second)
 		}
-		for i := 0; i < p.launch && !now.Before(s.notBefore); i++ {
+		for i := 0; i < p.launch && !now.Before(s.notBefore) && s.launchError == ""; i++ {
 			if starting > 0 && starting+s.spec.CPU > c.opts.BootCPUs {
 				break
 			}
@@ -478,13 +506,20 @@ func (c *Controller) launch(ctx context.Context, s *service) {
 		c.deliver(ctx, func() {
 			delete(s.members, key)
 			if err != nil {
+				if instance.Permanent(err) {
+					// Retrying cannot cure it: say so, and wait for a
+					// changed service.
+					s.launchError = err.Error()
+					c.emit(name, "", "error", "launch failed, not retrying: %v", err)
+					return
+				}
 				s.failures++
 				backoff := time.Duration(1<<min(s.failures, 5)) * time.Second
 				s.notBefore = time.Now().Add(backoff)
 				c.emit(name, "", "error", "launch failed (retrying in %s): %v", backoff, err)
 				return
 			}
-			s.failures = 0
+			s.failures, s.launchError = 0, ""
 			m.key, m.phase, m.launched = inst.ID, booting, time.Now()
 			s.members[inst.ID] = m
 			s.insts[inst.ID] = inst

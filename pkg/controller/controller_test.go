@@ -7,6 +7,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -430,4 +431,42 @@ func TestDownStopsDependentsBeforeTheirDependencies(t *testing.T) {
 			t.Errorf("web instance %s was destroyed after catalog's", w.ID)
 		}
 	}
+}
+
+func TestALaunchErrorRetryingCannotCureStopsLaunchesAndIsReported(t *testing.T) {
+	h := start(t, serviceYAML("web", 1, "hi"))
+	h.fake.FailOn("Start", errors.New("could not open '/x/overlay.qcow2': Permission denied"))
+	if err := h.ctrl.Scale(context.Background(), map[string]int{"web": 2}); err != nil {
+		t.Fatal(err)
+	}
+	st := h.waitFor("the launch error reported", func(st api.Fleet) bool {
+		w, _ := serviceOf(st, "web")
+		return strings.Contains(w.LaunchError, "Permission denied")
+	})
+	starts := func() int {
+		n := 0
+		for _, c := range h.fake.Calls() {
+			if c.Method == "Start" {
+				n++
+			}
+		}
+		return n
+	}
+	before := starts()
+	time.Sleep(3 * time.Second) // the transient backoff would have retried twice by now
+	if n := starts(); n != before {
+		t.Errorf("launches went on after a permanent error: %d more Start calls", n-before)
+	}
+	if w, _ := serviceOf(st, "web"); w.Current() != 1 {
+		t.Errorf("the running instance should keep serving: %+v", w)
+	}
+	// A changed service clears it and launches again.
+	h.fake.FailOn("Start", nil)
+	if err := h.reload(parseFleet(t, h.dir, strings.Replace(serviceYAML("web", 2, "hi"), "cpu: 0.5", "cpu: 0.25", 1))); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("two in service after the fix", func(st api.Fleet) bool {
+		w, _ := serviceOf(st, "web")
+		return w.LaunchError == "" && st.Ready() && w.Current() == 2
+	})
 }

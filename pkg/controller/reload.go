@@ -79,6 +79,9 @@ func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest
 			case s.spec.CPU != ns.CPU || s.spec.MemoryBytes != ns.MemoryBytes:
 				c.emit(ns.Name, "", "rollout", "cpu %g -> %g, memory %dMiB -> %dMiB: launch before terminate", s.spec.CPU, ns.CPU, s.spec.MemoryBytes>>20, ns.MemoryBytes>>20)
 			}
+			if !reflect.DeepEqual(s.spec, ns) || s.image.Digest != images[ns.Name].Digest {
+				s.launchError = "" // a changed service may launch now
+			}
 			s.spec, s.image = ns, images[ns.Name]
 		}
 	}

@@ -122,7 +122,10 @@ func (d *Daemon) bake(ctx context.Context, f *fleetfile.Fleet, in image.Inputs) 
 	out := map[string]*image.Manifest{}
 	for _, s := range f.StartOrder() {
 		start := time.Now()
-		res, err := d.images.Bake(ctx, *recipe(f, s), in)
+		r := recipe(f, s)
+		res, err := d.images.Bake(ctx, *r, in, image.OnBuild(func() {
+			d.emit(api.Event{Fleet: f.Name, Service: s.Name, Kind: "image", Message: "baking " + r.Name})
+		}))
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				return nil, err

@@ -9,8 +9,30 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
+
+// BakeOption changes how Bake reports.
+type BakeOption func(*bakeOptions)
+
+type bakeOptions struct{ building func() }
+
+// OnBuild is called once the cache missed and the image is being built,
+// so a caller can say a slow bake has started.
+func OnBuild(f func()) BakeOption { return func(o *bakeOptions) { o.building = f } }
+
+// ErrDiskFull is a bake that ran out of space.
+var ErrDiskFull = errors.New("no space left on device")
+
+// diskFull turns running out of space, wherever in the bake it happened
+// (go-diskfs, qemu-img), into one line that says so and what to do.
+func diskFull(err error, root string) error {
+	if errors.Is(err, syscall.ENOSPC) || strings.Contains(err.Error(), "No space left on device") || strings.Contains(err.Error(), "no space left on device") {
+		return fmt.Errorf("%w on the disk holding %s; free space there or choose a home on a larger disk (--home)", ErrDiskFull, root)
+	}
+	return err
+}
 
 // Result is what a bake produced.
 type Result struct {
@@ -21,7 +43,11 @@ type Result struct {
 // Bake turns a recipe into an image in the store, or finds the one the same
 // inputs produced before. Nothing is left behind when it fails: the work
 // happens in a temporary directory renamed into place at the end.
-func (s *Store) Bake(ctx context.Context, r Recipe, in Inputs) (res *Result, err error) {
+func (s *Store) Bake(ctx context.Context, r Recipe, in Inputs, opts ...BakeOption) (res *Result, err error) {
+	var o bakeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
@@ -46,9 +72,12 @@ func (s *Store) Bake(ctx context.Context, r Recipe, in Inputs) (res *Result, err
 		return &Result{Manifest: m, Cached: true}, nil
 	}
 
+	if o.building != nil {
+		o.building()
+	}
 	tmp, err := os.MkdirTemp(filepath.Join(s.Root, "tmp"), "bake-"+r.Name+"-")
 	if err != nil {
-		return nil, fmt.Errorf("bake %s: %w", r.Name, err)
+		return nil, fmt.Errorf("bake %s: %w", r.Name, diskFull(err, s.Root))
 	}
 	defer os.RemoveAll(tmp) // after the rename it is empty; on failure it holds the half-made image
 	if err := os.Chmod(tmp, 0o755); err != nil {
@@ -56,7 +85,7 @@ func (s *Store) Bake(ctx context.Context, r Recipe, in Inputs) (res *Result, err
 	}
 	m, err := s.build(ctx, &r, in, digest, tmp, c)
 	if err != nil {
-		return nil, fmt.Errorf("bake %s: %w", r.Name, err)
+		return nil, fmt.Errorf("bake %s: %w", r.Name, diskFull(err, s.Root))
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		if _, statErr := os.Stat(filepath.Join(dir, "manifest.json")); statErr != nil {
