@@ -254,4 +254,3 @@ func lookupGroup(name string) (int, error) {
 	}
 	return strconv.Atoi(g.Gid)
 }
-

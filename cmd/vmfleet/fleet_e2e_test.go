@@ -18,7 +18,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
 )
 
 func freePort(t *testing.T) int {

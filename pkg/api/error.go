@@ -12,6 +12,7 @@ const (
 	KindNotFound = "not_found" // no such fleet, service or instance
 	KindConflict = "conflict"  // the state forbids it now (going down, busy)
 	KindFailed   = "failed"    // the daemon tried and failed
+	KindDenied   = "denied"    // no or a wrong token on the TCP listener
 )
 
 // Error is the body of every non-2xx answer.
@@ -31,6 +32,8 @@ func (e *Error) Status() int {
 		return http.StatusNotFound
 	case KindConflict:
 		return http.StatusConflict
+	case KindDenied:
+		return http.StatusUnauthorized
 	default:
 		return http.StatusInternalServerError
 	}

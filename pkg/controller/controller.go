@@ -89,8 +89,8 @@ type service struct {
 	insts     map[string]*instance.Instance
 	removed   bool // gone from the fleet file: scaled to zero, then dropped
 	failures  int
-	notBefore time.Time // launch backoff after failures
-	ln          net.Listener // bound, not yet served (see bind)
+	notBefore time.Time    // launch backoff after failures
+	ln        net.Listener // bound, not yet served (see bind)
 	// launchError stops launches after an error retrying cannot cure,
 	// until a reload changes the service.
 	launchError string
@@ -122,7 +122,7 @@ type Controller struct {
 	wg        sync.WaitGroup
 	seq       int
 	resyncing bool
-	running   bool // Run has adopted and serves the balancers
+	running   bool            // Run has adopted and serves the balancers
 	ctx       context.Context // the balancers' lifetime, set by Listen
 	// fileCounts are the fleet file's instance counts as last loaded; a
 	// count changed by Scale stands until the file's own count changes.

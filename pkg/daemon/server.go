@@ -11,65 +11,78 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
+
+// route is one API operation; routes lists them all, and the test holds
+// the table against openapi.yaml.
+type route struct {
+	method, path string // path below /v1
+	handle       func(d *Daemon, w http.ResponseWriter, r *http.Request)
+}
+
+func routes(shutdown func()) []route {
+	return []route{
+		{"GET", "/info", func(d *Daemon, w http.ResponseWriter, r *http.Request) { reply(w, d.Info(r.Context()), nil) }},
+		{"GET", "/openapi.yaml", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/yaml")
+			w.Write(api.OpenAPI)
+		}},
+		{"GET", "/fleets", func(d *Daemon, w http.ResponseWriter, r *http.Request) { reply(w, d.Fleets(), nil) }},
+		{"POST", "/fleets", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			var req api.ApplyRequest
+			if decode(w, r, &req) {
+				res, err := d.Apply(r.Context(), req)
+				reply(w, res, err)
+			}
+		}},
+		{"GET", "/fleets/{name}", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			st, err := d.Fleet(r.PathValue("name"))
+			reply(w, st, err)
+		}},
+		{"DELETE", "/fleets/{name}", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			grace := limits.DefaultStopTimeout
+			if g := r.URL.Query().Get("grace"); g != "" {
+				var err error
+				if grace, err = time.ParseDuration(g); err != nil {
+					reply(w, nil, api.Invalid(errors.New("grace "+g+": write it like 10s")))
+					return
+				}
+			}
+			reply(w, map[string]bool{"down": true}, d.Down(r.Context(), r.PathValue("name"), grace))
+		}},
+		{"POST", "/fleets/{name}/scale", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			var req api.ScaleRequest
+			if decode(w, r, &req) {
+				st, err := d.Scale(r.Context(), r.PathValue("name"), req.Counts)
+				reply(w, st, err)
+			}
+		}},
+		{"GET", "/instances", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			rows, err := d.Instances(r.Context())
+			reply(w, rows, err)
+		}},
+		{"GET", "/events", func(d *Daemon, w http.ResponseWriter, r *http.Request) { d.serveEvents(w, r) }},
+		{"POST", "/shutdown", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			reply(w, map[string]bool{"shutdown": true}, nil)
+			go shutdown()
+		}},
+	}
+}
 
 // Handler is the API. token, when set, is required on every request
 // (the TCP listener); the unix socket is guarded by its mode instead.
 func (d *Daemon) Handler(token string, shutdown func()) http.Handler {
 	mux := http.NewServeMux()
-	v := "/" + api.Version
-	mux.HandleFunc("GET "+v+"/info", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, d.Info(r.Context()), nil)
-	})
-	mux.HandleFunc("GET "+v+"/fleets", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, d.Fleets(), nil)
-	})
-	mux.HandleFunc("POST "+v+"/fleets", func(w http.ResponseWriter, r *http.Request) {
-		var req api.ApplyRequest
-		if !decode(w, r, &req) {
-			return
-		}
-		res, err := d.Apply(r.Context(), req)
-		reply(w, res, err)
-	})
-	mux.HandleFunc("GET "+v+"/fleets/{name}", func(w http.ResponseWriter, r *http.Request) {
-		st, err := d.Fleet(r.PathValue("name"))
-		reply(w, st, err)
-	})
-	mux.HandleFunc("DELETE "+v+"/fleets/{name}", func(w http.ResponseWriter, r *http.Request) {
-		grace := 10 * time.Second
-		if g := r.URL.Query().Get("grace"); g != "" {
-			var err error
-			if grace, err = time.ParseDuration(g); err != nil {
-				reply(w, nil, api.Invalid(errors.New("grace "+g+": write it like 10s")))
-				return
-			}
-		}
-		reply(w, map[string]bool{"down": true}, d.Down(r.Context(), r.PathValue("name"), grace))
-	})
-	mux.HandleFunc("POST "+v+"/fleets/{name}/scale", func(w http.ResponseWriter, r *http.Request) {
-		var req api.ScaleRequest
-		if !decode(w, r, &req) {
-			return
-		}
-		st, err := d.Scale(r.Context(), r.PathValue("name"), req.Counts)
-		reply(w, st, err)
-	})
-	mux.HandleFunc("GET "+v+"/instances", func(w http.ResponseWriter, r *http.Request) {
-		rows, err := d.Instances(r.Context())
-		reply(w, rows, err)
-	})
-	mux.HandleFunc("GET "+v+"/events", d.serveEvents)
-	mux.HandleFunc("POST "+v+"/shutdown", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, map[string]bool{"shutdown": true}, nil)
-		go shutdown()
-	})
+	for _, rt := range routes(shutdown) {
+		mux.HandleFunc(rt.method+" /"+api.Version+rt.path, func(w http.ResponseWriter, r *http.Request) { rt.handle(d, w, r) })
+	}
 	if token == "" {
 		return mux
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if subtle.ConstantTimeCompare([]byte(r.Header.Get(api.TokenHeader)), []byte(token)) != 1 {
-			reply(w, nil, &api.Error{Kind: api.KindInvalid, Message: "missing or wrong " + api.TokenHeader + "; read the token from the daemon's home (state/api-token)"})
+			reply(w, nil, &api.Error{Kind: api.KindDenied, Message: "missing or wrong " + api.TokenHeader + "; read the token from the daemon's home (state/api-token)"})
 			return
 		}
 		mux.ServeHTTP(w, r)

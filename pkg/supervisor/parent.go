@@ -132,7 +132,7 @@ func runWorker(ctx context.Context, cmd *exec.Cmd, apiFile *os.File, h *holder, 
 
 // holder owns the listening sockets across workers.
 type holder struct {
-	mu   sync.Mutex // a dying worker's requests may overlap the next one's
+	mu   sync.Mutex          // a dying worker's requests may overlap the next one's
 	held map[string]*os.File // by bound address
 }
 

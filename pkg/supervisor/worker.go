@@ -99,4 +99,3 @@ func (l *Listeners) Release(addr string) {
 func (l *Listeners) broken(err error) error {
 	return fmt.Errorf("supervisor: %w", err)
 }
-
