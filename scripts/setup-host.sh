@@ -43,6 +43,11 @@ fi
 # was already running); without it every domain start fails.
 if [ ! -d /run/systemd/system ] && ! pidof virtlogd >/dev/null; then sudo_ virtlogd -d; fi
 
+# The daemon's socket belongs to group vmfleet (mode 0660): its members
+# drive vmfleet without sudo, as docker's group does (and, like it, are as
+# good as root on this machine). Add yourself with: usermod -aG vmfleet $USER
+getent group vmfleet >/dev/null || sudo_ groupadd --system vmfleet
+
 # One line on how guests will run (vmfleet decides the same way).
 if [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_intel ] && [ ! -d /sys/module/kvm_amd ]; then
 	log "guests will run under TCG (software emulation): this host's KVM is PVM (kvm_pvm), which boots only PVM-built guest kernels"

@@ -360,6 +360,28 @@ func TestFleetLifecycle(t *testing.T) {
 		}
 	})
 
+	t.Run("an upgrade (SIGHUP to the supervisor) replaces the daemon and fails no request", func(t *testing.T) {
+		var info struct {
+			PID        int `json:"pid"`
+			Supervisor int `json:"supervisor_pid"`
+		}
+		jsonDecode(t, e.must("info", "--json"), &info)
+		l := startLoad(catalog + "/")
+		time.Sleep(500 * time.Millisecond)
+		// Unlike a crash, the old daemon finishes what is in flight, so
+		// the signal may come at any moment.
+		syscall.Kill(info.Supervisor, syscall.SIGHUP)
+		e.waitFor("a new daemon", 30*time.Second, func() bool {
+			var now struct {
+				PID int `json:"pid"`
+			}
+			r := e.vmfleet("info", "--json")
+			return r.code == 0 && json.Unmarshal([]byte(r.stdout), &now) == nil && now.PID != 0 && now.PID != info.PID
+		})
+		time.Sleep(2 * time.Second)
+		l.finish(t, "through an upgrade of the daemon")
+	})
+
 	t.Run("a changed image rolls out launch-before-terminate without a failed request", func(t *testing.T) {
 		before := map[string]bool{}
 		for _, r := range e.ps("shop") {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -239,6 +240,13 @@ func TestAFreshHomeWorksWhicheverCommandComesFirstAndAnUnreachableOneIsRefused(t
 		t.Errorf("state/ should be private: %v %v", st.Mode(), err)
 	}
 
+	sock, err := os.Stat(filepath.Join(e.home, "vmfleet.sock"))
+	if err != nil || sock.Mode().Perm() != 0o660 {
+		t.Errorf("the daemon's socket: mode %v, err %v; want 0660", sock.Mode(), err)
+	} else if g, err := user.LookupGroup("vmfleet"); err == nil && strconv.Itoa(int(sock.Sys().(*syscall.Stat_t).Gid)) != g.Gid {
+		t.Errorf("the daemon's socket is not group vmfleet's")
+	}
+
 	private := filepath.Join(parent, "private")
 	os.Mkdir(private, 0o700)
 	r := (&testEnv{t: t, home: filepath.Join(private, "home")}).vmfleet("ls")
@@ -248,4 +256,50 @@ func TestAFreshHomeWorksWhicheverCommandComesFirstAndAnUnreachableOneIsRefused(t
 	if _, err := os.Stat(filepath.Join(private, "home")); !os.IsNotExist(err) {
 		t.Errorf("the refused home was created anyway")
 	}
+}
+
+// A foreground up ends by itself when the fleet is taken down from
+// another shell (it used to hang forever).
+func TestAForegroundUpEndsWhenAnotherShellTakesTheFleetDown(t *testing.T) {
+	needLibvirt(t)
+	e := newTestEnv(t)
+	file := writeService(t, freePort(t), 1)
+	cmd := exec.Command(bin("vmfleet"), "--home", e.home, "up", "-f", file)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	e.waitFor("the fleet up", 3*time.Minute, func() bool { return strings.Contains(out.String(), "fleet solo is up") })
+	e.must("down", "-f", file)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("foreground up after a down elsewhere: %v\n%s", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("foreground up still running 30s after the fleet was taken down:\n%s", out.String())
+	}
+	e.assertNothingLeft()
+}
+
+// syncBuffer is a bytes.Buffer safe for a writing process and a reading test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

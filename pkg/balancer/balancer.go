@@ -111,7 +111,13 @@ type Balancer struct {
 	// ctx ends at Close; everything the balancer starts derives from it.
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// accepting ends at Shutdown or Close: no new connections, while
+	// those in flight go on until ctx ends.
+	accepting     context.Context
+	stopAccepting context.CancelFunc
+	wg            sync.WaitGroup
+	// serving counts Serve calls, whose connections Shutdown waits for.
+	serving sync.WaitGroup
 
 	mu       sync.Mutex
 	closed   bool
@@ -168,16 +174,19 @@ func New(opts Options) (*Balancer, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	accepting, stopAccepting := context.WithCancel(ctx)
 	return &Balancer{
-		check:        check,
-		dialer:       net.Dialer{Timeout: connectTimeout},
-		drainDelay:   drainDelay,
-		replayLimit:  replayLimit,
-		onTransition: opts.OnTransition,
-		log:          log,
-		ctx:          ctx,
-		cancel:       cancel,
-		byAddr:       make(map[string]*target),
+		accepting:     accepting,
+		stopAccepting: stopAccepting,
+		check:         check,
+		dialer:        net.Dialer{Timeout: connectTimeout},
+		drainDelay:    drainDelay,
+		replayLimit:   replayLimit,
+		onTransition:  opts.OnTransition,
+		log:           log,
+		ctx:           ctx,
+		cancel:        cancel,
+		byAddr:        make(map[string]*target),
 	}, nil
 }
 
@@ -341,6 +350,27 @@ func (b *Balancer) Targets() []TargetStatus {
 // Close stops accepting on every listener, closes all proxied connections,
 // stops the health checks and waits until everything the balancer started
 // has finished. Draining targets are cut short. Close is idempotent.
+// Shutdown stops accepting at once and lets the connections in flight
+// finish until ctx ends, then closes; like http.Server.Shutdown. Under a
+// supervisor the listening socket stays open, so connections arriving
+// meanwhile wait for the next process instead of being refused.
+func (b *Balancer) Shutdown(ctx context.Context) error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.stopAccepting()
+	done := make(chan struct{})
+	go func() {
+		b.serving.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	return b.Close()
+}
+
 func (b *Balancer) Close() error {
 	b.mu.Lock()
 	b.closed = true

@@ -513,3 +513,66 @@ func TestAnAdoptedTargetServesAtOnceAndLeavesWhenItFails(t *testing.T) {
 		t.Fatal("an adopted target that fails its check was never taken out")
 	}
 }
+
+func TestShutdownLetsAConnectionInFlightFinishAndAcceptsNoNewOne(t *testing.T) {
+	backend, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Close()
+	go func() {
+		for {
+			c, err := backend.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 5)
+				if _, err := io.ReadFull(c, buf); err != nil {
+					return // a health check
+				}
+				time.Sleep(500 * time.Millisecond) // still answering when Shutdown starts
+				c.Write([]byte("answer"))
+			}()
+		}
+	}()
+	b, err := New(Options{Check: tcpCheck})
+	if err != nil {
+		t.Fatal(err)
+	}
+	register(t, b, backend.Addr().String())
+	waitState(t, b, backend.Addr().String(), health.Healthy)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Start(context.Background(), ln); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("hello"))
+	time.Sleep(100 * time.Millisecond) // the request is with the backend
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shut <- b.Shutdown(ctx)
+	}()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, _ := io.ReadAll(c)
+	if string(got) != "answer" {
+		t.Errorf("the connection in flight got %q, want the whole answer", got)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if c2, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		c2.Close()
+		t.Error("the balancer still accepts after Shutdown")
+	}
+}

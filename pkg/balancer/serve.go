@@ -80,22 +80,34 @@ func (b *Balancer) Serve(ctx context.Context, ln net.Listener) error {
 	b.mu.Unlock()
 	defer b.wg.Done()
 
-	ctx, cancel := context.WithCancel(ctx)
+	b.serving.Add(1)
+	defer b.serving.Done()
+	// Accepting stops when ctx ends, at Close or at Shutdown; the
+	// connections in flight go on until ctx ends or Close, so a Shutdown
+	// lets them finish.
+	connCtx, cancel := context.WithCancel(ctx)
 	stopOnClose := context.AfterFunc(b.ctx, cancel)
 	defer stopOnClose()
+	acceptCtx, stopAccept := context.WithCancel(ctx)
+	defer stopAccept()
+	stopAcceptOnClose := context.AfterFunc(b.ctx, stopAccept)
+	defer stopAcceptOnClose()
+	stopOnShutdown := context.AfterFunc(b.accepting, stopAccept)
+	defer stopOnShutdown()
 	// Closing the listener is what unblocks Accept.
-	stopListener := context.AfterFunc(ctx, func() { ln.Close() })
+	stopListener := context.AfterFunc(acceptCtx, func() { ln.Close() })
 	defer stopListener()
 
 	var conns sync.WaitGroup
-	err := b.acceptLoop(ctx, ln, &conns)
-	cancel()
+	err := b.acceptLoop(acceptCtx, connCtx, ln, &conns)
+	stopAccept()
 	ln.Close()
 	conns.Wait()
+	cancel()
 	return err
 }
 
-func (b *Balancer) acceptLoop(ctx context.Context, ln net.Listener, conns *sync.WaitGroup) error {
+func (b *Balancer) acceptLoop(ctx, connCtx context.Context, ln net.Listener, conns *sync.WaitGroup) error {
 	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
@@ -122,7 +134,7 @@ func (b *Balancer) acceptLoop(ctx context.Context, ln net.Listener, conns *sync.
 		conns.Add(1)
 		go func() {
 			defer conns.Done()
-			b.handle(ctx, c)
+			b.handle(connCtx, c)
 		}()
 	}
 }

@@ -35,6 +35,9 @@ const (
 	// network sees it; discovery addresses point there.
 	GuestHostAddr = "10.0.2.2"
 	resyncEvery   = 5 * time.Second
+	// drainOnStop bounds how long a stopping controller lets connections
+	// in flight finish.
+	drainOnStop = 10 * time.Second
 )
 
 // Options wire a controller.
@@ -247,7 +250,9 @@ func (c *Controller) serve(s *service) {
 	if s.ln == nil {
 		return
 	}
-	if _, err := s.bal.Start(c.ctx, s.ln); err != nil {
+	// Not c.ctx: when the controller stops, Run shuts the balancers down
+	// gracefully rather than cut the connections in flight.
+	if _, err := s.bal.Start(context.WithoutCancel(c.ctx), s.ln); err != nil {
 		c.emit(s.spec.Name, "", "error", "serve balancer: %v", err)
 	}
 	s.ln = nil
@@ -307,11 +312,24 @@ func (c *Controller) Addresses() map[string]string {
 	return out
 }
 
-func (c *Controller) closeBalancers() {
+// shutdownBalancers stops accepting and lets the connections in flight
+// finish, within drainOnStop: a restarted daemon's balancers take over the
+// same sockets, so this is what makes an upgrade lose no request.
+func (c *Controller) shutdownBalancers() {
+	ctx, cancel := context.WithTimeout(context.Background(), drainOnStop)
+	defer cancel()
+	var wg sync.WaitGroup
 	for _, s := range c.services {
 		if s.bal != nil {
-			s.bal.Close()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.bal.Shutdown(ctx)
+			}()
 		}
+	}
+	wg.Wait()
+	for _, s := range c.services {
 		if s.ln != nil {
 			s.ln.Close()
 		}
@@ -322,7 +340,7 @@ func (c *Controller) closeBalancers() {
 // ctx ends (the fleet keeps running: a controller started again adopts it)
 // or Down finishes (the fleet is gone).
 func (c *Controller) Run(ctx context.Context) error {
-	defer c.closeBalancers()
+	defer c.shutdownBalancers()
 	hv := c.opts.Instances.HV
 	events, err := hv.Events(ctx)
 	if err != nil {

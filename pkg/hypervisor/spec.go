@@ -82,11 +82,15 @@ func (s *DomainSpec) XML() (string, error) {
 				Source: &libvirtxml.DomainInterfaceSource{User: &libvirtxml.DomainInterfaceSourceUser{}},
 				Model:  &libvirtxml.DomainInterfaceModel{Type: "virtio"},
 			}},
+			// The console is a pty (virsh console works) logged through
+			// virtlogd, which rotates the file (max_size, max_backups in
+			// virtlogd.conf): a chatty guest cannot fill the disk.
 			Serials: []libvirtxml.DomainSerial{{
-				Source: &libvirtxml.DomainChardevSource{File: &libvirtxml.DomainChardevSourceFile{Path: s.ConsoleLog, Append: "on"}},
+				Source: &libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}},
+				Log:    &libvirtxml.DomainChardevLog{File: s.ConsoleLog, Append: "on"},
 			}},
 			Consoles: []libvirtxml.DomainConsole{{
-				Source: &libvirtxml.DomainChardevSource{File: &libvirtxml.DomainChardevSourceFile{Path: s.ConsoleLog, Append: "on"}},
+				Source: &libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}},
 				Target: &libvirtxml.DomainConsoleTarget{Type: "serial"},
 			}},
 			Controllers: []libvirtxml.DomainController{{Type: "usb", Model: "none"}},

@@ -176,20 +176,19 @@ func TestXMLNetworkIsUserModeWithVirtio(t *testing.T) {
 	}
 }
 
-func TestXMLSerialAndConsoleWriteToTheLogFile(t *testing.T) {
+func TestXMLSerialIsAPtyLoggedThroughVirtlogd(t *testing.T) {
 	s := testSpec(TCG)
 	d, out := parse(t, s)
 	if d.Devices == nil || len(d.Devices.Serials) != 1 || len(d.Devices.Consoles) != 1 {
 		t.Fatalf("want one serial and one console:\n%s", out)
 	}
+	// A <log> on the chardev goes through virtlogd, which rotates it; a
+	// file source would be written by QEMU itself, without bound.
 	ser := d.Devices.Serials[0]
-	if ser.Source == nil || ser.Source.File == nil || ser.Source.File.Path != s.ConsoleLog {
-		t.Errorf("serial source %+v, want file %s", ser.Source, s.ConsoleLog)
+	if ser.Source == nil || ser.Source.Pty == nil || ser.Log == nil || ser.Log.File != s.ConsoleLog || ser.Log.Append != "on" {
+		t.Errorf("serial %+v log %+v, want a pty logged to %s", ser.Source, ser.Log, s.ConsoleLog)
 	}
 	con := d.Devices.Consoles[0]
-	if con.Source == nil || con.Source.File == nil || con.Source.File.Path != s.ConsoleLog {
-		t.Errorf("console source %+v, want file %s", con.Source, s.ConsoleLog)
-	}
 	if con.Target == nil || con.Target.Type != "serial" {
 		t.Errorf("console target %+v, want serial (the kernel writes to ttyS0)", con.Target)
 	}
