@@ -10,7 +10,7 @@ fleet=testdata/demo/fleet.yaml
 if [ "${KEEP:-}" != 1 ]; then
 	trap '$vmfleet down -f $fleet' EXIT
 fi
-echo "== vmfleet up: bake what changed, boot every instance, wait until healthy"
+echo "== vmfleet up: the plan, then bake, boot every instance, wait until in service"
 $vmfleet up -f $fleet --detach
 
 echo
@@ -25,7 +25,15 @@ echo
 echo "== a file baked into the catalog image:"
 curl -fsS "127.0.0.1:8081/file?path=/srv/static/index.html"
 echo
+$vmfleet ls
+echo
 $vmfleet ps
+echo
+echo "== up again with the same file: the daemon has nothing to change"
+$vmfleet up -f $fleet --detach | head -n 1
+echo
+echo "== the activity history (vmfleet events):"
+$vmfleet events | tail -n 5
 echo
 echo "== the last console lines of the web service:"
 $vmfleet logs web | tail -n 4

@@ -33,7 +33,10 @@ func benchHome(b *testing.B) string {
 		b.Fatal(err)
 	}
 	os.Chmod(home, 0o755)
-	b.Cleanup(func() { os.RemoveAll(home) })
+	b.Cleanup(func() {
+		execVmfleet(home, "daemon", "stop")
+		os.RemoveAll(home)
+	})
 	return home
 }
 

@@ -11,12 +11,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -176,7 +174,17 @@ func Permanent(err error) bool {
 
 // Launch boots a new instance. On any failure everything it made is
 // removed again: domain, overlay, log directory.
-func (m *Manager) Launch(ctx context.Context, o Options) (inst *Instance, err error) {
+func (m *Manager) Launch(ctx context.Context, o Options) (*Instance, error) {
+	return m.make(ctx, o, true)
+}
+
+// Define makes an instance's disk, config and libvirt domain without
+// booting it: a stopped instance, as `virsh list --all` shows it.
+func (m *Manager) Define(ctx context.Context, o Options) (*Instance, error) {
+	return m.make(ctx, o, false)
+}
+
+func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instance, err error) {
 	if err := o.defaults(); err != nil {
 		return nil, invalid{err}
 	}
@@ -275,6 +283,10 @@ func (m *Manager) Launch(ctx context.Context, o Options) (inst *Instance, err er
 		return inst, err
 	}
 	defined = true
+	if !boot {
+		inst.State = hypervisor.Shutoff
+		return inst, nil
+	}
 	// Start paused so the caps and the forward are in place before the
 	// guest runs a single instruction.
 	if err := m.HV.Start(ctx, inst.Domain, true); err != nil {
@@ -298,137 +310,4 @@ func (m *Manager) Launch(ctx context.Context, o Options) (inst *Instance, err er
 	inst.State = hypervisor.Running
 	log.Info("launched", "domain", inst.Domain, "address", inst.Address, "accel", accel)
 	return inst, nil
-}
-
-// portFree checks that a user-chosen host port can be listened on.
-func portFree(port int) error {
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		return fmt.Errorf("host port %d is in use; pick another with --host-port, or 0 for a free one", port)
-	}
-	return l.Close()
-}
-
-// freePort asks the kernel for a free loopback port. QEMU binds it moments
-// later; a port taken in between fails the forward, and the launch with it.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// List returns every vmfleet instance libvirt knows, newest last.
-func (m *Manager) List(ctx context.Context) ([]*Instance, error) {
-	doms, err := m.HV.Domains(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []*Instance
-	for _, d := range doms {
-		md, err := parseMetadata(d.Metadata)
-		if err != nil {
-			m.log().Warn("skipping domain with unreadable metadata", "domain", d.Name, "err", err)
-			continue
-		}
-		inst := &Instance{
-			ID: md.ID, Domain: d.Name, Service: md.Service, Fleet: md.Fleet, Image: md.ImageName,
-			ImageDigest: md.ImageDigest, Template: md.Template, State: d.State, HostPort: md.HostPort, GuestPort: md.GuestPort,
-			Dir: md.Dir, Console: filepath.Join(md.Dir, "console.log"), Created: md.Created,
-		}
-		if md.HostPort != 0 {
-			inst.Address = fmt.Sprintf("127.0.0.1:%d", md.HostPort)
-		}
-		out = append(out, inst)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.Before(out[j].Created)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out, nil
-}
-
-// ErrNoInstance is returned for an id or domain name no instance has.
-var ErrNoInstance = errors.New("no such instance")
-
-// Get finds an instance by id or domain name.
-func (m *Manager) Get(ctx context.Context, ref string) (*Instance, error) {
-	all, err := m.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, i := range all {
-		if i.ID == ref || i.Domain == ref {
-			return i, nil
-		}
-	}
-	return nil, fmt.Errorf("%w %q; see vmfleet ps", ErrNoInstance, ref)
-}
-
-// Terminate stops an instance and removes its domain, overlay and log.
-// With a grace period the guest is asked to shut down first (ACPI power
-// button: the service gets SIGTERM) and destroyed only if it is still
-// running when the grace period ends.
-func (m *Manager) Terminate(ctx context.Context, inst *Instance, grace time.Duration) error {
-	if grace > 0 && inst.State == hypervisor.Running {
-		if err := m.HV.Shutdown(ctx, inst.Domain); err == nil {
-			m.waitStopped(ctx, inst.Domain, grace)
-		}
-	}
-	if err := m.HV.Destroy(ctx, inst.Domain); err != nil {
-		return fmt.Errorf("terminate %s: %w", inst.ID, err)
-	}
-	if err := m.HV.Undefine(ctx, inst.Domain); err != nil {
-		return fmt.Errorf("terminate %s: %w", inst.ID, err)
-	}
-	if m.ownsDir(inst.Dir) {
-		if err := os.RemoveAll(inst.Dir); err != nil {
-			return fmt.Errorf("terminate %s: %w", inst.ID, err)
-		}
-	}
-	m.log().Info("terminated", "instance", inst.ID, "service", inst.Service)
-	return nil
-}
-
-// Owns says whether inst lives in this manager's directory: a daemon
-// adopts and lists only its own home's instances.
-func (m *Manager) Owns(inst *Instance) bool { return m.ownsDir(inst.Dir) }
-
-// ownsDir says whether dir is an instance directory directly under m.Dir,
-// so that metadata pointing elsewhere never gets anything else deleted.
-func (m *Manager) ownsDir(dir string) bool {
-	if dir == "" {
-		return false
-	}
-	own, err1 := filepath.Abs(m.Dir)
-	abs, err2 := filepath.Abs(dir)
-	return err1 == nil && err2 == nil && filepath.Dir(abs) == own
-}
-
-func (m *Manager) waitStopped(ctx context.Context, domain string, grace time.Duration) {
-	deadline := time.Now().Add(grace)
-	for time.Now().Before(deadline) {
-		doms, err := m.HV.Domains(ctx)
-		if err != nil {
-			return
-		}
-		running := false
-		for _, d := range doms {
-			if d.Name == domain && d.State != hypervisor.Shutoff {
-				running = true
-			}
-		}
-		if !running {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }

@@ -1,0 +1,104 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/balancer"
+	"github.com/vmfleet/vmfleet/pkg/instance"
+)
+
+func (c *Controller) launch(ctx context.Context, s *service) {
+	c.seq++
+	key := "launch-" + strconv.Itoa(c.seq)
+	m := &member{key: key, digest: s.template(), phase: launching, launched: time.Now()}
+	s.members[key] = m
+	name := s.spec.Name
+	opts := instance.Options{
+		Image: s.image, Service: name, Fleet: c.opts.Fleet.Name, CPU: s.spec.CPU,
+		MemoryBytes: s.spec.MemoryBytes, Env: s.env, Template: s.template(),
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		inst, err := c.opts.Instances.Launch(ctx, opts)
+		c.deliver(ctx, func() {
+			delete(s.members, key)
+			if err != nil {
+				if instance.Permanent(err) {
+					// Retrying cannot cure it: say so, and wait for a
+					// changed service.
+					s.launchError = err.Error()
+					c.emit(name, "", "error", "launch failed, not retrying: %v", err)
+					return
+				}
+				s.failures++
+				backoff := time.Duration(1<<min(s.failures, 5)) * time.Second
+				s.notBefore = time.Now().Add(backoff)
+				c.emit(name, "", "error", "launch failed (retrying in %s): %v", backoff, err)
+				return
+			}
+			s.failures, s.launchError = 0, ""
+			m.key, m.phase, m.launched = inst.ID, booting, time.Now()
+			s.members[inst.ID] = m
+			s.insts[inst.ID] = inst
+			if err := s.bal.Register(inst.Address); err != nil {
+				c.emit(name, inst.ID, "error", "register with balancer: %v", err)
+			}
+			c.emit(name, inst.ID, "launched", "%s, forwarded from %s", inst.Domain, inst.Address)
+		})
+	}()
+}
+
+// deliver hands a result to the owner goroutine.
+func (c *Controller) deliver(ctx context.Context, f func()) {
+	select {
+	case c.results <- f:
+	case <-ctx.Done():
+	}
+}
+
+// retire takes a member out of rotation, drains it for the service's
+// deregistration delay, and terminates it, giving the guest grace to stop.
+func (c *Controller) retire(ctx context.Context, s *service, m *member, grace time.Duration) {
+	if m.phase == leaving {
+		return
+	}
+	m.phase = leaving
+	inst := s.insts[m.key]
+	if inst == nil {
+		return
+	}
+	c.emit(s.spec.Name, m.key, "draining", "deregistered from the balancer")
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if err := s.bal.Deregister(ctx, inst.Address); err != nil && !errors.Is(err, balancer.ErrUnknownTarget) {
+			c.log.Warn("deregister", "instance", inst.ID, "err", err)
+		}
+		c.terminate(ctx, s, inst, grace, "")
+	}()
+}
+
+// terminate removes an instance and reports back to the owner goroutine.
+func (c *Controller) terminate(ctx context.Context, s *service, inst *instance.Instance, grace time.Duration, why string) {
+	err := c.opts.Instances.Terminate(context.WithoutCancel(ctx), inst, grace)
+	name := inst.Service
+	c.deliver(ctx, func() {
+		if s != nil {
+			delete(s.members, inst.ID)
+			delete(s.insts, inst.ID)
+		}
+		if err != nil {
+			c.emit(name, inst.ID, "error", "terminate: %v", err)
+			return
+		}
+		msg := "domain, disk and log removed"
+		if why != "" {
+			msg = why + "; " + msg
+		}
+		c.emit(name, inst.ID, "terminated", "%s", msg)
+	})
+}
