@@ -75,10 +75,16 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		hv.Close()
 		return nil, err
 	}
+	past, err := loadHistory(ctx, db)
+	if err != nil {
+		db.Close()
+		hv.Close()
+		return nil, err
+	}
 	d := &Daemon{
 		cfg: cfg, log: cfg.Log, hv: hv, images: st, state: state{db: db},
 		instances: &instance.Manager{HV: hv, Dir: cfg.Home.Instances(), Log: cfg.Log},
-		events:    newHub(), started: time.Now(), fleets: map[string]*fleetRun{},
+		events:    newHub(past), started: time.Now(), fleets: map[string]*fleetRun{},
 	}
 	return d, nil
 }
@@ -89,6 +95,12 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.hv.Close()
 	defer d.state.db.Close()
+	kept := make(chan struct{})
+	defer func() { <-kept }() // the last events are written before the store closes
+	go func() {
+		defer close(kept)
+		d.events.keep(ctx, d.state.db, d.log)
+	}()
 	d.mu.Lock()
 	d.ctx = ctx
 	d.mu.Unlock()

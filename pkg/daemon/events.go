@@ -1,10 +1,17 @@
 package daemon
 
 import (
+	"context"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/store"
 )
+
+// storedHistory is how many events the store keeps across restarts.
+const storedHistory = 10 * historySize
 
 // historySize is how many events the daemon keeps for `vmfleet events`.
 const historySize = 2000
@@ -15,9 +22,14 @@ type hub struct {
 	mu   sync.Mutex
 	past []api.Event
 	subs map[chan api.Event]struct{}
+	// toStore feeds the writer that keeps the history in the store; a
+	// full queue drops rather than blocks the fleet's goroutines.
+	toStore chan api.Event
 }
 
-func newHub() *hub { return &hub{subs: map[chan api.Event]struct{}{}} }
+func newHub(past []api.Event) *hub {
+	return &hub{past: past, subs: map[chan api.Event]struct{}{}, toStore: make(chan api.Event, 1024)}
+}
 
 func (h *hub) publish(ev api.Event) {
 	h.mu.Lock()
@@ -25,6 +37,10 @@ func (h *hub) publish(ev api.Event) {
 	h.past = append(h.past, ev)
 	if len(h.past) > historySize {
 		h.past = append([]api.Event(nil), h.past[len(h.past)-historySize:]...)
+	}
+	select {
+	case h.toStore <- ev:
+	default:
 	}
 	for ch := range h.subs {
 		select {
@@ -54,4 +70,53 @@ type EventFilter struct{ Fleet, Service string }
 
 func (f EventFilter) match(ev api.Event) bool {
 	return (f.Fleet == "" || ev.Fleet == f.Fleet) && (f.Service == "" || ev.Service == f.Service)
+}
+
+// keep writes the history to the store in batches until ctx ends, then
+// writes what is left.
+func (h *hub) keep(ctx context.Context, db *store.Store, log *slog.Logger) {
+	var batch []api.Event
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		err := db.Update(context.WithoutCancel(ctx), func(tx *store.Tx) error { return tx.AppendActivities(batch, storedHistory) })
+		if err != nil {
+			log.Warn("keep the activity history", "err", err)
+		}
+		batch = batch[:0]
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case ev := <-h.toStore:
+			batch = append(batch, ev)
+			if len(batch) >= 100 {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		case <-ctx.Done():
+			for {
+				select {
+				case ev := <-h.toStore:
+					batch = append(batch, ev)
+				default:
+					flush()
+					return
+				}
+			}
+		}
+	}
+}
+
+// loadHistory reads the newest events the store kept.
+func loadHistory(ctx context.Context, db *store.Store) ([]api.Event, error) {
+	var past []api.Event
+	err := db.View(ctx, func(tx *store.Tx) (err error) {
+		past, err = tx.Activities(historySize)
+		return err
+	})
+	return past, err
 }

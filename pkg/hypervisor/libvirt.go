@@ -244,20 +244,43 @@ func (h *Libvirt) Domains(ctx context.Context) ([]Domain, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list domains: %w", err)
 	}
-	var out []Domain
-	for _, d := range doms {
-		md, err := h.l.DomainGetMetadata(d, int32(libvirt.DomainMetadataElement), libvirt.OptString{MetadataNamespace}, libvirt.DomainAffectCurrent)
-		if err != nil {
-			continue // not ours (no vmfleet metadata), or gone meanwhile
+	// Two calls a domain: made concurrently (libvirtd serves them with its
+	// worker pool), a listing of 50 takes a few round trips, not 100.
+	out := make([]*Domain, len(doms))
+	sem := make(chan struct{}, domainsInFlight)
+	var wg sync.WaitGroup
+	for i, d := range doms {
+		if !strings.HasPrefix(d.Name, "vmfleet-") {
+			continue // not ours: skip the calls
 		}
-		state, _, err := h.l.DomainGetState(d, 0)
-		if err != nil {
-			continue
-		}
-		out = append(out, Domain{Name: d.Name, State: stateOf(libvirt.DomainState(state)), Metadata: md})
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			md, err := h.l.DomainGetMetadata(d, int32(libvirt.DomainMetadataElement), libvirt.OptString{MetadataNamespace}, libvirt.DomainAffectCurrent)
+			if err != nil {
+				return // no vmfleet metadata, or gone meanwhile
+			}
+			state, _, err := h.l.DomainGetState(d, 0)
+			if err != nil {
+				return
+			}
+			out[i] = &Domain{Name: d.Name, State: stateOf(libvirt.DomainState(state)), Metadata: md}
+		}()
 	}
-	return out, nil
+	wg.Wait()
+	var list []Domain
+	for _, d := range out {
+		if d != nil {
+			list = append(list, *d)
+		}
+	}
+	return list, nil
 }
+
+// domainsInFlight bounds Domains' concurrent calls, below libvirtd's
+// default max_client_requests (5) times a margin of its workers.
+const domainsInFlight = 5
 
 func stateOf(s libvirt.DomainState) State {
 	switch s {

@@ -22,13 +22,15 @@ const (
 	bucketTargets   = "target_groups"
 	bucketGroups    = "groups"
 	bucketFleets    = "fleets"
+	// v2: the activity history, keyed by 8 big-endian bytes of a sequence.
+	bucketActivities = "activities"
 
 	keySchemaVersion = "schema_version"
 )
 
 // kindBuckets are the buckets of the current schema's resources.
 func kindBuckets() []string {
-	return []string{bucketImages, bucketTemplates, bucketVersions, bucketTargets, bucketGroups, bucketFleets}
+	return []string{bucketImages, bucketTemplates, bucketVersions, bucketTargets, bucketGroups, bucketFleets, bucketActivities}
 }
 
 // A migration takes the schema from one version to the next inside one
@@ -41,7 +43,14 @@ type migration struct {
 
 // releasedMigrations lists the steps after v1 in order: element i takes
 // v(i+1) to v(i+2). Append only; a released step never changes.
-func releasedMigrations() []migration { return nil }
+func releasedMigrations() []migration {
+	return []migration{
+		{name: "the activity history", apply: func(tx *bolt.Tx) error {
+			_, err := tx.CreateBucketIfNotExists([]byte(bucketActivities))
+			return err
+		}},
+	}
+}
 
 // prepare brings db to the schema version ms lead to: it stamps a new file
 // with it, refuses a newer one, and migrates an older one step by step.

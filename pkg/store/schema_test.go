@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/vmfleet/vmfleet/pkg/api"
 )
 
 // writeV1 writes by hand a v1 store holding one group with 2 desired.
@@ -19,8 +22,8 @@ func writeV1(t *testing.T) string {
 	writeRaw(t, path, func(tx *bolt.Tx) error {
 		meta, _ := tx.CreateBucket([]byte(bucketMeta))
 		meta.Put([]byte(keySchemaVersion), []byte("1"))
-		for _, b := range kindBuckets() {
-			tx.CreateBucket([]byte(b))
+		for _, b := range []string{bucketImages, bucketTemplates, bucketVersions, bucketTargets, bucketGroups, bucketFleets} {
+			tx.CreateBucket([]byte(b)) // v1's buckets: no activity history yet
 		}
 		return tx.Bucket([]byte(bucketGroups)).Put([]byte("shop-web"),
 			[]byte(`{"name":"shop-web","fleet":"shop","service":"web","desired":2}`))
@@ -45,9 +48,31 @@ func doubleDesired(tx *bolt.Tx) error {
 func TestOpenStampsANewFileWithTheCurrentSchemaVersion(t *testing.T) {
 	s, path := openTemp(t)
 	s.Close()
-	if v := rawVersion(t, path); v != "1" {
-		t.Errorf("new store has schema version %q, want 1", v)
+	if v := rawVersion(t, path); v != "2" {
+		t.Errorf("new store has schema version %q, want 2", v)
 	}
+}
+
+// A store written by the first release (v1: no activity history) opens,
+// keeps its resources and gains the history.
+func TestAV1StoreIsMigratedToTheActivityHistory(t *testing.T) {
+	path := writeV1(t)
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	update(t, s, func(tx *Tx) error { return tx.AppendActivities([]api.Event{{Kind: "launched"}}, 10) })
+	view(t, s, func(tx *Tx) error {
+		if _, err := tx.GetGroup("shop-web"); err != nil {
+			return err
+		}
+		evs, err := tx.Activities(10)
+		if err == nil && len(evs) != 1 {
+			err = fmt.Errorf("%d activities, want 1", len(evs))
+		}
+		return err
+	})
 }
 
 func TestOpenRefusesASchemaNewerThanItKnows(t *testing.T) {
@@ -61,7 +86,7 @@ func TestOpenRefusesASchemaNewerThanItKnows(t *testing.T) {
 		s.Close()
 		t.Fatal("Open of a v99 store succeeded")
 	}
-	if msg := err.Error(); !strings.Contains(msg, "schema version 99 is newer than this vmfleet knows (1)") {
+	if msg := err.Error(); !strings.Contains(msg, "schema version 99 is newer than this vmfleet knows (2)") {
 		t.Errorf("Open of a v99 store: %v", err)
 	}
 	if v := rawVersion(t, path); v != "99" {
