@@ -51,13 +51,12 @@ func TestBadInputFailsInOneLineAndLeavesNothing(t *testing.T) {
 		{"unknown image", []string{"run", "nosuch"}, "no such image \"nosuch\"; bake it first"},
 		{"memory below the kernel's need", []string{"run", "hello", "--memory", "32MiB"}, "below the 96MiB the guest kernel needs"},
 		{"memory that is not a size", []string{"run", "hello", "--memory", "lots"}, "write it like 256MiB"},
-		{"libvirtd not reachable", []string{"--connect", "qemu:///system?socket=/nonexistent/sock", "run", "hello"}, "start it with make setup"},
 		{"host port in use", []string{"run", "hello", "--host-port", busyPort}, "host port " + busyPort + " is in use"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.vmfleet(tc.args...)
-			if r.code == 0 {
-				t.Fatalf("exit 0 for %v; stdout %q", tc.args, r.stdout)
+			if r.code != 2 {
+				t.Fatalf("exit %d for %v, want 2 (bad input); stdout %q stderr %q", r.code, tc.args, r.stdout, r.stderr)
 			}
 			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
@@ -68,5 +67,30 @@ func TestBadInputFailsInOneLineAndLeavesNothing(t *testing.T) {
 				t.Errorf("a failed bake left an image: %s", imgs)
 			}
 		})
+	}
+}
+
+// A daemon that cannot reach libvirtd says so, with the fix, in the one
+// line of the command that started it; and a daemon already running for
+// a home is not silently asked to use another libvirt.
+func TestAnUnreachableLibvirtdFailsInOneLineWithTheFix(t *testing.T) {
+	needLibvirt(t)
+	e := newTestEnv(t)
+	// The first command starts the daemon (and says so); it comes up
+	// without libvirtd and keeps trying to reach it.
+	bad := "qemu:///system?socket=/nonexistent/sock"
+	if r := e.vmfleet("--connect", bad, "info"); r.code != 0 || !strings.Contains(r.stdout, "start it with make setup") {
+		t.Errorf("info with libvirtd unreachable: want the daemon up and the fix shown, got %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	r := e.vmfleet("--connect", bad, "ps")
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if r.code != 1 || len(lines) != 1 || !strings.Contains(lines[0], "start it with make setup") {
+		t.Errorf("want exit 1 and one line with the fix, got %d: %q", r.code, r.stderr)
+	}
+	e.must("daemon", "stop")
+	e.must("ps") // starts the daemon on the default libvirt
+	r = e.vmfleet("--connect", bad, "ps")
+	if r.code != 2 || !strings.Contains(r.stderr, "vmfleet daemon stop") {
+		t.Errorf("a --connect unlike the running daemon's: want exit 2 and how to switch, got %d: %q", r.code, r.stderr)
 	}
 }

@@ -88,7 +88,7 @@ func runSupervisor(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	e, err := newEnv(c)
+	log, err := logger(c)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func runSupervisor(c *cli.Context) error {
 		args = append(args, "--tcp", t)
 	}
 	return supervisor.Run(c.Context, supervisor.Config{
-		API: ln, Log: e.log,
+		API: ln, Log: log,
 		Worker: func() *exec.Cmd {
 			cmd := exec.Command(self, args...)
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -129,7 +129,7 @@ func runWorker(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	e, err := newEnv(c)
+	log, err := logger(c)
 	if err != nil {
 		return err
 	}
@@ -143,8 +143,8 @@ func runWorker(c *cli.Context) error {
 	ctx, stop := context.WithCancel(c.Context)
 	defer stop()
 	d, err := daemon.New(ctx, daemon.Config{
-		Home: h, URI: hypervisor.ChooseURI(c.String("connect"), os.Getenv), Version: version(), Log: e.log,
-		Listeners: ls, Inputs: bakeInputsFor, SupervisorPID: os.Getppid(), TCP: c.String("tcp"),
+		Home: h, URI: hypervisor.ChooseURI(c.String("connect"), os.Getenv), Version: version(), Log: log,
+		Listeners: ls, SupervisorPID: os.Getppid(), TCP: c.String("tcp"),
 	})
 	if err != nil {
 		return err
@@ -186,6 +186,12 @@ func ensureDaemon(c *cli.Context) (*client.Client, home.Home, error) {
 	}
 	if pid != 0 {
 		fmt.Fprintf(os.Stderr, "vmfleet: started the daemon for %s (pid %d, log %s)\n", h.Dir, pid, h.DaemonLog())
+	} else if u := c.String("connect"); u != "" {
+		// The running daemon keeps its libvirt; say so rather than use
+		// another one quietly.
+		if in, err := cl.Info(c.Context); err == nil && in.LibvirtURI != u {
+			return nil, h, bad(fmt.Errorf("the daemon for %s uses libvirt at %s, not %s; to switch, stop it with vmfleet daemon stop", h.Dir, in.LibvirtURI, u))
+		}
 	}
 	return cl, h, nil
 }

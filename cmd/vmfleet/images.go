@@ -4,14 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 
-	"github.com/vmfleet/vmfleet/pkg/image"
-	"github.com/vmfleet/vmfleet/pkg/instance"
+	"github.com/vmfleet/vmfleet/pkg/api"
 )
 
 func bakeCommand() *cli.Command {
@@ -31,51 +32,55 @@ func bakeCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print the manifest as JSON"},
 		},
 		Action: func(c *cli.Context) error {
-			e, err := newEnv(c)
+			cl, _, err := ensureDaemon(c)
 			if err != nil {
 				return err
 			}
-			r := image.Recipe{
-				Name: c.String("name"), Binary: c.String("binary"), Rootfs: c.String("rootfs"),
+			res, err := cl.Bake(c.Context, api.BakeRequest{
+				Name: c.String("name"), Binary: abs(c.String("binary")), Rootfs: abs(c.String("rootfs")), Copies: absCopies(c.StringSlice("copy")),
 				Env: c.StringSlice("env"), Port: c.Int("port"), Command: c.Args().Slice(),
-			}
-			for _, s := range c.StringSlice("copy") {
-				cp, err := image.ParseCopy(s)
-				if err != nil {
-					return err
-				}
-				r.Copies = append(r.Copies, cp)
-			}
-			// Check the recipe before resolving anything else, so the
-			// user's mistake is the error they see.
-			if err := r.Validate(); err != nil {
-				return err
-			}
-			in, err := bakeInputs(c)
-			if err != nil {
-				return err
-			}
-			st, err := e.store()
-			if err != nil {
-				return err
-			}
-			start := time.Now()
-			res, err := st.Bake(c.Context, r, in)
+				KernelVersion: c.String("kernel-version"), Init: abs(c.String("init")),
+			})
 			if err != nil {
 				return err
 			}
 			if c.Bool("json") {
-				return printJSON(res.Manifest)
+				return printJSON(res.Image)
 			}
 			how := "baked"
 			if res.Cached {
 				how = "unchanged"
 			}
-			fmt.Printf("%s %s %s (%s, kernel %s) in %s\n", how, res.Manifest.Name, res.Manifest.ShortDigest(),
-				units.HumanSize(float64(res.Manifest.SizeBytes)), res.Manifest.KernelVersion, time.Since(start).Round(time.Millisecond))
+			fmt.Printf("%s %s %s (%s, kernel %s) in %s\n", how, res.Image.Name, res.Image.Digest[:12],
+				units.HumanSize(float64(res.Image.SizeBytes)), res.Image.KernelVersion, res.Took.Round(time.Millisecond))
 			return nil
 		},
 	}
+}
+
+// abs makes a path the daemon reads absolute: it does not share our
+// working directory.
+func abs(p string) string {
+	if p == "" {
+		return ""
+	}
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+// absCopies makes the SRC of each --copy SRC:DST absolute.
+func absCopies(copies []string) []string {
+	out := make([]string, 0, len(copies))
+	for _, cp := range copies {
+		if src, dst, ok := strings.Cut(cp, ":"); ok && src != "" {
+			cp = abs(src) + ":" + dst
+		}
+		out = append(out, cp)
+	}
+	return out
 }
 
 func imagesCommand() *cli.Command {
@@ -84,28 +89,21 @@ func imagesCommand() *cli.Command {
 		Usage: "list baked images",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}},
 		Action: func(c *cli.Context) error {
-			e, err := newEnv(c)
+			cl, _, err := ensureDaemon(c)
 			if err != nil {
 				return err
 			}
-			st, err := e.store()
-			if err != nil {
-				return err
-			}
-			list, err := st.List()
+			list, err := cl.Images(c.Context)
 			if err != nil {
 				return err
 			}
 			if c.Bool("json") {
-				if list == nil {
-					list = []*image.Manifest{}
-				}
 				return printJSON(list)
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "NAME\tDIGEST\tSOURCE\tPORT\tSIZE\tKERNEL\tCREATED")
 			for _, m := range list {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s ago\n", m.Name, m.ShortDigest(), m.Source, m.Port,
+				fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s ago\n", m.Name, m.Digest[:12], m.Source, m.Port,
 					units.HumanSize(float64(m.SizeBytes)), m.KernelVersion, units.HumanDuration(time.Since(m.Created)))
 			}
 			return w.Flush()
@@ -120,52 +118,21 @@ func rmiCommand() *cli.Command {
 		ArgsUsage: "IMAGE...",
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
-				return fmt.Errorf("rmi: name the image to remove, e.g. vmfleet rmi hello")
+				return bad(fmt.Errorf("rmi: name the image to remove, e.g. vmfleet rmi hello"))
 			}
-			e, mgr, err := openInstances(c)
-			if err != nil {
-				return err
-			}
-			defer mgr.HV.Close()
-			st, err := e.store()
-			if err != nil {
-				return err
-			}
-			insts, err := mgr.List(c.Context)
+			cl, _, err := ensureDaemon(c)
 			if err != nil {
 				return err
 			}
 			for _, ref := range c.Args().Slice() {
-				m, err := st.Get(ref)
+				img, err := cl.RemoveImage(c.Context, ref)
 				if err != nil {
 					return err
 				}
-				for _, i := range insts {
-					if i.ImageDigest == m.Digest {
-						return fmt.Errorf("image %s is used by instance %s (%s); remove it first with vmfleet rm %s", ref, i.ID, i.State, i.ID)
-					}
-				}
-				if err := st.Remove(m.Digest); err != nil {
-					return err
-				}
-				fmt.Println("removed", m.Name, m.ShortDigest())
+				fmt.Println("removed", img.Name, img.Digest[:12])
 			}
-			// Images earlier bakes left unnamed go too, unless an instance
-			// still boots from one.
-			return st.Prune(usedBy(insts))
+			return nil
 		},
-	}
-}
-
-// usedBy reports whether one of insts runs on an image.
-func usedBy(insts []*instance.Instance) func(string) bool {
-	return func(digest string) bool {
-		for _, i := range insts {
-			if i.ImageDigest == digest {
-				return true
-			}
-		}
-		return false
 	}
 }
 

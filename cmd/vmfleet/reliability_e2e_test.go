@@ -195,6 +195,11 @@ func TestAFullDiskDuringABakeSaysSoInOneLineAndLeavesNoHalfImage(t *testing.T) {
 	}
 	defer exec.Command("umount", "-l", dir).Run()
 	home := filepath.Join(dir, "home")
+	// The daemon first (it says it started, on a line of its own).
+	if out, err := exec.Command(bin("vmfleet"), "--home", home, "ls").CombinedOutput(); err != nil {
+		t.Fatalf("ls: %v: %s", err, out)
+	}
+	defer exec.Command(bin("vmfleet"), "--home", home, "daemon", "stop").Run()
 	big := filepath.Join(t.TempDir(), "big")
 	data := make([]byte, 64<<20)
 	rand.Read(data)

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -13,7 +13,6 @@ import (
 
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
-	"github.com/vmfleet/vmfleet/pkg/instance"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
@@ -32,38 +31,25 @@ func runCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return fmt.Errorf("run: name one image, e.g. vmfleet run hello")
+				return bad(fmt.Errorf("run: name one image, e.g. vmfleet run hello"))
 			}
 			mem, err := parseSize(c.String("memory"))
 			if err != nil {
-				return err
+				return bad(err)
 			}
-			e, err := newEnv(c)
+			cl, _, err := ensureDaemon(c)
 			if err != nil {
 				return err
 			}
-			st, err := e.store()
-			if err != nil {
-				return err
-			}
-			m, err := st.Get(c.Args().First())
-			if err != nil {
-				return err
-			}
-			hv, err := e.connect(c)
-			if err != nil {
-				return err
-			}
-			defer hv.Close()
-			inst, err := e.instances(hv).Launch(c.Context, instance.Options{
-				Image: m, Service: c.String("service"), CPU: c.Float64("cpu"), MemoryBytes: mem,
+			inst, err := cl.Run(c.Context, api.RunRequest{
+				Image: c.Args().First(), Service: c.String("service"), CPU: c.Float64("cpu"), MemoryBytes: mem,
 				HostPort: c.Int("host-port"), Env: c.StringSlice("env"),
 			})
 			if err != nil {
 				return err
 			}
-			if accel, why, err := hv.Accel(c.Context); err == nil && accel == hypervisor.TCG {
-				fmt.Fprintln(os.Stderr, "vmfleet: note: "+why)
+			if in, err := cl.Info(c.Context); err == nil && in.Accel == string(hypervisor.TCG) {
+				fmt.Fprintln(os.Stderr, "vmfleet: note: "+in.AccelReason)
 			}
 			if c.Bool("json") {
 				return printJSON(inst)
@@ -146,33 +132,25 @@ func rmCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
-				return fmt.Errorf("rm: name the instance to remove, e.g. vmfleet rm i-0123456789ab (see vmfleet ps)")
+				return bad(fmt.Errorf("rm: name the instance to remove, e.g. vmfleet rm i-0123456789ab (see vmfleet ps)"))
 			}
-			_, mgr, err := openInstances(c)
+			cl, _, err := ensureDaemon(c)
 			if err != nil {
 				return err
 			}
-			defer mgr.HV.Close()
 			grace := c.Duration("time")
 			if c.Bool("force") {
 				grace = 0
 			}
-			var failed []string
+			var failed []error
 			for _, ref := range c.Args().Slice() {
-				inst, err := mgr.Get(c.Context, ref)
-				if err == nil {
-					err = mgr.Terminate(c.Context, inst, grace)
-				}
-				if err != nil {
-					failed = append(failed, err.Error())
+				if err := cl.Remove(c.Context, ref, grace); err != nil {
+					failed = append(failed, err)
 					continue
 				}
-				fmt.Println(inst.ID)
+				fmt.Println(ref)
 			}
-			if len(failed) > 0 {
-				return fmt.Errorf("%s", strings.Join(failed, "; "))
-			}
-			return nil
+			return errors.Join(failed...)
 		},
 	}
 }

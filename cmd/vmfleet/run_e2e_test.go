@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/image"
 )
 
@@ -115,7 +116,7 @@ func TestRunBootsTheImageAndServesThroughLoopback(t *testing.T) {
 		t.Errorf("memory cap not applied:\n%s", memtune)
 	}
 	// stats reads the same caps back, with the instance's use against them.
-	var stats []statsRow
+	var stats []api.Stats
 	if err := json.Unmarshal([]byte(e.must("stats", "--json", "--interval", "300ms")), &stats); err != nil {
 		t.Fatal(err)
 	}

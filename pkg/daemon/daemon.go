@@ -61,10 +61,10 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	hv, err := hypervisor.Dial(ctx, cfg.URI, cfg.Log)
-	if err != nil {
-		return nil, err
+	if cfg.Inputs == nil {
+		cfg.Inputs = BakeInputs
 	}
+	hv := hypervisor.Dial(ctx, cfg.URI, cfg.Log)
 	st, err := image.OpenStore(cfg.Home.Dir)
 	if err != nil {
 		hv.Close()
@@ -166,13 +166,11 @@ func (d *Daemon) Instances(ctx context.Context) ([]api.InstanceRow, error) {
 		}
 	}
 	rows := []api.InstanceRow{}
-	for _, i := range list {
+	for _, i := range sortedInstances(list) {
 		if !d.owns(i) {
 			continue
 		}
-		r := api.InstanceRow{ID: i.ID, Domain: i.Domain, Service: i.Service, Fleet: i.Fleet, Image: i.Image,
-			ImageDigest: i.ImageDigest, State: string(i.State), Address: i.Address, HostPort: i.HostPort,
-			GuestPort: i.GuestPort, Console: i.Console, Dir: i.Dir, Created: i.Created, Health: "-"}
+		r := rowOf(i)
 		if k, ok := known[i.ID]; ok {
 			r.Health, r.Phase = k.Health, k.Phase
 		}

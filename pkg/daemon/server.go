@@ -41,15 +41,9 @@ func routes(shutdown func()) []route {
 			reply(w, st, err)
 		}},
 		{"DELETE", "/fleets/{name}", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
-			grace := limits.DefaultStopTimeout
-			if g := r.URL.Query().Get("grace"); g != "" {
-				var err error
-				if grace, err = time.ParseDuration(g); err != nil {
-					reply(w, nil, api.Invalid(errors.New("grace "+g+": write it like 10s")))
-					return
-				}
+			if grace, ok := graceOf(w, r); ok {
+				reply(w, map[string]bool{"down": true}, d.Down(r.Context(), r.PathValue("name"), grace))
 			}
-			reply(w, map[string]bool{"down": true}, d.Down(r.Context(), r.PathValue("name"), grace))
 		}},
 		{"POST", "/fleets/{name}/scale", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
 			var req api.ScaleRequest
@@ -63,6 +57,48 @@ func routes(shutdown func()) []route {
 			reply(w, rows, err)
 		}},
 		{"GET", "/events", func(d *Daemon, w http.ResponseWriter, r *http.Request) { d.serveEvents(w, r) }},
+		{"POST", "/instances", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			var req api.RunRequest
+			if decode(w, r, &req) {
+				row, err := d.RunInstance(r.Context(), req)
+				reply(w, row, err)
+			}
+		}},
+		{"DELETE", "/instances/{ref}", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			grace, ok := graceOf(w, r)
+			if ok {
+				removed, err := d.Remove(r.Context(), []string{r.PathValue("ref")}, grace)
+				reply(w, removed, err)
+			}
+		}},
+		{"GET", "/images", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			list, err := d.Images()
+			reply(w, list, err)
+		}},
+		{"POST", "/images", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			var req api.BakeRequest
+			if decode(w, r, &req) {
+				res, err := d.Bake(r.Context(), req)
+				reply(w, res, err)
+			}
+		}},
+		{"DELETE", "/images/{ref}", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			img, err := d.RemoveImage(r.Context(), r.PathValue("ref"))
+			reply(w, img, err)
+		}},
+		{"GET", "/stats", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			interval := time.Second
+			if v := r.URL.Query().Get("interval"); v != "" {
+				var err error
+				if interval, err = time.ParseDuration(v); err != nil || interval <= 0 || interval > time.Minute {
+					reply(w, nil, api.Invalid(errors.New("interval "+v+": give a duration up to 1m, like 1s")))
+					return
+				}
+			}
+			rows, err := d.Stats(r.Context(), r.URL.Query().Get("fleet"), interval)
+			reply(w, rows, err)
+		}},
+		{"GET", "/logs", func(d *Daemon, w http.ResponseWriter, r *http.Request) { d.serveLogs(w, r) }},
 		{"POST", "/shutdown", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
 			reply(w, map[string]bool{"shutdown": true}, nil)
 			go shutdown()
@@ -136,6 +172,61 @@ func (d *Daemon) serveEvents(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// graceOf reads the grace query parameter (default: docker stop's 10s).
+func graceOf(w http.ResponseWriter, r *http.Request) (time.Duration, bool) {
+	g := r.URL.Query().Get("grace")
+	if g == "" {
+		return limits.DefaultStopTimeout, true
+	}
+	grace, err := time.ParseDuration(g)
+	if err != nil || grace < 0 {
+		reply(w, nil, api.Invalid(errors.New("grace "+g+": write it like 10s")))
+		return 0, false
+	}
+	return grace, true
+}
+
+// serveLogs streams console logs as text.
+func (d *Daemon) serveLogs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	req := LogsRequest{Ref: q.Get("ref"), Fleet: q.Get("fleet"), Tail: -1}
+	if t := q.Get("tail"); t != "" && t != "all" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 0 {
+			reply(w, nil, api.Invalid(errors.New("--tail "+strconv.Quote(t)+": give a number of lines, e.g. --tail 50, or --tail all")))
+			return
+		}
+		req.Tail = n
+	}
+	req.Follow, _ = strconv.ParseBool(q.Get("follow"))
+	// Errors found before anything is written get a status; the
+	// stream's later ones end it.
+	pw := &pendingWriter{w: w}
+	flusher, _ := w.(http.Flusher)
+	err := d.Logs(r.Context(), req, pw, func() {
+		if pw.started && flusher != nil {
+			flusher.Flush()
+		}
+	})
+	if err != nil && !pw.started {
+		reply(w, nil, err)
+	}
+}
+
+// pendingWriter sets the text content type on the first write.
+type pendingWriter struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (p *pendingWriter) Write(b []byte) (int, error) {
+	if !p.started {
+		p.w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		p.started = true
+	}
+	return p.w.Write(b)
 }
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {

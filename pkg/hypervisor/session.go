@@ -29,21 +29,24 @@ type Session struct {
 	stop  context.CancelFunc
 }
 
-// Dial connects once (failing if libvirtd is not reachable now) and then
-// keeps the connection up until Close.
-func Dial(ctx context.Context, uri string, log *slog.Logger) (*Session, error) {
-	l, err := Connect(ctx, uri)
-	if err != nil {
-		return nil, err
-	}
+// Dial keeps a connection to libvirtd up until Close. A libvirtd not
+// reachable now is not an error: calls fail with ErrReconnecting (and
+// why) until it is, as a daemon started before libvirtd must carry on.
+func Dial(ctx context.Context, uri string, log *slog.Logger) *Session {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	keep, stop := context.WithCancel(context.Background())
-	s := &Session{uri: uri, log: log, stop: stop}
-	s.set(l)
+	s := &Session{uri: uri, log: log, stop: stop, ready: make(chan struct{})}
+	l, err := Connect(ctx, uri)
+	if err != nil {
+		s.err = err
+		log.Warn("libvirtd is not reachable; will keep trying", "uri", uri, "err", err)
+	} else {
+		s.set(l)
+	}
 	go s.keep(keep)
-	return s, nil
+	return s
 }
 
 func (s *Session) set(l *Libvirt) {
@@ -52,9 +55,6 @@ func (s *Session) set(l *Libvirt) {
 	s.cur = l
 	if l != nil {
 		s.err = nil
-		if s.ready == nil {
-			s.ready = make(chan struct{})
-		}
 		close(s.ready)
 	} else {
 		s.ready = make(chan struct{})
@@ -67,13 +67,15 @@ func (s *Session) keep(ctx context.Context) {
 		s.mu.Lock()
 		cur := s.cur
 		s.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return
-		case <-cur.lost():
+		if cur != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-cur.lost():
+			}
+			s.set(nil)
+			s.log.Warn("lost the libvirt connection; reconnecting", "uri", s.uri)
 		}
-		s.set(nil)
-		s.log.Warn("lost the libvirt connection; reconnecting", "uri", s.uri)
 		b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(100*time.Millisecond),
 			backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
 		l, err := backoff.RetryNotifyWithData(func() (*Libvirt, error) {
@@ -99,7 +101,7 @@ func (s *Session) conn() (*Libvirt, error) {
 	defer s.mu.Unlock()
 	if s.cur == nil {
 		if s.err != nil {
-			return nil, fmt.Errorf("%w (%v)", ErrReconnecting, s.err)
+			return nil, fmt.Errorf("%w: %v", ErrReconnecting, s.err)
 		}
 		return nil, ErrReconnecting
 	}

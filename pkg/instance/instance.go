@@ -194,7 +194,7 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 	}
 	if o.HostPort != 0 {
 		if err := portFree(o.HostPort); err != nil {
-			return nil, err
+			return nil, invalid{err}
 		}
 	}
 	// libvirtd resolves the disk, log and config paths in its own working

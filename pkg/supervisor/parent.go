@@ -45,7 +45,7 @@ func Run(ctx context.Context, cfg Config) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	failures := 0
+	failures, first := 0, true
 	for {
 		started := time.Now()
 		code, err := runWorker(ctx, cfg.Worker(), apiFile, h, hup, log)
@@ -59,6 +59,12 @@ func Run(ctx context.Context, cfg Config) error {
 			failures = 0
 			continue
 		}
+		// A worker that cannot even start (a bad flag, a locked store)
+		// would only crash again: give up and say so.
+		if first && time.Since(started) < startGrace {
+			return fmt.Errorf("the daemon's worker failed as it started (%v); see its log", err)
+		}
+		first = false
 		// A crash: start again at once, but back off a crash loop.
 		if time.Since(started) > 10*time.Second {
 			failures = 0
@@ -78,6 +84,9 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 var errRestart = errors.New("restart requested")
+
+// startGrace is how long the first worker must live to count as started.
+const startGrace = 3 * time.Second
 
 // runWorker runs one worker until it exits, serving its listener requests.
 func runWorker(ctx context.Context, cmd *exec.Cmd, apiFile *os.File, h *holder, hup <-chan os.Signal, log *slog.Logger) (int, error) {
