@@ -149,6 +149,7 @@ func runWorker(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	ls.Ready()
 	handler := d.Handler("", stop)
 	served := make(chan error, 2)
 	go func() { served <- daemon.Serve(ctx, apiLn, handler) }()

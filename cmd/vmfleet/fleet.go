@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -79,13 +80,12 @@ func up(c *cli.Context) error {
 	// foreground up answers Ctrl-C with a down.
 	ctx := context.WithoutCancel(c.Context)
 	since := time.Now()
-	prev, _ := cl.Fleets(ctx)
-	isNew := !hasFleet(prev, c)
 	res, err := cl.Apply(ctx, req)
 	if err != nil {
 		return err
 	}
 	printChanges(res)
+	isNew := slices.ContainsFunc(res.Changes, func(ch api.Change) bool { return ch.Action == api.Create && ch.Resource == api.ResourceFleet })
 	evCtx, stopEvents := context.WithCancel(ctx)
 	defer stopEvents()
 	go cl.Events(evCtx, client.EventQuery{Fleet: res.Fleet, Since: since, Follow: true}, func(ev api.Event) { fmt.Println(ev) })
@@ -134,19 +134,6 @@ func up(c *cli.Context) error {
 	}
 }
 
-func hasFleet(list []api.FleetSummary, c *cli.Context) bool {
-	f, err := fleetfile.Load(c.String("file"))
-	if err != nil {
-		return false
-	}
-	for _, s := range list {
-		if s.Name == f.Name {
-			return true
-		}
-	}
-	return false
-}
-
 func printChanges(res api.ApplyResult) {
 	if len(res.Changes) == 0 {
 		fmt.Printf("fleet %s: nothing to change\n", res.Fleet)
@@ -170,24 +157,15 @@ func down(ctx context.Context, cl *client.Client, fleet string, grace time.Durat
 func printTails(ctx context.Context, cl *client.Client, f api.Fleet) {
 	for _, s := range f.Services {
 		for _, i := range s.Instances {
-			if i.Phase == api.InService || i.Console == "" {
+			if i.Phase == api.InService || i.Domain == "" {
 				continue
 			}
-			fmt.Fprintf(os.Stderr, "--- console of %s/%s (%s, health %s):\n%s\n", s.Name, i.ID, i.Phase, i.Health, tail(i.Console, 20))
+			fmt.Fprintf(os.Stderr, "--- console of %s/%s (%s, health %s):\n", s.Name, i.ID, i.Phase, i.Health)
+			if err := cl.Logs(ctx, client.LogsQuery{Ref: i.ID, Tail: 20}, os.Stderr); err != nil {
+				fmt.Fprintf(os.Stderr, "(%s)\n", oneLine(err))
+			}
 		}
 	}
-}
-
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "(" + err.Error() + ")"
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 func printUp(f api.Fleet) {

@@ -173,6 +173,19 @@ func (e *testEnv) waitFor(what string, limit time.Duration, cond func() bool) {
 	e.t.Fatalf("timed out waiting for %s; ps:\n%s\ndaemon log:\n%s", what, e.must("ps"), tail(filepath.Join(e.home, "daemon.log"), 30))
 }
 
+// tail is the last n lines of a file, for failure messages.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
 func fetch(url string) (string, error) {
 	// A new connection each time, so the balancer picks again.
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}

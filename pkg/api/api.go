@@ -67,6 +67,16 @@ type Change struct {
 	Detail   string `json:"detail,omitempty"`
 }
 
+// The resources a fleet file becomes, named as AWS names them: each
+// service is a launch template (what an instance is made from), an Auto
+// Scaling group (how many) and a target group (the balancer in front).
+const (
+	ResourceFleet          = "fleet"
+	ResourceLaunchTemplate = "launch-template"
+	ResourceGroup          = "group"
+	ResourceTargetGroup    = "target-group"
+)
+
 // Change actions.
 const (
 	Create = "create"

@@ -10,14 +10,12 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 )
 
-// The resources a fleet file becomes, named as AWS names them: each
-// service is a launch template (what an instance is made from), an Auto
-// Scaling group (how many) and a target group (the balancer in front).
+// Short names for the resources of api.
 const (
-	resFleet          = "fleet"
-	resLaunchTemplate = "launch-template"
-	resGroup          = "group"
-	resTargetGroup    = "target-group"
+	resFleet          = api.ResourceFleet
+	resLaunchTemplate = api.ResourceLaunchTemplate
+	resGroup          = api.ResourceGroup
+	resTargetGroup    = api.ResourceTargetGroup
 )
 
 // desired is a fleet file with the digests its images bake to.

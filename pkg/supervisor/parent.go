@@ -45,7 +45,7 @@ func Run(ctx context.Context, cfg Config) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	failures, first := 0, true
+	failures := 0
 	for {
 		started := time.Now()
 		code, err := runWorker(ctx, cfg.Worker(), apiFile, h, hup, log)
@@ -59,12 +59,11 @@ func Run(ctx context.Context, cfg Config) error {
 			failures = 0
 			continue
 		}
-		// A worker that cannot even start (a bad flag, a locked store)
-		// would only crash again: give up and say so.
-		if first && time.Since(started) < startGrace {
-			return fmt.Errorf("the daemon's worker failed as it started (%v); see its log", err)
+		// A worker that never got ready (a bad flag, a locked store)
+		// would only fail again: give up and say so.
+		if !h.wasReady() {
+			return fmt.Errorf("the daemon's worker failed before it was ready (%v); see its log", err)
 		}
-		first = false
 		// A crash: start again at once, but back off a crash loop.
 		if time.Since(started) > 10*time.Second {
 			failures = 0
@@ -84,9 +83,6 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 var errRestart = errors.New("restart requested")
-
-// startGrace is how long the first worker must live to count as started.
-const startGrace = 3 * time.Second
 
 // runWorker runs one worker until it exits, serving its listener requests.
 func runWorker(ctx context.Context, cmd *exec.Cmd, apiFile *os.File, h *holder, hup <-chan os.Signal, log *slog.Logger) (int, error) {
@@ -141,8 +137,15 @@ func runWorker(ctx context.Context, cmd *exec.Cmd, apiFile *os.File, h *holder, 
 
 // holder owns the listening sockets across workers.
 type holder struct {
-	mu   sync.Mutex          // a dying worker's requests may overlap the next one's
-	held map[string]*os.File // by bound address
+	mu    sync.Mutex          // a dying worker's requests may overlap the next one's
+	held  map[string]*os.File // by bound address
+	ready bool                // some worker has said it is ready
+}
+
+func (h *holder) wasReady() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ready
 }
 
 func (h *holder) closeAll() {
@@ -170,6 +173,9 @@ func (h *holder) serve(c *net.UnixConn, log *slog.Logger) {
 				break
 			}
 			_ = send(c, reply{Addr: addr}, int(f.Fd()))
+		case "ready":
+			h.ready = true
+			_ = send(c, reply{}, -1)
 		case "release":
 			if f, ok := h.held[req.Addr]; ok {
 				f.Close()

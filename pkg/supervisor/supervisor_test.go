@@ -36,6 +36,7 @@ func testWorker(addr string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
 	}
+	ls.Ready()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -120,5 +121,23 @@ func TestAWorkersListenerOutlivesItsCrashAndTheNextWorkerServesIt(t *testing.T) 
 		if pid == first {
 			t.Fatalf("the crashed worker %d still answers", pid)
 		}
+	}
+}
+
+func TestAWorkerThatDiesBeforeItIsReadyMakesTheSupervisorGiveUp(t *testing.T) {
+	api, err := net.ListenUnix("unix", &net.UnixAddr{Name: filepath.Join(t.TempDir(), "api.sock"), Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	starts := 0
+	err = Run(ctx, Config{API: api, Worker: func() *exec.Cmd {
+		starts++
+		return exec.Command("/bin/false")
+	}})
+	if err == nil || !strings.Contains(err.Error(), "before it was ready") || starts != 1 {
+		t.Errorf("want one start and an error saying the worker never got ready; got %d starts, %v", starts, err)
 	}
 }

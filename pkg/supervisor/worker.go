@@ -96,6 +96,23 @@ func (l *Listeners) Release(addr string) {
 	}
 }
 
+// Ready tells the supervisor this worker has started: from then on a
+// worker that dies is started again. One that dies before its first
+// Ready makes the supervisor give up, as it would only fail again.
+func (l *Listeners) Ready() {
+	if l.control == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := send(l.control, request{Op: "ready"}, -1); err == nil {
+		var r reply
+		if f, err := recv(l.control, &r); err == nil && f != nil {
+			f.Close()
+		}
+	}
+}
+
 func (l *Listeners) broken(err error) error {
 	return fmt.Errorf("supervisor: %w", err)
 }
