@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/exec"
 	"os/user"
@@ -150,6 +153,9 @@ func runWorker(c *cli.Context) error {
 		return err
 	}
 	ls.Ready()
+	if addr := os.Getenv("VMFLEET_PPROF"); addr != "" {
+		go servePprof(ctx, addr, log) // a debugging aid, on loopback only
+	}
 	handler := d.Handler("", stop)
 	served := make(chan error, 2)
 	go func() { served <- daemon.Serve(ctx, apiLn, handler) }()
@@ -260,4 +266,19 @@ func lookupGroup(name string) (int, error) {
 		return -1, err
 	}
 	return strconv.Atoi(g.Gid)
+}
+
+// servePprof serves Go's profiler for `go tool pprof`; VMFLEET_PPROF names
+// the address, which must be on loopback.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) {
+	if host, _, err := net.SplitHostPort(addr); err != nil || !net.ParseIP(host).IsLoopback() {
+		log.Warn("VMFLEET_PPROF must be a loopback address, like 127.0.0.1:6060", "addr", addr)
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { <-ctx.Done(); srv.Close() }()
+	log.Info("profiler", "addr", addr, "err", srv.ListenAndServe())
 }

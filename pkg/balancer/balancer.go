@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,7 +97,27 @@ type TargetStatus struct {
 	// Replays counts the client connections this target closed or reset
 	// before answering that were replayed on another target.
 	Replays int64
+	// Connections counts the client connections sent to the target.
+	Connections int64
+	// BytesIn (client to target) and BytesOut count the bytes of the
+	// target's finished connections: a byte is counted when its direction
+	// of a connection ends, so splice(2) carries them untouched.
+	BytesIn, BytesOut int64
+	// Reason says why the target is not healthy, as an ELB target
+	// group's TargetHealth.Reason does; empty when healthy.
+	Reason string
+	// Detail is the last failed probe's error, for an unhealthy target.
+	Detail string
 }
+
+// ELB target health reasons (elbv2 TargetHealth.Reason).
+const (
+	ReasonInitial       = "Elb.InitialHealthChecking"
+	ReasonFailedChecks  = "Target.FailedHealthChecks"
+	ReasonTimeout       = "Target.Timeout"
+	ReasonResponseCode  = "Target.ResponseCodeMismatch"
+	ReasonDeregistering = "Target.DeregistrationInProgress"
+)
 
 // Balancer spreads TCP connections over its healthy targets in turn.
 // Its methods are safe for concurrent use.
@@ -136,6 +157,10 @@ type target struct {
 	removed   bool
 	conns     map[*proxyConn]struct{}
 	replays   int64
+	total     int64 // connections sent to it
+	bytesIn   int64
+	bytesOut  int64
+	detail    string        // the last failed probe's error
 	drained   chan struct{} // closed once draining with no connections
 	stopCheck context.CancelFunc
 }
@@ -248,6 +273,9 @@ func (b *Balancer) transition(t *target, tr health.Transition) {
 		return
 	}
 	t.state = tr.To
+	if tr.To == health.Unhealthy {
+		t.detail = tr.Reason
+	}
 	b.rebuildRotation()
 	b.mu.Unlock()
 
@@ -342,7 +370,8 @@ func (b *Balancer) Targets() []TargetStatus {
 	defer b.mu.Unlock()
 	out := make([]TargetStatus, 0, len(b.targets))
 	for _, t := range b.targets {
-		out = append(out, TargetStatus{Addr: t.addr, State: t.state, Draining: t.draining, ActiveConns: len(t.conns), Replays: t.replays})
+		out = append(out, TargetStatus{Addr: t.addr, State: t.state, Draining: t.draining, ActiveConns: len(t.conns), Replays: t.replays,
+			Connections: t.total, BytesIn: t.bytesIn, BytesOut: t.bytesOut, Reason: t.reason(), Detail: t.detail})
 	}
 	return out
 }
@@ -378,4 +407,23 @@ func (b *Balancer) Close() error {
 	b.cancel()
 	b.wg.Wait()
 	return nil
+}
+
+// reason is the target's ELB reason; Balancer.mu held.
+func (t *target) reason() string {
+	switch {
+	case t.draining:
+		return ReasonDeregistering
+	case t.state == health.Initial:
+		return ReasonInitial
+	case t.state == health.Unhealthy:
+		switch {
+		case strings.Contains(t.detail, "timeout") || strings.Contains(t.detail, "deadline exceeded"):
+			return ReasonTimeout
+		case strings.Contains(t.detail, "status"):
+			return ReasonResponseCode
+		}
+		return ReasonFailedChecks
+	}
+	return ""
 }

@@ -576,3 +576,45 @@ func TestShutdownLetsAConnectionInFlightFinishAndAcceptsNoNewOne(t *testing.T) {
 		t.Error("the balancer still accepts after Shutdown")
 	}
 }
+
+func TestATargetCountsItsConnectionsAndBytesBothWays(t *testing.T) {
+	backend, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Close()
+	go func() {
+		for {
+			c, err := backend.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 7)
+				if _, err := io.ReadFull(c, buf); err == nil {
+					c.Write([]byte("twelve bytes"))
+				}
+			}()
+		}
+	}()
+	b, addr := startBalancer(t, Options{Check: tcpCheck})
+	register(t, b, backend.Addr().String())
+	waitState(t, b, backend.Addr().String(), health.Healthy)
+	for i := 0; i < 3; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("request"))
+		io.ReadAll(c)
+		c.Close()
+	}
+	eventually(t, "the counts of three finished connections", func() bool {
+		st, _ := status(b, backend.Addr().String())
+		return st.Connections == 3 && st.BytesIn == 3*7 && st.BytesOut == 3*12 && st.ActiveConns == 0
+	})
+	if st, _ := status(b, backend.Addr().String()); st.Reason != "" {
+		t.Errorf("a healthy target has reason %q", st.Reason)
+	}
+}

@@ -37,6 +37,7 @@ func (b *Balancer) attach(t *target, pc *proxyConn, backend net.Conn) install {
 	pc.backend, pc.target = backend, t
 	pc.mu.Unlock()
 	t.conns[pc] = struct{}{}
+	t.total++
 	return installed
 }
 
@@ -108,6 +109,8 @@ func (b *Balancer) detach(pc *proxyConn) {
 	defer b.mu.Unlock()
 	t := pc.target
 	delete(t.conns, pc)
+	t.bytesIn += pc.in.Load()
+	t.bytesOut += pc.out.Load()
 	t.closeDrainedIfIdle()
 }
 

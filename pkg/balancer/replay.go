@@ -63,13 +63,14 @@ func (b *Balancer) pipeReplaying(ctx context.Context, pc *proxyConn, tried []*ta
 		n, err := backend.Read(buf[:])
 		if n > 0 {
 			pc.commit()
-			_, werr := pc.client.Write(buf[:n])
+			w, werr := pc.client.Write(buf[:n])
+			pc.out.Add(int64(w))
 			chunks.Put(buf)
 			if werr != nil {
 				pc.close()
 				return
 			}
-			oneWay(pc, pc.client, backend)
+			pc.out.Add(oneWay(pc, pc.client, backend))
 			return
 		}
 		if err == nil {
@@ -127,8 +128,9 @@ func (pc *proxyConn) clientSide(limit int) {
 			pc.mu.Unlock()
 
 			pc.wmu.Lock()
-			_, werr := backend.Write(buf[:n])
+			w, werr := backend.Write(buf[:n])
 			pc.wmu.Unlock()
+			pc.in.Add(int64(w))
 			if final {
 				// No replay can start any more, and holding wmu
 				// above waited out any that was writing.
@@ -137,7 +139,7 @@ func (pc *proxyConn) clientSide(limit int) {
 					pc.close()
 					return
 				}
-				oneWay(pc, backend, pc.client)
+				pc.in.Add(oneWay(pc, backend, pc.client))
 				return
 			}
 			// A failed write before any answer is the reading

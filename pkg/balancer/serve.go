@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/limits"
@@ -144,6 +145,8 @@ func (b *Balancer) acceptLoop(ctx, connCtx context.Context, ln net.Listener, con
 // Lock order: wmu, then Balancer.mu, then mu.
 type proxyConn struct {
 	client net.Conn
+	// in (client to backend) and out count the bytes copied.
+	in, out atomic.Int64
 
 	// wmu serializes writes to the backend while a replay may still
 	// happen, so that replayed bytes and new ones stay in order; writers
@@ -267,9 +270,9 @@ func pipe(pc *proxyConn) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		oneWay(pc, pc.backend, pc.client)
+		pc.in.Add(oneWay(pc, pc.backend, pc.client))
 	}()
-	oneWay(pc, pc.client, pc.backend)
+	pc.out.Add(oneWay(pc, pc.client, pc.backend))
 	<-done
 }
 
@@ -277,14 +280,16 @@ func pipe(pc *proxyConn) {
 // same EOF while the other direction carries on; on an error (a reset, or
 // a close from elsewhere) it tears the whole connection down, since the
 // other direction has nobody left to talk to.
-func oneWay(pc *proxyConn, dst, src net.Conn) {
-	if _, err := io.Copy(dst, src); err != nil {
+func oneWay(pc *proxyConn, dst, src net.Conn) int64 {
+	n, err := io.Copy(dst, src)
+	if err != nil {
 		pc.close()
-		return
+		return n
 	}
 	if closeWrite(dst) != nil {
 		pc.close()
 	}
+	return n
 }
 
 func closeWrite(c net.Conn) error {

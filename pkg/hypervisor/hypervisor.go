@@ -73,7 +73,11 @@ type Stats struct {
 	CPUTime   time.Duration // QEMU's CPU time so far, all vCPUs
 	RSSKiB    uint64        // the QEMU process's resident memory
 	MemoryKiB uint64        // guest RAM
-	Time      time.Time     // when the sample was taken
+	// Counters since the domain started: the guest's network (rx is what
+	// it received) and disk bytes.
+	NetRxBytes, NetTxBytes          uint64
+	BlockReadBytes, BlockWriteBytes uint64
+	Time                            time.Time // when the sample was taken
 }
 
 // CPUPercent is the CPU used between two samples of one domain, in percent

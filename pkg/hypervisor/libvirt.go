@@ -330,7 +330,7 @@ func (h *Libvirt) Limits(ctx context.Context, name string) (Limits, error) {
 }
 
 func (h *Libvirt) Stats(ctx context.Context) (map[string]Stats, error) {
-	recs, err := h.l.ConnectGetAllDomainStats(nil, uint32(libvirt.DomainStatsCPUTotal|libvirt.DomainStatsBalloon), uint32(libvirt.ConnectGetAllDomainsStatsRunning))
+	recs, err := h.l.ConnectGetAllDomainStats(nil, uint32(libvirt.DomainStatsCPUTotal|libvirt.DomainStatsBalloon|libvirt.DomainStatsInterface|libvirt.DomainStatsBlock), uint32(libvirt.ConnectGetAllDomainsStatsRunning))
 	if err != nil {
 		return nil, fmt.Errorf("domain stats: %w", err)
 	}
@@ -347,6 +347,18 @@ func (h *Libvirt) Stats(ctx context.Context) (map[string]Stats, error) {
 				st.RSSKiB = v
 			case "balloon.maximum":
 				st.MemoryKiB = v
+			default:
+				// net.N.rx.bytes, block.N.wr.bytes: summed over devices.
+				switch {
+				case strings.HasPrefix(p.Field, "net.") && strings.HasSuffix(p.Field, ".rx.bytes"):
+					st.NetRxBytes += v
+				case strings.HasPrefix(p.Field, "net.") && strings.HasSuffix(p.Field, ".tx.bytes"):
+					st.NetTxBytes += v
+				case strings.HasPrefix(p.Field, "block.") && strings.HasSuffix(p.Field, ".rd.bytes"):
+					st.BlockReadBytes += v
+				case strings.HasPrefix(p.Field, "block.") && strings.HasSuffix(p.Field, ".wr.bytes"):
+					st.BlockWriteBytes += v
+				}
 			}
 		}
 		out[r.Dom.Name] = st
