@@ -28,6 +28,8 @@ type Info struct {
 	Home        string    `json:"home"`
 	Socket      string    `json:"socket"`
 	TCP         string    `json:"tcp,omitempty"`
+	// MetricsURL serves Prometheus's text format.
+	MetricsURL string `json:"metrics_url,omitempty"`
 	LibvirtURI  string    `json:"libvirt_uri"`
 	Libvirt     string    `json:"libvirt"` // connected, or why not
 	Accel       string    `json:"accel"`
@@ -140,6 +142,11 @@ type Service struct {
 	// LaunchError is set when launches fail for a reason retrying cannot
 	// cure (bad settings, permissions): `up` fails at once with it.
 	LaunchError string `json:"launch_error,omitempty"`
+	// The group's bounds and each instance's caps.
+	Min         int     `json:"min"`
+	Max         int     `json:"max"`
+	CPU         float64 `json:"cpu"`
+	MemoryBytes int64   `json:"memory_bytes"`
 }
 
 // Instance is one instance as its fleet's controller sees it.

@@ -111,6 +111,7 @@ type Controller struct {
 
 	mu        sync.Mutex // guards status, the snapshot readers get
 	status    api.Fleet
+	balancers map[string]*balancer.Balancer // by service, as last published
 	down      bool
 	downDone  chan struct{}
 	wg        sync.WaitGroup

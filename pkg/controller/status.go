@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/balancer"
 )
 
 // publish refreshes the snapshot readers see; owner goroutine only.
@@ -11,7 +12,8 @@ func (c *Controller) publish() {
 	st := api.Fleet{Name: c.opts.Fleet.Name, File: c.opts.Fleet.File, Down: c.down}
 	for _, name := range c.order {
 		s := c.services[name]
-		ss := api.Service{Name: name, Listen: s.listen, Desired: s.desired, Instances: []api.Instance{}, LaunchError: s.launchError}
+		ss := api.Service{Name: name, Listen: s.listen, Desired: s.desired, Instances: []api.Instance{}, LaunchError: s.launchError,
+			CPU: s.spec.CPU, MemoryBytes: s.spec.MemoryBytes}
 		if s.removed {
 			ss.Desired = 0
 		}
@@ -44,8 +46,14 @@ func (c *Controller) publish() {
 		sort.Slice(ss.Instances, func(i, j int) bool { return ss.Instances[i].ID < ss.Instances[j].ID })
 		st.Services = append(st.Services, ss)
 	}
+	bals := make(map[string]*balancer.Balancer, len(c.services))
+	for name, s := range c.services {
+		if s.bal != nil {
+			bals[name] = s.bal
+		}
+	}
 	c.mu.Lock()
-	c.status = st
+	c.status, c.balancers = st, bals
 	c.mu.Unlock()
 }
 
@@ -54,4 +62,12 @@ func (c *Controller) Status() api.Fleet {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.status
+}
+
+// Balancers returns each service's balancer (they are safe for concurrent
+// use), for the daemon's metrics; safe from any goroutine.
+func (c *Controller) Balancers() map[string]*balancer.Balancer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.balancers
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/image"
 	"github.com/vmfleet/vmfleet/pkg/instance"
+	"github.com/vmfleet/vmfleet/pkg/metrics"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
@@ -48,6 +49,7 @@ type Daemon struct {
 	instances *instance.Manager
 	state     state
 	events    *hub
+	metrics   *metrics.Recorder
 	started   time.Time
 
 	mu     sync.Mutex // guards fleets; never held across I/O
@@ -84,7 +86,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	d := &Daemon{
 		cfg: cfg, log: cfg.Log, hv: hv, images: st, state: state{db: db},
 		instances: &instance.Manager{HV: hv, Dir: cfg.Home.Instances(), Log: cfg.Log},
-		events:    newHub(past), started: time.Now(), fleets: map[string]*fleetRun{},
+		events:    newHub(past), metrics: metrics.NewRecorder(), started: time.Now(), fleets: map[string]*fleetRun{},
 	}
 	return d, nil
 }
@@ -95,6 +97,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.hv.Close()
 	defer d.state.db.Close()
+	go d.sample(ctx)
 	kept := make(chan struct{})
 	defer func() { <-kept }() // the last events are written before the store closes
 	go func() {

@@ -42,6 +42,10 @@ const (
 	QBoot = "/usr/share/qemu/qboot.rom"
 )
 
+// MemoryLimit is the cgroup hard limit of an instance with guest RAM
+// memory: the whole QEMU process, guest RAM and QEMU itself.
+func MemoryLimit(memory int64) int64 { return memory + qemuOverhead }
+
 // firmware picks the BIOS: VMFLEET_FIRMWARE (empty for QEMU's default
 // SeaBIOS), else qboot where it is installed.
 func firmware() string {
@@ -292,7 +296,7 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 	if err := m.HV.Start(ctx, inst.Domain, true); err != nil {
 		return inst, err
 	}
-	if err := m.HV.SetMemoryHardLimit(ctx, inst.Domain, o.MemoryBytes+qemuOverhead); err != nil {
+	if err := m.HV.SetMemoryHardLimit(ctx, inst.Domain, MemoryLimit(o.MemoryBytes)); err != nil {
 		return inst, err
 	}
 	if o.Image.Port != 0 {
