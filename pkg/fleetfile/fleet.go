@@ -23,8 +23,8 @@
 //	    instances: 3
 //	    cpu: 0.5                     # cores per instance
 //	    memory: 256MiB               # guest RAM per instance
-//	    health: {type: http, path: /healthz, interval: 2s, timeout: 1s}
-//	    balancer: {listen: 127.0.0.1:8081, deregistration_delay: 5s}
+//	    health: {type: http, path: /healthz, interval: 10s, timeout: 5s}
+//	    balancer: {listen: 127.0.0.1:8081, deregistration_delay: 30s}
 //	  web:
 //	    image: {binary: ./bin/web}
 //	    command: ["/app/web"]

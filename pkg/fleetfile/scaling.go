@@ -22,7 +22,7 @@ func (p *parser) scaling(e entry, at string) *Scaling {
 	sc := &Scaling{InstanceWarmup: limits.DefaultInstanceWarmup}
 	sizeOK := p.groupSize(e, fields, at, sc)
 	if we, ok := fields["instance_warmup"]; ok {
-		if d, ok := p.duration(we, at+".instance_warmup"); ok && p.within(we.val, at+".instance_warmup", we.val.Value, limits.CheckInstanceWarmup(d)) {
+		if d, ok := p.boundedDuration(we, at+".instance_warmup", limits.CheckInstanceWarmup); ok {
 			sc.InstanceWarmup = d
 		}
 	}

@@ -10,6 +10,14 @@ services:
     port: 8080
 `
 
+// policies is webService with a scaling block whose target_tracking
+// list starts at line 10.
+const policies = webService + `    scaling:
+      min: 1
+      max: 6
+      target_tracking:
+`
+
 // scalingBadFiles are badFiles about a service's scaling: and the
 // instance count it bounds.
 func scalingBadFiles() []badFile {
@@ -95,96 +103,40 @@ func scalingBadFiles() []badFile {
       max: 6
       target_tracking: {metric: cpu_utilization, target: 50}
 `, line: 9, want: "services.web.scaling.target_tracking: got a map, want a list of policies; write it like [{metric: cpu_utilization, target: 50}]"},
-		{name: "target tracking without a value", yaml: webService + `    scaling:
-      min: 1
-      max: 6
-      target_tracking:
-`, line: 9, want: "target_tracking: has no value, want a list of policies"},
+		{name: "target tracking without a value", yaml: policies, line: 9, want: "target_tracking: has no value, want a list of policies"},
 		{name: "policy as a string", yaml: webService + `    scaling:
       min: 1
       max: 6
       target_tracking: [cpu_utilization]
 `, line: 9, want: `services.web.scaling.target_tracking[0]: got "cpu_utilization", want a map; write it like {metric: cpu_utilization, target: 50}`},
-		{name: "same metric twice", yaml: webService + `    scaling:
-      min: 1
-      max: 6
-      target_tracking:
-        - {metric: cpu_utilization, target: 50}
+		{name: "same metric twice", yaml: policies + `        - {metric: cpu_utilization, target: 50}
         - {metric: cpu_utilization, target: 70}
 `, line: 11, want: "services.web.scaling.target_tracking[1].metric: metric cpu_utilization already has a policy (line 10); keep one policy per metric"},
 
 		// One policy.
-		{name: "policy without a metric", yaml: webService + `    scaling:
-      min: 1
-      max: 6
-      target_tracking:
-        - {target: 50}
+		{name: "policy without a metric", yaml: policies + `        - {target: 50}
 `, line: 10, want: "services.web.scaling.target_tracking[0].metric: the policy has no metric; add metric: cpu_utilization"},
-		{name: "policy without a target", yaml: webService + `    scaling:
-      min: 1
-      max: 6
-      target_tracking:
-        - metric: network_in
+		{name: "policy without a target", yaml: policies + `        - metric: network_in
 `, line: 10, want: "target_tracking[0].target: the policy has no target; add target: 50"},
-		{name: "unknown policy key near a known one", yaml: webService + `    scaling:
-      min: 1
-      max: 6
-      target_tracking:
-        - {metric: cpu_utilization, traget: 50}
+		{name: "unknown policy key near a known one", yaml: policies + `        - {metric: cpu_utilization, traget: 50}
 `, line: 10, want: `target_tracking[0].traget: unknown key "traget"; did you mean target?`},
-		{name: "policy as a list", yaml: webService + `    scaling:
-      min: 1
-      max: 6
-      target_tracking:
-        - [cpu_utilization, 50]
+		{name: "policy as a list", yaml: policies + `        - [cpu_utilization, 50]
 `, line: 10, want: "target_tracking[0]: got a list, want a map"},
-		{name: "unknown metric", yaml: webService + `    scaling:
-      min: 1
-      max: 6
-      target_tracking:
-        - {metric: memory, target: 50}
+		{name: "unknown metric", yaml: policies + `        - {metric: memory, target: 50}
 `, line: 10, want: `services.web.scaling.target_tracking[0].metric: metric "memory" is not one vmfleet tracks; known metrics are cpu_utilization, request_count_per_target, network_in, network_out`},
-		{name: "metric misspelt", yaml: webService + `    scaling:
-      min: 1
-      max: 6
-      target_tracking:
-        - {metric: network_inn, target: 1000}
+		{name: "metric misspelt", yaml: policies + `        - {metric: network_inn, target: 1000}
 `, line: 10, want: `metric "network_inn" is not one vmfleet tracks; did you mean network_in? known metrics are cpu_utilization,`},
-		{name: "AWS's name for a metric", yaml: webService + `    scaling:
-      min: 1
-      max: 6
-      target_tracking:
-        - {metric: ALBRequestCountPerTarget, target: 600}
+		{name: "AWS's name for a metric", yaml: policies + `        - {metric: ALBRequestCountPerTarget, target: 600}
 `, line: 10, want: "did you mean request_count_per_target? known metrics are"},
-		{name: "target zero", yaml: webService + `    scaling:
-      min: 1
-      max: 6
-      target_tracking:
-        - {metric: network_out, target: 0}
+		{name: "target zero", yaml: policies + `        - {metric: network_out, target: 0}
 `, line: 10, want: "services.web.scaling.target_tracking[0].target: target 0 must be more than zero; give the value the metric should be held at, like 50"},
-		{name: "negative target", yaml: webService + `    scaling:
-      min: 1
-      max: 6
-      target_tracking:
-        - {metric: request_count_per_target, target: -5}
+		{name: "negative target", yaml: policies + `        - {metric: request_count_per_target, target: -5}
 `, line: 10, want: "target -5 must be more than zero"},
-		{name: "cpu target above 100 percent", yaml: webService + `    scaling:
-      min: 1
-      max: 6
-      target_tracking:
-        - {metric: cpu_utilization, target: 150}
+		{name: "cpu target above 100 percent", yaml: policies + `        - {metric: cpu_utilization, target: 150}
 `, line: 10, want: "target 150 is more than 100 percent of the CPU cap; give a percentage above 0 and at most 100, like 50"},
-		{name: "cpu target as a percentage", yaml: webService + `    scaling:
-      min: 1
-      max: 6
-      target_tracking:
-        - {metric: cpu_utilization, target: 50%}
+		{name: "cpu target as a percentage", yaml: policies + `        - {metric: cpu_utilization, target: 50%}
 `, line: 10, want: `"50%" is not a number; write it like 50`},
-		{name: "infinite target", yaml: webService + `    scaling:
-      min: 1
-      max: 6
-      target_tracking:
-        - {metric: network_in, target: .inf}
+		{name: "infinite target", yaml: policies + `        - {metric: network_in, target: .inf}
 `, line: 10, want: "target .inf is not a finite number"},
 	}
 }

@@ -358,7 +358,7 @@ func (p *parser) balancer(e entry, at string) (Balancer, *yaml.Node, netip.AddrP
 		}
 	}
 	if de, ok := fields["deregistration_delay"]; ok {
-		if d, ok := p.duration(de, at+".deregistration_delay"); ok && p.within(de.val, at+".deregistration_delay", de.val.Value, limits.CheckDeregistrationDelay(d)) {
+		if d, ok := p.boundedDuration(de, at+".deregistration_delay", limits.CheckDeregistrationDelay); ok {
 			b.DeregistrationDelay = d
 		}
 	}

@@ -2,7 +2,6 @@ package limits
 
 import (
 	"fmt"
-	"math"
 	"time"
 )
 
@@ -83,12 +82,10 @@ func CheckInstanceWarmup(d time.Duration) error {
 // CheckTarget reports whether target is a target value for metric, one
 // that Metrics lists.
 func CheckTarget(metric string, target float64) error {
-	switch {
-	case math.IsNaN(target) || math.IsInf(target, 0):
-		return &Error{"is not a finite number", "give a number, like 50"}
-	case target <= 0:
-		return &Error{"must be more than zero", "give the value the metric should be held at, like 50"}
-	case metric == MetricCPUUtilization && target > MaxCPUTarget:
+	if err := checkPositive(target, "give the value the metric should be held at, like 50"); err != nil {
+		return err
+	}
+	if metric == MetricCPUUtilization && target > MaxCPUTarget {
 		return &Error{fmt.Sprintf("is more than %g percent of the CPU cap", MaxCPUTarget), fmt.Sprintf("give a percentage above 0 and at most %g, like 50", MaxCPUTarget)}
 	}
 	return nil

@@ -2,7 +2,6 @@ package limits
 
 import (
 	"fmt"
-	"math"
 	"time"
 )
 
@@ -31,11 +30,10 @@ const (
 // CheckTimeScale reports whether scale is a time scale a fleet may run at.
 func CheckTimeScale(scale float64) error {
 	fix := fmt.Sprintf("give %g to %g, like %g (%g is AWS's own time)", MinTimeScale, MaxTimeScale, DefaultTimeScale, MaxTimeScale)
+	if err := checkPositive(scale, fix); err != nil {
+		return err
+	}
 	switch {
-	case math.IsNaN(scale) || math.IsInf(scale, 0):
-		return &Error{"is not a finite number", fix}
-	case scale <= 0:
-		return &Error{"must be more than zero", fix}
 	case scale < MinTimeScale:
 		return &Error{fmt.Sprintf("is less than %g, below which short periods all round to 1ms", MinTimeScale), fix}
 	case scale > MaxTimeScale:
