@@ -3,6 +3,7 @@ package fleetfile_test
 import (
 	"cmp"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,6 +21,10 @@ type badFile struct {
 }
 
 func badFiles() []badFile {
+	return slices.Concat(coreBadFiles(), timeScaleBadFiles(), scalingBadFiles())
+}
+
+func coreBadFiles() []badFile {
 	return []badFile{
 		// The file as a whole.
 		{name: "empty file", yaml: "\n", line: 1, want: "the file is empty"},

@@ -11,6 +11,7 @@
 // A fleet file looks like this:
 //
 //	name: shop                       # optional; defaults to the directory name
+//	time_scale: 0.05                 # optional; 1 runs AWS's own time
 //	services:
 //	  catalog:
 //	    image:
@@ -22,19 +23,39 @@
 //	    instances: 3
 //	    cpu: 0.5                     # cores per instance
 //	    memory: 256MiB               # guest RAM per instance
-//	    health: {type: http, path: /healthz, interval: 2s, timeout: 1s}
-//	    balancer: {listen: 127.0.0.1:8081, deregistration_delay: 5s}
+//	    health: {type: http, path: /healthz, interval: 10s, timeout: 5s}
+//	    balancer: {listen: 127.0.0.1:8081, deregistration_delay: 30s}
 //	  web:
 //	    image: {binary: ./bin/web}
 //	    command: ["/app/web"]
 //	    port: 8080
 //	    depends_on: [catalog]
+//	    scaling:                     # the Auto Scaling group; optional
+//	      min: 1
+//	      max: 6
+//	      instance_warmup: 60s
+//	      target_tracking:
+//	        - {metric: cpu_utilization, target: 50}
+//
+// Every period in the file (health interval and timeout, the health check
+// grace period, deregistration delay, instance warm-up, and target
+// tracking's one-minute datapoint) is written in AWS time, and the
+// structs hold it so. When the fleet runs each is multiplied by
+// time_scale with limits.Scaled, so the ratios between periods stay as
+// AWS has them. The default, limits.DefaultTimeScale (0.05), brings
+// AWS's 150 s for a target to go healthy down to 7.5 s. The one exception
+// is the grace period, which must cover a VM's boot, and a boot does not
+// get faster: see limits.ScaledGracePeriod.
 //
 // Top-level keys starting with "x-" are ignored, as in docker compose, so
 // they can hold YAML anchors shared between services.
 package fleetfile
 
-import "time"
+import (
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/limits"
+)
 
 // Health check types. Limits and defaults of every value are those of
 // package limits.
@@ -51,6 +72,11 @@ type Fleet struct {
 	File string
 	// Dir is the directory relative paths were resolved against.
 	Dir string
+	// TimeScale multiplies every period in the file when the fleet runs,
+	// limits.MinTimeScale..limits.MaxTimeScale. Parse sets
+	// limits.DefaultTimeScale when the file gives none, so it is never 0
+	// for a parsed file.
+	TimeScale float64
 	// Services in the order the file lists them.
 	Services []*Service
 }
@@ -109,7 +135,10 @@ type Service struct {
 	// Port is the guest port the balancer sends traffic and TCP health
 	// checks to, limits.MinPort..limits.MaxPort.
 	Port int
-	// Instances is how many VMs to keep running; 0 is allowed (scaled down).
+	// Instances is how many VMs to keep running, within Bounds; 0 is
+	// allowed (scaled down). With Scaling and no instances in the file it
+	// is Scaling.Min, as an Auto Scaling group's desired capacity defaults
+	// to its MinSize.
 	Instances int
 	// CPU is cores per instance, limits.MinCPU..limits.MaxCPU; fractions
 	// are allowed.
@@ -121,6 +150,48 @@ type Service struct {
 	// DependsOn names services that must start first, in file order;
 	// nil when none.
 	DependsOn []string
+	// Scaling is the service's Auto Scaling group size and policies; nil
+	// when the file gives none (see Bounds).
+	Scaling *Scaling
+}
+
+// Bounds returns the least and most instances the service may have:
+// Scaling's Min and Max, or 0 and limits.MaxGroupSize without Scaling.
+func (s *Service) Bounds() (lo, hi int) {
+	if s.Scaling == nil {
+		return 0, limits.MaxGroupSize
+	}
+	return s.Scaling.Min, s.Scaling.Max
+}
+
+// Scaling is a service's Auto Scaling group: the range its instance count
+// stays in, by hand (scale) or by its target tracking policies.
+type Scaling struct {
+	// Min and Max are the group's MinSize and MaxSize:
+	// 0 <= Min <= Max, 1 <= Max <= limits.MaxGroupSize.
+	Min, Max int
+	// InstanceWarmup is how long, in AWS time, a new instance's metrics
+	// are left out of the group's (DefaultInstanceWarmup), 0..
+	// limits.MaxInstanceWarmup; limits.DefaultInstanceWarmup when not
+	// given.
+	InstanceWarmup time.Duration
+	// DisableScaleIn leaves scaling in to the user: policies only add
+	// instances.
+	DisableScaleIn bool
+	// TargetTracking holds at most one policy per metric, in file order;
+	// nil when none, and then only a manual scale changes the count.
+	TargetTracking []TargetTracking
+}
+
+// TargetTracking is a target tracking policy: the group is sized so that
+// Metric stays near Target.
+type TargetTracking struct {
+	// Metric is one of limits.Metrics().
+	Metric string
+	// Target is above zero; for limits.MetricCPUUtilization a percentage
+	// of the instance's CPU cap, at most limits.MaxCPUTarget. The counting
+	// metrics count over one datapoint, a minute of AWS time.
+	Target float64
 }
 
 // Image says what a service's VMs boot. Exactly one of Binary and Rootfs
@@ -143,7 +214,8 @@ type Copy struct {
 }
 
 // Health is how the balancer decides an instance may receive traffic.
-// Timeout is always shorter than Interval.
+// Timeout is always shorter than Interval; both are AWS time, to be
+// scaled by Fleet.TimeScale.
 type Health struct {
 	// Type is HealthHTTP or HealthTCP.
 	Type string
@@ -161,8 +233,8 @@ type Balancer struct {
 	// a free port is chosen at `up`. "localhost" and a missing host are
 	// written as 127.0.0.1.
 	Listen string
-	// DeregistrationDelay is how long a leaving instance keeps serving
-	// in-flight requests, 0..limits.MaxDeregistrationDelay.
+	// DeregistrationDelay is how long, in AWS time, a leaving instance
+	// keeps serving in-flight requests, 0..limits.MaxDeregistrationDelay.
 	DeregistrationDelay time.Duration
 	// Replay is whether a request whose instance closes the connection
 	// before answering is replayed on the next instance. Off, such a

@@ -37,9 +37,10 @@ func TestLoadReadsTheSampleFleet(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 	want := &fleetfile.Fleet{
-		Name: "shop",
-		File: sampleFile,
-		Dir:  dir,
+		Name:      "shop",
+		File:      sampleFile,
+		Dir:       dir,
+		TimeScale: 0.05,
 		Services: []*fleetfile.Service{
 			{
 				Name: "catalog",
@@ -55,10 +56,10 @@ func TestLoadReadsTheSampleFleet(t *testing.T) {
 				MemoryBytes: 256 << 20,
 				Health: fleetfile.Health{
 					Type: "http", Path: "/healthz",
-					Interval: 2 * time.Second, Timeout: time.Second,
+					Interval: 10 * time.Second, Timeout: 5 * time.Second,
 					HealthyThreshold: 2, UnhealthyThreshold: 2,
 				},
-				Balancer: fleetfile.Balancer{Listen: "127.0.0.1:8081", DeregistrationDelay: 5 * time.Second, Replay: true},
+				Balancer: fleetfile.Balancer{Listen: "127.0.0.1:8081", DeregistrationDelay: 30 * time.Second, Replay: true},
 			},
 			{
 				Name:        "web",
@@ -75,6 +76,13 @@ func TestLoadReadsTheSampleFleet(t *testing.T) {
 				},
 				Balancer:  fleetfile.Balancer{Listen: "127.0.0.1:8080", DeregistrationDelay: 300 * time.Second, Replay: true},
 				DependsOn: []string{"catalog"},
+				Scaling: &fleetfile.Scaling{
+					Min: 1, Max: 6, InstanceWarmup: time.Minute,
+					TargetTracking: []fleetfile.TargetTracking{
+						{Metric: limits.MetricCPUUtilization, Target: 50},
+						{Metric: limits.MetricRequestCountPerTarget, Target: 600},
+					},
+				},
 			},
 		},
 	}
@@ -87,9 +95,12 @@ func TestLoadReadsTheSampleFleet(t *testing.T) {
 // would only show addresses.
 func dump(f *fleetfile.Fleet) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "name %q file %q dir %q\n", f.Name, f.File, f.Dir)
+	fmt.Fprintf(&b, "name %q file %q dir %q time scale %g\n", f.Name, f.File, f.Dir, f.TimeScale)
 	for _, s := range f.Services {
 		fmt.Fprintf(&b, "%+v\n", *s)
+		if s.Scaling != nil {
+			fmt.Fprintf(&b, "  scaling %+v\n", *s.Scaling)
+		}
 	}
 	return b.String()
 }

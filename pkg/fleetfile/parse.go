@@ -80,12 +80,12 @@ func (p *parser) fleet(data []byte) *Fleet {
 	if root == nil {
 		return nil
 	}
-	f := &Fleet{File: p.file, Dir: p.dir}
+	f := &Fleet{File: p.file, Dir: p.dir, TimeScale: limits.DefaultTimeScale}
 	if root.Kind != yaml.MappingNode {
 		p.fail(root, "", "start the file with services:", "the file is %s, want a map with name and services", describe(root))
 		return nil
 	}
-	fields, _ := p.fields(entry{key: root, val: root}, "", "", []string{"name", "services"}, nil)
+	fields, _ := p.fields(entry{key: root, val: root}, "", "", []string{"name", "time_scale", "services"}, nil)
 
 	if e, ok := fields["name"]; ok {
 		if name, ok := p.str(e, "name", "name: shop"); ok && p.checkName(e.val, "name", name) {
@@ -95,6 +95,12 @@ func (p *parser) fleet(data []byte) *Fleet {
 		f.Name = limits.SanitizeName(filepath.Base(p.dir))
 		if f.Name == "" {
 			p.fail(root, "name", "add name: shop", "no name given, and directory %q gives none", p.dir)
+		}
+	}
+
+	if e, ok := fields["time_scale"]; ok {
+		if v, ok := p.number(e, "time_scale", "0.05"); ok && p.within(e.val, "time_scale", "time_scale "+e.val.Value, limits.CheckTimeScale(v)) {
+			f.TimeScale = v
 		}
 	}
 

@@ -31,7 +31,7 @@ func (p *parser) service(name string, se entry, at string) (*Service, serviceNod
 		Health:      defaultHealth(),
 		Balancer:    defaultBalancer(),
 	}
-	known := []string{"image", "command", "env", "port", "instances", "cpu", "memory", "health", "balancer", "depends_on"}
+	known := []string{"image", "command", "env", "port", "instances", "scaling", "cpu", "memory", "health", "balancer", "depends_on"}
 	fields, ok := p.fields(se, at, "{image: {binary: ./bin/"+name+"}, command: [/app/"+name+"], port: 8080}", known, composeHint)
 	if !ok {
 		return nil, nodes
@@ -74,14 +74,26 @@ func (p *parser) service(name string, se entry, at string) (*Service, serviceNod
 		p.fail(se.key, at+".port", "add port: 8080 (the guest port the balancer sends to)", "port is missing")
 	}
 
-	if e, ok := fields["instances"]; ok {
-		if v, ok := p.integer(e, at+".instances", "3"); ok {
+	instances, hasInstances := fields["instances"]
+	instancesOK := false
+	if hasInstances {
+		if v, ok := p.integer(instances, at+".instances", "3"); ok {
 			if v < 0 {
-				p.fail(e.val, at+".instances", "use 0 or more", "instances %d is negative", v)
+				p.fail(instances.val, at+".instances", "use 0 or more", "instances %d is negative", v)
 			} else {
-				s.Instances = v
+				s.Instances, instancesOK = v, true
 			}
 		}
+	}
+	if e, ok := fields["scaling"]; ok {
+		s.Scaling = p.scaling(e, at+".scaling")
+	}
+	switch {
+	case instancesOK:
+		p.checkInstances(s, instances, at+".instances")
+	case !hasInstances && s.Scaling != nil:
+		// An Auto Scaling group's desired capacity defaults to its MinSize.
+		s.Instances = s.Scaling.Min
 	}
 
 	if e, ok := fields["cpu"]; ok {
@@ -130,6 +142,8 @@ func composeHint(key string) string {
 		return "port"
 	case "build":
 		return "image"
+	case "autoscaling", "auto_scaling":
+		return "scaling"
 	case "links":
 		return "depends_on"
 	}
@@ -344,7 +358,7 @@ func (p *parser) balancer(e entry, at string) (Balancer, *yaml.Node, netip.AddrP
 		}
 	}
 	if de, ok := fields["deregistration_delay"]; ok {
-		if d, ok := p.duration(de, at+".deregistration_delay"); ok && p.within(de.val, at+".deregistration_delay", de.val.Value, limits.CheckDeregistrationDelay(d)) {
+		if d, ok := p.boundedDuration(de, at+".deregistration_delay", limits.CheckDeregistrationDelay); ok {
 			b.DeregistrationDelay = d
 		}
 	}

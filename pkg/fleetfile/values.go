@@ -131,6 +131,12 @@ func (p *parser) duration(e entry, path string) (time.Duration, bool) {
 	return d, true
 }
 
+// boundedDuration is duration checked against a bound of package limits.
+func (p *parser) boundedDuration(e entry, path string, check func(time.Duration) error) (time.Duration, bool) {
+	d, ok := p.duration(e, path)
+	return d, ok && p.within(e.val, path, e.val.Value, check(d))
+}
+
 // positiveDuration is duration that must be above zero.
 func (p *parser) positiveDuration(e entry, path string) (time.Duration, bool) {
 	d, ok := p.duration(e, path)

@@ -47,15 +47,25 @@ const DefaultStopTimeout = 10 * time.Second
 // CheckCPU reports whether cores is a CPU an instance may have.
 func CheckCPU(cores float64) error {
 	fix := fmt.Sprintf("give cores from %g to %g, like 0.5 or 2", MinCPU, MaxCPU)
+	if err := checkPositive(cores, fix); err != nil {
+		return err
+	}
 	switch {
-	case math.IsNaN(cores) || math.IsInf(cores, 0):
-		return &Error{"is not a finite number", fix}
-	case cores <= 0:
-		return &Error{"must be more than zero", fix}
 	case cores < MinCPU:
 		return &Error{fmt.Sprintf("is less than %g cores, the least a cgroup quota can be", MinCPU), fix}
 	case cores > MaxCPU:
 		return &Error{fmt.Sprintf("is more than %g cores", MaxCPU), fix}
+	}
+	return nil
+}
+
+// checkPositive reports a value that is not a finite number above zero.
+func checkPositive(v float64, fix string) error {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return &Error{"is not a finite number", fix}
+	case v <= 0:
+		return &Error{"must be more than zero", fix}
 	}
 	return nil
 }

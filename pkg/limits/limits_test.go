@@ -24,6 +24,9 @@ func TestDefaultsFollowAWS(t *testing.T) {
 	if limits.DefaultHealthCheckGracePeriod != 300*time.Second {
 		t.Error("health check grace period no longer matches the Auto Scaling group's")
 	}
+	if limits.DefaultInstanceWarmup != 300*time.Second || limits.MaxInstanceWarmup != time.Hour {
+		t.Error("instance warm-up no longer matches target tracking's default or the group's bound")
+	}
 	if limits.DefaultInstances != 1 || limits.DefaultCPU != 1 || limits.DefaultMemory != 256<<20 ||
 		limits.DefaultListen != "127.0.0.1:0" || !limits.DefaultReplay || limits.DefaultStopTimeout != 10*time.Second {
 		t.Error("instance or balancer defaults changed")
@@ -37,6 +40,9 @@ func TestEveryDefaultIsWithinItsLimits(t *testing.T) {
 		"healthy threshold":    limits.CheckThreshold(limits.DefaultHealthyThreshold),
 		"unhealthy threshold":  limits.CheckThreshold(limits.DefaultUnhealthyThreshold),
 		"deregistration delay": limits.CheckDeregistrationDelay(limits.DefaultDeregistrationDelay),
+		"time scale":           limits.CheckTimeScale(limits.DefaultTimeScale),
+		"instance warm-up":     limits.CheckInstanceWarmup(limits.DefaultInstanceWarmup),
+		"instances":            limits.CheckGroupMax(limits.DefaultInstances),
 	} {
 		if err != nil {
 			t.Errorf("default %s: %v", what, err)
@@ -79,6 +85,28 @@ func TestBoundsAreInclusive(t *testing.T) {
 		{"delay -1ns", limits.CheckDeregistrationDelay(-1), false},
 		{"delay 1h", limits.CheckDeregistrationDelay(time.Hour), true},
 		{"delay 1h and 1ns", limits.CheckDeregistrationDelay(time.Hour + 1), false},
+		{"time scale 0.001", limits.CheckTimeScale(0.001), true},
+		{"time scale next below 0.001", limits.CheckTimeScale(math.Nextafter(0.001, 0)), false},
+		{"time scale 1", limits.CheckTimeScale(1), true},
+		{"time scale next after 1", limits.CheckTimeScale(math.Nextafter(1, 2)), false},
+		{"time scale 0", limits.CheckTimeScale(0), false},
+		{"time scale NaN", limits.CheckTimeScale(math.NaN()), false},
+		{"time scale +Inf", limits.CheckTimeScale(math.Inf(1)), false},
+		{"group max 1", limits.CheckGroupMax(1), true},
+		{"group max 0", limits.CheckGroupMax(0), false},
+		{"group max 100", limits.CheckGroupMax(100), true},
+		{"group max 101", limits.CheckGroupMax(101), false},
+		{"warm-up 0s", limits.CheckInstanceWarmup(0), true},
+		{"warm-up -1ns", limits.CheckInstanceWarmup(-1), false},
+		{"warm-up 1h", limits.CheckInstanceWarmup(time.Hour), true},
+		{"warm-up 1h and 1ns", limits.CheckInstanceWarmup(time.Hour + 1), false},
+		{"cpu target 100", limits.CheckTarget(limits.MetricCPUUtilization, 100), true},
+		{"cpu target next after 100", limits.CheckTarget(limits.MetricCPUUtilization, math.Nextafter(100, 101)), false},
+		{"request target 150", limits.CheckTarget(limits.MetricRequestCountPerTarget, 150), true},
+		{"target next after 0", limits.CheckTarget(limits.MetricNetworkIn, math.SmallestNonzeroFloat64), true},
+		{"target 0", limits.CheckTarget(limits.MetricNetworkOut, 0), false},
+		{"target NaN", limits.CheckTarget(limits.MetricNetworkOut, math.NaN()), false},
+		{"target +Inf", limits.CheckTarget(limits.MetricRequestCountPerTarget, math.Inf(1)), false},
 		{"name of 40", limits.CheckName(strings.Repeat("a", 40)), true},
 		{"name of 41", limits.CheckName(strings.Repeat("a", 41)), false},
 		{"image name of 81", limits.CheckImageName(strings.Repeat("a", 81)), true},

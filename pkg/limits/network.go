@@ -73,8 +73,14 @@ const (
 
 // CheckDeregistrationDelay reports whether d is a deregistration delay.
 func CheckDeregistrationDelay(d time.Duration) error {
-	if d < 0 || d > MaxDeregistrationDelay {
-		return &Error{"is out of range", fmt.Sprintf("use 0s to %s, AWS's range", strings.TrimSuffix(MaxDeregistrationDelay.String(), "0m0s"))}
+	return checkPeriod(d, MaxDeregistrationDelay)
+}
+
+// checkPeriod reports whether d lies in 0..most, an AWS range.
+func checkPeriod(d, most time.Duration) error {
+	if d < 0 || d > most {
+		// Written "1h" rather than "1h0m0s", as AWS's documentation would.
+		return &Error{"is out of range", fmt.Sprintf("use 0s to %s, AWS's range", strings.TrimSuffix(most.String(), "0m0s"))}
 	}
 	return nil
 }
