@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -32,6 +34,7 @@ func daemonCommand() *cli.Command {
 		Usage: "run the daemon that owns this home's fleets (the CLI starts it on first use)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "tcp", Usage: "also serve the API on this 127.0.0.1 address, guarded by the token in HOME/state/api-token"},
+			&cli.StringFlag{Name: "metrics", Usage: "serve Prometheus metrics on this address (default: the one used last, else a free 127.0.0.1 port; see vmfleet info)"},
 			&cli.BoolFlag{Name: "worker", Hidden: true},
 		},
 		Subcommands: []*cli.Command{{
@@ -99,6 +102,9 @@ func runSupervisor(c *cli.Context) error {
 	if t := c.String("tcp"); t != "" {
 		args = append(args, "--tcp", t)
 	}
+	if m := c.String("metrics"); m != "" {
+		args = append(args, "--metrics", m)
+	}
 	return supervisor.Run(c.Context, supervisor.Config{
 		API: ln, Log: log,
 		Worker: func() *exec.Cmd {
@@ -145,8 +151,13 @@ func runWorker(c *cli.Context) error {
 	}
 	ctx, stop := context.WithCancel(c.Context)
 	defer stop()
+	metricsLn, err := metricsListener(ctx, h, ls, c.String("metrics"))
+	if err != nil {
+		return err
+	}
 	d, err := daemon.New(ctx, daemon.Config{
-		Home: h, URI: hypervisor.ChooseURI(c.String("connect"), os.Getenv), Version: version(), Log: log,
+		MetricsURL: "http://" + metricsLn.Addr().String() + "/metrics",
+		Home:       h, URI: hypervisor.ChooseURI(c.String("connect"), os.Getenv), Version: version(), Log: log,
 		Listeners: ls, SupervisorPID: os.Getppid(), TCP: c.String("tcp"),
 	})
 	if err != nil {
@@ -157,8 +168,9 @@ func runWorker(c *cli.Context) error {
 		go servePprof(ctx, addr, log) // a debugging aid, on loopback only
 	}
 	handler := d.Handler("", stop)
-	served := make(chan error, 2)
+	served := make(chan error, 3)
 	go func() { served <- daemon.Serve(ctx, apiLn, handler) }()
+	go func() { served <- daemon.Serve(ctx, metricsLn, d.Prometheus()) }()
 	if t := c.String("tcp"); t != "" {
 		token, err := apiToken(h)
 		if err != nil {
@@ -281,4 +293,31 @@ func servePprof(ctx context.Context, addr string, log *slog.Logger) {
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { <-ctx.Done(); srv.Close() }()
 	log.Info("profiler", "addr", addr, "err", srv.ListenAndServe())
+}
+
+// metricsListener listens where --metrics says, else where the last
+// daemon of this home did (a Prometheus configuration keeps working),
+// else on a free loopback port, which it remembers.
+func metricsListener(ctx context.Context, h home.Home, ls *supervisor.Listeners, flag string) (net.Listener, error) {
+	remembered := filepath.Join(h.State(), "metrics-addr")
+	addr := flag
+	if addr == "" {
+		if b, err := os.ReadFile(remembered); err == nil {
+			addr = strings.TrimSpace(string(b))
+		}
+	}
+	if addr != "" {
+		ln, err := ls.Listen(ctx, addr)
+		if err == nil || flag != "" {
+			if err != nil {
+				return nil, fmt.Errorf("--metrics %s: %w", flag, err)
+			}
+			return ln, os.WriteFile(remembered, []byte(ln.Addr().String()), 0o600)
+		}
+	}
+	ln, err := ls.Listen(ctx, "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	return ln, os.WriteFile(remembered, []byte(ln.Addr().String()), 0o600)
 }

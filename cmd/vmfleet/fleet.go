@@ -45,6 +45,7 @@ func upCommand() *cli.Command {
 			&cli.DurationFlag{Name: "wait-timeout", Value: 5 * time.Minute, Usage: "how long to wait for every instance to be in service"},
 			graceFlag(),
 			&cli.Float64Flag{Name: "boot-cpus", Usage: "CPU caps of instances booting at once, summed (default: the number of CPUs)"},
+			timeScaleFlag(),
 		}, bakeFlags()...),
 		Action: up,
 	}
@@ -60,7 +61,7 @@ func applyRequest(c *cli.Context, dryRun bool) (api.ApplyRequest, error) {
 	if _, err := fleetfile.Load(file); err != nil {
 		return api.ApplyRequest{}, bad(err)
 	}
-	return api.ApplyRequest{File: file, DryRun: dryRun, BootCPUs: c.Float64("boot-cpus"),
+	return api.ApplyRequest{File: file, DryRun: dryRun, BootCPUs: c.Float64("boot-cpus"), TimeScale: c.Float64("time-scale"),
 		KernelVersion: c.String("kernel-version"), Init: c.String("init")}, nil
 }
 
@@ -168,8 +169,12 @@ func printTails(ctx context.Context, cl *client.Client, f api.Fleet) {
 	}
 }
 
+func timeScaleFlag() cli.Flag {
+	return &cli.Float64Flag{Name: "time-scale", Usage: "multiply every AWS period of the file by this (default: the file's time_scale, else 0.05; 1 is AWS's own time)"}
+}
+
 func printUp(f api.Fleet) {
-	fmt.Printf("fleet %s is up:\n", f.Name)
+	fmt.Printf("fleet %s is up (time scale %g: AWS periods x %g):\n", f.Name, f.TimeScale, f.TimeScale)
 	for _, s := range f.Services {
 		fmt.Printf("  %-16s %d/%d in service behind %s\n", s.Name, s.Current(), s.Desired, s.Listen)
 	}
@@ -179,7 +184,7 @@ func diffCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "diff",
 		Usage: "show what up would change, without changing it",
-		Flags: append([]cli.Flag{fileFlag()}, bakeFlags()...),
+		Flags: append([]cli.Flag{fileFlag(), timeScaleFlag()}, bakeFlags()...),
 		Action: func(c *cli.Context) error {
 			req, err := applyRequest(c, true)
 			if err != nil {

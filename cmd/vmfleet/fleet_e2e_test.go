@@ -36,6 +36,7 @@ func writeFleet(t *testing.T, catalogPort, webPort, catalogInstances int) string
 	dir := t.TempDir()
 	health := `{type: http, path: /healthz, interval: 1s, timeout: 500ms, healthy_threshold: 2, unhealthy_threshold: 2}`
 	yaml := fmt.Sprintf(`name: shop
+time_scale: 1 # the timings below are meant as written
 services:
   catalog:
     image: {binary: %[1]s}

@@ -91,6 +91,7 @@ func infoCommand() *cli.Command {
 				{"daemon pid", fmt.Sprintf("%d (supervisor %d)", in.PID, in.Supervisor)},
 				{"home", in.Home}, {"libvirt", in.LibvirtURI + " (" + in.Libvirt + ")"},
 				{"accelerator", strings.ToUpper(in.Accel) + ": " + in.AccelReason}, {"fleets", fmt.Sprint(in.Fleets)},
+				{"metrics", in.MetricsURL}, {"time scale", fmt.Sprintf("%g by default (AWS periods x %g; time_scale: 1 in a fleet file is AWS's own time)", in.DefaultTimeScale, in.DefaultTimeScale)},
 			} {
 				fmt.Fprintf(w, "%s:\t%s\n", kv[0], kv[1])
 			}

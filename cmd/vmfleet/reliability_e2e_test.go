@@ -24,6 +24,7 @@ import (
 func writeService(t *testing.T, port, instances int, extra ...string) string {
 	t.Helper()
 	yaml := fmt.Sprintf(`name: solo
+time_scale: 1 # the timings below are meant as written
 services:
   api:
     image: {binary: %s}

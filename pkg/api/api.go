@@ -30,6 +30,8 @@ type Info struct {
 	TCP         string    `json:"tcp,omitempty"`
 	// MetricsURL serves Prometheus's text format.
 	MetricsURL string `json:"metrics_url,omitempty"`
+	// DefaultTimeScale is the time scale of a fleet file that sets none.
+	DefaultTimeScale float64 `json:"default_time_scale"`
 	LibvirtURI  string    `json:"libvirt_uri"`
 	Libvirt     string    `json:"libvirt"` // connected, or why not
 	Accel       string    `json:"accel"`
@@ -50,6 +52,8 @@ type ApplyRequest struct {
 	// KernelVersion and Init pick the bake inputs (empty: defaults).
 	KernelVersion string `json:"kernel_version,omitempty"`
 	Init          string `json:"init,omitempty"`
+	// TimeScale overrides the file's time_scale (0: the file's).
+	TimeScale float64 `json:"time_scale,omitempty"`
 }
 
 // ApplyResult is what an apply changed, or would change.
@@ -108,8 +112,9 @@ type DownRequest struct {
 
 // FleetSummary is one line of `vmfleet ls`.
 type FleetSummary struct {
-	Name     string           `json:"name"`
-	File     string           `json:"file"`
+	Name      string  `json:"name"`
+	File      string  `json:"file"`
+	TimeScale float64 `json:"time_scale"`
 	Down     bool             `json:"down,omitempty"`
 	Services []ServiceSummary `json:"services"`
 }
@@ -126,6 +131,8 @@ type ServiceSummary struct {
 type Fleet struct {
 	Name     string    `json:"name"`
 	File     string    `json:"file"`
+	// TimeScale multiplies every AWS period the fleet runs.
+	TimeScale float64 `json:"time_scale"`
 	Down     bool      `json:"down"`
 	Services []Service `json:"services"`
 }

@@ -82,3 +82,16 @@ func (c *Client) Logs(ctx context.Context, q LogsQuery, w io.Writer) error {
 	}
 	return nil
 }
+
+// Metrics is the latest second of every fleet's monitoring.
+func (c *Client) Metrics(ctx context.Context) (api.Metrics, error) {
+	var m api.Metrics
+	return m, c.do(ctx, http.MethodGet, "/metrics", nil, &m)
+}
+
+// History is an instance's or service's series over the last since.
+func (c *Client) History(ctx context.Context, entity string, since time.Duration) ([]api.Series, error) {
+	var out []api.Series
+	q := url.Values{"entity": {entity}, "since": {since.String()}}
+	return out, c.do(ctx, http.MethodGet, "/metrics/history?"+q.Encode(), nil, &out)
+}

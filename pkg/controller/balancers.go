@@ -6,10 +6,8 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/balancer"
-	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/health"
 )
 
@@ -48,8 +46,8 @@ func (c *Controller) Listen(ctx context.Context) (err error) {
 func (c *Controller) listen(s *service) error {
 	name := s.spec.Name
 	b, err := balancer.New(balancer.Options{
-		Check:               checkOf(s.spec.Health),
-		DeregistrationDelay: nonZeroDelay(s.spec.Balancer.DeregistrationDelay),
+		Check:               c.checkOf(s.spec.Health),
+		DeregistrationDelay: c.deregistrationDelay(s.spec.Balancer.DeregistrationDelay),
 		NoReplay:            !s.spec.Balancer.Replay,
 		OnTransition: func(tr health.Transition) {
 			select {
@@ -120,13 +118,6 @@ func (c *Controller) release(s *service) {
 	}
 }
 
-func checkOf(h fleetfile.Health) health.Check {
-	return health.Check{
-		Type: health.Type(h.Type), Path: h.Path, Interval: h.Interval, Timeout: h.Timeout,
-		HealthyThreshold: h.HealthyThreshold, UnhealthyThreshold: h.UnhealthyThreshold,
-	}
-}
-
 // discovery gives each service its dependencies' balancer addresses, as
 // the guest reaches them through the user-mode network's gateway.
 func (c *Controller) discovery() {
@@ -139,15 +130,6 @@ func (c *Controller) discovery() {
 			}
 		}
 	}
-}
-
-// nonZeroDelay keeps a configured zero meaning zero (the balancer reads 0
-// as its default).
-func nonZeroDelay(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
 }
 
 func envName(service string) string {

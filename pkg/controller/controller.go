@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/autoscale"
 	"github.com/vmfleet/vmfleet/pkg/balancer"
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/health"
@@ -85,6 +86,8 @@ type service struct {
 	failures  int
 	notBefore time.Time    // launch backoff after failures
 	ln        net.Listener // bound, not yet served (see bind)
+	// tracker is the service's target tracking (nil without policies).
+	tracker *autoscale.Tracker
 	// launchError stops launches after an error retrying cannot cure,
 	// until a reload changes the service.
 	launchError string
@@ -106,6 +109,7 @@ type Controller struct {
 
 	// Channels into the owner goroutine, which alone touches the state.
 	health   chan health.Transition
+	metrics  chan observation // the latest second, for the autoscalers
 	results  chan func()
 	requests chan func()
 
@@ -137,7 +141,7 @@ func New(opts Options) *Controller {
 	}
 	c := &Controller{
 		opts: opts, log: opts.Log, services: map[string]*service{},
-		health: make(chan health.Transition, 64), results: make(chan func(), 64), requests: make(chan func()),
+		health: make(chan health.Transition, 64), metrics: make(chan observation, 1), results: make(chan func(), 64), requests: make(chan func()),
 		downDone: make(chan struct{}),
 	}
 	for _, s := range opts.Fleet.StartOrder() {
@@ -146,7 +150,9 @@ func New(opts Options) *Controller {
 		if n, ok := opts.Desired[s.Name]; ok {
 			desired = n
 		}
-		c.services[s.Name] = &service{spec: s, image: opts.Images[s.Name], desired: desired, members: map[string]*member{}, insts: map[string]*instance.Instance{}}
+		svc := &service{spec: s, image: opts.Images[s.Name], desired: desired, members: map[string]*member{}, insts: map[string]*instance.Instance{}}
+		c.services[s.Name] = svc
+		c.track(svc)
 	}
 	c.fileCounts = fileCounts(opts.Fleet)
 	c.publish() // readers never see an empty fleet as a ready one
@@ -199,6 +205,8 @@ func (c *Controller) Run(ctx context.Context) error {
 			f()
 		case f := <-c.requests:
 			f()
+		case m := <-c.metrics:
+			c.onMetrics(m)
 		case <-resync.C:
 			c.resync(ctx)
 		case <-tick.C:
@@ -251,7 +259,9 @@ func (c *Controller) adopt(ctx context.Context) error {
 		if tmpl == "" && inst.ImageDigest == s.image.Digest {
 			tmpl = s.template() // made before templates were recorded
 		}
-		m := &member{key: inst.ID, digest: tmpl, phase: inService, launched: inst.Created}
+		// In service since its creation as far as warm-up goes: it served
+		// under the last controller.
+		m := &member{key: inst.ID, digest: tmpl, phase: inService, launched: inst.Created, inService: inst.Created}
 		s.members[inst.ID] = m
 		s.insts[inst.ID] = inst
 		// It was in service when the last controller left; the check
@@ -300,9 +310,9 @@ func (c *Controller) reconcile(ctx context.Context) {
 		if c.down && desired != 0 {
 			continue
 		}
-		p := planService(view{desired: desired, digest: s.template(), members: ms, now: now, grace: c.opts.HealthCheckGracePeriod})
+		p := planService(view{desired: desired, digest: s.template(), members: ms, now: now, grace: c.grace()})
 		for _, m := range p.replace {
-			c.emit(name, m.key, "replacing", "not healthy within the %s grace period", c.opts.HealthCheckGracePeriod)
+			c.emit(name, m.key, "replacing", "not healthy within the %s grace period", c.grace())
 			c.retire(ctx, s, m, 0)
 		}
 		for _, m := range p.retire {
@@ -365,6 +375,9 @@ func (c *Controller) scale(counts map[string]int) error {
 		}
 		if counts[svc] < 0 {
 			return fmt.Errorf("scale %s=%d: the count cannot be negative; nothing was changed", svc, counts[svc])
+		}
+		if err := checkBounds(c.services[svc], counts[svc]); err != nil {
+			return err
 		}
 	}
 	for _, svc := range slices.Sorted(maps.Keys(counts)) {

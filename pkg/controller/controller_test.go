@@ -105,6 +105,7 @@ type harness struct {
 }
 
 const fleetYAML = `name: shop
+time_scale: 1 # the timings below are meant as written
 services:
 %s`
 

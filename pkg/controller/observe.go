@@ -45,7 +45,7 @@ func (c *Controller) onHealth(ctx context.Context, tr health.Transition) {
 	}
 	switch {
 	case tr.To == health.Healthy && m.phase == booting:
-		m.phase = inService
+		m.phase, m.inService = inService, time.Now()
 		c.emit(s.spec.Name, m.key, "healthy", "in service after %s", time.Since(m.launched).Round(100*time.Millisecond))
 	case tr.To == health.Unhealthy && m.phase == inService:
 		c.emit(s.spec.Name, m.key, "unhealthy", "%s; replacing", tr.Reason)

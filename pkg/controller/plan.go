@@ -27,6 +27,9 @@ type member struct {
 	digest   string // the image it runs
 	phase    phase
 	launched time.Time
+	// inService is when it went in service (zero before): its metrics
+	// count for the autoscaler once it has warmed up from then.
+	inService time.Time
 }
 
 // view is what planning one service needs to know.

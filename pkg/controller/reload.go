@@ -37,6 +37,9 @@ func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest
 	if c.down {
 		return errors.New("reload: the fleet is going down")
 	}
+	if f.TimeScale != c.opts.Fleet.TimeScale {
+		return fmt.Errorf("%w: time_scale %g -> %g", ErrRestartNeeded, c.opts.Fleet.TimeScale, f.TimeScale)
+	}
 	for _, ns := range f.Services {
 		s := c.services[ns.Name]
 		if s == nil || s.removed {
@@ -82,10 +85,18 @@ func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest
 			if !reflect.DeepEqual(s.spec, ns) || s.image.Digest != images[ns.Name].Digest {
 				s.launchError = "" // a changed service may launch now
 			}
+			old := *s
 			s.spec, s.image = ns, images[ns.Name]
+			c.retrack(s, &old)
+			if lo, hi := ns.Bounds(); s.desired < lo || s.desired > hi {
+				n := min(max(s.desired, lo), hi)
+				c.emit(ns.Name, "", "scaled", "desired %d -> %d: the group's bounds are now %d..%d", s.desired, n, lo, hi)
+				s.desired = n
+			}
 		}
 	}
 	for _, s := range added {
+		c.track(s)
 		c.services[s.spec.Name] = s
 		c.emit(s.spec.Name, "", "added", "desired %d", s.desired)
 	}

@@ -9,11 +9,12 @@ import (
 
 // publish refreshes the snapshot readers see; owner goroutine only.
 func (c *Controller) publish() {
-	st := api.Fleet{Name: c.opts.Fleet.Name, File: c.opts.Fleet.File, Down: c.down}
+	st := api.Fleet{Name: c.opts.Fleet.Name, File: c.opts.Fleet.File, Down: c.down, TimeScale: c.timeScale()}
 	for _, name := range c.order {
 		s := c.services[name]
 		ss := api.Service{Name: name, Listen: s.listen, Desired: s.desired, Instances: []api.Instance{}, LaunchError: s.launchError,
 			CPU: s.spec.CPU, MemoryBytes: s.spec.MemoryBytes}
+		ss.Min, ss.Max = s.spec.Bounds()
 		if s.removed {
 			ss.Desired = 0
 		}

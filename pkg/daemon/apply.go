@@ -10,6 +10,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/image"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // Apply makes a fleet file so: parse, compute the change against the
@@ -20,6 +21,12 @@ func (d *Daemon) Apply(ctx context.Context, req api.ApplyRequest) (api.ApplyResu
 	f, err := fleetfile.Load(req.File)
 	if err != nil {
 		return api.ApplyResult{}, api.Invalid(err)
+	}
+	if req.TimeScale != 0 {
+		if err := limits.CheckTimeScale(req.TimeScale); err != nil {
+			return api.ApplyResult{}, api.Invalid(fmt.Errorf("--time-scale: %w", err))
+		}
+		f.TimeScale = req.TimeScale
 	}
 	in, err := d.cfg.Inputs(req.KernelVersion, req.Init)
 	if err != nil {

@@ -177,7 +177,7 @@ func (d *Daemon) Fleet(name string) (api.Fleet, error) {
 func (d *Daemon) Fleets() []api.FleetSummary {
 	out := []api.FleetSummary{}
 	for _, f := range d.statuses() {
-		fs := api.FleetSummary{Name: f.Name, File: f.File, Down: f.Down, Services: []api.ServiceSummary{}}
+		fs := api.FleetSummary{Name: f.Name, File: f.File, Down: f.Down, TimeScale: f.TimeScale, Services: []api.ServiceSummary{}}
 		for _, s := range f.Services {
 			fs.Services = append(fs.Services, api.ServiceSummary{Name: s.Name, Desired: s.Desired, InService: s.InService, Listen: s.Listen})
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/image"
 	"github.com/vmfleet/vmfleet/pkg/instance"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 	"github.com/vmfleet/vmfleet/pkg/metrics"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
@@ -38,6 +39,8 @@ type Config struct {
 	SupervisorPID int
 	// TCP is the optional token-guarded TCP listener's address.
 	TCP string
+	// MetricsURL is where Prometheus scrapes the daemon.
+	MetricsURL string
 }
 
 // Daemon owns the fleets of one home.
@@ -142,6 +145,7 @@ func (d *Daemon) Info(ctx context.Context) api.Info {
 	in := api.Info{
 		Version: d.cfg.Version, API: api.Version, PID: os.Getpid(), Supervisor: d.cfg.SupervisorPID,
 		Home: d.cfg.Home.Dir, Socket: d.cfg.Home.Socket(), TCP: d.cfg.TCP, LibvirtURI: d.hv.URI(), Started: d.started,
+		MetricsURL: d.cfg.MetricsURL, DefaultTimeScale: limits.DefaultTimeScale,
 	}
 	_, in.Libvirt = d.hv.Connected()
 	if acc, why, err := d.hv.Accel(ctx); err == nil {

@@ -34,7 +34,9 @@ func diff(cur *record, next desired) []api.Change {
 	}
 	fleet := next.spec.Name
 	if cur == nil {
-		add(api.Create, resFleet, fleet, "%d services from %s", len(next.spec.Services), next.spec.File)
+		add(api.Create, resFleet, fleet, "%d services from %s, time scale %g", len(next.spec.Services), next.spec.File, next.spec.TimeScale)
+	} else if cur.Spec.TimeScale != next.spec.TimeScale {
+		add(api.Update, resFleet, fleet, "time_scale %g -> %g (every period changes; the balancers restart, the instances stay)", cur.Spec.TimeScale, next.spec.TimeScale)
 	}
 	for _, s := range next.spec.StartOrder() {
 		name := fleet + "-" + s.Name
@@ -43,8 +45,9 @@ func diff(cur *record, next desired) []api.Change {
 			old = cur.Spec.Service(s.Name)
 		}
 		if old == nil {
+			lo, hi := s.Bounds()
 			add(api.Create, resLaunchTemplate, name, "image %s, cpu %g, memory %s", short(next.digests[s.Name]), s.CPU, mib(s.MemoryBytes))
-			add(api.Create, resGroup, name, "desired %d", s.Instances)
+			add(api.Create, resGroup, name, "desired %d, bounds %d..%d, %d target tracking policies", s.Instances, lo, hi, policies(s))
 			add(api.Create, resTargetGroup, name, "listen %s, %s check", s.Balancer.Listen, s.Health.Type)
 			continue
 		}
@@ -56,6 +59,10 @@ func diff(cur *record, next desired) []api.Change {
 		}
 		if !reflect.DeepEqual(old.Balancer, s.Balancer) || !reflect.DeepEqual(old.Health, s.Health) {
 			add(api.Update, resTargetGroup, name, "balancer or health check changed")
+		}
+		if !reflect.DeepEqual(old.Scaling, s.Scaling) {
+			lo, hi := s.Bounds()
+			add(api.Update, resGroup, name, "scaling: bounds %d..%d, %d target tracking policies", lo, hi, policies(s))
 		}
 		if !slices.Equal(old.DependsOn, s.DependsOn) {
 			add(api.Update, resGroup, name, "depends_on %v -> %v", old.DependsOn, s.DependsOn)
@@ -97,3 +104,10 @@ func short(digest string) string {
 }
 
 func mib(b int64) string { return fmt.Sprintf("%dMiB", b>>20) }
+
+func policies(s *fleetfile.Service) int {
+	if s.Scaling == nil {
+		return 0
+	}
+	return len(s.Scaling.TargetTracking)
+}

@@ -3,8 +3,12 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/instance"
 	"github.com/vmfleet/vmfleet/pkg/metrics"
@@ -66,8 +70,36 @@ func (d *Daemon) groups() []metrics.Group {
 	return out
 }
 
-// observe hands each fleet's second to its controller (its autoscaler).
-func (d *Daemon) observe(m api.Metrics) {}
+// observe hands each fleet's second to its controller, for its target
+// tracking.
+func (d *Daemon) observe(m api.Metrics) {
+	byFleet := map[string][]api.ServiceMetrics{}
+	for _, s := range m.Services {
+		byFleet[s.Fleet] = append(byFleet[s.Fleet], s)
+	}
+	d.mu.Lock()
+	runs := make([]*fleetRun, 0, len(d.fleets))
+	for _, r := range d.fleets {
+		runs = append(runs, r)
+	}
+	d.mu.Unlock()
+	for _, r := range runs {
+		r.mu.Lock()
+		ctrl := r.ctrl
+		r.mu.Unlock()
+		if ctrl != nil {
+			ctrl.Observe(m.Time, sampleEvery, byFleet[r.name])
+		}
+	}
+}
+
+// Prometheus serves the metrics in Prometheus's text format, read at
+// scrape time.
+func (d *Daemon) Prometheus() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(d.metrics, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
 
 // Metrics is the latest second of every fleet.
 func (d *Daemon) Metrics() api.Metrics { return d.metrics.Latest() }

@@ -59,7 +59,8 @@ func TestTheOpenAPISchemasMatchTheAPITypes(t *testing.T) {
 		"Change": api.Change{}, "ScaleRequest": api.ScaleRequest{}, "FleetSummary": api.FleetSummary{},
 		"ServiceSummary": api.ServiceSummary{}, "Fleet": api.Fleet{}, "Service": api.Service{}, "Instance": api.Instance{},
 		"InstanceRow": api.InstanceRow{}, "Event": api.Event{}, "RunRequest": api.RunRequest{}, "BakeRequest": api.BakeRequest{},
-		"BakeResult": api.BakeResult{}, "Image": api.Image{}, "Stats": api.Stats{},
+		"BakeResult": api.BakeResult{}, "Image": api.Image{}, "Stats": api.Stats{}, "Metrics": api.Metrics{},
+		"ServiceMetrics": api.ServiceMetrics{}, "InstanceMetrics": api.InstanceMetrics{}, "Series": api.Series{}, "Point": api.Point{},
 	} {
 		schema, ok := doc.Components.Schemas[name]
 		if !ok {
@@ -83,7 +84,7 @@ func TestTheOpenAPISchemasMatchTheAPITypes(t *testing.T) {
 			t.Errorf("schema %s: properties %v, the Go type sends %v", name, got, want)
 		}
 	}
-	if len(doc.Components.Schemas) != 18 {
+	if len(doc.Components.Schemas) != 23 {
 		t.Errorf("openapi.yaml has %d schemas; a new one needs a line in this test", len(doc.Components.Schemas))
 	}
 }

@@ -99,6 +99,19 @@ func routes(shutdown func()) []route {
 			reply(w, rows, err)
 		}},
 		{"GET", "/logs", func(d *Daemon, w http.ResponseWriter, r *http.Request) { d.serveLogs(w, r) }},
+		{"GET", "/metrics", func(d *Daemon, w http.ResponseWriter, r *http.Request) { reply(w, d.Metrics(), nil) }},
+		{"GET", "/metrics/history", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			since := 10 * time.Minute
+			if v := r.URL.Query().Get("since"); v != "" {
+				var err error
+				if since, err = time.ParseDuration(v); err != nil || since <= 0 {
+					reply(w, nil, api.Invalid(errors.New("--since "+v+": give a duration, like 10m (an hour is kept)")))
+					return
+				}
+			}
+			h, err := d.History(r.URL.Query().Get("entity"), since)
+			reply(w, h, err)
+		}},
 		{"POST", "/shutdown", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
 			reply(w, map[string]bool{"shutdown": true}, nil)
 			go shutdown()
@@ -110,6 +123,7 @@ func routes(shutdown func()) []route {
 // (the TCP listener); the unix socket is guarded by its mode instead.
 func (d *Daemon) Handler(token string, shutdown func()) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", d.Prometheus()) // Prometheus's path, unversioned
 	for _, rt := range routes(shutdown) {
 		mux.HandleFunc(rt.method+" /"+api.Version+rt.path, func(w http.ResponseWriter, r *http.Request) { rt.handle(d, w, r) })
 	}

@@ -44,13 +44,21 @@ func (s state) save(ctx context.Context, rec *record) (int64, error) {
 			}); err != nil {
 				return err
 			}
-			if err := tx.PutGroup(&store.Group{
+			g := &store.Group{
 				Name: name, Fleet: rec.Name, Service: svc.Name, LaunchTemplate: name, LaunchTemplateVersion: v,
-				TargetGroup: name, Min: 0, Max: max(rec.Desired[svc.Name], svc.Instances), Desired: rec.Desired[svc.Name],
+				TargetGroup: name, Desired: rec.Desired[svc.Name],
 				FileDesired: rec.FileCounts[svc.Name], HealthCheckType: store.GroupHealthELB,
 				HealthCheckGracePeriod: limits.DefaultHealthCheckGracePeriod,
 				TerminationPolicies:    []string{store.TerminationDefault}, DependsOn: svc.DependsOn,
-			}); err != nil {
+			}
+			g.Min, g.Max = svc.Bounds()
+			if sc := svc.Scaling; sc != nil {
+				g.Scaling, g.InstanceWarmup, g.DisableScaleIn = true, sc.InstanceWarmup, sc.DisableScaleIn
+				for _, p := range sc.TargetTracking {
+					g.Policies = append(g.Policies, store.TargetTrackingPolicy{Metric: p.Metric, Target: p.Target})
+				}
+			}
+			if err := tx.PutGroup(g); err != nil {
 				return err
 			}
 			if dg := rec.Images[svc.Name]; dg != "" {
@@ -72,7 +80,7 @@ func (s state) save(ctx context.Context, rec *record) (int64, error) {
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		return tx.PutFleet(&store.Fleet{Name: rec.Name, File: rec.File, Groups: groups, BootCPUs: rec.BootCPUs})
+		return tx.PutFleet(&store.Fleet{Name: rec.Name, File: rec.File, Groups: groups, BootCPUs: rec.BootCPUs, TimeScale: rec.Spec.TimeScale})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("save fleet %s: %w", rec.Name, err)
@@ -128,8 +136,11 @@ func (s state) load(ctx context.Context) ([]*record, error) {
 		}
 		for _, f := range fleets {
 			rec := &record{Name: f.Name, File: f.File, BootCPUs: f.BootCPUs, Generation: f.Generation,
-				Spec:   &fleetfile.Fleet{Name: f.Name, File: f.File, Dir: filepath.Dir(f.File)},
+				Spec:   &fleetfile.Fleet{Name: f.Name, File: f.File, Dir: filepath.Dir(f.File), TimeScale: f.TimeScale},
 				Images: map[string]string{}, Listen: map[string]string{}, Desired: map[string]int{}, FileCounts: map[string]int{}}
+			if rec.Spec.TimeScale == 0 {
+				rec.Spec.TimeScale = 1 // a record from before time scales ran its periods as written
+			}
 			for _, name := range f.Groups {
 				g, err := tx.GetGroup(name)
 				if err != nil {
@@ -150,6 +161,12 @@ func (s state) load(ctx context.Context) ([]*record, error) {
 					Health: fleetfile.Health{Type: hc.Type, Path: hc.Path, Interval: hc.Interval, Timeout: hc.Timeout,
 						HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold},
 					Balancer: balancerOf(tg),
+				}
+				if g.Scaling {
+					svc.Scaling = &fleetfile.Scaling{Min: g.Min, Max: g.Max, InstanceWarmup: g.InstanceWarmup, DisableScaleIn: g.DisableScaleIn}
+					for _, p := range g.Policies {
+						svc.Scaling.TargetTracking = append(svc.Scaling.TargetTracking, fleetfile.TargetTracking{Metric: p.Metric, Target: p.Target})
+					}
 				}
 				rec.Spec.Services = append(rec.Spec.Services, svc)
 				rec.Images[g.Service] = lt.ImageDigest

@@ -42,6 +42,7 @@ func TestUpServesTheFleetAndCleanupRemovesIt(t *testing.T) {
 	})
 	file := filepath.Join(t.TempDir(), "fleet.yaml")
 	os.WriteFile(file, []byte(fmt.Sprintf(`name: harness
+time_scale: 1 # the timings below are meant as written
 services:
   api:
     image: {binary: %s}

@@ -163,6 +163,20 @@ type Group struct {
 	ProtectedFromScaleIn []string `json:"protected_from_scale_in,omitempty"`
 	// DependsOn names services of the same fleet that must be up first.
 	DependsOn []string `json:"depends_on,omitempty"`
+
+	// Target tracking, when the service has scaling: AWS's
+	// DefaultInstanceWarmup (in AWS time), whether scale-in is left to
+	// the user, and the policies.
+	Scaling        bool                   `json:"scaling,omitempty"`
+	InstanceWarmup time.Duration          `json:"instance_warmup,omitempty"`
+	DisableScaleIn bool                   `json:"disable_scale_in,omitempty"`
+	Policies       []TargetTrackingPolicy `json:"policies,omitempty"`
+}
+
+// TargetTrackingPolicy keeps one metric of a group near a target.
+type TargetTrackingPolicy struct {
+	Metric string  `json:"metric"`
+	Target float64 `json:"target"`
 }
 
 // Fleet is one fleet file brought up: the groups of its services.
@@ -174,6 +188,9 @@ type Fleet struct {
 	// BootCPUs bounds the CPU caps of the fleet's instances booting at
 	// once (0: the machine's cores).
 	BootCPUs float64 `json:"boot_cpus,omitempty"`
+	// TimeScale multiplies every AWS period of the fleet (see
+	// limits.DefaultTimeScale); 0 in a record written before it existed.
+	TimeScale float64 `json:"time_scale,omitempty"`
 	// Generation counts changes to the fleet and its groups. The store
 	// keeps it (and Updated): a Put of the fleet or of one of its groups
 	// that changes nothing leaves it alone, so an `up` with nothing to do

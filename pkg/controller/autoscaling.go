@@ -1,0 +1,115 @@
+package controller
+
+import (
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/autoscale"
+	"github.com/vmfleet/vmfleet/pkg/limits"
+)
+
+// observation is one second of the fleet's metrics.
+type observation struct {
+	now      time.Time
+	interval time.Duration
+	services []api.ServiceMetrics
+}
+
+// Observe hands the controller a second of its services' metrics, for
+// their target tracking. It never blocks: a second that finds the last
+// one still queued replaces it.
+func (c *Controller) Observe(now time.Time, interval time.Duration, services []api.ServiceMetrics) {
+	o := observation{now: now, interval: interval, services: services}
+	for {
+		select {
+		case c.metrics <- o:
+			return
+		default:
+		}
+		select {
+		case <-c.metrics:
+		default:
+		}
+	}
+}
+
+// track gives s the target tracking its spec asks for (or none); a
+// changed spec starts it afresh, as AWS does for a new policy. Owner
+// goroutine, or New.
+func (c *Controller) track(s *service) {
+	sc := s.spec.Scaling
+	if sc == nil || len(sc.TargetTracking) == 0 {
+		s.tracker = nil
+		return
+	}
+	cfg := autoscale.Config{
+		Group: c.opts.Fleet.Name + "-" + s.spec.Name, Min: sc.Min, Max: sc.Max, DisableScaleIn: sc.DisableScaleIn,
+		InstanceWarmup: c.scaled(sc.InstanceWarmup), Period: c.scaled(time.Minute),
+	}
+	for _, p := range sc.TargetTracking {
+		cfg.Policies = append(cfg.Policies, autoscale.Policy{Metric: autoscale.Metric(p.Metric), Target: p.Target})
+	}
+	t, err := autoscale.New(cfg)
+	if err != nil {
+		// The parser checked the same bounds; say so rather than scale.
+		c.emit(s.spec.Name, "", "error", "target tracking off: %v", err)
+		s.tracker = nil
+		return
+	}
+	s.tracker = t
+}
+
+// retrack restarts target tracking where a reload changed scaling.
+func (c *Controller) retrack(s *service, old *service) {
+	if old != nil && reflect.DeepEqual(old.spec.Scaling, s.spec.Scaling) && old.tracker != nil {
+		s.tracker = old.tracker
+		return
+	}
+	c.track(s)
+}
+
+// onMetrics feeds a second to every tracker and applies its decisions,
+// each an event whose cause reads like an AWS scaling activity's. Owner
+// goroutine.
+func (c *Controller) onMetrics(o observation) {
+	if c.down {
+		return
+	}
+	for _, sm := range o.services {
+		s := c.services[sm.Service]
+		if s == nil || s.removed || s.tracker == nil {
+			continue
+		}
+		secs := o.interval.Seconds()
+		var samples []autoscale.InstanceSample
+		for _, im := range sm.Instances {
+			m := s.members[im.ID]
+			if m == nil || m.phase != inService {
+				continue
+			}
+			samples = append(samples, autoscale.InstanceSample{ID: im.ID, InServiceSince: m.inService, CPUPercent: im.CPUPercent,
+				Requests: im.ConnRate * secs, NetIn: im.NetRxRate * secs, NetOut: im.NetTxRate * secs})
+		}
+		s.tracker.Observe(o.now, o.interval, samples)
+		if d, ok := s.tracker.Decide(o.now, s.desired); ok {
+			c.emit(s.spec.Name, "", "autoscaling", "%s", d.Cause)
+			s.desired = d.To
+			c.changed()
+		}
+	}
+}
+
+// checkBounds refuses a count outside the service's group bounds, as
+// SetDesiredCapacity does.
+func checkBounds(s *service, n int) error {
+	lo, hi := s.spec.Bounds()
+	if n < lo || n > hi {
+		if s.spec.Scaling == nil {
+			return fmt.Errorf("scale %s=%d: a group holds at most %d instances (limits.MaxGroupSize); nothing was changed", s.spec.Name, n, limits.MaxGroupSize)
+		}
+		return fmt.Errorf("scale %s=%d: outside the group's bounds %d..%d; change scaling.min and scaling.max in the fleet file to go beyond them; nothing was changed", s.spec.Name, n, lo, hi)
+	}
+	return nil
+}

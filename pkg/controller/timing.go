@@ -1,0 +1,47 @@
+package controller
+
+import (
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/fleetfile"
+	"github.com/vmfleet/vmfleet/pkg/health"
+	"github.com/vmfleet/vmfleet/pkg/limits"
+)
+
+// Every period of a fleet file is AWS time; the fleet runs it multiplied
+// by its time scale (see limits.DefaultTimeScale). These are the one
+// place that multiplication happens.
+
+// timeScale is the fleet's; a hand-built fleet without one runs exact AWS
+// time.
+func (c *Controller) timeScale() float64 {
+	if ts := c.opts.Fleet.TimeScale; ts > 0 {
+		return ts
+	}
+	return 1
+}
+
+func (c *Controller) scaled(d time.Duration) time.Duration { return limits.Scaled(d, c.timeScale()) }
+
+// grace is the health check grace period as the fleet runs it: scaled,
+// but never below what a boot takes (limits.ScaledGracePeriod).
+func (c *Controller) grace() time.Duration {
+	return limits.ScaledGracePeriod(c.opts.HealthCheckGracePeriod, c.timeScale())
+}
+
+// checkOf is a service's health check as its balancer runs it.
+func (c *Controller) checkOf(h fleetfile.Health) health.Check {
+	return health.Check{
+		Type: health.Type(h.Type), Path: h.Path, Interval: c.scaled(h.Interval), Timeout: c.scaled(h.Timeout),
+		HealthyThreshold: h.HealthyThreshold, UnhealthyThreshold: h.UnhealthyThreshold,
+	}
+}
+
+// deregistrationDelay is a service's drain time as its balancer runs it;
+// a configured zero stays zero (the balancer reads 0 as its default).
+func (c *Controller) deregistrationDelay(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return c.scaled(d)
+}
