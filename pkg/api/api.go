@@ -21,23 +21,23 @@ const TokenHeader = "X-Vmfleet-Token"
 
 // Info describes a running daemon.
 type Info struct {
-	Version     string    `json:"version"`
-	API         string    `json:"api"`
-	PID         int       `json:"pid"`
-	Supervisor  int       `json:"supervisor_pid,omitempty"`
-	Home        string    `json:"home"`
-	Socket      string    `json:"socket"`
-	TCP         string    `json:"tcp,omitempty"`
+	Version    string `json:"version"`
+	API        string `json:"api"`
+	PID        int    `json:"pid"`
+	Supervisor int    `json:"supervisor_pid,omitempty"`
+	Home       string `json:"home"`
+	Socket     string `json:"socket"`
+	TCP        string `json:"tcp,omitempty"`
 	// MetricsURL serves Prometheus's text format.
 	MetricsURL string `json:"metrics_url,omitempty"`
 	// DefaultTimeScale is the time scale of a fleet file that sets none.
-	DefaultTimeScale float64 `json:"default_time_scale"`
-	LibvirtURI  string    `json:"libvirt_uri"`
-	Libvirt     string    `json:"libvirt"` // connected, or why not
-	Accel       string    `json:"accel"`
-	AccelReason string    `json:"accel_reason"`
-	Started     time.Time `json:"started"`
-	Fleets      int       `json:"fleets"`
+	DefaultTimeScale float64   `json:"default_time_scale"`
+	LibvirtURI       string    `json:"libvirt_uri"`
+	Libvirt          string    `json:"libvirt"` // connected, or why not
+	Accel            string    `json:"accel"`
+	AccelReason      string    `json:"accel_reason"`
+	Started          time.Time `json:"started"`
+	Fleets           int       `json:"fleets"`
 }
 
 // ApplyRequest asks the daemon to make a fleet file so.
@@ -112,11 +112,11 @@ type DownRequest struct {
 
 // FleetSummary is one line of `vmfleet ls`.
 type FleetSummary struct {
-	Name      string  `json:"name"`
-	File      string  `json:"file"`
-	TimeScale float64 `json:"time_scale"`
-	Down     bool             `json:"down,omitempty"`
-	Services []ServiceSummary `json:"services"`
+	Name      string           `json:"name"`
+	File      string           `json:"file"`
+	TimeScale float64          `json:"time_scale"`
+	Down      bool             `json:"down,omitempty"`
+	Services  []ServiceSummary `json:"services"`
 }
 
 // ServiceSummary is a service in a fleet listing.
@@ -129,12 +129,12 @@ type ServiceSummary struct {
 
 // Fleet is a fleet's status: what `up` waits on and `ps` shows.
 type Fleet struct {
-	Name     string    `json:"name"`
-	File     string    `json:"file"`
+	Name string `json:"name"`
+	File string `json:"file"`
 	// TimeScale multiplies every AWS period the fleet runs.
-	TimeScale float64 `json:"time_scale"`
-	Down     bool      `json:"down"`
-	Services []Service `json:"services"`
+	TimeScale float64   `json:"time_scale"`
+	Down      bool      `json:"down"`
+	Services  []Service `json:"services"`
 }
 
 // Service is one service (an Auto Scaling group and its target group).
