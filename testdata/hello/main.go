@@ -49,6 +49,20 @@ func main() {
 		sick.Store(true)
 		fmt.Fprintln(w, "now failing health checks")
 	})
+	// /burn?ms=N keeps a CPU busy for N ms (at most 5 s): the CPU-bound
+	// work autoscaling tests load the service with.
+	mux.HandleFunc("/burn", func(w http.ResponseWriter, r *http.Request) {
+		ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
+		if err != nil || ms < 0 || ms > 5000 {
+			http.Error(w, "give ms=0..5000", http.StatusBadRequest)
+			return
+		}
+		n, until := 0, time.Now().Add(time.Duration(ms)*time.Millisecond)
+		for time.Now().Before(until) {
+			n++
+		}
+		fmt.Fprintf(w, "burned %dms (%d loops) on %s\n", ms, n, id)
+	})
 	mux.HandleFunc("/env", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		env := map[string]string{}
