@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -57,9 +58,10 @@ func eventsCommand() *cli.Command {
 				return err
 			}
 			q := client.EventQuery{Fleet: c.String("fleet"), Service: c.Args().First(), Follow: c.Bool("follow")}
+			enc := json.NewEncoder(os.Stdout)
 			return cl.Events(c.Context, q, func(ev api.Event) {
 				if c.Bool("json") {
-					_ = printJSON(ev)
+					_ = enc.Encode(ev) // one object a line, as the API streams them
 					return
 				}
 				fmt.Println(ev)
