@@ -21,7 +21,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			bakeCommand(), imagesCommand(), rmiCommand(),
 			runCommand(), psCommand(), logsCommand(), rmCommand(),
-			upCommand(), diffCommand(), downCommand(), scaleCommand(), lsCommand(), eventsCommand(), statsCommand(),
+			upCommand(), diffCommand(), downCommand(), scaleCommand(), lsCommand(), eventsCommand(), statsCommand(), topCommand(),
 			metricsCommand(), daemonCommand(), infoCommand(), versionCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main prints errors, once
