@@ -471,3 +471,72 @@ func TestALaunchErrorRetryingCannotCureStopsLaunchesAndIsReported(t *testing.T) 
 		return w.LaunchError == "" && st.Ready() && w.Current() == 2
 	})
 }
+
+// The controller's target tracking: metrics handed to Observe move the
+// desired count, with AWS-style causes, and the new instances launch.
+func TestObservedLoadScalesAServiceOutAndBackIn(t *testing.T) {
+	h := start(t, serviceYAML("other", 1, "o")) // for its fake hypervisor and bake; the fleet under test is below
+	dir := t.TempDir()
+	f, err := fleetfile.Parse(filepath.Join(dir, "fleet.yaml"), []byte(fmt.Sprintf(`name: auto
+time_scale: 0.001
+services:
+  api:
+    image: {binary: %s}
+    command: ["/app/hello"]
+    port: 8080
+    cpu: 0.5
+    health: {type: http, path: /healthz, interval: 100s, timeout: 50s, healthy_threshold: 2, unhealthy_threshold: 2}
+    balancer: {deregistration_delay: 0s}
+    scaling: {min: 1, max: 3, instance_warmup: 100s, target_tracking: [{metric: cpu_utilization, target: 50}]}
+`, helloBin)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrl := New(Options{Fleet: f, Images: h.bake(f), Instances: &instance.Manager{HV: h.fake, Dir: filepath.Join(dir, "instances")},
+		Observe: func(ev Event) {
+			select {
+			case h.events <- ev:
+			default:
+			}
+		}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	if err := ctrl.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- ctrl.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	load := func(cpu float64, until func(api.Fleet) bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			st := ctrl.Status()
+			if until(st) {
+				return
+			}
+			var ims []api.InstanceMetrics
+			for _, i := range st.Services[0].Instances {
+				ims = append(ims, api.InstanceMetrics{ID: i.ID, CPUPercent: cpu})
+			}
+			ctrl.Observe(time.Now(), 10*time.Millisecond, []api.ServiceMetrics{{Fleet: "auto", Service: "api", Instances: ims}})
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("timed out; status %+v", ctrl.Status())
+	}
+	in := func(n int) func(api.Fleet) bool {
+		return func(st api.Fleet) bool { return st.Services[0].Desired == n && st.Ready() }
+	}
+	load(0, in(1))
+	load(100, func(st api.Fleet) bool { return st.Services[0].Desired >= 2 && st.Ready() })
+	load(1, in(1))
+	var out, back bool
+	for len(h.events) > 0 {
+		ev := <-h.events
+		out = out || ev.Kind == "autoscaling" && strings.Contains(ev.Message, "AlarmHigh-cpu_utilization in state ALARM") && strings.Contains(ev.Message, "from 1 to 2")
+		back = back || ev.Kind == "autoscaling" && strings.Contains(ev.Message, "AlarmLow-cpu_utilization") && strings.Contains(ev.Message, "to 1.")
+	}
+	if !out || !back {
+		t.Errorf("want a scale-out from 1 to 2 and a scale-in to 1 among the events (out %v, in %v)", out, back)
+	}
+}
