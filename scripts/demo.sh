@@ -29,8 +29,8 @@ $vmfleet ls
 echo
 $vmfleet ps
 echo
-echo "== up again with the same file: the daemon has nothing to change"
-$vmfleet up -f $fleet --detach | head -n 1
+echo "== vmfleet diff: what up would change now (like terraform plan)"
+$vmfleet diff -f $fleet
 echo
 echo "== the activity history (vmfleet events):"
 $vmfleet events | tail -n 5

@@ -86,6 +86,12 @@ func (r *Recorder) Record(now time.Time, stats map[string]hypervisor.Stats, grou
 			if balanced {
 				im.Reason, im.ActiveConns = tg.Reason, tg.ActiveConns
 				c.conns, c.bytesIn, c.bytesOut = tg.Connections, tg.BytesIn, tg.BytesOut
+				if c.rx == 0 && c.tx == 0 {
+					// User-mode networking has no interface counters in
+					// libvirt: the instance's traffic is what its balancer
+					// carries to and from it.
+					c.rx, c.tx = uint64(tg.BytesIn), uint64(tg.BytesOut)
+				}
 			}
 			if running {
 				im.RSSBytes, im.GuestBytes = st.RSSKiB*1024, st.MemoryKiB*1024

@@ -116,3 +116,22 @@ func record(r *Recorder, now time.Time, n int, cpu time.Duration, conns int64) a
 	stats, groups := fleet(n, cpu, conns)
 	return r.Record(now, stats, groups)
 }
+
+func TestWithoutInterfaceCountersTheNetworkIsWhatTheBalancerCarries(t *testing.T) {
+	r := NewRecorder()
+	t0 := time.Unix(1_800_000_000, 0)
+	at := func(now time.Time, in, out int64) api.Metrics {
+		stats, groups := fleet(1, time.Second, 1)
+		for d, st := range stats {
+			st.NetRxBytes, st.NetTxBytes = 0, 0 // user-mode networking
+			stats[d] = st
+		}
+		groups[0].Targets[0].BytesIn, groups[0].Targets[0].BytesOut = in, out
+		return r.Record(now, stats, groups)
+	}
+	at(t0, 1000, 5000)
+	i := at(t0.Add(2*time.Second), 3000, 9000).Services[0].Instances[0]
+	if i.NetRxRate != 1000 || i.NetTxRate != 2000 {
+		t.Errorf("net rates %v in, %v out; want 1000 and 2000 a second from the balancer's bytes", i.NetRxRate, i.NetTxRate)
+	}
+}
