@@ -50,8 +50,9 @@ func Ensure(ctx context.Context, d Daemon) (c *Client, started int, err error) {
 	deadline := time.After(60 * time.Second)
 	for {
 		if _, err := c.Info(ctx); err == nil {
+			pid := cmd.Process.Pid // Release forgets it
 			_ = cmd.Process.Release()
-			return c, cmd.Process.Pid, nil
+			return c, pid, nil
 		}
 		select {
 		case err := <-exited:
