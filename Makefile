@@ -34,7 +34,7 @@ test: setup vet
 	VMFLEET_INTEGRATION=1 $(GO) test -count=1 -timeout 40m ./...
 
 bench: setup build
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./pkg/image/ ./pkg/balancer/
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./pkg/image/ ./pkg/balancer/ ./pkg/metrics/ ./pkg/autoscale/ ./pkg/store/
 
 clean:
 	rm -rf $(BIN)

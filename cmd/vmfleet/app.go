@@ -22,7 +22,7 @@ func newApp() *cli.App {
 			bakeCommand(), imagesCommand(), rmiCommand(),
 			runCommand(), psCommand(), logsCommand(), rmCommand(),
 			upCommand(), diffCommand(), downCommand(), scaleCommand(), lsCommand(), eventsCommand(), statsCommand(), topCommand(),
-			metricsCommand(), daemonCommand(), infoCommand(), versionCommand(),
+			metricsCommand(), protectCommand(), daemonCommand(), infoCommand(), versionCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main prints errors, once
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -115,6 +116,35 @@ func versionCommand() *cli.Command {
 		Usage: "print vmfleet's version",
 		Action: func(c *cli.Context) error {
 			fmt.Println("vmfleet " + version())
+			return nil
+		},
+	}
+}
+
+func protectCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "protect",
+		Usage:     "protect instances of a group from scale-in (SetInstanceProtection); --off lifts it",
+		ArgsUsage: "INSTANCE...",
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "off", Usage: "lift the protection"}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return bad(errors.New("protect: name the instances, e.g. vmfleet protect i-0123456789ab (see vmfleet ps)"))
+			}
+			cl, _, err := ensureDaemon(c)
+			if err != nil {
+				return err
+			}
+			for _, ref := range c.Args().Slice() {
+				if err := cl.Protect(c.Context, ref, !c.Bool("off")); err != nil {
+					return err
+				}
+				state := "protected from scale-in"
+				if c.Bool("off") {
+					state = "no longer protected"
+				}
+				fmt.Printf("%s: %s\n", ref, state)
+			}
 			return nil
 		},
 	}

@@ -165,6 +165,8 @@ type Instance struct {
 	Health   string `json:"health"`
 	Outdated bool   `json:"outdated,omitempty"`
 	Console  string `json:"console"`
+	// Protected is scale-in protection (SetInstanceProtection).
+	Protected bool `json:"protected,omitempty"`
 }
 
 // Instance phases: one vocabulary, used by the controller, the API and
@@ -247,4 +249,10 @@ type InstanceRow struct {
 	Created     time.Time `json:"created"`
 	Health      string    `json:"health"`
 	Phase       string    `json:"phase,omitempty"`
+	Protected   bool      `json:"protected,omitempty"`
+}
+
+// ProtectRequest sets an instance's scale-in protection.
+type ProtectRequest struct {
+	Protected bool `json:"protected"`
 }

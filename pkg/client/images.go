@@ -95,3 +95,8 @@ func (c *Client) History(ctx context.Context, entity string, since time.Duration
 	q := url.Values{"entity": {entity}, "since": {since.String()}}
 	return out, c.do(ctx, http.MethodGet, "/metrics/history?"+q.Encode(), nil, &out)
 }
+
+// Protect sets an instance's scale-in protection.
+func (c *Client) Protect(ctx context.Context, ref string, on bool) error {
+	return c.do(ctx, http.MethodPost, "/instances/"+url.PathEscape(ref)+"/protection", api.ProtectRequest{Protected: on}, nil)
+}

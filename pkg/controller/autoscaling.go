@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"time"
@@ -112,4 +113,39 @@ func checkBounds(s *service, n int) error {
 		return fmt.Errorf("scale %s=%d: outside the group's bounds %d..%d; change scaling.min and scaling.max in the fleet file to go beyond them; nothing was changed", s.spec.Name, n, lo, hi)
 	}
 	return nil
+}
+
+// Protect sets the scale-in protection of instances of the fleet, as
+// SetInstanceProtection does: a protected instance is never picked by a
+// scale-in (it is still replaced when it fails).
+func (c *Controller) Protect(ctx context.Context, ids []string, on bool) error {
+	var err error
+	if cerr := c.call(ctx, func() {
+		found := map[string]*service{}
+		for _, id := range ids {
+			for _, s := range c.services {
+				if s.insts[id] != nil {
+					found[id] = s
+				}
+			}
+			if found[id] == nil {
+				err = fmt.Errorf("protect: fleet %s has no instance %s; see vmfleet ps", c.opts.Fleet.Name, id)
+				return
+			}
+		}
+		for _, id := range ids {
+			s := found[id]
+			if on {
+				s.protected[id] = true
+				c.emit(s.spec.Name, id, "protected", "protected from scale-in")
+			} else {
+				delete(s.protected, id)
+				c.emit(s.spec.Name, id, "unprotected", "no longer protected from scale-in")
+			}
+		}
+		c.changed()
+	}); cerr != nil {
+		return cerr
+	}
+	return err
 }

@@ -59,9 +59,11 @@ type Options struct {
 	// Listen overrides balancer addresses per service (re-adoption keeps
 	// the ports dependents were told).
 	Listen map[string]string
-	// Desired overrides the fleet file's instance counts (see
-	// State.DesiredFor).
+	// Desired overrides the fleet file's instance counts (counts set by
+	// scale stand until the file's own count changes; the daemon decides).
 	Desired map[string]int
+	// Protected are the instances protected from scale-in, by service.
+	Protected map[string][]string
 	// OnChange is told the controller's state after a scale or a reload,
 	// from the controller's goroutine, so it survives a restart.
 	OnChange func(State)
@@ -86,6 +88,8 @@ type service struct {
 	failures  int
 	notBefore time.Time    // launch backoff after failures
 	ln        net.Listener // bound, not yet served (see bind)
+	// protected instances are never picked by scale-in.
+	protected map[string]bool
 	// tracker is the service's target tracking (nil without policies).
 	tracker *autoscale.Tracker
 	// launchError stops launches after an error retrying cannot cure,
@@ -150,7 +154,11 @@ func New(opts Options) *Controller {
 		if n, ok := opts.Desired[s.Name]; ok {
 			desired = n
 		}
-		svc := &service{spec: s, image: opts.Images[s.Name], desired: desired, members: map[string]*member{}, insts: map[string]*instance.Instance{}}
+		svc := &service{spec: s, image: opts.Images[s.Name], desired: desired, members: map[string]*member{}, insts: map[string]*instance.Instance{},
+			protected: map[string]bool{}}
+		for _, id := range opts.Protected[s.Name] {
+			svc.protected[id] = true
+		}
 		c.services[s.Name] = svc
 		c.track(svc)
 	}
@@ -310,7 +318,12 @@ func (c *Controller) reconcile(ctx context.Context) {
 		if c.down && desired != 0 {
 			continue
 		}
-		p := planService(view{desired: desired, digest: s.template(), members: ms, now: now, grace: c.grace()})
+		var policies []string
+		if s.spec.Scaling != nil {
+			policies = s.spec.Scaling.TerminationPolicies
+		}
+		p := planService(view{desired: desired, digest: s.template(), members: ms, now: now, grace: c.grace(),
+			policies: policies, protected: s.protected})
 		for _, m := range p.replace {
 			c.emit(name, m.key, "replacing", "not healthy within the %s grace period", c.grace())
 			c.retire(ctx, s, m, 0)

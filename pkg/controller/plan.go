@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // phase is where an instance is in its life, as the controller sees it.
@@ -41,6 +42,10 @@ type view struct {
 	// grace is the Auto Scaling group's health check grace period: a
 	// booting instance not healthy by then is replaced.
 	grace time.Duration
+	// policies order scale-in (limits.Termination*; nil is Default), and
+	// protected members are never picked by it (scale-in protection).
+	policies  []string
+	protected map[string]bool
 }
 
 // plan is what the controller does next for one service.
@@ -80,7 +85,7 @@ func planService(v view) plan {
 	case len(current) < v.desired:
 		p.launch = v.desired - len(current)
 	case len(current) > v.desired:
-		p.retire = append(p.retire, pickRetirees(current, len(current)-v.desired, v.desired)...)
+		p.retire = append(p.retire, pickRetirees(current, len(current)-v.desired, v.desired, v)...)
 		serving -= countInService(p.retire)
 	}
 	if len(outdated) > 0 && (serving >= v.desired || v.desired == 0) {
@@ -90,24 +95,57 @@ func planService(v view) plan {
 }
 
 // pickRetirees chooses up to n members to scale in: never one still
-// launching (it has no instance yet; a later pass sees it), and never so
-// many that fewer than keep launched instances remain while launches are
-// pending; booting before in service, newest first.
-func pickRetirees(ms []*member, n, keep int) []*member {
+// launching (it has no instance yet; a later pass sees it), never one
+// protected from scale-in, and never so many that fewer than keep
+// launched instances remain while launches are pending. The termination
+// policies order the rest, each breaking the ties the one before left;
+// Default (and the end of any list) is booting before in service, an
+// older launch template first, then newest first.
+func pickRetirees(ms []*member, n, keep int, v view) []*member {
 	cands := make([]*member, 0, len(ms))
+	stay := 0 // protected, launched: they remain, and count towards keep
 	for _, m := range ms {
-		if m.phase != launching {
+		switch {
+		case m.phase == launching:
+		case v.protected[m.key]:
+			stay++
+		default:
 			cands = append(cands, m)
 		}
 	}
+	policies := append(append([]string{}, v.policies...), limits.TerminationDefault)
 	sort.SliceStable(cands, func(i, j int) bool {
-		if cands[i].phase != cands[j].phase {
-			return cands[i].phase < cands[j].phase // booting before inService
+		a, b := cands[i], cands[j]
+		for _, p := range policies {
+			switch p {
+			case limits.TerminationOldestInstance:
+				if !a.launched.Equal(b.launched) {
+					return a.launched.Before(b.launched)
+				}
+			case limits.TerminationNewestInstance:
+				if !a.launched.Equal(b.launched) {
+					return a.launched.After(b.launched)
+				}
+			case limits.TerminationOldestLaunchTemplate:
+				if ao, bo := a.digest != v.digest, b.digest != v.digest; ao != bo {
+					return ao
+				}
+			case limits.TerminationDefault:
+				if a.phase != b.phase {
+					return a.phase < b.phase // booting before inService
+				}
+				if ao, bo := a.digest != v.digest, b.digest != v.digest; ao != bo {
+					return ao
+				}
+				if !a.launched.Equal(b.launched) {
+					return a.launched.After(b.launched)
+				}
+			}
 		}
-		return cands[i].launched.After(cands[j].launched)
+		return false
 	})
-	if max := len(cands) - min(keep, len(cands)); n > max {
-		n = max
+	if most := len(cands) - max(0, min(keep-stay, len(cands))); n > most {
+		n = most
 	}
 	return cands[:n]
 }

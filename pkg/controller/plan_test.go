@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -90,16 +91,42 @@ func TestPlanScaleToZeroRetiresEverything(t *testing.T) {
 	}
 }
 
-func TestARestartedControllerKeepsAScaledCountUntilTheFileChanges(t *testing.T) {
-	st := &State{Desired: map[string]int{"web": 5, "api": 1}, FileInstances: map[string]int{"web": 2, "api": 3}}
-	got := st.DesiredFor(map[string]int{"web": 2, "api": 4, "new": 1})
-	if got["web"] != 5 {
-		t.Errorf("web: scaled to 5 and the file still says 2: got %d", got["web"])
+
+func TestScaleInFollowsTheTerminationPoliciesAndSparesTheProtected(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	at := func(key string, age time.Duration, ph phase) *member {
+		return &member{key: key, digest: "cur", phase: ph, launched: now.Add(-age)}
 	}
-	if got["api"] != 4 {
-		t.Errorf("api: the file changed 3 -> 4 since the scale: got %d, want the file's 4", got["api"])
+	group := func() []*member {
+		return []*member{at("old", 3*time.Hour, inService), at("mid", 2*time.Hour, inService), at("new", time.Hour, inService), at("boot", time.Minute, booting)}
 	}
-	if got["new"] != 1 {
-		t.Errorf("a new service takes the file's count: got %d", got["new"])
+	keys := func(p plan) []string {
+		var out []string
+		for _, m := range p.retire {
+			out = append(out, m.key)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name      string
+		policies  []string
+		protected []string
+		want      []string
+	}{
+		{"Default: not in service first, then the newest", nil, nil, []string{"boot", "new"}},
+		{"OldestInstance", []string{"OldestInstance"}, nil, []string{"old", "mid"}},
+		{"NewestInstance", []string{"NewestInstance"}, nil, []string{"boot", "new"}},
+		{"protected instances are never picked", []string{"OldestInstance"}, []string{"old"}, []string{"mid", "new"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prot := map[string]bool{}
+			for _, k := range tc.protected {
+				prot[k] = true
+			}
+			got := keys(planService(view{desired: 2, digest: "cur", members: group(), now: now, policies: tc.policies, protected: prot}))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("retired %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

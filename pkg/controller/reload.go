@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/image"
@@ -55,7 +56,8 @@ func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest
 		if s := c.services[ns.Name]; s != nil && !s.removed {
 			continue
 		}
-		s := &service{spec: ns, image: images[ns.Name], desired: ns.Instances, members: map[string]*member{}, insts: map[string]*instance.Instance{}}
+		s := &service{spec: ns, image: images[ns.Name], desired: ns.Instances, members: map[string]*member{}, insts: map[string]*instance.Instance{},
+			protected: map[string]bool{}}
 		if old := c.services[ns.Name]; old != nil {
 			// Re-added while its old self drains: keep the old one's
 			// members and balancer.
@@ -140,6 +142,13 @@ func (c *Controller) state() State {
 		}
 		st.Listen[name] = s.listen
 		st.Desired[name] = s.desired
+		for id := range s.protected {
+			if st.Protected == nil {
+				st.Protected = map[string][]string{}
+			}
+			st.Protected[name] = append(st.Protected[name], id)
+		}
+		slices.Sort(st.Protected[name])
 	}
 	return st
 }

@@ -13,26 +13,14 @@ import (
 type State struct {
 	Fleet  string            `json:"fleet"`
 	File   string            `json:"file"`
-	PID    int               `json:"pid"`
 	Listen map[string]string `json:"listen"`
 	// Desired counts set by `scale`, and the fleet file's counts when they
 	// were set: a restarted controller keeps a scaled count until the
 	// file's own count for that service changes.
 	Desired       map[string]int `json:"desired,omitempty"`
 	FileInstances map[string]int `json:"file_instances,omitempty"`
-}
-
-// DesiredFor returns the counts a new controller should start with: the
-// file's, except where `scale` changed one and the file has not since.
-func (s *State) DesiredFor(fileCounts map[string]int) map[string]int {
-	out := map[string]int{}
-	for svc, n := range fileCounts {
-		out[svc] = n
-		if d, ok := s.Desired[svc]; ok && s.FileInstances[svc] == n {
-			out[svc] = d
-		}
-	}
-	return out
+	// Protected lists each service's instances protected from scale-in.
+	Protected map[string][]string `json:"protected,omitempty"`
 }
 
 // StateDir is where a fleet's socket, state and controller log live.

@@ -32,7 +32,7 @@ func (c *Controller) publish() {
 			}
 		}
 		for key, m := range s.members {
-			is := api.Instance{ID: key, Phase: m.phase.String(), Health: "-", Outdated: s.image != nil && m.digest != s.template() && m.phase != launching}
+			is := api.Instance{ID: key, Phase: m.phase.String(), Health: "-", Protected: s.protected[key], Outdated: s.image != nil && m.digest != s.template() && m.phase != launching}
 			if inst := s.insts[key]; inst != nil {
 				is.Domain, is.Address, is.Console = inst.Domain, inst.Address, inst.Console
 				if h, ok := healthOf[inst.Address]; ok {

@@ -25,7 +25,7 @@ func (d *Daemon) start(rec *record, images map[string]*image.Manifest) error {
 	var ctrl *controller.Controller
 	ctrl = controller.New(controller.Options{
 		Fleet: rec.Spec, Images: images, Instances: d.instances, Log: d.log.With("fleet", rec.Name),
-		BootCPUs: rec.BootCPUs, Listen: rec.Listen, Desired: rec.Desired, Listeners: d.cfg.Listeners,
+		BootCPUs: rec.BootCPUs, Listen: rec.Listen, Desired: rec.Desired, Listeners: d.cfg.Listeners, Protected: rec.Protected,
 		OnChange: func(st controller.State) { d.onChange(run, st) },
 		Observe:  d.emit,
 	})
@@ -106,7 +106,7 @@ func (d *Daemon) onChange(run *fleetRun, st controller.State) {
 		return
 	}
 	cp := *run.rec
-	cp.Desired = st.Desired
+	cp.Desired, cp.Protected = st.Desired, st.Protected
 	run.rec = &cp
 	run.mu.Unlock()
 	go func() {

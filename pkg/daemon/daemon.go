@@ -179,7 +179,7 @@ func (d *Daemon) Instances(ctx context.Context) ([]api.InstanceRow, error) {
 		}
 		r := rowOf(i)
 		if k, ok := known[i.ID]; ok {
-			r.Health, r.Phase = k.Health, k.Phase
+			r.Health, r.Phase, r.Protected = k.Health, k.Phase, k.Protected
 		}
 		rows = append(rows, r)
 	}

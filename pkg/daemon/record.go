@@ -16,5 +16,7 @@ type record struct {
 	Desired    map[string]int    `json:"desired"`
 	FileCounts map[string]int    `json:"file_counts"`
 	BootCPUs   float64           `json:"boot_cpus,omitempty"`
-	Generation int64             `json:"generation"`
+	// Protected are each service's instances protected from scale-in.
+	Protected  map[string][]string `json:"protected,omitempty"`
+	Generation int64               `json:"generation"`
 }

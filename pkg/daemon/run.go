@@ -127,3 +127,29 @@ func sortedInstances(list []*instance.Instance) []*instance.Instance {
 	})
 	return out
 }
+
+// Protect sets an instance's scale-in protection through its fleet's
+// controller.
+func (d *Daemon) Protect(ctx context.Context, ref string, on bool) error {
+	inst, err := d.instances.Get(ctx, ref)
+	if err != nil {
+		if errors.Is(err, instance.ErrNoInstance) {
+			return api.NotFound(err)
+		}
+		return api.Failed(err)
+	}
+	run := d.fleet(inst.Fleet, false)
+	if inst.Fleet == "" || run == nil || !d.owns(inst) {
+		return api.Invalid(fmt.Errorf("protect %s: the instance is in no fleet of this daemon; only a group's instances can be protected from scale-in", ref))
+	}
+	run.mu.Lock()
+	ctrl := run.ctrl
+	run.mu.Unlock()
+	if ctrl == nil {
+		return api.Conflict(fmt.Errorf("fleet %s has no running controller", inst.Fleet))
+	}
+	if err := ctrl.Protect(ctx, []string{inst.ID}, on); err != nil {
+		return api.Invalid(err)
+	}
+	return nil
+}

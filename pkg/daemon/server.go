@@ -71,6 +71,12 @@ func routes(shutdown func()) []route {
 				reply(w, removed, err)
 			}
 		}},
+		{"POST", "/instances/{ref}/protection", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			var req api.ProtectRequest
+			if decode(w, r, &req) {
+				reply(w, req, d.Protect(r.Context(), r.PathValue("ref"), req.Protected))
+			}
+		}},
 		{"GET", "/images", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
 			list, err := d.Images()
 			reply(w, list, err)

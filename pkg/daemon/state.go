@@ -51,7 +51,11 @@ func (s state) save(ctx context.Context, rec *record) (int64, error) {
 				HealthCheckGracePeriod: limits.DefaultHealthCheckGracePeriod,
 				TerminationPolicies:    []string{store.TerminationDefault}, DependsOn: svc.DependsOn,
 			}
+			if svc.Scaling != nil && len(svc.Scaling.TerminationPolicies) > 0 {
+				g.TerminationPolicies = svc.Scaling.TerminationPolicies
+			}
 			g.Min, g.Max = svc.Bounds()
+			g.ProtectedFromScaleIn = rec.Protected[svc.Name]
 			if sc := svc.Scaling; sc != nil {
 				g.Scaling, g.InstanceWarmup, g.DisableScaleIn = true, sc.InstanceWarmup, sc.DisableScaleIn
 				for _, p := range sc.TargetTracking {
@@ -162,8 +166,17 @@ func (s state) load(ctx context.Context) ([]*record, error) {
 						HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold},
 					Balancer: balancerOf(tg),
 				}
+				if len(g.ProtectedFromScaleIn) > 0 {
+					if rec.Protected == nil {
+						rec.Protected = map[string][]string{}
+					}
+					rec.Protected[g.Service] = g.ProtectedFromScaleIn
+				}
 				if g.Scaling {
 					svc.Scaling = &fleetfile.Scaling{Min: g.Min, Max: g.Max, InstanceWarmup: g.InstanceWarmup, DisableScaleIn: g.DisableScaleIn}
+					if tp := g.TerminationPolicies; !slices.Equal(tp, []string{store.TerminationDefault}) {
+						svc.Scaling.TerminationPolicies = tp // as the file gave them; none means Default
+					}
 					for _, p := range g.Policies {
 						svc.Scaling.TargetTracking = append(svc.Scaling.TargetTracking, fleetfile.TargetTracking{Metric: p.Metric, Target: p.Target})
 					}

@@ -181,6 +181,9 @@ type Scaling struct {
 	// TargetTracking holds at most one policy per metric, in file order;
 	// nil when none, and then only a manual scale changes the count.
 	TargetTracking []TargetTracking
+	// TerminationPolicies choose scale-in's instances, tried in order
+	// (limits.TerminationPolicies); nil means Default.
+	TerminationPolicies []string
 }
 
 // TargetTracking is a target tracking policy: the group is sized so that

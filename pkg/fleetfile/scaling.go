@@ -14,7 +14,7 @@ import (
 // max are missing or wrong, so that the instance count is not checked
 // again against bounds already reported.
 func (p *parser) scaling(e entry, at string) *Scaling {
-	known := []string{"min", "max", "instance_warmup", "disable_scale_in", "target_tracking"}
+	known := []string{"min", "max", "instance_warmup", "disable_scale_in", "target_tracking", "termination_policies"}
 	fields, ok := p.fields(e, at, "{min: 1, max: 6}", known, awsScalingHint)
 	if !ok {
 		return nil
@@ -34,6 +34,9 @@ func (p *parser) scaling(e entry, at string) *Scaling {
 	if te, ok := fields["target_tracking"]; ok {
 		sc.TargetTracking = p.targetTracking(te, at+".target_tracking")
 	}
+	if te, ok := fields["termination_policies"]; ok {
+		sc.TerminationPolicies = p.terminationPolicies(te, at+".termination_policies")
+	}
 	if !sizeOK {
 		return nil
 	}
@@ -51,6 +54,8 @@ func awsScalingHint(key string) string {
 		return "instance_warmup"
 	case "policies", "targettrackingconfiguration":
 		return "target_tracking"
+	case "terminationpolicy", "terminationpolicies":
+		return "termination_policies"
 	}
 	return ""
 }
@@ -190,4 +195,26 @@ func metricFix(metric string) string {
 // mean min?", already points at it.
 func misread(e entry, fields map[string]entry) bool {
 	return len(e.val.Content)/2 > len(fields)
+}
+
+// terminationPolicies reads the list of AWS termination policy names.
+func (p *parser) terminationPolicies(e entry, at string) []string {
+	example := "[OldestInstance]"
+	items, ok := p.strList(e, at, example)
+	if !ok {
+		return nil
+	}
+	known := limits.TerminationPolicies()
+	var out []string
+	for _, it := range items {
+		switch {
+		case !slices.Contains(known, it.s):
+			p.fail(it.n, it.at, "use one of "+strings.Join(known, ", "), "unknown termination policy %q", it.s)
+		case slices.Contains(out, it.s):
+			p.fail(it.n, it.at, "list each policy once", "termination policy %s is listed twice", it.s)
+		default:
+			out = append(out, it.s)
+		}
+	}
+	return out
 }

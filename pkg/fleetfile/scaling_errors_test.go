@@ -1,5 +1,12 @@
 package fleetfile_test
 
+import (
+	"strings"
+	"testing"
+
+	"github.com/vmfleet/vmfleet/pkg/fleetfile"
+)
+
 // webService is lines 1 to 5 of a valid file; what a case adds starts at
 // line 6.
 const webService = `
@@ -138,5 +145,26 @@ func scalingBadFiles() []badFile {
 `, line: 10, want: `"50%" is not a number; write it like 50`},
 		{name: "infinite target", yaml: policies + `        - {metric: network_in, target: .inf}
 `, line: 10, want: "target .inf is not a finite number"},
+	}
+}
+
+func TestTerminationPoliciesAreAWSNamesListedOnce(t *testing.T) {
+	base := "name: shop\nservices:\n  web:\n    image: {binary: ./web}\n    command: [/app/web]\n    port: 8080\n    scaling:\n      min: 1\n      max: 3\n"
+	f, err := fleetfile.Parse("fleet.yaml", []byte(base+"      termination_policies: [OldestInstance, Default]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Services[0].Scaling.TerminationPolicies; len(got) != 2 || got[0] != "OldestInstance" {
+		t.Errorf("policies %v", got)
+	}
+	for _, tc := range []struct{ line, want string }{
+		{"      termination_policies: [Newest]\n", `fleet.yaml:10: services.web.scaling.termination_policies[0]: unknown termination policy "Newest"; use one of Default, OldestInstance`},
+		{"      termination_policies: [Default, Default]\n", "termination policy Default is listed twice"},
+		{"      termination_policies: OldestInstance\n", "services.web.scaling.termination_policies"},
+	} {
+		_, err := fleetfile.Parse("fleet.yaml", []byte(base+tc.line))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: want %q, got %v", tc.line, tc.want, err)
+		}
 	}
 }

@@ -90,3 +90,20 @@ func CheckTarget(metric string, target float64) error {
 	}
 	return nil
 }
+
+// Termination policies (an Auto Scaling group's TerminationPolicies): the
+// order in which scale-in picks the instances to remove. vmfleet's
+// Default removes instances not yet in service first, then those of an
+// older launch template, then the newest (the one that has done the least
+// work, a stand-in for AWS's "closest to the next billing hour").
+const (
+	TerminationDefault              = "Default"
+	TerminationOldestInstance       = "OldestInstance"
+	TerminationNewestInstance       = "NewestInstance"
+	TerminationOldestLaunchTemplate = "OldestLaunchTemplate"
+)
+
+// TerminationPolicies lists the policies vmfleet knows, in AWS's words.
+func TerminationPolicies() []string {
+	return []string{TerminationDefault, TerminationOldestInstance, TerminationNewestInstance, TerminationOldestLaunchTemplate}
+}
