@@ -66,4 +66,3 @@ func metricsCommand() *cli.Command {
 		},
 	}
 }
-

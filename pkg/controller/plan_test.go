@@ -91,7 +91,6 @@ func TestPlanScaleToZeroRetiresEverything(t *testing.T) {
 	}
 }
 
-
 func TestScaleInFollowsTheTerminationPoliciesAndSparesTheProtected(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	at := func(key string, age time.Duration, ph phase) *member {
