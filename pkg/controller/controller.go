@@ -192,7 +192,9 @@ func (c *Controller) Run(ctx context.Context) error {
 	for _, name := range c.order {
 		c.serve(c.services[name])
 	}
-	tick := time.NewTicker(250 * time.Millisecond)
+	// Time-based work (grace periods, launch backoff) needs no finer
+	// resolution; events drive the rest.
+	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	resync := time.NewTicker(resyncEvery)
 	defer resync.Stop()

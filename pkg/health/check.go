@@ -150,13 +150,17 @@ func (c Check) Validate() error {
 // Redirects are not followed: the target itself answered, which is what is
 // being checked.
 func (c Check) Probe(ctx context.Context, target string) error {
+	return c.probe(ctx, target, newProbeClient())
+}
+
+func (c Check) probe(ctx context.Context, target string, client *http.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	switch c.Type {
 	case TypeTCP:
 		return probeTCP(ctx, target, min(c.Timeout, TCPSettle))
 	case TypeHTTP:
-		return probeHTTP(ctx, target, c.Path)
+		return probeHTTP(ctx, client, target, c.Path)
 	default:
 		return fmt.Errorf("probe %s: unknown check type %q", target, c.Type)
 	}
@@ -198,22 +202,26 @@ func probeTCP(ctx context.Context, target string, settle time.Duration) error {
 	}
 }
 
-func probeHTTP(ctx context.Context, target, path string) error {
+// newProbeClient is an HTTP client for probes: keep-alives off, so every
+// probe tests a new connection, like ELB's, and nothing idles between
+// probes; no proxy from the environment: the target is checked directly;
+// redirects not followed.
+func newProbeClient() *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+func probeHTTP(ctx context.Context, client *http.Client, target, path string) error {
 	url := "http://" + target + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return fmt.Errorf("http check %s: %w", url, err)
 	}
 	req.Header.Set("User-Agent", "vmfleet-health-checker/1")
-	// A fresh transport per probe with keep-alives off: every probe tests a
-	// new connection, like ELB, and nothing idles between probes. No proxy
-	// from the environment: the target is checked directly.
-	client := &http.Client{
-		Transport: &http.Transport{DisableKeepAlives: true},
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("http check %s: %w", url, err)
