@@ -35,18 +35,21 @@ type InstanceMetrics struct {
 	Health string `json:"health"`
 	// Reason is the target's ELB health reason (Elb.InitialHealthChecking,
 	// Target.FailedHealthChecks, Target.DeregistrationInProgress, ...).
-	Reason      string  `json:"reason,omitempty"`
-	CPUPercent  float64 `json:"cpu_percent"` // of its cap
-	CPUCap      float64 `json:"cpu_cap"`     // cores
-	RSSBytes    uint64  `json:"rss_bytes"`   // QEMU's resident memory
-	LimitBytes  uint64  `json:"limit_bytes"` // the cgroup hard limit
-	GuestBytes  uint64  `json:"guest_bytes"` // guest RAM
-	NetRxRate   float64 `json:"net_rx_rate"` // bytes a second the guest received
-	NetTxRate   float64 `json:"net_tx_rate"`
-	DiskRead    float64 `json:"disk_read_rate"`
-	DiskWrite   float64 `json:"disk_write_rate"`
-	ActiveConns int     `json:"active_conns"`
-	ConnRate    float64 `json:"conn_rate"` // new connections a second
+	Reason     string  `json:"reason,omitempty"`
+	CPUPercent float64 `json:"cpu_percent"` // of its cap
+	CPUCap     float64 `json:"cpu_cap"`     // cores
+	RSSBytes   uint64  `json:"rss_bytes"`   // QEMU's resident memory
+	LimitBytes uint64  `json:"limit_bytes"` // the cgroup hard limit
+	GuestBytes uint64  `json:"guest_bytes"` // guest RAM
+	// GuestUsedBytes is the guest's memory in use, from its balloon's
+	// statistics (0 until the guest reports them).
+	GuestUsedBytes uint64  `json:"guest_used_bytes"`
+	NetRxRate      float64 `json:"net_rx_rate"` // bytes a second the guest received
+	NetTxRate      float64 `json:"net_tx_rate"`
+	DiskRead       float64 `json:"disk_read_rate"`
+	DiskWrite      float64 `json:"disk_write_rate"`
+	ActiveConns    int     `json:"active_conns"`
+	ConnRate       float64 `json:"conn_rate"` // new connections a second
 }
 
 // Series is one metric's history at one point a second.

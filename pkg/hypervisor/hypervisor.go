@@ -73,6 +73,9 @@ type Stats struct {
 	CPUTime   time.Duration // QEMU's CPU time so far, all vCPUs
 	RSSKiB    uint64        // the QEMU process's resident memory
 	MemoryKiB uint64        // guest RAM
+	// GuestUsedKiB is the guest's memory in use (its total less what it
+	// could still use, from the balloon's statistics); 0 when unknown.
+	GuestUsedKiB uint64
 	// Counters since the domain started: the guest's network (rx is what
 	// it received) and disk bytes.
 	NetRxBytes, NetTxBytes          uint64

@@ -338,6 +338,7 @@ func (h *Libvirt) Stats(ctx context.Context) (map[string]Stats, error) {
 	out := map[string]Stats{}
 	for _, r := range recs {
 		st := Stats{Time: now}
+		var available, usable uint64
 		for _, p := range r.Params {
 			v, _ := p.Value.I.(uint64)
 			switch p.Field {
@@ -347,6 +348,10 @@ func (h *Libvirt) Stats(ctx context.Context) (map[string]Stats, error) {
 				st.RSSKiB = v
 			case "balloon.maximum":
 				st.MemoryKiB = v
+			case "balloon.available":
+				available = v
+			case "balloon.usable":
+				usable = v
 			default:
 				// net.N.rx.bytes, block.N.wr.bytes: summed over devices.
 				switch {
@@ -360,6 +365,9 @@ func (h *Libvirt) Stats(ctx context.Context) (map[string]Stats, error) {
 					st.BlockWriteBytes += v
 				}
 			}
+		}
+		if available > usable {
+			st.GuestUsedKiB = available - usable
 		}
 		out[r.Dom.Name] = st
 	}

@@ -94,7 +94,9 @@ func (s *DomainSpec) XML() (string, error) {
 				Target: &libvirtxml.DomainConsoleTarget{Type: "serial"},
 			}},
 			Controllers: []libvirtxml.DomainController{{Type: "usb", Model: "none"}},
-			MemBalloon:  &libvirtxml.DomainMemBalloon{Model: "none"},
+			// A balloon only for its statistics (the guest's memory in
+			// use, each second); nothing inflates it.
+			MemBalloon: &libvirtxml.DomainMemBalloon{Model: "virtio", Stats: &libvirtxml.DomainMemBalloonStats{Period: 1}},
 		},
 	}
 	if s.Firmware != "" {

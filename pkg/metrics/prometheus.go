@@ -16,6 +16,7 @@ var (
 	descRSS         = desc("instance_memory_rss_bytes", "QEMU's resident memory, guest RAM and QEMU itself.", instanceLabels)
 	descLimit       = desc("instance_memory_limit_bytes", "The cgroup memory hard limit of the instance's QEMU.", instanceLabels)
 	descGuest       = desc("instance_guest_memory_bytes", "The guest's RAM.", instanceLabels)
+	descGuestUsed   = desc("instance_guest_memory_used_bytes", "The guest's memory in use (its balloon's statistics).", instanceLabels)
 	descNetRx       = desc("instance_network_receive_bytes_total", "Bytes the guest received.", instanceLabels)
 	descNetTx       = desc("instance_network_transmit_bytes_total", "Bytes the guest sent.", instanceLabels)
 	descDiskRead    = desc("instance_block_read_bytes_total", "Bytes the guest read from its disk.", instanceLabels)
@@ -33,7 +34,7 @@ var (
 	descMin         = desc("group_min_size", "The group's minimum size (GroupMinSize).", groupLabels)
 	descMax         = desc("group_max_size", "The group's maximum size (GroupMaxSize).", groupLabels)
 
-	allDescs = []*prometheus.Desc{descCPUSeconds, descCPUUtil, descCPUCap, descRSS, descLimit, descGuest, descNetRx, descNetTx,
+	allDescs = []*prometheus.Desc{descCPUSeconds, descCPUUtil, descCPUCap, descRSS, descLimit, descGuest, descGuestUsed, descNetRx, descNetTx,
 		descDiskRead, descDiskWrite, descUp, descHealth, descActive, descConnections, descBytesIn, descBytesOut,
 		descDesired, descInService, descPending, descDraining, descMin, descMax}
 )
@@ -77,6 +78,7 @@ func (r *Recorder) Collect(ch chan<- prometheus.Metric) {
 			gauge(descRSS, float64(i.RSSBytes), l...)
 			gauge(descLimit, float64(i.LimitBytes), l...)
 			gauge(descGuest, float64(i.GuestBytes), l...)
+			gauge(descGuestUsed, float64(i.GuestUsedBytes), l...)
 			counter(descNetRx, float64(c.rx), l...)
 			counter(descNetTx, float64(c.tx), l...)
 			counter(descDiskRead, float64(c.rd), l...)

@@ -94,7 +94,7 @@ func (r *Recorder) Record(now time.Time, stats map[string]hypervisor.Stats, grou
 				}
 			}
 			if running {
-				im.RSSBytes, im.GuestBytes = st.RSSKiB*1024, st.MemoryKiB*1024
+				im.RSSBytes, im.GuestBytes, im.GuestUsedBytes = st.RSSKiB*1024, st.MemoryKiB*1024, st.GuestUsedKiB*1024
 			}
 			if p, ok := r.prev[m.ID]; ok && m.ID != "" {
 				if dt := now.Sub(p.t).Seconds(); dt > 0 {
@@ -171,6 +171,7 @@ func (r *Recorder) keep(now time.Time, m api.Metrics) {
 			put(i.ID, "cpu_percent", i.CPUPercent)
 			put(i.ID, "rss_bytes", float64(i.RSSBytes))
 			put(i.ID, "limit_bytes", float64(i.LimitBytes))
+			put(i.ID, "guest_used_bytes", float64(i.GuestUsedBytes))
 			put(i.ID, "net_rx_rate", i.NetRxRate)
 			put(i.ID, "net_tx_rate", i.NetTxRate)
 			put(i.ID, "disk_read_rate", i.DiskRead)
@@ -202,7 +203,7 @@ func (r *Recorder) Latest() api.Metrics {
 var units = map[string]string{
 	"desired": "instances", "in_service": "instances", "pending": "instances", "draining": "instances",
 	"cpu_percent": "percent of cap", "conn_rate": "per second", "active_conns": "connections",
-	"rss_bytes": "bytes", "limit_bytes": "bytes", "net_rx_rate": "bytes per second", "net_tx_rate": "bytes per second",
+	"rss_bytes": "bytes", "limit_bytes": "bytes", "guest_used_bytes": "bytes", "net_rx_rate": "bytes per second", "net_tx_rate": "bytes per second",
 	"disk_read_rate": "bytes per second", "disk_write_rate": "bytes per second",
 }
 
