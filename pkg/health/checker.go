@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync/atomic"
 	"time"
 )
@@ -68,10 +67,6 @@ type Checker struct {
 	notify func(Transition)
 	log    *slog.Logger
 	state  atomic.Int32
-	// client makes the HTTP probes; one per checker, so a probe does not
-	// build a transport (keep-alives stay off: every probe is a new
-	// connection, as an ELB's is).
-	client *http.Client
 
 	// Only touched by the goroutine running Run.
 	successes, failures int
@@ -92,7 +87,6 @@ func NewChecker(target string, opts Options) (*Checker, error) {
 		check:  opts.Check,
 		notify: opts.OnTransition,
 		log:    log.With("target", target),
-		client: newProbeClient(),
 	}
 	c.state.Store(int32(opts.Initial))
 	return c, nil
@@ -110,7 +104,7 @@ func (c *Checker) Run(ctx context.Context) {
 	ticker := time.NewTicker(c.check.Interval)
 	defer ticker.Stop()
 	for {
-		err := c.check.probe(ctx, c.target, c.client)
+		err := c.check.Probe(ctx, c.target)
 		if ctx.Err() != nil {
 			// A probe cut short by shutdown says nothing about the target.
 			return
