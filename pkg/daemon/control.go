@@ -66,9 +66,7 @@ func (d *Daemon) start(rec *record, images map[string]*image.Manifest) error {
 // instances keep running) and the new one adopts them behind the same
 // sockets.
 func (d *Daemon) reload(ctx context.Context, run *fleetRun, rec *record, f *fleetfile.Fleet, images map[string]*image.Manifest) error {
-	run.mu.Lock()
-	ctrl := run.ctrl
-	run.mu.Unlock()
+	ctrl := run.controller()
 	err := ctrl.Reload(ctx, f, images)
 	if errors.Is(err, controller.ErrRestartNeeded) {
 		d.emit(api.Event{Fleet: f.Name, Kind: "restart", Message: err.Error() + ": a new controller adopts the instances"})
@@ -144,9 +142,7 @@ func (d *Daemon) Scale(ctx context.Context, fleet string, counts map[string]int)
 	if run == nil {
 		return api.Fleet{}, api.NotFound(fmt.Errorf("no fleet named %s; start it with vmfleet up", fleet))
 	}
-	run.mu.Lock()
-	ctrl := run.ctrl
-	run.mu.Unlock()
+	ctrl := run.controller()
 	if ctrl == nil {
 		return api.Fleet{}, api.Conflict(fmt.Errorf("fleet %s has no running controller", fleet))
 	}
@@ -205,9 +201,7 @@ func (d *Daemon) Down(ctx context.Context, name string, grace time.Duration) err
 			return err
 		}
 		defer end()
-		run.mu.Lock()
-		ctrl := run.ctrl
-		run.mu.Unlock()
+		ctrl := run.controller()
 		if ctrl != nil {
 			if err := ctrl.Down(ctx); err != nil {
 				return api.Failed(fmt.Errorf("down %s: %w", name, err))

@@ -121,12 +121,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}
 	<-ctx.Done()
-	d.mu.Lock()
-	runs := make([]*fleetRun, 0, len(d.fleets))
-	for _, r := range d.fleets {
-		runs = append(runs, r)
-	}
-	d.mu.Unlock()
+	runs := d.runs()
 	for _, r := range runs {
 		r.stopController()
 	}
@@ -193,12 +188,7 @@ func (d *Daemon) owns(i *instance.Instance) bool {
 }
 
 func (d *Daemon) statuses() []api.Fleet {
-	d.mu.Lock()
-	runs := make([]*fleetRun, 0, len(d.fleets))
-	for _, r := range d.fleets {
-		runs = append(runs, r)
-	}
-	d.mu.Unlock()
+	runs := d.runs()
 	var out []api.Fleet
 	for _, r := range runs {
 		if st, ok := r.status(); ok {

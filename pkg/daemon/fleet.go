@@ -28,10 +28,15 @@ type fleetRun struct {
 	goingDown bool
 }
 
-func (r *fleetRun) status() (api.Fleet, bool) {
+// controller is the fleet's running controller, or nil.
+func (r *fleetRun) controller() *controller.Controller {
 	r.mu.Lock()
-	ctrl := r.ctrl
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	return r.ctrl
+}
+
+func (r *fleetRun) status() (api.Fleet, bool) {
+	ctrl := r.controller()
 	if ctrl == nil {
 		return api.Fleet{}, false
 	}
@@ -100,4 +105,15 @@ func (d *Daemon) forget(r *fleetRun) {
 	if d.fleets[r.name] == r {
 		delete(d.fleets, r.name)
 	}
+}
+
+// runs is every fleet, at this moment.
+func (d *Daemon) runs() []*fleetRun {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]*fleetRun, 0, len(d.fleets))
+	for _, r := range d.fleets {
+		out = append(out, r)
+	}
+	return out
 }

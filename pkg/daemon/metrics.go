@@ -40,17 +40,10 @@ func (d *Daemon) sample(ctx context.Context) {
 
 // groups is what the controllers know of every service now.
 func (d *Daemon) groups() []metrics.Group {
-	d.mu.Lock()
-	runs := make([]*fleetRun, 0, len(d.fleets))
-	for _, r := range d.fleets {
-		runs = append(runs, r)
-	}
-	d.mu.Unlock()
+	runs := d.runs()
 	var out []metrics.Group
 	for _, r := range runs {
-		r.mu.Lock()
-		ctrl := r.ctrl
-		r.mu.Unlock()
+		ctrl := r.controller()
 		if ctrl == nil {
 			continue
 		}
@@ -77,16 +70,9 @@ func (d *Daemon) observe(m api.Metrics) {
 	for _, s := range m.Services {
 		byFleet[s.Fleet] = append(byFleet[s.Fleet], s)
 	}
-	d.mu.Lock()
-	runs := make([]*fleetRun, 0, len(d.fleets))
-	for _, r := range d.fleets {
-		runs = append(runs, r)
-	}
-	d.mu.Unlock()
+	runs := d.runs()
 	for _, r := range runs {
-		r.mu.Lock()
-		ctrl := r.ctrl
-		r.mu.Unlock()
+		ctrl := r.controller()
 		if ctrl != nil {
 			ctrl.Observe(m.Time, sampleEvery, byFleet[r.name])
 		}

@@ -142,9 +142,7 @@ func (d *Daemon) Protect(ctx context.Context, ref string, on bool) error {
 	if inst.Fleet == "" || run == nil || !d.owns(inst) {
 		return api.Invalid(fmt.Errorf("protect %s: the instance is in no fleet of this daemon; only a group's instances can be protected from scale-in", ref))
 	}
-	run.mu.Lock()
-	ctrl := run.ctrl
-	run.mu.Unlock()
+	ctrl := run.controller()
 	if ctrl == nil {
 		return api.Conflict(fmt.Errorf("fleet %s has no running controller", inst.Fleet))
 	}
