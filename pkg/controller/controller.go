@@ -33,7 +33,10 @@ const (
 	// GuestHostAddr is the host's loopback as a guest on QEMU's user-mode
 	// network sees it; discovery addresses point there.
 	GuestHostAddr = "10.0.2.2"
-	resyncEvery   = 5 * time.Second
+	// resyncEvery is the safety net under libvirt's lifecycle events (a
+	// missed one, a libvirtd restart): a listing of every domain, two
+	// calls each, so not too often.
+	resyncEvery = 15 * time.Second
 	// drainOnStop bounds how long a stopping controller lets connections
 	// in flight finish.
 	drainOnStop = 10 * time.Second
