@@ -37,12 +37,13 @@ func logger(c *cli.Context) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})), nil
 }
 
-// fleetLabel is how tables show an instance's fleet.
-func fleetLabel(f string) string {
-	if f == "" {
+// dash is how tables show an empty field (an instance in no fleet, a
+// phase no controller gave).
+func dash(s string) string {
+	if s == "" {
 		return "-"
 	}
-	return f
+	return s
 }
 
 // oneLine keeps an error to the one line the user reads.

@@ -104,19 +104,12 @@ func psCommand() *cli.Command {
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "FLEET\tSERVICE\tID\tSTATE\tPHASE\tHEALTH\tADDRESS\tIMAGE\tCREATED\tDOMAIN")
 			for _, r := range rows {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s ago\t%s\n", fleetLabel(r.Fleet), r.Service, r.ID, r.State,
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s ago\t%s\n", dash(r.Fleet), r.Service, r.ID, r.State,
 					dash(r.Phase), r.Health, r.Address, r.Image, humanSince(r.Created), r.Domain)
 			}
 			return w.Flush()
 		},
 	}
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func humanSince(t time.Time) string { return units.HumanDuration(time.Since(t)) }

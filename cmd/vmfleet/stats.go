@@ -34,7 +34,7 @@ func statsCommand() *cli.Command {
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "FLEET\tSERVICE\tID\tCPU %\tCPU CAP\tMEM (QEMU)\tMEM LIMIT\tGUEST RAM")
 			for _, r := range rows {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%.1f%%\t%.2g\t%s\t%s\t%s\n", fleetLabel(r.Fleet), r.Service, r.ID, r.CPUPercent, r.CPUCap,
+				fmt.Fprintf(w, "%s\t%s\t%s\t%.1f%%\t%.2g\t%s\t%s\t%s\n", dash(r.Fleet), r.Service, r.ID, r.CPUPercent, r.CPUCap,
 					units.BytesSize(float64(r.RSSBytes)), units.BytesSize(float64(r.LimitBytes)), units.BytesSize(float64(r.GuestBytes)))
 			}
 			return w.Flush()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -99,7 +100,7 @@ func (d *Daemon) History(entity string, since time.Duration) ([]api.Series, erro
 	}
 	var match []string
 	for _, e := range d.metrics.Entities() {
-		if len(e) > len(entity) && e[len(e)-len(entity)-1:] == "/"+entity {
+		if strings.HasSuffix(e, "/"+entity) {
 			match = append(match, e)
 		}
 	}
