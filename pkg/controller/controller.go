@@ -21,6 +21,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/autoscale"
 	"github.com/vmfleet/vmfleet/pkg/balancer"
+	"github.com/vmfleet/vmfleet/pkg/cadence"
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/health"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
@@ -196,8 +197,9 @@ func (c *Controller) Run(ctx context.Context) error {
 		c.serve(c.services[name])
 	}
 	// Time-based work (grace periods, launch backoff) needs no finer
-	// resolution; events drive the rest.
-	tick := time.NewTicker(time.Second)
+	// resolution; events drive the rest. The tick is on the cadence grid,
+	// so it wakes the daemon together with the health checks.
+	tick := time.NewTimer(cadence.Until(time.Second))
 	defer tick.Stop()
 	resync := time.NewTicker(resyncEvery)
 	defer resync.Stop()
@@ -223,6 +225,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-resync.C:
 			c.resync(ctx)
 		case <-tick.C:
+			tick.Reset(cadence.Until(time.Second))
 		}
 		c.reconcile(ctx)
 		if c.down && c.empty() {

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/cadence"
 	"github.com/vmfleet/vmfleet/pkg/instance"
 	"github.com/vmfleet/vmfleet/pkg/metrics"
 )
@@ -22,13 +23,15 @@ const sampleEvery = time.Second
 // one libvirt call for every domain's counters, the balancers' counters
 // read in memory, the controllers' published status.
 func (d *Daemon) sample(ctx context.Context) {
-	tick := time.NewTicker(sampleEvery)
+	// On the cadence grid, so the sampler wakes with the health checks.
+	tick := time.NewTimer(cadence.Until(sampleEvery))
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
+			tick.Reset(cadence.Until(sampleEvery))
 			stats, err := d.hv.Stats(ctx)
 			if err != nil {
 				continue // libvirtd away: a gap in the history

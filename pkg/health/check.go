@@ -163,9 +163,15 @@ func (c Check) Probe(ctx context.Context, target string) error {
 	}
 }
 
+// dial opens a probe's connection. A probe lives no longer than its
+// timeout, so TCP keep-alive (three setsockopt calls per probe) buys nothing.
+func dial(ctx context.Context, target string) (net.Conn, error) {
+	d := net.Dialer{KeepAlive: -1}
+	return d.DialContext(ctx, "tcp", target)
+}
+
 func probeTCP(ctx context.Context, target string, settle time.Duration) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", target)
+	conn, err := dial(ctx, target)
 	if err != nil {
 		return fmt.Errorf("tcp check %s: %w", target, err)
 	}
@@ -212,8 +218,7 @@ func probeHTTP(ctx context.Context, target, path string) error {
 	}
 	req.Header.Set("User-Agent", "vmfleet-health-checker/1")
 	req.Close = true
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", target)
+	conn, err := dial(ctx, target)
 	if err != nil {
 		return fmt.Errorf("http check %s: %w", url, err)
 	}

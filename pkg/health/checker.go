@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/cadence"
 )
 
 // State is a target's health as an ELB reports it.
@@ -100,9 +102,12 @@ func (c *Checker) State() State { return State(c.state.Load()) }
 
 // Run probes the target at once and then every Interval until ctx ends.
 // It must be called at most once.
+//
+// After the first probe, checks fall on the cadence grid of Interval, so
+// every checker of one interval wakes at the same instants.
 func (c *Checker) Run(ctx context.Context) {
-	ticker := time.NewTicker(c.check.Interval)
-	defer ticker.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
 		err := c.check.Probe(ctx, c.target)
 		if ctx.Err() != nil {
@@ -110,10 +115,11 @@ func (c *Checker) Run(ctx context.Context) {
 			return
 		}
 		c.record(err)
+		timer.Reset(cadence.Until(c.check.Interval))
 		select {
 		case <-ctx.Done():
 			return
-		case <-ticker.C:
+		case <-timer.C:
 		}
 	}
 }

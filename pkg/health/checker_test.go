@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -273,5 +274,48 @@ func TestStateNames(t *testing.T) {
 		if got := fmt.Sprint(s); got != want {
 			t.Errorf("State(%d).String() = %q, want %q", int(s), got, want)
 		}
+	}
+}
+
+func TestCheckersOfOneIntervalProbeAtTheSameInstants(t *testing.T) {
+	const interval = 400 * time.Millisecond
+	var mu sync.Mutex
+	probes := map[string][]time.Time{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		probes[r.URL.Path] = append(probes[r.URL.Path], time.Now())
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	run := func(path string) {
+		check := Check{Type: TypeHTTP, Path: path, Interval: interval, Timeout: waitFor,
+			HealthyThreshold: 1, UnhealthyThreshold: 1}
+		runChecker(t, srv.Listener.Addr().String(), check, func() int { return 0 })
+	}
+	run("/a")
+	time.Sleep(interval * 3 / 8) // b is registered well off a's rhythm
+	run("/b")
+	deadline := time.Now().Add(waitFor)
+	for {
+		mu.Lock()
+		a, b := append([]time.Time(nil), probes["/a"]...), append([]time.Time(nil), probes["/b"]...)
+		mu.Unlock()
+		if len(a) >= 4 && len(b) >= 4 {
+			// b's first probe is immediate; every later one meets one of a's.
+			for _, tb := range b[1:3] {
+				near := false
+				for _, ta := range a {
+					near = near || (tb.Sub(ta).Abs() < interval/8)
+				}
+				if !near {
+					t.Fatalf("b probed at %v, no probe of a near it (a: %v)", tb, a)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d and %d probes", len(a), len(b))
+		}
+		time.Sleep(interval / 4)
 	}
 }

@@ -30,3 +30,17 @@ func TestARingKeepsAnHourAtOneSecondAndSkipsGaps(t *testing.T) {
 		}
 	}
 }
+
+func TestARingOfAShortLifeCostsOnlyItsLife(t *testing.T) {
+	var r ring
+	start := time.Unix(1_800_000_000, 0)
+	for i := range 300 { // five minutes
+		r.put(start.Add(time.Duration(i)*time.Second), float64(i))
+	}
+	if c := cap(r.points); c > 600 {
+		t.Fatalf("five minutes of points hold room for %d seconds, want at most twice their length", c)
+	}
+	if got := r.since(start.Add(299*time.Second), time.Hour); len(got) != 300 || got[299].Value != 299 {
+		t.Fatalf("got %d points, want the 300 put", len(got))
+	}
+}

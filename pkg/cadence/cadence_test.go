@@ -1,0 +1,39 @@
+package cadence
+
+import (
+	"testing"
+	"time"
+)
+
+func TestNextIsOnTheGridAndAtLeastHalfAnIntervalAway(t *testing.T) {
+	const every = 1500 * time.Millisecond
+	base := time.Date(2026, 12, 2, 4, 0, 0, 0, time.UTC)
+	for i := range 1000 {
+		now := base.Add(time.Duration(i) * 7919 * time.Microsecond)
+		got := Next(now, every)
+		if got.Truncate(every) != got {
+			t.Fatalf("Next(%v) = %v, not on the %v grid", now, got, every)
+		}
+		if gap := got.Sub(now); gap < every/2 || gap > every*3/2 {
+			t.Fatalf("Next(%v) is %v away, want within [%v, %v]", now, gap, every/2, every*3/2)
+		}
+	}
+}
+
+func TestNextAfterATickOnTheGridIsOneIntervalLater(t *testing.T) {
+	const every = time.Second
+	tick := time.Date(2026, 12, 2, 4, 0, 7, 0, time.UTC)
+	// The task ran for a few milliseconds after its tick.
+	if got, want := Next(tick.Add(3*time.Millisecond), every), tick.Add(every); !got.Equal(want) {
+		t.Fatalf("next tick %v, want %v", got, want)
+	}
+}
+
+func TestTasksStartedApartShareTicks(t *testing.T) {
+	const every = time.Second
+	start := time.Date(2026, 12, 2, 4, 0, 0, 0, time.UTC)
+	a, b := Next(start.Add(100*time.Millisecond), every), Next(start.Add(420*time.Millisecond), every)
+	if !a.Equal(b) {
+		t.Fatalf("tasks started 320ms apart tick at %v and %v, want one instant", a, b)
+	}
+}
