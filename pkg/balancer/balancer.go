@@ -58,6 +58,9 @@ type Options struct {
 	// Check is the health check run against every target; zero fields
 	// take the ALB defaults of package health.
 	Check health.Check
+	// ProbeDial opens the health checks' connections; nil dials targets
+	// directly.
+	ProbeDial health.Dialer
 	// ConnectTimeout bounds each dial to a target; zero means
 	// DefaultConnectTimeout.
 	ConnectTimeout time.Duration
@@ -123,6 +126,7 @@ const (
 // Its methods are safe for concurrent use.
 type Balancer struct {
 	check        health.Check
+	probeDial    health.Dialer
 	dialer       net.Dialer
 	drainDelay   time.Duration
 	replayLimit  int // negative: replay off
@@ -204,6 +208,7 @@ func New(opts Options) (*Balancer, error) {
 		accepting:     accepting,
 		stopAccepting: stopAccepting,
 		check:         check,
+		probeDial:     opts.ProbeDial,
 		dialer:        net.Dialer{Timeout: connectTimeout},
 		drainDelay:    drainDelay,
 		replayLimit:   replayLimit,
@@ -233,6 +238,7 @@ func (b *Balancer) register(addr string, initial health.State) error {
 	checker, err := health.NewChecker(addr, health.Options{
 		Initial:      initial,
 		Check:        b.check,
+		Dial:         b.probeDial,
 		OnTransition: func(tr health.Transition) { b.transition(t, tr) },
 		Logger:       b.log,
 	})

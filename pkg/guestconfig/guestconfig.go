@@ -26,18 +26,33 @@ type Config struct {
 	// it is killed and the VM powers off.
 	StopTimeout Duration `json:"stop_timeout"`
 	Network     Network  `json:"network"`
+	// HostPorts are the host ports the guest reaches at Network.Gateway:
+	// its dependencies' balancers and the host ports it opted into. Init
+	// listens on them and carries each connection over the agent channel,
+	// the guest's only way to the host.
+	HostPorts []int `json:"host_ports,omitempty"`
+	// Internet lets the guest reach the outside through the user-mode
+	// network (its default route); without it the network is restricted.
+	Internet bool `json:"internet,omitempty"`
 }
 
 // Network is the guest's static address on QEMU's user-mode network.
 type Network struct {
 	Interface string `json:"interface"` // eth0
 	Address   string `json:"address"`   // CIDR, 10.0.2.15/24
-	Gateway   string `json:"gateway"`   // 10.0.2.2, the host's loopback
-	DNS       string `json:"dns"`       // 10.0.2.3
+	// Gateway is where the guest finds the host ports it may reach; init
+	// serves it on the guest's own lo (QEMU's user network would map it to
+	// all of the host's loopback).
+	Gateway string `json:"gateway"` // 10.0.2.2
+	DNS     string `json:"dns"`     // 10.0.2.3
+	// Host is the user network's own address (QEMU's host=): forwarded
+	// connections come from it, and it routes to the outside when the
+	// guest may go there.
+	Host string `json:"host"` // 10.0.2.254
 }
 
 // UserNetwork is the fixed layout of QEMU's user-mode (slirp) network.
-var UserNetwork = Network{Interface: "eth0", Address: "10.0.2.15/24", Gateway: "10.0.2.2", DNS: "10.0.2.3"}
+var UserNetwork = Network{Interface: "eth0", Address: "10.0.2.15/24", Gateway: "10.0.2.2", DNS: "10.0.2.3", Host: "10.0.2.254"}
 
 // Duration is a time.Duration that reads and writes as "10s".
 type Duration time.Duration

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmfleet/vmfleet/pkg/agent"
 	"github.com/vmfleet/vmfleet/pkg/guestconfig"
 )
 
@@ -25,6 +26,7 @@ const (
 type Init struct {
 	Console io.Writer
 	Config  *guestconfig.Config
+	Agent   *agent.Guest
 }
 
 // step is one thing init does before the service starts.
@@ -40,6 +42,7 @@ var steps = []step{
 	{"read config", readConfig},
 	{"mount root", mountRoot},
 	{"configure network", configureNetwork},
+	{"start agent", startAgent},
 }
 
 // Main is the guest's PID 1, whichever binary carries it (vmfleet-init, or

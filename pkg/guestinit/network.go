@@ -14,7 +14,9 @@ import (
 )
 
 // configureNetwork brings up lo and the user-mode network's fixed address.
-// QEMU's user network has a known layout, so no DHCP client is needed.
+// QEMU's user network has a known layout, so no DHCP client is needed. A
+// guest without internet access has no default route: its user network
+// is restricted, and the host ports it may reach come through the agent.
 func configureNetwork(_ context.Context, in *Init) error {
 	n := in.Config.Network
 	lo, err := netlink.LinkByName("lo")
@@ -46,8 +48,20 @@ func configureNetwork(_ context.Context, in *Init) error {
 	if err := netlink.LinkSetUp(link); err != nil {
 		return fmt.Errorf("%s up: %w", n.Interface, err)
 	}
-	if err := netlink.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.ParseIP(n.Gateway)}); err != nil {
-		return fmt.Errorf("default route via %s: %w", n.Gateway, err)
+	// The gateway's address is the guest's own, on lo: connections to
+	// Gateway:PORT meet init's listeners (startAgent), never QEMU's
+	// user network, which would hand them to the host's loopback.
+	gw, err := netlink.ParseAddr(n.Gateway + "/32")
+	if err != nil {
+		return fmt.Errorf("gateway %q: %w", n.Gateway, err)
+	}
+	if err := netlink.AddrAdd(lo, gw); err != nil {
+		return fmt.Errorf("add %s to lo: %w", n.Gateway, err)
+	}
+	if in.Config.Internet {
+		if err := netlink.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.ParseIP(n.Host)}); err != nil {
+			return fmt.Errorf("default route via %s: %w", n.Host, err)
+		}
 	}
 	return writeResolver(in)
 }

@@ -33,6 +33,9 @@ type Hypervisor interface {
 	Undefine(ctx context.Context, name string) error
 	// Domains lists the domains that carry vmfleet metadata.
 	Domains(ctx context.Context) ([]Domain, error)
+	// AgentSocket is the unix socket behind the running domain's agent
+	// port (DomainSpec.Agent), which libvirt names at start.
+	AgentSocket(ctx context.Context, name, port string) (string, error)
 	// Limits reads back the caps libvirt applied to a running domain.
 	Limits(ctx context.Context, name string) (Limits, error)
 	// Stats samples every running domain's CPU time and memory.

@@ -14,6 +14,7 @@ import (
 	"github.com/digitalocean/go-libvirt"
 	"github.com/digitalocean/go-qemu/qmp"
 	"github.com/digitalocean/go-qemu/qmp/raw"
+	"libvirt.org/go/libvirtxml"
 )
 
 // DefaultURI is libvirt's system QEMU driver, as virsh uses it.
@@ -183,8 +184,7 @@ func (h *Libvirt) ForwardPort(ctx context.Context, name string, hostPort, guestP
 		return err
 	}
 	mon := raw.NewMonitor(&monitor{l: h.l, d: d})
-	// libvirt names the first user-mode netdev hostnet0.
-	out, err := mon.HumanMonitorCommand(fmt.Sprintf("hostfwd_add hostnet0 tcp:127.0.0.1:%d-:%d", hostPort, guestPort), nil)
+	out, err := mon.HumanMonitorCommand(fmt.Sprintf("hostfwd_add %s tcp:127.0.0.1:%d-:%d", NetdevID, hostPort, guestPort), nil)
 	if err != nil {
 		return fmt.Errorf("forward 127.0.0.1:%d to %s:%d: %w", hostPort, name, guestPort, err)
 	}
@@ -297,6 +297,30 @@ func stateOf(s libvirt.DomainState) State {
 		return Stopping
 	}
 	return Other
+}
+
+func (h *Libvirt) AgentSocket(ctx context.Context, name, port string) (string, error) {
+	d, err := h.lookup(name)
+	if err != nil {
+		return "", err
+	}
+	raw, err := h.l.DomainGetXMLDesc(d, 0)
+	if err != nil {
+		return "", fmt.Errorf("read the live xml of %s: %w", name, err)
+	}
+	var dom libvirtxml.Domain
+	if err := dom.Unmarshal(raw); err != nil {
+		return "", fmt.Errorf("parse the live xml of %s: %w", name, err)
+	}
+	if dom.Devices != nil {
+		for _, ch := range dom.Devices.Channels {
+			if ch.Target != nil && ch.Target.VirtIO != nil && ch.Target.VirtIO.Name == port &&
+				ch.Source != nil && ch.Source.UNIX != nil && ch.Source.UNIX.Path != "" {
+				return ch.Source.UNIX.Path, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("domain %s has no running %s port (defined before vmfleet had one? relaunch it)", name, port)
 }
 
 func (h *Libvirt) Limits(ctx context.Context, name string) (Limits, error) {

@@ -258,6 +258,14 @@ func (s *Session) Limits(ctx context.Context, name string) (Limits, error) {
 	return l.Limits(ctx, name)
 }
 
+func (s *Session) AgentSocket(ctx context.Context, name, port string) (string, error) {
+	l, err := s.conn()
+	if err != nil {
+		return "", err
+	}
+	return l.AgentSocket(ctx, name, port)
+}
+
 func (s *Session) Stats(ctx context.Context) (map[string]Stats, error) {
 	l, err := s.conn()
 	if err != nil {

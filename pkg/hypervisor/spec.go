@@ -37,10 +37,25 @@ type DomainSpec struct {
 	FwCfg map[string]string
 	// MetadataXML is stored under MetadataNamespace with the vmfleet prefix.
 	MetadataXML string
+	// Agent adds the virtio-serial port (named by this string) that the
+	// daemon and the guest's init talk over; libvirt picks the socket's
+	// path (AgentSocket reads it back). Empty for none.
+	Agent string
+	// Internet lets the guest open connections to the outside through the
+	// user-mode network. Without it the network is restricted: the guest
+	// answers forwarded connections and reaches nothing itself, not even
+	// the host's loopback at 10.0.2.2; the agent port is its way out.
+	Internet bool
+	// NetHost is the address the user network takes for itself (QEMU's
+	// host=, 10.0.2.2 when empty).
+	NetHost string
 	// TBCacheMiB bounds QEMU's TCG translation cache, which otherwise grows
 	// towards 1 GiB and would push QEMU past a memory cap.
 	TBCacheMiB uint
 }
+
+// NetdevID names the guest's user-mode netdev, for port forwards.
+const NetdevID = "vmfnet0"
 
 // MetadataNamespace marks domains as vmfleet's.
 const (
@@ -50,8 +65,8 @@ const (
 
 // XML renders the spec as libvirt domain XML. The domain boots the kernel
 // directly (no firmware, no bootloader), has ACPI so a guest power-off
-// really stops it, and user-mode networking that only reaches the host's
-// loopback through forwards added at run time.
+// really stops it, and a user-mode network that the host reaches through
+// forwards added at run time.
 func (s *DomainSpec) XML() (string, error) {
 	d := &libvirtxml.Domain{
 		Type:   string(s.Accel),
@@ -77,10 +92,6 @@ func (s *DomainSpec) XML() (string, error) {
 				Driver: &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "qcow2", Cache: "unsafe", Discard: "unmap"},
 				Source: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: s.Disk}},
 				Target: &libvirtxml.DomainDiskTarget{Dev: "vda", Bus: "virtio"},
-			}},
-			Interfaces: []libvirtxml.DomainInterface{{
-				Source: &libvirtxml.DomainInterfaceSource{User: &libvirtxml.DomainInterfaceSourceUser{}},
-				Model:  &libvirtxml.DomainInterfaceModel{Type: "virtio"},
 			}},
 			// The console is a pty (virsh console works) logged through
 			// virtlogd, which rotates the file (max_size, max_backups in
@@ -120,6 +131,26 @@ func (s *DomainSpec) XML() (string, error) {
 			fw.Entry = append(fw.Entry, libvirtxml.DomainSysInfoEntry{Name: name, File: s.FwCfg[name]})
 		}
 		d.SysInfo = []libvirtxml.DomainSysInfo{{FWCfg: fw}}
+	}
+	// The user-mode network is given to QEMU directly: libvirt 9.0 has no
+	// way to say restrict=on.
+	restrict := "on"
+	if s.Internet {
+		restrict = "off"
+	}
+	netdev := "user,id=" + NetdevID + ",restrict=" + restrict
+	if s.NetHost != "" {
+		netdev += ",host=" + s.NetHost
+	}
+	d.QEMUCommandline = &libvirtxml.DomainQEMUCommandline{Args: []libvirtxml.DomainQEMUCommandlineArg{
+		{Value: "-netdev"}, {Value: netdev},
+		{Value: "-device"}, {Value: "virtio-net-pci,netdev=" + NetdevID},
+	}}
+	if s.Agent != "" {
+		d.Devices.Channels = []libvirtxml.DomainChannel{{
+			Source: &libvirtxml.DomainChardevSource{UNIX: &libvirtxml.DomainChardevSourceUNIX{Mode: "bind"}},
+			Target: &libvirtxml.DomainChannelTarget{VirtIO: &libvirtxml.DomainChannelTargetVirtIO{Name: s.Agent}},
+		}}
 	}
 	if s.MetadataXML != "" {
 		d.Metadata = &libvirtxml.DomainMetadata{XML: s.MetadataXML}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -158,21 +159,48 @@ func TestXMLDiskIsTheQcow2OverlayOnVirtioVda(t *testing.T) {
 	}
 }
 
-func TestXMLNetworkIsUserModeWithVirtio(t *testing.T) {
-	d, out := parse(t, testSpec(TCG))
-	if d.Devices == nil || len(d.Devices.Interfaces) != 1 {
-		t.Fatalf("want exactly one interface (forwards name its netdev hostnet0):\n%s", out)
+func TestXMLNetworkIsARestrictedUserModeNetdevUnlessInternetIsAllowed(t *testing.T) {
+	for _, internet := range []bool{false, true} {
+		s := testSpec(TCG)
+		s.Internet = internet
+		d, out := parse(t, s)
+		if d.Devices != nil && len(d.Devices.Interfaces) != 0 {
+			t.Fatalf("libvirt interfaces cannot say restrict=on; want the netdev on the command line:\n%s", out)
+		}
+		if d.QEMUCommandline == nil {
+			t.Fatalf("no qemu:commandline:\n%s", out)
+		}
+		var args []string
+		for _, a := range d.QEMUCommandline.Args {
+			args = append(args, a.Value)
+		}
+		want := []string{"-netdev", "user,id=" + NetdevID + ",restrict=on", "-device", "virtio-net-pci,netdev=" + NetdevID}
+		if internet {
+			want[1] = "user,id=" + NetdevID + ",restrict=off"
+		}
+		if !slices.Equal(args, want) {
+			t.Errorf("internet=%v: args %q, want %q", internet, args, want)
+		}
 	}
-	nic := d.Devices.Interfaces[0]
-	if nic.Source == nil || nic.Source.User == nil {
-		t.Errorf("interface source %+v, want type user", nic.Source)
+}
+
+func TestXMLAgentIsAVirtioSerialChannelOnASocketLibvirtNames(t *testing.T) {
+	s := testSpec(TCG)
+	s.Agent = "dev.vmfleet.agent"
+	d, out := parse(t, s)
+	if len(d.Devices.Channels) != 1 {
+		t.Fatalf("want one channel:\n%s", out)
 	}
-	// passt is rejected by Debian 12's libvirt 9.0.
-	if nic.Backend != nil && nic.Backend.Type != "" {
-		t.Errorf("interface backend %q, want the default (slirp)", nic.Backend.Type)
+	ch := d.Devices.Channels[0]
+	if ch.Source == nil || ch.Source.UNIX == nil || ch.Source.UNIX.Mode != "bind" || ch.Source.UNIX.Path != "" {
+		t.Errorf("channel source %+v, want a unix socket QEMU binds where libvirt chooses", ch.Source)
 	}
-	if nic.Model == nil || nic.Model.Type != "virtio" {
-		t.Errorf("interface model %+v, want virtio", nic.Model)
+	if ch.Target == nil || ch.Target.VirtIO == nil || ch.Target.VirtIO.Name != s.Agent {
+		t.Errorf("channel target %+v, want virtio port %s", ch.Target, s.Agent)
+	}
+	s.Agent = ""
+	if d, _ := parse(t, s); len(d.Devices.Channels) != 0 {
+		t.Error("a spec without an agent still has a channel")
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmfleet/vmfleet/pkg/agent"
 	"github.com/vmfleet/vmfleet/pkg/guestconfig"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/image"
@@ -71,6 +72,12 @@ type Options struct {
 	// Template names the launch template version the instance was made
 	// from, so a controller can tell outdated instances after a restart.
 	Template string
+	// HostPorts are the host ports (on 127.0.0.1) the guest may reach, at
+	// the user network's gateway: its dependencies' balancers and the
+	// host ports it opted into. Nothing else on the host is reachable.
+	HostPorts []int
+	// Internet lets the guest reach the outside network.
+	Internet bool
 }
 
 // Instance is one running (or stopped) service instance.
@@ -86,9 +93,11 @@ type Instance struct {
 	Address     string           `json:"address,omitempty"` // 127.0.0.1:PORT
 	HostPort    int              `json:"host_port,omitempty"`
 	GuestPort   int              `json:"guest_port,omitempty"`
-	Console     string           `json:"console"`
-	Dir         string           `json:"dir"`
-	Created     time.Time        `json:"created"`
+	// Reach is what the guest may open connections to.
+	Reach   Reach     `json:"reach"`
+	Console string    `json:"console"`
+	Dir     string    `json:"dir"`
+	Created time.Time `json:"created"`
 }
 
 // Manager launches and terminates instances on one hypervisor, keeping
@@ -246,7 +255,7 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 	gc := guestconfig.Config{
 		Service: o.Service, InstanceID: id, Hostname: o.Service + "-" + strings.TrimPrefix(id, "i-"),
 		Command: o.Image.Command, Env: env, StopTimeout: guestconfig.Duration(o.StopTimeout),
-		Network: guestconfig.UserNetwork,
+		Network: guestconfig.UserNetwork, HostPorts: o.HostPorts, Internet: o.Internet,
 	}
 	cfg, err := gc.Encode()
 	if err != nil {
@@ -257,7 +266,9 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 		return inst, fmt.Errorf("launch %s: %w", id, err)
 	}
 	md := metadata{ID: id, Service: o.Service, Fleet: o.Fleet, ImageName: o.Image.Name, ImageDigest: o.Image.Digest,
-		GuestPort: o.Image.Port, Dir: inst.Dir, Created: inst.Created, Template: o.Template}
+		GuestPort: o.Image.Port, Dir: inst.Dir, Created: inst.Created, Template: o.Template,
+		Reach: Reach{HostPorts: o.HostPorts, Internet: o.Internet}}
+	inst.Reach = md.Reach
 	vcpus := uint(math.Ceil(o.CPU))
 	spec := &hypervisor.DomainSpec{
 		Name: inst.Domain, Accel: accel, VCPUs: vcpus, MemoryMiB: uint(o.MemoryBytes >> 20),
@@ -267,6 +278,7 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 		Disk: overlay, ConsoleLog: inst.Console,
 		FwCfg:      map[string]string{guestconfig.FwCfgName: cfgPath},
 		TBCacheMiB: tbCacheMiB,
+		Agent:      agent.PortName, Internet: o.Internet, NetHost: guestconfig.UserNetwork.Host,
 	}
 
 	// The host port goes into the metadata, so it is chosen before define.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -324,7 +325,7 @@ func TestLaunchedInstanceIsListedFromItsDomainMetadata(t *testing.T) {
 		t.Errorf("created %v, want %v", got.Created, inst.Created)
 	}
 	got.Created = inst.Created
-	if got != *inst {
+	if !reflect.DeepEqual(got, *inst) {
 		t.Errorf("listed\n%+v\nlaunched\n%+v", got, *inst)
 	}
 }

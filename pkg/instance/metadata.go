@@ -3,6 +3,7 @@ package instance
 import (
 	"encoding/xml"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
@@ -23,7 +24,18 @@ type metadata struct {
 	Template    string    `xml:"vmfleet:template,omitempty"`
 	Dir         string    `xml:"vmfleet:dir"`
 	Created     time.Time `xml:"vmfleet:created"`
+	Reach       Reach     `xml:"vmfleet:reach"`
 }
+
+// Reach is what a guest may open connections to; the daemon's side of
+// the agent channel enforces it.
+type Reach struct {
+	HostPorts []int `xml:"vmfleet:host-port" json:"host_ports,omitempty"`
+	Internet  bool  `xml:"vmfleet:internet,omitempty" json:"internet,omitempty"`
+}
+
+// Allows says whether the guest may reach host port.
+func (r Reach) Allows(port int) bool { return slices.Contains(r.HostPorts, port) }
 
 func (m *metadata) marshal() (string, error) {
 	m.NS = hypervisor.MetadataNamespace
@@ -45,8 +57,11 @@ func parseMetadata(s string) (*metadata, error) {
 		ImageDigest string    `xml:"image>digest"`
 		HostPort    int       `xml:"port>host"`
 		GuestPort   int       `xml:"port>guest"`
+		Template    string    `xml:"template"`
 		Dir         string    `xml:"dir"`
 		Created     time.Time `xml:"created"`
+		HostPorts   []int     `xml:"reach>host-port"`
+		Internet    bool      `xml:"reach>internet"`
 	}
 	if err := xml.Unmarshal([]byte(s), &v); err != nil {
 		return nil, fmt.Errorf("instance metadata: %w", err)
@@ -55,5 +70,6 @@ func parseMetadata(s string) (*metadata, error) {
 		return nil, fmt.Errorf("instance metadata: no id in %q", s)
 	}
 	return &metadata{ID: v.ID, Service: v.Service, Fleet: v.Fleet, ImageName: v.ImageName, ImageDigest: v.ImageDigest,
-		HostPort: v.HostPort, GuestPort: v.GuestPort, Dir: v.Dir, Created: v.Created}, nil
+		HostPort: v.HostPort, GuestPort: v.GuestPort, Template: v.Template, Dir: v.Dir, Created: v.Created,
+		Reach: Reach{HostPorts: v.HostPorts, Internet: v.Internet}}, nil
 }

@@ -1,6 +1,7 @@
 package instance
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,8 @@ import (
 func TestMetadataRoundTripsEveryField(t *testing.T) {
 	in := metadata{
 		ID: "i-0123456789ab", Service: "web", Fleet: "prod", ImageName: "web", ImageDigest: "abc123",
-		HostPort: 40123, GuestPort: 8080,
+		HostPort: 40123, GuestPort: 8080, Template: "lt-web/3",
+		Reach: Reach{HostPorts: []int{41000, 5432}, Internet: true},
 		// XML-special characters in a path must survive.
 		Dir:     "/srv/a&b <c>/i-0123456789ab",
 		Created: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC),
@@ -25,7 +27,7 @@ func TestMetadataRoundTripsEveryField(t *testing.T) {
 		t.Fatalf("parse %s: %v", x, err)
 	}
 	in.NS = ""
-	if *out != in {
+	if !reflect.DeepEqual(*out, in) {
 		t.Errorf("round trip\n%+v\nwant\n%+v", *out, in)
 	}
 }
@@ -61,5 +63,12 @@ func TestParseMetadataRejectsElementsWithoutAnID(t *testing.T) {
 		if md, err := parseMetadata(x); err == nil {
 			t.Errorf("parse %q = %+v, want an error", x, md)
 		}
+	}
+}
+
+func TestReachAllowsOnlyItsHostPorts(t *testing.T) {
+	r := Reach{HostPorts: []int{41000, 5432}}
+	if !r.Allows(5432) || !r.Allows(41000) || r.Allows(5433) || (Reach{}).Allows(5432) {
+		t.Fatalf("reach %+v allows the wrong ports", r)
 	}
 }

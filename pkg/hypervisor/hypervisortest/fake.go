@@ -33,8 +33,10 @@ type Domain struct {
 	HardLimitBytes int64
 	Forwards       []Forward
 	// Stats is what Stats reports for the domain while it runs.
-	Stats      hypervisor.Stats
-	guestStops []func()
+	// AgentSocket is where the domain's agent port listens (SetAgentSocket).
+	AgentSocket string
+	Stats       hypervisor.Stats
+	guestStops  []func()
 	// Transient is set when a running domain was undefined: like libvirt,
 	// the fake keeps it until it stops, so undefining before destroying
 	// shows up as a leftover domain.
@@ -389,6 +391,32 @@ func (f *Fake) Domains(ctx context.Context) ([]hypervisor.Domain, error) {
 	}
 	slices.SortFunc(out, func(a, b hypervisor.Domain) int { return cmp.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// AgentSocket returns what SetAgentSocket set for the domain.
+func (f *Fake) AgentSocket(ctx context.Context, name, port string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("AgentSocket", name); err != nil {
+		return "", err
+	}
+	d, err := f.get(name)
+	if err != nil {
+		return "", err
+	}
+	if d.AgentSocket == "" {
+		return "", fmt.Errorf("domain %s has no %s port", name, port)
+	}
+	return d.AgentSocket, nil
+}
+
+// SetAgentSocket says where a fake domain's agent listens.
+func (f *Fake) SetAgentSocket(name, path string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if d, err := f.get(name); err == nil {
+		d.AgentSocket = path
+	}
 }
 
 func (f *Fake) Limits(ctx context.Context, name string) (hypervisor.Limits, error) {

@@ -1,0 +1,144 @@
+// Package agent is the channel between the daemon and each guest's init:
+// one virtio-serial port per instance, multiplexed with yamux, which is
+// how Kata and Firecracker-based tools reach into their guests without a
+// network path.
+//
+// Every stream starts with a one-line JSON Header saying what it is for:
+//
+//   - OpDial (host to guest): connect to a port inside the guest, as an
+//     ELB's health check connects to the instance itself;
+//   - OpConnect (guest to host): reach a host port the fleet allows (a
+//     dependency's balancer, an opted-in host port); nothing else;
+//   - OpExec (host to guest): run a command (pkg/guestexec's protocol
+//     follows the header).
+//
+// Dial and Connect are answered with one reply line before the bytes flow.
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/yamux"
+)
+
+// PortName is the virtio-serial port's name, as the guest sees it in
+// /sys/class/virtio-ports/*/name.
+const PortName = "dev.vmfleet.agent"
+
+// Op says what a stream is for.
+type Op string
+
+const (
+	OpDial    Op = "dial"
+	OpConnect Op = "connect"
+	OpExec    Op = "exec"
+)
+
+// Header opens every stream.
+type Header struct {
+	Op   Op  `json:"op"`
+	Port int `json:"port,omitempty"`
+}
+
+// maxLine bounds a header or reply line: a guest is not trusted.
+const maxLine = 4 << 10
+
+func writeHeader(w io.Writer, h Header) error {
+	b, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+func readHeader(r io.Reader) (Header, error) {
+	line, err := readLine(r)
+	if err != nil {
+		return Header{}, fmt.Errorf("read stream header: %w", err)
+	}
+	var h Header
+	if err := json.Unmarshal([]byte(line), &h); err != nil {
+		return Header{}, fmt.Errorf("stream header %q: %w", line, err)
+	}
+	return h, nil
+}
+
+// readLine reads up to a newline one byte at a time: nothing past the
+// line may be consumed, because the stream's bytes follow it.
+func readLine(r io.Reader) (string, error) {
+	var b strings.Builder
+	one := make([]byte, 1)
+	for b.Len() < maxLine {
+		if _, err := io.ReadFull(r, one); err != nil {
+			return "", err
+		}
+		if one[0] == '\n' {
+			return b.String(), nil
+		}
+		b.WriteByte(one[0])
+	}
+	return "", errors.New("line too long")
+}
+
+// reply answers a Dial or Connect: "ok", or the reason it failed.
+func reply(w io.Writer, err error) error {
+	msg := "ok"
+	if err != nil {
+		msg = "error: " + strings.ReplaceAll(err.Error(), "\n", " ")
+	}
+	_, werr := io.WriteString(w, msg+"\n")
+	return werr
+}
+
+func readReply(r io.Reader) error {
+	line, err := readLine(r)
+	if err != nil {
+		return fmt.Errorf("read reply: %w", err)
+	}
+	if line == "ok" {
+		return nil
+	}
+	return errors.New(strings.TrimPrefix(line, "error: "))
+}
+
+// splice copies both ways until both directions end, passing half-closes
+// through so request/response protocols see EOF where they expect it.
+func splice(a, b net.Conn) {
+	done := make(chan struct{}, 2)
+	cp := func(dst, src net.Conn) {
+		io.Copy(dst, src)
+		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		} else {
+			dst.Close()
+		}
+		done <- struct{}{}
+	}
+	go cp(a, b)
+	go cp(b, a)
+	<-done
+	<-done
+	a.Close()
+	b.Close()
+}
+
+// sessionConfig is yamux's configuration for both ends. The host keeps the
+// session alive and notices a guest that went away; the guest learns of a
+// host that went away from the port itself (a read returns EOF).
+func sessionConfig(keepAlive bool) *yamux.Config {
+	c := yamux.DefaultConfig()
+	c.EnableKeepAlive = keepAlive
+	c.KeepAliveInterval = 15 * time.Second
+	// An emulated guest can be slow to drain its port.
+	c.ConnectionWriteTimeout = 30 * time.Second
+	c.StreamOpenTimeout = 30 * time.Second
+	c.LogOutput = io.Discard
+	return c
+}

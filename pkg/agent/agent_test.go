@@ -1,0 +1,188 @@
+package agent
+
+import (
+	"context"
+	"io"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const waitFor = 10 * time.Second
+
+// qemu stands in for QEMU's chardev: it listens on a unix socket for the
+// host and hands each host connection to the guest as its port, which is
+// what a virtio-serial port carries.
+type qemu struct {
+	ln    net.Listener
+	ports chan io.ReadWriteCloser
+}
+
+func newQEMU(t *testing.T) *qemu {
+	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "agent.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &qemu{ln: ln, ports: make(chan io.ReadWriteCloser)}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			q.ports <- c
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return q
+}
+
+func (q *qemu) open() (io.ReadWriteCloser, error) { return <-q.ports, nil }
+
+func (q *qemu) socket(context.Context) (string, error) { return q.ln.Addr().String(), nil }
+
+func start(t *testing.T, allow Policy) (*Link, *Guest, *qemu) {
+	t.Helper()
+	q := newQEMU(t)
+	g := &Guest{Open: q.open}
+	ctx, cancel := context.WithCancel(context.Background())
+	go g.Run(ctx)
+	l := OpenLink(q.socket, LinkOptions{Allow: allow})
+	t.Cleanup(func() { l.Close(); cancel() })
+	return l, g, q
+}
+
+// listen serves one answer per connection on a loopback port.
+func listen(t *testing.T, answer string) (int, net.Listener) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.WriteString(c, answer)
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port, ln
+}
+
+func readAll(t *testing.T, c net.Conn) string {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(waitFor))
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestHostDialsAPortInsideTheGuest(t *testing.T) {
+	l, _, _ := start(t, nil)
+	port, _ := listen(t, "from the guest's service")
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	c, err := l.Dial(ctx, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, c); got != "from the guest's service" {
+		t.Fatalf("read %q", got)
+	}
+}
+
+func TestDialFailsWhileNothingListensInTheGuest(t *testing.T) {
+	l, _, _ := start(t, nil)
+	port, ln := listen(t, "")
+	ln.Close() // a service that has not started listening yet
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if c, err := l.Dial(ctx, port); err == nil {
+		c.Close()
+		t.Fatal("dial succeeded with nothing listening in the guest")
+	} else if !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("error %q does not say the guest refused", err)
+	}
+}
+
+func TestGuestReachesOnlyAllowedHostPorts(t *testing.T) {
+	allowed, _ := listen(t, "a dependency's balancer")
+	forbidden, _ := listen(t, "a host database nobody opted into")
+	_, g, _ := start(t, func(p int) bool { return p == allowed })
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	c, err := g.Connect(ctx, allowed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, c); got != "a dependency's balancer" {
+		t.Fatalf("read %q", got)
+	}
+	if c, err := g.Connect(ctx, forbidden); err == nil {
+		t.Fatalf("reached forbidden port %d: %q", forbidden, readAll(t, c))
+	} else if !strings.Contains(err.Error(), "not allowed") || !strings.Contains(err.Error(), strconv.Itoa(forbidden)) {
+		t.Fatalf("refusal %q does not say which port and why", err)
+	}
+}
+
+func TestGuestForwardCarriesAListenersConnectionsToTheHost(t *testing.T) {
+	dep, _ := listen(t, "dependency answers")
+	_, g, _ := start(t, func(p int) bool { return p == dep })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go g.Forward(context.Background(), ln, dep)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, c); got != "dependency answers" {
+		t.Fatalf("read %q", got)
+	}
+}
+
+func TestLinkComesBackAfterTheChannelDrops(t *testing.T) {
+	q := newQEMU(t)
+	var ports []io.ReadWriteCloser
+	opened := make(chan struct{}, 4)
+	g := &Guest{Open: func() (io.ReadWriteCloser, error) {
+		p, err := q.open()
+		ports = append(ports, p)
+		opened <- struct{}{}
+		return p, err
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go g.Run(ctx)
+	l := OpenLink(q.socket, LinkOptions{})
+	defer l.Close()
+	port, _ := listen(t, "still here")
+	dial := func() string {
+		dctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		c, err := l.Dial(dctx, port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return readAll(t, c)
+	}
+	if got := dial(); got != "still here" {
+		t.Fatalf("read %q", got)
+	}
+	<-opened
+	ports[0].Close() // the daemon restarted, or QEMU's socket dropped
+	if got := dial(); got != "still here" {
+		t.Fatalf("after the drop read %q", got)
+	}
+}

@@ -1,0 +1,204 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/yamux"
+)
+
+// Guest is the guest's end of the channel, run by init.
+type Guest struct {
+	// Open opens the port; FindPort's path in a real guest.
+	Open func() (io.ReadWriteCloser, error)
+	// Exec serves an OpExec stream; nil refuses them.
+	Exec func(ctx context.Context, conn net.Conn)
+	// Log receives one line per session change; nil discards.
+	Log io.Writer
+
+	mu      sync.Mutex
+	sess    *yamux.Session
+	changed chan struct{}
+}
+
+// FindPort finds the device of the virtio-serial port called name.
+func FindPort(sys, name string) (string, error) {
+	names, _ := filepath.Glob(filepath.Join(sys, "class/virtio-ports/*/name"))
+	for _, p := range names {
+		b, err := os.ReadFile(p)
+		if err == nil && strings.TrimSpace(string(b)) == name {
+			return "/dev/" + filepath.Base(filepath.Dir(p)), nil
+		}
+	}
+	return "", fmt.Errorf("no virtio-serial port named %s", name)
+}
+
+// Run serves sessions until ctx ends: a new one each time the host
+// connects again, on a freshly opened port, so no byte of a dead session
+// leaks into the next.
+func (g *Guest) Run(ctx context.Context) {
+	g.mu.Lock()
+	if g.changed == nil {
+		g.changed = make(chan struct{})
+	}
+	g.mu.Unlock()
+	for ctx.Err() == nil {
+		port, err := g.Open()
+		if err != nil {
+			g.logf("open agent port: %v", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		sess, err := yamux.Server(port, sessionConfig(false))
+		if err != nil {
+			port.Close()
+			sleep(ctx, time.Second)
+			continue
+		}
+		g.set(sess)
+		g.accept(ctx, sess)
+		g.set(nil)
+		sess.Close()
+		port.Close()
+		// A host that is gone keeps the port readable as EOF; don't spin.
+		sleep(ctx, 50*time.Millisecond)
+	}
+}
+
+func (g *Guest) logf(format string, args ...any) {
+	if g.Log != nil {
+		fmt.Fprintf(g.Log, "vmfleet-init: "+format+"\n", args...)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+func (g *Guest) set(s *yamux.Session) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.sess = s
+	close(g.changed)
+	g.changed = make(chan struct{})
+}
+
+func (g *Guest) accept(ctx context.Context, sess *yamux.Session) {
+	stop := context.AfterFunc(ctx, func() { sess.Close() })
+	defer stop()
+	for {
+		st, err := sess.AcceptStream()
+		if err != nil {
+			return
+		}
+		go g.serve(ctx, st)
+	}
+}
+
+func (g *Guest) serve(ctx context.Context, st net.Conn) {
+	h, err := readHeader(st)
+	if err != nil {
+		st.Close()
+		return
+	}
+	switch {
+	case h.Op == OpDial:
+		var d net.Dialer
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		local, err := d.DialContext(dctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(h.Port)))
+		cancel()
+		if err != nil {
+			reply(st, err)
+			st.Close()
+			return
+		}
+		if reply(st, nil) != nil {
+			local.Close()
+			st.Close()
+			return
+		}
+		splice(st, local)
+	case h.Op == OpExec && g.Exec != nil:
+		g.Exec(ctx, st)
+	default:
+		reply(st, fmt.Errorf("the guest serves no %q streams", h.Op))
+		st.Close()
+	}
+}
+
+// Connect reaches host port through the host's policy.
+func (g *Guest) Connect(ctx context.Context, port int) (net.Conn, error) {
+	sess, err := g.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sess.OpenStream()
+	if err != nil {
+		return nil, fmt.Errorf("connect to host port %d: %w", port, err)
+	}
+	stop := context.AfterFunc(ctx, func() { st.Close() })
+	defer stop()
+	if err := writeHeader(st, Header{Op: OpConnect, Port: port}); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("connect to host port %d: %w", port, err)
+	}
+	if err := readReply(st); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("connect to host port %d: %w", port, err)
+	}
+	return st, nil
+}
+
+func (g *Guest) session(ctx context.Context) (*yamux.Session, error) {
+	for {
+		g.mu.Lock()
+		if g.changed == nil {
+			g.changed = make(chan struct{})
+		}
+		s, changed := g.sess, g.changed
+		g.mu.Unlock()
+		if s != nil && !s.IsClosed() {
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, errors.New("the host is not connected to this guest's agent port")
+		case <-changed:
+		}
+	}
+}
+
+// Forward accepts on ln (an address the guest's services know, such as a
+// dependency's) and carries each connection to host port through the
+// channel, until ln is closed.
+func (g *Guest) Forward(ctx context.Context, ln net.Listener, port int) error {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		go func() {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			up, err := g.Connect(cctx, port)
+			cancel()
+			if err != nil {
+				g.logf("%v", err)
+				c.Close()
+				return
+			}
+			splice(c, up)
+		}()
+	}
+}

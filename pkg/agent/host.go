@@ -1,0 +1,252 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/hashicorp/yamux"
+)
+
+// Policy says whether a guest may reach a host port on 127.0.0.1.
+type Policy func(port int) bool
+
+// LinkOptions configure a Link.
+type LinkOptions struct {
+	// Allow decides the guest's OpConnect streams; nil allows nothing.
+	Allow  Policy
+	Logger *slog.Logger
+}
+
+// Link is the host's end of one guest's channel: it connects to the unix
+// socket QEMU serves the port on, keeps a yamux session over it (again
+// after the guest or the daemon restarts), opens streams into the guest
+// and serves the guest's own streams through its Policy.
+type Link struct {
+	socket func(ctx context.Context) (string, error)
+	opts   LinkOptions
+	log    *slog.Logger
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu      sync.Mutex
+	sess    *yamux.Session
+	changed chan struct{} // closed and replaced whenever sess changes
+}
+
+// OpenLink starts keeping a session to the guest behind the socket that
+// socket names (asked again at each connect: libvirt names it anew when a
+// domain restarts); it returns at once. Close ends it.
+func OpenLink(socket func(ctx context.Context) (string, error), opts LinkOptions) *Link {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &Link{socket: socket, opts: opts, log: log, cancel: cancel,
+		done: make(chan struct{}), changed: make(chan struct{})}
+	go l.keep(ctx)
+	return l
+}
+
+// Close ends the session and every stream on it.
+func (l *Link) Close() {
+	l.cancel()
+	<-l.done
+}
+
+// keep connects, serves the session until it ends, and connects again.
+func (l *Link) keep(ctx context.Context) {
+	defer close(l.done)
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = 50*time.Millisecond, 2*time.Second, 0
+	for ctx.Err() == nil {
+		sess, err := l.connect(ctx)
+		if err != nil {
+			l.log.Debug("agent not reachable yet", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(b.NextBackOff()):
+			}
+			continue
+		}
+		b.Reset()
+		l.set(sess)
+		l.accept(ctx, sess)
+		l.set(nil)
+		sess.Close()
+	}
+}
+
+// connect opens the socket and checks, with a ping, that a guest answers
+// on the other end: a guest that missed the previous session's end would
+// otherwise swallow the first streams.
+func (l *Link) connect(ctx context.Context) (*yamux.Session, error) {
+	path, err := l.socket(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := yamux.Client(conn, sessionConfig(true))
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	pinged := make(chan error, 1)
+	go func() { _, err := sess.Ping(); pinged <- err }()
+	select {
+	case err = <-pinged:
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-time.After(10 * time.Second):
+		err = errors.New("guest agent did not answer a ping")
+	}
+	if err != nil {
+		sess.Close()
+		return nil, err
+	}
+	return sess, nil
+}
+
+func (l *Link) set(s *yamux.Session) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sess = s
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// session waits for a live session.
+func (l *Link) session(ctx context.Context) (*yamux.Session, error) {
+	for {
+		l.mu.Lock()
+		s, changed := l.sess, l.changed
+		l.mu.Unlock()
+		if s != nil && !s.IsClosed() {
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("guest agent not connected: %w", ctx.Err())
+		case <-l.done:
+			return nil, errors.New("guest agent link closed")
+		case <-changed:
+		}
+	}
+}
+
+// Open starts a stream of the given kind into the guest and returns it
+// after the header; the caller speaks the op's protocol. A session found
+// dead on the way is dropped and the stream tried again on the next one.
+func (l *Link) Open(ctx context.Context, h Header) (net.Conn, error) {
+	for {
+		sess, err := l.session(ctx)
+		if err != nil {
+			return nil, err
+		}
+		st, err := l.openOn(ctx, sess, h)
+		if err == nil {
+			return st, nil
+		}
+		if !sess.IsClosed() {
+			sess.Close() // the write failed: the session is no good
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("open %s stream: %w", h.Op, err)
+		}
+	}
+}
+
+func (l *Link) openOn(ctx context.Context, sess *yamux.Session, h Header) (net.Conn, error) {
+	st, err := sess.OpenStream()
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { st.Close() })
+	defer stop()
+	if err := writeHeader(st, h); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// Dial connects to port inside the guest (its own 127.0.0.1), as if from
+// the guest itself: it succeeds only once the service really listens.
+func (l *Link) Dial(ctx context.Context, port int) (net.Conn, error) {
+	st, err := l.Open(ctx, Header{Op: OpDial, Port: port})
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		st.SetReadDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { st.Close() })
+	err = readReply(st)
+	stop()
+	st.SetReadDeadline(time.Time{})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("dial guest port %d: %w", port, err)
+	}
+	return st, nil
+}
+
+// accept serves the guest's streams until the session ends.
+func (l *Link) accept(ctx context.Context, sess *yamux.Session) {
+	stop := context.AfterFunc(ctx, func() { sess.Close() })
+	defer stop()
+	for {
+		st, err := sess.AcceptStream()
+		if err != nil {
+			return
+		}
+		go l.serve(ctx, st)
+	}
+}
+
+func (l *Link) serve(ctx context.Context, st net.Conn) {
+	st.SetReadDeadline(time.Now().Add(10 * time.Second))
+	h, err := readHeader(st)
+	st.SetReadDeadline(time.Time{})
+	if err != nil {
+		st.Close()
+		return
+	}
+	if h.Op != OpConnect {
+		reply(st, fmt.Errorf("the host serves no %q streams", h.Op))
+		st.Close()
+		return
+	}
+	if l.opts.Allow == nil || !l.opts.Allow(h.Port) {
+		l.log.Info("refused a guest's connection to a host port it may not reach", "port", h.Port)
+		reply(st, fmt.Errorf("host port %d is not allowed for this instance (depends_on or egress.host_ports allows it)", h.Port))
+		st.Close()
+		return
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	var d net.Dialer
+	up, err := d.DialContext(dctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(h.Port)))
+	cancel()
+	if err != nil {
+		reply(st, err)
+		st.Close()
+		return
+	}
+	if err := reply(st, nil); err != nil {
+		up.Close()
+		st.Close()
+		return
+	}
+	splice(st, up)
+}

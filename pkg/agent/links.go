@@ -1,0 +1,103 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+)
+
+// Links is the daemon's set of Links, one per running instance, found by
+// domain or by the instance's forwarded address (what a balancer knows).
+type Links struct {
+	socket func(ctx context.Context, domain string) (string, error)
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	byDomain map[string]*entry
+	byAddr   map[string]*entry
+}
+
+type entry struct {
+	link      *Link
+	domain    string
+	addr      string
+	guestPort int
+}
+
+// NewLinks returns an empty set; socket finds a domain's agent socket.
+func NewLinks(socket func(ctx context.Context, domain string) (string, error), log *slog.Logger) *Links {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Links{socket: socket, log: log, byDomain: map[string]*entry{}, byAddr: map[string]*entry{}}
+}
+
+// Ensure keeps a link to domain, whose service is forwarded from addr
+// (may be empty) to guestPort, with allow deciding what the guest may
+// reach. A domain already linked keeps its link.
+func (ls *Links) Ensure(domain, addr string, guestPort int, allow Policy) *Link {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if e, ok := ls.byDomain[domain]; ok {
+		return e.link
+	}
+	l := OpenLink(func(ctx context.Context) (string, error) { return ls.socket(ctx, domain) },
+		LinkOptions{Allow: allow, Logger: ls.log.With("domain", domain)})
+	e := &entry{link: l, domain: domain, addr: addr, guestPort: guestPort}
+	ls.byDomain[domain] = e
+	if addr != "" {
+		ls.byAddr[addr] = e
+	}
+	return l
+}
+
+// Get returns domain's link, or nil.
+func (ls *Links) Get(domain string) *Link {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if e, ok := ls.byDomain[domain]; ok {
+		return e.link
+	}
+	return nil
+}
+
+// Drop closes domain's link.
+func (ls *Links) Drop(domain string) {
+	ls.mu.Lock()
+	e, ok := ls.byDomain[domain]
+	if ok {
+		delete(ls.byDomain, domain)
+		if ls.byAddr[e.addr] == e {
+			delete(ls.byAddr, e.addr)
+		}
+	}
+	ls.mu.Unlock()
+	if ok {
+		e.link.Close()
+	}
+}
+
+// DialTarget connects to the service behind a forwarded address from
+// inside its guest: a health.Dialer for the balancers.
+func (ls *Links) DialTarget(ctx context.Context, addr string) (net.Conn, error) {
+	ls.mu.Lock()
+	e, ok := ls.byAddr[addr]
+	ls.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("no agent link for target %s", addr)
+	}
+	return e.link.Dial(ctx, e.guestPort)
+}
+
+// Close closes every link.
+func (ls *Links) Close() {
+	ls.mu.Lock()
+	all := ls.byDomain
+	ls.byDomain, ls.byAddr = map[string]*entry{}, map[string]*entry{}
+	ls.mu.Unlock()
+	for _, e := range all {
+		e.link.Close()
+	}
+}
