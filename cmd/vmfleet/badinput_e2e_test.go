@@ -55,7 +55,7 @@ func TestBadInputFailsInOneLineAndLeavesNothing(t *testing.T) {
 		{"memory that is not a size", []string{"run", "hello", "--memory", "lots"}, "write it like 256MiB"},
 		{"host port in use", []string{"run", "hello", "--host-port", busyPort}, "host port " + busyPort + " is in use"},
 		{"missing env file", []string{"run", "hello", "--env-file", filepath.Join(dir, "missing.env")}, "missing.env: no such env file; check the path"},
-		{"bad line in an env file", []string{"run", "hello", "--env-file", badEnv}, "bad.env:2: variable name \"1BAD\" is not a valid environment variable name"},
+		{"bad line in an env file", []string{"run", "hello", "--env-file", badEnv}, "bad.env:2: \"1BAD\" is not a valid environment variable name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.vmfleet(tc.args...)

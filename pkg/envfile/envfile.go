@@ -140,9 +140,9 @@ func checkKey(key string) *Error {
 	}
 	var le *limits.Error
 	if errors.As(err, &le) {
-		return &Error{Msg: fmt.Sprintf("variable name %q %s", key, le.Problem), Fix: le.Fix}
+		return &Error{Msg: fmt.Sprintf("%q %s", key, le.Problem), Fix: le.Fix}
 	}
-	return &Error{Msg: fmt.Sprintf("variable name %q: %v", key, err)}
+	return &Error{Msg: fmt.Sprintf("%q: %v", key, err)}
 }
 
 // parseValue reads what follows "=", leading blanks gone.

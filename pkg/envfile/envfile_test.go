@@ -72,11 +72,11 @@ func TestEachBadLineIsReportedWithItsFileLineAndFix(t *testing.T) {
 		name, line, want string
 	}{
 		{"name starting with a digit", "1A=x",
-			`app.env:2: variable name "1A" is not a valid environment variable name; use letters, digits and _, not starting with a digit, like LOG_LEVEL`},
-		{"name with a dash", "LOG-LEVEL=x", `app.env:2: variable name "LOG-LEVEL" is not a valid environment variable name`},
-		{"name with a blank", "MY VAR=x", `app.env:2: variable name "MY VAR" is not a valid`},
-		{"no name", "=x", `app.env:2: variable name "" is not a valid`},
-		{"bare word that is no name", "hello world", `app.env:2: variable name "hello world" is not a valid`},
+			`app.env:2: "1A" is not a valid environment variable name; use letters, digits and _, not starting with a digit, like LOG_LEVEL`},
+		{"name with a dash", "LOG-LEVEL=x", `app.env:2: "LOG-LEVEL" is not a valid environment variable name`},
+		{"name with a blank", "MY VAR=x", `app.env:2: "MY VAR" is not a valid`},
+		{"no name", "=x", `app.env:2: "" is not a valid`},
+		{"bare word that is no name", "hello world", `app.env:2: "hello world" is not a valid`},
 		{"unclosed single quote", "A='x", `app.env:2: the ' quote is not closed on this line; close it; write a line break inside double quotes as \n`},
 		{"unclosed double quote", `A="x\"`, `app.env:2: the " quote is not closed on this line`},
 		{"text after the quotes", `A="x"y`, `app.env:2: "y" follows the closing " quote; move it inside the quotes, or start a comment with " #"`},

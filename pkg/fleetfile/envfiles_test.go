@@ -166,7 +166,7 @@ func TestBadLinesInAnEnvFileAreReportedAtThatFilesLine(t *testing.T) {
 	_, err := parseWith(d, webWith("    env_file: a.env\n"))
 	errs := fleetfile.Errors(err)
 	want := []string{
-		`shop/a.env:3: variable name "LOG-LEVEL" is not a valid environment variable name; use letters, digits and _, not starting with a digit, like LOG_LEVEL`,
+		`shop/a.env:3: "LOG-LEVEL" is not a valid environment variable name; use letters, digits and _, not starting with a digit, like LOG_LEVEL`,
 		`shop/a.env:4: the ' quote is not closed on this line; close it; write a line break inside double quotes as \n`,
 	}
 	if len(errs) != 2 || errs[0].Error() != want[0] || errs[1].Error() != want[1] {
