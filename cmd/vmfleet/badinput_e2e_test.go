@@ -25,6 +25,8 @@ func TestBadInputFailsInOneLineAndLeavesNothing(t *testing.T) {
 	os.WriteFile(script, []byte("#!/bin/sh\necho hi\n"), 0o755)
 	notTar := filepath.Join(dir, "notatar.tar")
 	os.WriteFile(notTar, []byte("this is not a tar archive, just text that is long enough to not be a header block"), 0o644)
+	badEnv := filepath.Join(dir, "bad.env")
+	os.WriteFile(badEnv, []byte("OK=1\n1BAD=x\n"), 0o644)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +54,8 @@ func TestBadInputFailsInOneLineAndLeavesNothing(t *testing.T) {
 		{"memory below the kernel's need", []string{"run", "hello", "--memory", "32MiB"}, "below the 96MiB the guest kernel needs"},
 		{"memory that is not a size", []string{"run", "hello", "--memory", "lots"}, "write it like 256MiB"},
 		{"host port in use", []string{"run", "hello", "--host-port", busyPort}, "host port " + busyPort + " is in use"},
+		{"missing env file", []string{"run", "hello", "--env-file", filepath.Join(dir, "missing.env")}, "missing.env: no such env file; check the path"},
+		{"bad line in an env file", []string{"run", "hello", "--env-file", badEnv}, "bad.env:2: \"1BAD\" is not a valid environment variable name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.vmfleet(tc.args...)

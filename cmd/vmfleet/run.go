@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/envfile"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 )
@@ -26,6 +27,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "memory", Value: limits.FormatSize(limits.DefaultMemory), Usage: "guest RAM; QEMU's own overhead is added to the cgroup hard limit"},
 			&cli.IntFlag{Name: "host-port", Usage: "127.0.0.1 port forwarded to the service port (0: a free one)"},
 			&cli.StringSliceFlag{Name: "env", Usage: "KEY=VALUE added to the image's env (repeatable)"},
+			&cli.StringSliceFlag{Name: "env-file", Usage: "read KEY=VALUE lines from FILE into the env, as docker run does (repeatable; later files and --env override)"},
 			&cli.StringFlag{Name: "service", Usage: "service name (default: the image name)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the instance as JSON"},
 		},
@@ -37,13 +39,21 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return bad(err)
 			}
+			// The files are read here, not by the daemon: they are the
+			// user's, and a bare KEY in them means this shell's $KEY.
+			fromFiles, err := envfile.Load(c.StringSlice("env-file"), os.LookupEnv)
+			if err != nil {
+				return bad(err)
+			}
+			// Later entries win in the guest, so --env overrides the files.
+			env := append(envfile.Pairs(fromFiles), c.StringSlice("env")...)
 			cl, _, err := ensureDaemon(c)
 			if err != nil {
 				return err
 			}
 			inst, err := cl.Run(c.Context, api.RunRequest{
 				Image: c.Args().First(), Service: c.String("service"), CPU: c.Float64("cpu"), MemoryBytes: mem,
-				HostPort: c.Int("host-port"), Env: c.StringSlice("env"),
+				HostPort: c.Int("host-port"), Env: env,
 			})
 			if err != nil {
 				return err

@@ -6,7 +6,9 @@
 //
 // The package only turns bytes into plain, fully defaulted structs and
 // reports every problem it finds with file, line and a suggested fix.
-// It does not check that referenced files exist, and it starts nothing.
+// It reads the env files a service names (env_file), since their
+// variables are part of the service, but it does not check that other
+// referenced files exist, and it starts nothing.
 //
 // A fleet file looks like this:
 //
@@ -18,6 +20,7 @@
 //	      binary: ./bin/catalog      # or rootfs: ./catalog-rootfs.tar
 //	      copy: ["./static:/srv/static"]
 //	    command: ["/app/catalog", "-listen", ":8080"]
+//	    env_file: [./common.env]     # KEY=VALUE lines; env overrides them
 //	    env: {LOG_LEVEL: info}
 //	    port: 8080                   # guest port the balancer sends to
 //	    instances: 3
@@ -130,7 +133,9 @@ type Service struct {
 	Image Image
 	// Command is the guest's argv; never empty.
 	Command []string
-	// Env is extra guest environment; nil when the file gives none.
+	// Env is extra guest environment: the variables of env_file's files,
+	// later files overriding earlier ones, then env's over those. It is
+	// nil when the file gives neither.
 	Env map[string]string
 	// Port is the guest port the balancer sends traffic and TCP health
 	// checks to, limits.MinPort..limits.MaxPort.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,8 +19,9 @@ import (
 // Load reads the fleet file at path and parses it. Relative paths in the
 // file resolve against the file's directory, made absolute. Errors from
 // the file's content are *Error values (see Errors) naming path as given.
-func Load(path string) (*Fleet, error) {
-	data, err := os.ReadFile(path)
+func Load(path string, opts ...Option) (*Fleet, error) {
+	src := newSources(opts)
+	data, err := src.readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read fleet file: %w", err)
 	}
@@ -29,26 +29,29 @@ func Load(path string) (*Fleet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolve fleet file path: %w", err)
 	}
-	return parse(path, filepath.Dir(abs), data)
+	return parse(path, filepath.Dir(abs), data, src)
 }
 
 // Parse parses and validates a fleet file's content; filename is used in
-// error messages and to resolve relative paths. Parse does no I/O, so it
+// error messages and to resolve relative paths. The only I/O Parse does
+// is reading the env files the content names (see WithReadFile), so it
 // does not make a relative filename absolute: paths in the result are
 // absolute only when filename is (Load takes care of that).
 //
 // On failure Parse returns a nil Fleet and all problems found, joined,
-// one *Error per line of output, sorted by line.
-func Parse(filename string, data []byte) (*Fleet, error) {
-	return parse(filename, filepath.Dir(filename), data)
+// one *Error per line of output: the fleet file's by line, then those of
+// env files.
+func Parse(filename string, data []byte, opts ...Option) (*Fleet, error) {
+	return parse(filename, filepath.Dir(filename), data, newSources(opts))
 }
 
-func parse(file, dir string, data []byte) (*Fleet, error) {
-	p := &parser{file: file, dir: filepath.Clean(dir)}
+func parse(file, dir string, data []byte, src sources) (*Fleet, error) {
+	p := &parser{file: file, dir: filepath.Clean(dir), src: src, envFiles: map[string]envFile{}}
 	f := p.fleet(data)
 	if len(p.errs) > 0 {
 		slices.SortStableFunc(p.errs, func(a, b *Error) int {
-			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+			return cmp.Or(cmp.Compare(p.fileRank(a), p.fileRank(b)), strings.Compare(a.File, b.File),
+				cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 		})
 		errs := make([]error, len(p.errs))
 		for i, e := range p.errs {
@@ -64,7 +67,19 @@ func parse(file, dir string, data []byte) (*Fleet, error) {
 type parser struct {
 	file string
 	dir  string
-	errs []*Error
+	src  sources
+	// envFiles holds each env file read so far by resolved path, so one
+	// shared by several services is read and reported once.
+	envFiles map[string]envFile
+	errs     []*Error
+}
+
+// fileRank puts the fleet file's errors before those of its env files.
+func (p *parser) fileRank(e *Error) int {
+	if e.File == p.file {
+		return 0
+	}
+	return 1
 }
 
 func (p *parser) fail(n *yaml.Node, path, fix, format string, args ...any) {

@@ -2,6 +2,7 @@ package fleetfile
 
 import (
 	"cmp"
+	"maps"
 	"net/netip"
 	"path"
 	"path/filepath"
@@ -31,7 +32,7 @@ func (p *parser) service(name string, se entry, at string) (*Service, serviceNod
 		Health:      defaultHealth(),
 		Balancer:    defaultBalancer(),
 	}
-	known := []string{"image", "command", "env", "port", "instances", "scaling", "cpu", "memory", "health", "balancer", "depends_on"}
+	known := []string{"image", "command", "env_file", "env", "port", "instances", "scaling", "cpu", "memory", "health", "balancer", "depends_on"}
 	fields, ok := p.fields(se, at, "{image: {binary: ./bin/"+name+"}, command: [/app/"+name+"], port: 8080}", known, composeHint)
 	if !ok {
 		return nil, nodes
@@ -62,8 +63,16 @@ func (p *parser) service(name string, se entry, at string) (*Service, serviceNod
 		p.fail(se.key, at+".command", `add command: ["/app/`+name+`"]`, "command is missing")
 	}
 
+	// env overrides env_file, as environment does in compose.
+	if e, ok := fields["env_file"]; ok {
+		s.Env = p.envFileList(e, at+".env_file")
+	}
 	if e, ok := fields["env"]; ok {
-		s.Env = p.env(e, at+".env")
+		if vars := p.env(e, at+".env"); s.Env == nil {
+			s.Env = vars
+		} else {
+			maps.Copy(s.Env, vars)
+		}
 	}
 
 	if e, ok := fields["port"]; ok {
