@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/vmfleet/vmfleet/pkg/balancer"
 	"github.com/vmfleet/vmfleet/pkg/health"
+	"github.com/vmfleet/vmfleet/pkg/instance"
 )
 
 // Listeners hands out listening sockets and takes back those no longer
@@ -49,6 +52,7 @@ func (c *Controller) listen(s *service) error {
 		Check:               c.checkOf(s.spec.Health),
 		DeregistrationDelay: c.deregistrationDelay(s.spec.Balancer.DeregistrationDelay),
 		NoReplay:            !s.spec.Balancer.Replay,
+		ProbeDial:           c.probeDial(),
 		OnTransition: func(tr health.Transition) {
 			select {
 			case c.health <- tr:
@@ -119,16 +123,44 @@ func (c *Controller) release(s *service) {
 }
 
 // discovery gives each service its dependencies' balancer addresses, as
-// the guest reaches them through the user-mode network's gateway.
+// the guest reaches them at the user-mode network's gateway, and the host
+// ports its guests may reach: those balancers and its egress host ports.
 func (c *Controller) discovery() {
 	for _, s := range c.services {
-		s.env = nil
+		s.env, s.reach = nil, slices.Clone(s.spec.Egress.HostPorts)
 		for _, dep := range s.spec.DependsOn {
 			if d := c.services[dep]; d != nil {
 				_, port, _ := net.SplitHostPort(d.listen)
 				s.env = append(s.env, envName(dep)+"_ADDR="+net.JoinHostPort(GuestHostAddr, port))
+				if p, err := strconv.Atoi(port); err == nil && !slices.Contains(s.reach, p) {
+					s.reach = append(s.reach, p)
+				}
 			}
 		}
+	}
+}
+
+// probeDial is how the balancers' health checks connect: from inside the
+// guest, through its agent, so a check passes only when the service
+// itself accepts (QEMU's forward accepts for any guest).
+func (c *Controller) probeDial() health.Dialer {
+	if c.opts.Links == nil {
+		return nil
+	}
+	return c.opts.Links.DialTarget
+}
+
+// link keeps the agent channel of a running instance.
+func (c *Controller) link(inst *instance.Instance) {
+	if c.opts.Links != nil {
+		c.opts.Links.Ensure(inst.Domain, inst.Address, inst.GuestPort, inst.Reach.Allows)
+	}
+}
+
+// unlink closes it.
+func (c *Controller) unlink(inst *instance.Instance) {
+	if c.opts.Links != nil {
+		c.opts.Links.Drop(inst.Domain)
 	}
 }
 

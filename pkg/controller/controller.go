@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vmfleet/vmfleet/pkg/agent"
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/autoscale"
 	"github.com/vmfleet/vmfleet/pkg/balancer"
@@ -73,6 +74,10 @@ type Options struct {
 	OnChange func(State)
 	// Observe is told of every event, from the controller's goroutine.
 	Observe func(Event)
+	// Links are the daemon's agent channels into the guests: health checks
+	// dial through them, and they carry what the guests may reach. Nil
+	// checks the forwards directly (unit tests).
+	Links *agent.Links
 }
 
 // Event is something the controller did or saw.
@@ -86,6 +91,7 @@ type service struct {
 	bal       *balancer.Balancer
 	listen    string // the balancer's actual address
 	env       []string
+	reach     []int // host ports its guests may reach: dependencies' balancers, egress
 	members   map[string]*member
 	insts     map[string]*instance.Instance
 	removed   bool // gone from the fleet file: scaled to zero, then dropped
@@ -105,7 +111,12 @@ type service struct {
 // launch template. A change to any part (image, cpu, memory) rolls the
 // service, launch before terminate.
 func (s *service) template() string {
-	return fmt.Sprintf("%s/cpu=%g/mem=%d", s.image.Digest, s.spec.CPU, s.spec.MemoryBytes)
+	t := fmt.Sprintf("%s/cpu=%g/mem=%d", s.image.Digest, s.spec.CPU, s.spec.MemoryBytes)
+	// Egress only when set, so templates made before it existed still match.
+	if eg := s.spec.Egress; len(eg.HostPorts) > 0 || eg.Internet {
+		t += fmt.Sprintf("/egress=%v/internet=%v", eg.HostPorts, eg.Internet)
+	}
+	return t
 }
 
 // Controller reconciles one fleet.
@@ -282,6 +293,7 @@ func (c *Controller) adopt(ctx context.Context) error {
 		s.insts[inst.ID] = inst
 		// It was in service when the last controller left; the check
 		// takes it out if that changed.
+		c.link(inst)
 		if err := s.bal.RegisterHealthy(inst.Address); err != nil {
 			return err
 		}

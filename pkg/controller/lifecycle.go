@@ -19,6 +19,7 @@ func (c *Controller) launch(ctx context.Context, s *service) {
 	opts := instance.Options{
 		Image: s.image, Service: name, Fleet: c.opts.Fleet.Name, CPU: s.spec.CPU,
 		MemoryBytes: s.spec.MemoryBytes, Env: s.env, Template: s.template(),
+		HostPorts: s.reach, Internet: s.spec.Egress.Internet,
 	}
 	c.wg.Add(1)
 	go func() {
@@ -44,6 +45,7 @@ func (c *Controller) launch(ctx context.Context, s *service) {
 			m.key, m.phase, m.launched = inst.ID, booting, time.Now()
 			s.members[inst.ID] = m
 			s.insts[inst.ID] = inst
+			c.link(inst)
 			if err := s.bal.Register(inst.Address); err != nil {
 				c.emit(name, inst.ID, "error", "register with balancer: %v", err)
 			}
@@ -85,6 +87,7 @@ func (c *Controller) retire(ctx context.Context, s *service, m *member, grace ti
 // terminate removes an instance and reports back to the owner goroutine.
 func (c *Controller) terminate(ctx context.Context, s *service, inst *instance.Instance, grace time.Duration, why string) {
 	err := c.opts.Instances.Terminate(context.WithoutCancel(ctx), inst, grace)
+	c.unlink(inst)
 	name := inst.Service
 	c.deliver(ctx, func() {
 		if s != nil {

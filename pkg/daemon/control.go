@@ -28,6 +28,7 @@ func (d *Daemon) start(rec *record, images map[string]*image.Manifest) error {
 		BootCPUs: rec.BootCPUs, Listen: rec.Listen, Desired: rec.Desired, Listeners: d.cfg.Listeners, Protected: rec.Protected,
 		OnChange: func(st controller.State) { d.onChange(run, st) },
 		Observe:  d.emit,
+		Links:    d.links,
 	})
 	if err := ctrl.Listen(ctx); err != nil {
 		stop()

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vmfleet/vmfleet/pkg/agent"
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/controller"
 	"github.com/vmfleet/vmfleet/pkg/home"
@@ -53,6 +54,7 @@ type Daemon struct {
 	state     state
 	events    *hub
 	metrics   *metrics.Recorder
+	links     *agent.Links // the agent channel into every running instance
 	started   time.Time
 
 	mu     sync.Mutex // guards fleets; never held across I/O
@@ -91,6 +93,9 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		instances: &instance.Manager{HV: hv, Dir: cfg.Home.Instances(), Log: cfg.Log},
 		events:    newHub(past), metrics: metrics.NewRecorder(), started: time.Now(), fleets: map[string]*fleetRun{},
 	}
+	d.links = agent.NewLinks(func(ctx context.Context, domain string) (string, error) {
+		return hv.AgentSocket(ctx, domain, agent.PortName)
+	}, cfg.Log)
 	return d, nil
 }
 
@@ -100,6 +105,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.hv.Close()
 	defer d.state.db.Close()
+	defer d.links.Close()
 	go d.sample(ctx)
 	kept := make(chan struct{})
 	defer func() { <-kept }() // the last events are written before the store closes

@@ -755,6 +755,47 @@ services:
     port: 8080
     depends_on: [a]
 `, line: 16, want: "c -> a -> b -> c"},
+		{name: "egress host port out of range", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    egress: {host_ports: [70000]}
+`, line: 6, want: "port 70000"},
+		{name: "egress host port twice", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    egress:
+      host_ports: [5432, 5432]
+`, line: 7, want: "port 5432 is listed twice"},
+		{name: "egress host ports not a list", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    egress: {host_ports: 5432}
+`, line: 6, want: "want a list of ports"},
+		{name: "egress internet not a boolean", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    egress: {internet: sometimes}
+`, line: 6, want: "internet"},
+		{name: "egress unknown key", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    egress: {ports: [5432]}
+`, line: 6, want: "ports"},
 	}
 }
 

@@ -155,6 +155,8 @@ type Service struct {
 	// DependsOn names services that must start first, in file order;
 	// nil when none.
 	DependsOn []string
+	// Egress is what the instances may reach besides their dependencies.
+	Egress Egress
 	// Scaling is the service's Auto Scaling group size and policies; nil
 	// when the file gives none (see Bounds).
 	Scaling *Scaling

@@ -32,7 +32,7 @@ func (p *parser) service(name string, se entry, at string) (*Service, serviceNod
 		Health:      defaultHealth(),
 		Balancer:    defaultBalancer(),
 	}
-	known := []string{"image", "command", "env_file", "env", "port", "instances", "scaling", "cpu", "memory", "health", "balancer", "depends_on"}
+	known := []string{"image", "command", "env_file", "env", "port", "instances", "scaling", "cpu", "memory", "health", "balancer", "depends_on", "egress"}
 	fields, ok := p.fields(se, at, "{image: {binary: ./bin/"+name+"}, command: [/app/"+name+"], port: 8080}", known, composeHint)
 	if !ok {
 		return nil, nodes
@@ -127,6 +127,9 @@ func (p *parser) service(name string, se entry, at string) (*Service, serviceNod
 
 	if e, ok := fields["depends_on"]; ok {
 		s.DependsOn, nodes.deps = p.dependsOn(e, at+".depends_on")
+	}
+	if e, ok := fields["egress"]; ok {
+		s.Egress = p.egress(e, at+".egress")
 	}
 	return s, nodes
 }

@@ -57,6 +57,10 @@ type DomainSpec struct {
 // NetdevID names the guest's user-mode netdev, for port forwards.
 const NetdevID = "vmfnet0"
 
+// nicSlot is the NIC's PCI slot: libvirt numbers the devices it knows of
+// from slot 2 up, and this one it does not know of.
+const nicSlot = "0x10"
+
 // MetadataNamespace marks domains as vmfleet's.
 const (
 	MetadataNamespace = "https://vmfleet.dev/xmlns/instance/1"
@@ -144,7 +148,7 @@ func (s *DomainSpec) XML() (string, error) {
 	}
 	d.QEMUCommandline = &libvirtxml.DomainQEMUCommandline{Args: []libvirtxml.DomainQEMUCommandlineArg{
 		{Value: "-netdev"}, {Value: netdev},
-		{Value: "-device"}, {Value: "virtio-net-pci,netdev=" + NetdevID},
+		{Value: "-device"}, {Value: "virtio-net-pci,netdev=" + NetdevID + ",addr=" + nicSlot},
 	}}
 	if s.Agent != "" {
 		d.Devices.Channels = []libvirtxml.DomainChannel{{

@@ -174,7 +174,7 @@ func TestXMLNetworkIsARestrictedUserModeNetdevUnlessInternetIsAllowed(t *testing
 		for _, a := range d.QEMUCommandline.Args {
 			args = append(args, a.Value)
 		}
-		want := []string{"-netdev", "user,id=" + NetdevID + ",restrict=on", "-device", "virtio-net-pci,netdev=" + NetdevID}
+		want := []string{"-netdev", "user,id=" + NetdevID + ",restrict=on", "-device", "virtio-net-pci,netdev=" + NetdevID + ",addr=" + nicSlot}
 		if internet {
 			want[1] = "user,id=" + NetdevID + ",restrict=off"
 		}
