@@ -20,7 +20,7 @@ func newApp() *cli.App {
 		},
 		Commands: []*cli.Command{
 			bakeCommand(), imagesCommand(), rmiCommand(),
-			runCommand(), psCommand(), logsCommand(), rmCommand(),
+			runCommand(), psCommand(), logsCommand(), execCommand(), rmCommand(),
 			upCommand(), diffCommand(), downCommand(), scaleCommand(), lsCommand(), eventsCommand(), statsCommand(), topCommand(),
 			metricsCommand(), protectCommand(), daemonCommand(), infoCommand(), versionCommand(),
 		},

@@ -31,7 +31,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newApp().RunContext(ctx, interspersed(newApp(), os.Args)); err != nil {
-		fmt.Fprintln(os.Stderr, "vmfleet: "+oneLine(err))
+		if msg := oneLine(err); msg != "" { // "": an exit status alone (exec passes the command's on)
+			fmt.Fprintln(os.Stderr, "vmfleet: "+msg)
+		}
 		os.Exit(exitCode(err))
 	}
 }

@@ -49,6 +49,21 @@ func TCP(addr, token string) *Client {
 }
 
 func (c *Client) req(ctx context.Context, method, path string, body any) (*http.Response, error) {
+	req, err := c.newRequest(ctx, method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.send(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, answerError(method, path, resp)
+	}
+	return resp, nil
+}
+
+func (c *Client) newRequest(ctx context.Context, method, path string, body any) (*http.Request, error) {
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -64,6 +79,10 @@ func (c *Client) req(ctx context.Context, method, path string, body any) (*http.
 	if c.token != "" {
 		req.Header.Set(api.TokenHeader, c.token)
 	}
+	return req, nil
+}
+
+func (c *Client) send(req *http.Request) (*http.Response, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		var ue *url.Error
@@ -72,16 +91,18 @@ func (c *Client) req(ctx context.Context, method, path string, body any) (*http.
 		}
 		return nil, err
 	}
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		var e api.Error
-		b, _ := io.ReadAll(resp.Body)
-		if json.Unmarshal(b, &e) != nil || e.Message == "" {
-			e = api.Error{Kind: api.KindFailed, Message: fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))}
-		}
-		return nil, &e
-	}
 	return resp, nil
+}
+
+// answerError is the API error a failed answer carries, and closes it.
+func answerError(method, path string, resp *http.Response) error {
+	defer resp.Body.Close()
+	var e api.Error
+	b, _ := io.ReadAll(resp.Body)
+	if json.Unmarshal(b, &e) != nil || e.Message == "" {
+		e = api.Error{Kind: api.KindFailed, Message: fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))}
+	}
+	return &e
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
