@@ -55,6 +55,7 @@ func (d *Daemon) Remove(ctx context.Context, refs []string, grace time.Duration)
 		go func() {
 			defer wg.Done()
 			errs[i] = d.instances.Terminate(ctx, inst, grace)
+			d.links.Drop(inst.Domain)
 		}()
 	}
 	wg.Wait()

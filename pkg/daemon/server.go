@@ -71,6 +71,7 @@ func routes(shutdown func()) []route {
 				reply(w, removed, err)
 			}
 		}},
+		{"POST", "/instances/{ref}/exec", func(d *Daemon, w http.ResponseWriter, r *http.Request) { d.serveExec(w, r) }},
 		{"POST", "/instances/{ref}/protection", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
 			var req api.ProtectRequest
 			if decode(w, r, &req) {

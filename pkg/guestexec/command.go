@@ -28,6 +28,19 @@ type Env struct {
 	// would. Nil: exec.LookPath, on this process's PATH, right only for
 	// Root "". Its errors are "not found" (status 127).
 	LookPath func(root string, env []string, name string) (string, error)
+	// Children, if set, starts every command: a PID 1 that reaps all its
+	// children must leave these to their own Wait, or their status is lost.
+	Children Children
+}
+
+// Children is a PID 1's record of the children it does not reap itself.
+type Children interface {
+	// Start runs start (which starts one command) so that the reaper
+	// cannot collect the child before it is recorded; it returns start's
+	// error. pid reports the started child's pid.
+	Start(start func() error, pid func() int) error
+	// Done forgets pid once its Wait returned.
+	Done(pid int)
 }
 
 // outputGrace is how long output is still copied after the command exits,
@@ -42,6 +55,16 @@ type process struct {
 	stdin  io.WriteCloser // nil: the command reads /dev/null (or a TTY the host does not type into)
 	pty    *os.File       // the pty's master, with a TTY
 	copied chan struct{}  // closed once the pty's output is copied (TTY)
+	// children, if set, starts the command (see Env.Children).
+	children Children
+}
+
+// startWith starts the command with start, through children if set.
+func (p *process) startWith(start func() error) error {
+	if p.children == nil {
+		return start()
+	}
+	return p.children.Start(start, func() int { return p.cmd.Process.Pid })
 }
 
 // start starts req's command, its output going to fw. broke hears about
@@ -67,7 +90,7 @@ func start(ctx context.Context, req Request, e Env, fw *frameWriter, broke func(
 	// Its own session, so one signal reaches everything it started.
 	cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
 	cmd.WaitDelay = outputGrace
-	p := &process{cmd: cmd}
+	p := &process{cmd: cmd, children: e.Children}
 	if req.TTY {
 		err = p.startTTY(req, stream{fw, kindStdout, broke})
 	} else {
@@ -108,7 +131,7 @@ func (p *process) startPipes(req Request, stdout, stderr io.Writer) error {
 		}
 		p.stdin = w
 	}
-	return p.cmd.Start()
+	return p.startWith(p.cmd.Start)
 }
 
 func (p *process) startTTY(req Request, out io.Writer) error {
@@ -116,13 +139,18 @@ func (p *process) startTTY(req Request, out io.Writer) error {
 	if req.Rows != 0 || req.Cols != 0 {
 		size = &pty.Winsize{Rows: req.Rows, Cols: req.Cols}
 	}
-	master, err := pty.StartWithSize(p.cmd, size)
+	var master *os.File
+	err := p.startWith(func() (err error) {
+		master, err = pty.StartWithSize(p.cmd, size)
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	if p.pty, err = pollable(master); err != nil {
 		_ = p.cmd.Cancel()
 		_ = p.cmd.Wait()
+		p.done()
 		return fmt.Errorf("the pty: %w", err)
 	}
 	if req.Stdin {
@@ -186,6 +214,7 @@ func (p *process) resize(s Size) error {
 // copied (for at most outputGrace after the exit).
 func (p *process) wait() int {
 	_ = p.cmd.Wait() // the status is in ProcessState; pipe errors only say the stream broke
+	p.done()
 	if p.pty != nil {
 		select {
 		case <-p.copied:
@@ -195,6 +224,13 @@ func (p *process) wait() int {
 		<-p.copied
 	}
 	return exitStatus(p.cmd.ProcessState)
+}
+
+// done tells children the command is waited for.
+func (p *process) done() {
+	if p.children != nil {
+		p.children.Done(p.cmd.Process.Pid)
+	}
 }
 
 // exitStatus is the status as a shell gives it: 128+N after signal N.

@@ -9,6 +9,8 @@ import (
 	"strconv"
 
 	"github.com/vmfleet/vmfleet/pkg/agent"
+	"github.com/vmfleet/vmfleet/pkg/guestexec"
+	"github.com/vmfleet/vmfleet/pkg/guestlayout"
 )
 
 // startAgent serves the host's channel (its health checks and exec reach
@@ -22,6 +24,7 @@ func startAgent(ctx context.Context, in *Init) error {
 	}
 	g := &agent.Guest{
 		Open: func() (io.ReadWriteCloser, error) { return os.OpenFile(dev, os.O_RDWR, 0) },
+		Exec: func(ctx context.Context, conn net.Conn) { serveExec(ctx, in, conn) },
 		Log:  in.Console,
 	}
 	in.Agent = g
@@ -35,4 +38,19 @@ func startAgent(ctx context.Context, in *Init) error {
 		go g.Forward(ctx, ln, port)
 	}
 	return nil
+}
+
+// serveExec runs one vmfleet exec command as the service runs: chrooted
+// into the image, with its environment and working directory.
+func serveExec(ctx context.Context, in *Init, conn net.Conn) {
+	c := in.Config
+	err := guestexec.Serve(ctx, conn, guestexec.Env{
+		Root: guestlayout.NewRoot, BaseEnv: serviceEnv(c), WorkDir: c.WorkDir, Children: in.children,
+		LookPath: func(root string, env []string, name string) (string, error) {
+			return lookPathIn(root, servicePath(env), name)
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(in.Console, "vmfleet-init: exec: %v\n", err)
+	}
 }

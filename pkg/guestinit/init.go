@@ -27,6 +27,8 @@ type Init struct {
 	Console io.Writer
 	Config  *guestconfig.Config
 	Agent   *agent.Guest
+	// children are exec'd commands, which the reaper leaves alone.
+	children *children
 }
 
 // step is one thing init does before the service starts.
@@ -67,7 +69,7 @@ func Main() {
 // Run boots the guest and supervises the service. It returns the service's
 // exit status; the caller powers off.
 func Run(ctx context.Context, console io.Writer) int {
-	in := &Init{Console: console}
+	in := &Init{Console: console, children: newChildren()}
 	start := time.Now()
 	var took []string
 	for _, s := range steps {

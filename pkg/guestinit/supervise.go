@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vmfleet/vmfleet/pkg/guestconfig"
 	"github.com/vmfleet/vmfleet/pkg/guestlayout"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 )
@@ -22,11 +23,7 @@ import (
 func supervise(ctx context.Context, in *Init) int {
 	c := in.Config
 	cmd := exec.Command(c.Command[0], c.Command[1:]...)
-	cmd.Env = append([]string{
-		"PATH=" + defaultPath,
-		"HOME=/root",
-		"HOSTNAME=" + c.Hostname,
-	}, c.Env...)
+	cmd.Env = serviceEnv(c)
 	cmd.Dir = c.WorkDir
 	if cmd.Dir == "" {
 		cmd.Dir = "/"
@@ -66,30 +63,18 @@ func supervise(ctx context.Context, in *Init) int {
 			_ = unix.Kill(-pid, unix.SIGKILL)
 			_ = unix.Kill(pid, unix.SIGKILL)
 		case <-sigchld:
-			if status, done := reap(pid); done {
+			if status, done := in.children.reap(pid); done {
 				return status
 			}
 		}
 	}
 }
 
-// reap collects every exited child and reports the service's status once
-// the service itself has exited.
-func reap(service int) (int, bool) {
-	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if err != nil || pid <= 0 {
-			return 0, false
-		}
-		if pid != service {
-			continue
-		}
-		switch {
-		case ws.Exited():
-			return ws.ExitStatus(), true
-		case ws.Signaled():
-			return 128 + int(ws.Signal()), true
-		}
-	}
+// serviceEnv is the service's environment, which exec'd commands share.
+func serviceEnv(c *guestconfig.Config) []string {
+	return append([]string{
+		"PATH=" + defaultPath,
+		"HOME=/root",
+		"HOSTNAME=" + c.Hostname,
+	}, c.Env...)
 }

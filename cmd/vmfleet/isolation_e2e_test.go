@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// hostServer serves one page on the host's loopback and counts the
+// connections it accepted.
+type hostServer struct {
+	port     int
+	accepted atomic.Int64
+}
+
+func newHostServer(t *testing.T, page string) *hostServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &hostServer{port: ln.Addr().(*net.TCPAddr).Port}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, page) }),
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				hs.accepted.Add(1)
+			}
+		}}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return hs
+}
+
+// shellFleet writes a fleet of busybox services from one rootfs: db, and
+// web that depends on db and may reach hostPort on the host.
+func shellFleet(t *testing.T, hostPort int) string {
+	t.Helper()
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	tarball := busyboxTar(t, "the db's page\n")
+	file := filepath.Join(dir, "fleet.yaml")
+	httpd := `[/bin/busybox, httpd, -f, -p, "8080", -h, /www]`
+	check := `{type: tcp, interval: 1s, timeout: 900ms, healthy_threshold: 2, unhealthy_threshold: 2}`
+	os.WriteFile(file, []byte(fmt.Sprintf(`name: iso
+time_scale: 1
+services:
+  db:
+    image: {rootfs: %[1]s}
+    command: %[2]s
+    port: 8080
+    memory: 128MiB
+    health: %[3]s
+  web:
+    image: {rootfs: %[1]s}
+    command: %[2]s
+    port: 8080
+    memory: 128MiB
+    depends_on: [db]
+    egress: {host_ports: [%[4]d]}
+    env_file: web.env
+    health: %[3]s
+`, tarball, httpd, check, hostPort)), 0o644)
+	os.WriteFile(filepath.Join(dir, "web.env"), []byte("# from env_file, as compose reads it\nGREETING=\"hello from env_file\"\n"), 0o644)
+	return file
+}
+
+// inGuest runs a shell command inside an instance with vmfleet exec.
+func (e *testEnv) inGuest(id, script string) result {
+	e.t.Helper()
+	return e.vmfleet("exec", id, "--", "/bin/sh", "-c", script)
+}
+
+// vmfleetIn runs vmfleet with stdin.
+func (e *testEnv) vmfleetIn(stdin string, args ...string) result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "vmfleet"), append([]string{"--home", e.home}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatalf("vmfleet %v: %v", args, err)
+	}
+	return r
+}
+
+// fetchFrom is a shell command that sends one HTTP request to addr from
+// inside the guest; its status is nc's.
+func fetchFrom(addr string) string {
+	host, port, _ := net.SplitHostPort(addr)
+	return fmt.Sprintf(`printf 'GET /index.html HTTP/1.0\r\n\r\n' | busybox nc -w 5 %s %s`, host, port)
+}
+
+func TestGuestsReachOnlyTheirDependenciesAndOptedInHostPorts(t *testing.T) {
+	needLibvirt(t)
+	e := newTestEnv(t)
+	secret := newHostServer(t, "a host service nobody opted into\n")
+	allowed := newHostServer(t, "a host database web opted into\n")
+	file := shellFleet(t, allowed.port)
+	e.must("up", "-f", file, "--detach", "--wait-timeout", "4m")
+	rows := e.ps("iso")
+	db, web := healthy(rows, "db"), healthy(rows, "web")
+	if len(db) != 1 || len(web) != 1 {
+		t.Fatalf("want one db and one web in service: %+v", rows)
+	}
+	_, dbBalancerPort, _ := net.SplitHostPort(fleetListen(t, e, "iso", "db"))
+	_, peerPort, _ := net.SplitHostPort(db[0].Address)
+
+	t.Run("its dependency's balancer, at the discovery address", func(t *testing.T) {
+		env := e.inGuest(web[0].ID, "echo $DB_ADDR")
+		addr := strings.TrimSpace(env.stdout)
+		if addr != "10.0.2.2:"+dbBalancerPort {
+			t.Fatalf("DB_ADDR=%q, want 10.0.2.2:%s", addr, dbBalancerPort)
+		}
+		if r := e.inGuest(web[0].ID, fetchFrom(addr)); r.code != 0 || !strings.Contains(r.stdout, "the db's page") {
+			t.Fatalf("dependency through %s: exit %d, %q %s", addr, r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("a host port it opted into", func(t *testing.T) {
+		r := e.inGuest(web[0].ID, fetchFrom(fmt.Sprintf("10.0.2.2:%d", allowed.port)))
+		if r.code != 0 || !strings.Contains(r.stdout, "web opted into") {
+			t.Fatalf("egress host port: exit %d, %q %s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("no other host loopback port", func(t *testing.T) {
+		for _, addr := range []string{
+			fmt.Sprintf("10.0.2.2:%d", secret.port),   // the discovery address's host
+			fmt.Sprintf("10.0.2.254:%d", secret.port), // the user network's own address
+		} {
+			if r := e.inGuest(web[0].ID, fetchFrom(addr)); r.code == 0 || strings.Contains(r.stdout, "nobody opted into") {
+				t.Errorf("%s from the guest: exit %d, read %q", addr, r.code, r.stdout)
+			}
+		}
+		if n := secret.accepted.Load(); n != 0 {
+			t.Errorf("the host service accepted %d connections from the guest", n)
+		}
+	})
+	t.Run("no other instance's forward", func(t *testing.T) {
+		if r := e.inGuest(web[0].ID, fetchFrom("10.0.2.2:"+peerPort)); r.code == 0 || strings.Contains(r.stdout, "the db's page") {
+			t.Errorf("db's forward 127.0.0.1:%s from web's guest: exit %d, read %q", peerPort, r.code, r.stdout)
+		}
+	})
+	t.Run("db reaches nothing on the host at all", func(t *testing.T) {
+		if r := e.inGuest(db[0].ID, fetchFrom(fmt.Sprintf("10.0.2.2:%d", allowed.port))); r.code == 0 {
+			t.Errorf("db, which opted into nothing, read %q from web's host port", r.stdout)
+		}
+	})
+	t.Run("exec passes the exit status through", func(t *testing.T) {
+		if r := e.inGuest(web[0].ID, "exit 3"); r.code != 3 {
+			t.Errorf("exit 3 came back as %d", r.code)
+		}
+		if r := e.vmfleet("exec", web[0].ID, "--", "/no/such/program"); r.code != 127 || !strings.Contains(r.stderr, "/no/such/program") {
+			t.Errorf("a missing program: exit %d, %q (want 127 naming it)", r.code, r.stderr)
+		}
+	})
+	t.Run("exec streams stdin, stdout and stderr apart, with the service's environment", func(t *testing.T) {
+		r := e.vmfleetIn("line one\nline two\n", "exec", "-i", web[0].ID, "--", "/bin/sh", "-c", "busybox wc -l; echo $GREETING; echo to-stderr >&2")
+		if r.code != 0 || strings.Fields(r.stdout)[0] != "2" || !strings.Contains(r.stdout, "hello from env_file") {
+			t.Errorf("stdin and env: exit %d, stdout %q", r.code, r.stdout)
+		}
+		if strings.TrimSpace(r.stderr) != "to-stderr" || strings.Contains(r.stdout, "to-stderr") {
+			t.Errorf("stderr %q, stdout %q: want them apart", r.stderr, r.stdout)
+		}
+	})
+	e.must("down", "-f", file, "-t", "0s")
+	e.assertNothingLeft()
+}
+
+// fleetListen is a service's balancer address from vmfleet ls --json.
+func fleetListen(t *testing.T, e *testEnv, fleet, service string) string {
+	t.Helper()
+	var fleets []struct {
+		Name     string
+		Services []struct{ Name, Listen string }
+	}
+	if err := json.Unmarshal([]byte(e.must("ls", "--json")), &fleets); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fleets {
+		for _, s := range f.Services {
+			if f.Name == fleet && s.Name == service {
+				return s.Listen
+			}
+		}
+	}
+	t.Fatalf("no service %s/%s in vmfleet ls", fleet, service)
+	return ""
+}
+
+func TestSlowStartingTCPServiceGetsNoConnectionBeforeItListens(t *testing.T) {
+	needLibvirt(t)
+	e := newTestEnv(t)
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	file := filepath.Join(dir, "fleet.yaml")
+	// Listens six seconds after it starts, like redis loading its data;
+	// QEMU's forward accepts for it from the first instant.
+	os.WriteFile(file, []byte(fmt.Sprintf(`name: slow
+time_scale: 1
+services:
+  cache:
+    image: {rootfs: %s}
+    command: [/bin/sh, -c, "busybox sleep 6; exec busybox httpd -f -p 8080 -h /www"]
+    port: 8080
+    memory: 128MiB
+    health: {type: tcp, interval: 1s, timeout: 900ms, healthy_threshold: 2, unhealthy_threshold: 2}
+`, busyboxTar(t, "ready\n"))), 0o644)
+	start := time.Now()
+	e.must("up", "-f", file, "--detach", "--wait-timeout", "4m")
+	inService := time.Since(start)
+	// The first request after up says "in service" must be answered: no
+	// retry, no second target to replay on.
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get("http://" + fleetListen(t, e, "slow", "cache") + "/index.html")
+	if err != nil {
+		t.Fatalf("in service after %v, but the first request failed: %v", inService, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "ready\n" {
+		t.Fatalf("first request: %s %q", resp.Status, body)
+	}
+	e.must("down", "-f", file, "-t", "0s")
+	e.assertNothingLeft()
+}
