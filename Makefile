@@ -13,6 +13,7 @@ build:
 	$(GO) build $(GOFLAGS) -ldflags='$(LDFLAGS)' -o $(BIN)/vmfleet ./cmd/vmfleet
 	$(GO) build $(GOFLAGS) -ldflags='$(LDFLAGS)' -o $(BIN)/vmfleet-init ./cmd/vmfleet-init
 	$(GO) build $(GOFLAGS) -ldflags='$(LDFLAGS)' -o $(BIN)/hello ./testdata/hello
+	$(GO) build $(GOFLAGS) -ldflags='$(LDFLAGS)' -o $(BIN)/imdsclient ./testdata/imdsclient
 
 # Installs QEMU, libvirt, e2fsprogs and the guest kernel if missing, and
 # starts libvirtd and virtlogd where no init system does.

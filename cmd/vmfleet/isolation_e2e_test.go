@@ -238,3 +238,48 @@ services:
 	e.must("down", "-f", file, "-t", "0s")
 	e.assertNothingLeft()
 }
+
+func TestInstanceMetadataAnswersLikeEC2sToTheAWSSDK(t *testing.T) {
+	needLibvirt(t)
+	e := newTestEnv(t)
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	file := filepath.Join(dir, "fleet.yaml")
+	os.WriteFile(file, []byte(fmt.Sprintf(`name: meta
+time_scale: 1
+services:
+  asker:
+    image: {binary: %s}
+    command: [/app/imdsclient]
+    port: 8080
+    cpu: 0.5
+    memory: 128MiB
+    health: {type: tcp, interval: 1s, timeout: 900ms, healthy_threshold: 2, unhealthy_threshold: 2}
+`, bin("imdsclient"))), 0o644)
+	e.must("up", "-f", file, "--detach", "--wait-timeout", "4m")
+	rows := e.instances()
+	if len(rows) != 1 {
+		t.Fatalf("want one instance, got %+v", rows)
+	}
+	inst := rows[0]
+	var got map[string]string
+	if err := json.Unmarshal([]byte(e.get("http://"+inst.Address+"/", inst)), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"instance-id": inst.ID, "document.instanceId": inst.ID, "v1.instance-id": inst.ID,
+		"ami-id": inst.ImageDigest, "instance-type": "vmf.0.5cpu-128mib", "local-ipv4": "10.0.2.15",
+		"tags/instance/vmfleet:fleet": "meta", "tags/instance/vmfleet:service": "asker",
+		"region": "vmfleet-local", "placement/availability-zone": "vmfleet-local-1a",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: the guest's SDK read %q, ps --json says %q", k, got[k], v)
+		}
+	}
+	if !strings.HasPrefix(got["hostname"], "asker-") {
+		t.Errorf("hostname %q", got["hostname"])
+	}
+	e.must("down", "-f", file, "-t", "0s")
+	e.assertNothingLeft()
+}

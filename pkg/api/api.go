@@ -250,6 +250,9 @@ type InstanceRow struct {
 	Health      string    `json:"health"`
 	Phase       string    `json:"phase,omitempty"`
 	Protected   bool      `json:"protected,omitempty"`
+	// What the guest may reach besides its dependencies' balancers.
+	EgressHostPorts []int `json:"egress_host_ports,omitempty"`
+	Internet        bool  `json:"internet,omitempty"`
 }
 
 // ProtectRequest sets an instance's scale-in protection.

@@ -48,6 +48,11 @@ type RunRequest struct {
 	MemoryBytes int64    `json:"memory_bytes,omitempty"`
 	HostPort    int      `json:"host_port,omitempty"`
 	Env         []string `json:"env,omitempty"`
+	// EgressHostPorts are host ports (127.0.0.1) the guest may reach at
+	// 10.0.2.2; nothing else on the host is reachable.
+	EgressHostPorts []int `json:"egress_host_ports,omitempty"`
+	// Internet lets the guest reach the outside network.
+	Internet bool `json:"internet,omitempty"`
 }
 
 // Stats is one running instance's use against its caps, as docker stats

@@ -8,6 +8,7 @@ package controller
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -108,13 +109,16 @@ type service struct {
 }
 
 // template identifies what a service's instances are launched from: its
-// launch template. A change to any part (image, cpu, memory) rolls the
-// service, launch before terminate.
+// launch template. A change to any part (image, cpu, memory, egress, user
+// data) rolls the service, launch before terminate.
 func (s *service) template() string {
 	t := fmt.Sprintf("%s/cpu=%g/mem=%d", s.image.Digest, s.spec.CPU, s.spec.MemoryBytes)
 	// Egress only when set, so templates made before it existed still match.
 	if eg := s.spec.Egress; len(eg.HostPorts) > 0 || eg.Internet {
 		t += fmt.Sprintf("/egress=%v/internet=%v", eg.HostPorts, eg.Internet)
+	}
+	if u := s.spec.UserData; u != "" {
+		t += fmt.Sprintf("/user-data=%x", sha256.Sum256([]byte(u)))
 	}
 	return t
 }

@@ -21,6 +21,9 @@ func (c *Controller) launch(ctx context.Context, s *service) {
 		MemoryBytes: s.spec.MemoryBytes, Env: s.env, Template: s.template(),
 		HostPorts: s.reach, Internet: s.spec.Egress.Internet,
 	}
+	if s.spec.UserData != "" {
+		opts.UserData = []byte(s.spec.UserData)
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()

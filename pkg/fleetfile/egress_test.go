@@ -31,3 +31,19 @@ services:
 		}
 	}
 }
+
+func TestUserDataIsKeptAsWritten(t *testing.T) {
+	f := mustParse(t, "/srv/shop/fleet.yaml", `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    user_data: |
+      #!/bin/sh
+      echo hello
+`)
+	if got := f.Service("web").UserData; got != "#!/bin/sh\necho hello\n" {
+		t.Fatalf("user data %q", got)
+	}
+}

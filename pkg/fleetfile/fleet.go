@@ -157,6 +157,9 @@ type Service struct {
 	DependsOn []string
 	// Egress is what the instances may reach besides their dependencies.
 	Egress Egress
+	// UserData is what the instances read at the metadata service's
+	// /latest/user-data, as an EC2 launch template's; "" for none.
+	UserData string
 	// Scaling is the service's Auto Scaling group size and policies; nil
 	// when the file gives none (see Bounds).
 	Scaling *Scaling

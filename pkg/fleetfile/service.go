@@ -32,7 +32,7 @@ func (p *parser) service(name string, se entry, at string) (*Service, serviceNod
 		Health:      defaultHealth(),
 		Balancer:    defaultBalancer(),
 	}
-	known := []string{"image", "command", "env_file", "env", "port", "instances", "scaling", "cpu", "memory", "health", "balancer", "depends_on", "egress"}
+	known := []string{"image", "command", "env_file", "env", "port", "instances", "scaling", "cpu", "memory", "health", "balancer", "depends_on", "egress", "user_data"}
 	fields, ok := p.fields(se, at, "{image: {binary: ./bin/"+name+"}, command: [/app/"+name+"], port: 8080}", known, composeHint)
 	if !ok {
 		return nil, nodes
@@ -130,6 +130,11 @@ func (p *parser) service(name string, se entry, at string) (*Service, serviceNod
 	}
 	if e, ok := fields["egress"]; ok {
 		s.Egress = p.egress(e, at+".egress")
+	}
+	if e, ok := fields["user_data"]; ok {
+		if v, ok := p.str(e, at+".user_data", "\"#!/bin/sh ...\""); ok {
+			s.UserData = v
+		}
 	}
 	return s, nodes
 }

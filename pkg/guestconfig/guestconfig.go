@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/imds"
 )
 
 // FwCfgName is the fw_cfg entry the config travels in; the guest reads it
@@ -34,6 +36,9 @@ type Config struct {
 	// Internet lets the guest reach the outside through the user-mode
 	// network (its default route); without it the network is restricted.
 	Internet bool `json:"internet,omitempty"`
+	// Metadata is what the guest's instance metadata service answers at
+	// 169.254.169.254, as EC2's does.
+	Metadata imds.Metadata `json:"metadata"`
 }
 
 // Network is the guest's static address on QEMU's user-mode network.

@@ -45,6 +45,7 @@ var steps = []step{
 	{"mount root", mountRoot},
 	{"configure network", configureNetwork},
 	{"start agent", startAgent},
+	{"serve metadata", serveMetadata},
 }
 
 // Main is the guest's PID 1, whichever binary carries it (vmfleet-init, or

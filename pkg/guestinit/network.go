@@ -58,6 +58,13 @@ func configureNetwork(_ context.Context, in *Init) error {
 	if err := netlink.AddrAdd(lo, gw); err != nil {
 		return fmt.Errorf("add %s to lo: %w", n.Gateway, err)
 	}
+	md, err := netlink.ParseAddr(MetadataAddr + "/32")
+	if err != nil {
+		return err
+	}
+	if err := netlink.AddrAdd(lo, md); err != nil {
+		return fmt.Errorf("add %s to lo: %w", MetadataAddr, err)
+	}
 	if in.Config.Internet {
 		if err := netlink.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.ParseIP(n.Host)}); err != nil {
 			return fmt.Errorf("default route via %s: %w", n.Host, err)

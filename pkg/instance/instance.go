@@ -78,6 +78,8 @@ type Options struct {
 	HostPorts []int
 	// Internet lets the guest reach the outside network.
 	Internet bool
+	// UserData is what the guest reads at /latest/user-data; nil for none.
+	UserData []byte
 }
 
 // Instance is one running (or stopped) service instance.
@@ -146,6 +148,11 @@ func (o *Options) defaults() error {
 	}
 	if o.HostPort != 0 && o.Image.Port == 0 {
 		return fmt.Errorf("--host-port %d: image %s has no service port to forward to; bake it with --port", o.HostPort, o.Image.Name)
+	}
+	for _, p := range o.HostPorts {
+		if err := limits.CheckPort(p); err != nil {
+			return fmt.Errorf("--egress-host-port %d %w", p, err)
+		}
 	}
 	if o.StopTimeout == 0 {
 		o.StopTimeout = limits.DefaultStopTimeout
@@ -257,6 +264,7 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 		Command: o.Image.Command, Env: env, StopTimeout: guestconfig.Duration(o.StopTimeout),
 		Network: guestconfig.UserNetwork, HostPorts: o.HostPorts, Internet: o.Internet,
 	}
+	gc.Metadata = identity(inst, &gc, o)
 	cfg, err := gc.Encode()
 	if err != nil {
 		return inst, err
