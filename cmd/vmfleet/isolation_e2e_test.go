@@ -177,6 +177,23 @@ func TestGuestsReachOnlyTheirDependenciesAndOptedInHostPorts(t *testing.T) {
 			t.Errorf("stderr %q, stdout %q: want them apart", r.stderr, r.stdout)
 		}
 	})
+	t.Run("the env's values stay in the guest, not in the instance's files", func(t *testing.T) {
+		var inst string
+		for _, i := range e.instances() {
+			if i.ID == web[0].ID {
+				inst = i.Dir
+			}
+		}
+		filepath.WalkDir(inst, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			if b, _ := os.ReadFile(p); bytes.Contains(b, []byte("hello from env_file")) {
+				t.Errorf("%s holds an env value", p)
+			}
+			return nil
+		})
+	})
 	e.must("down", "-f", file, "-t", "0s")
 	e.assertNothingLeft()
 }

@@ -59,9 +59,8 @@ type guests struct {
 	sick map[string]bool
 }
 
-func (g *guests) start(spec hypervisor.DomainSpec, hostPort, _ int) func() {
-	b, _ := os.ReadFile(spec.FwCfg[guestconfig.FwCfgName])
-	cfg, err := guestconfig.Decode(b)
+func (g *guests) start(spec hypervisor.DomainSpec, fwcfg map[string][]byte, hostPort, _ int) func() {
+	cfg, err := guestconfig.Decode(fwcfg[guestconfig.FwCfgName])
 	if err != nil {
 		return nil
 	}
@@ -346,8 +345,7 @@ func TestDependentsLearnTheirDependenciesBalancer(t *testing.T) {
 	_, port, _ := net.SplitHostPort(cat.Listen)
 	web, _ := serviceOf(st, "web")
 	d, _ := h.fake.Domain(web.Instances[0].Domain)
-	b, _ := os.ReadFile(d.Spec.FwCfg[guestconfig.FwCfgName])
-	cfg, err := guestconfig.Decode(b)
+	cfg, err := guestconfig.Decode(d.FwCfg[guestconfig.FwCfgName])
 	if err != nil {
 		t.Fatal(err)
 	}

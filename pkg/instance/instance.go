@@ -316,6 +316,11 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 	if err := m.HV.Start(ctx, inst.Domain, true); err != nil {
 		return inst, err
 	}
+	// QEMU read the config (the instance's env, secrets included) into
+	// fw_cfg as it started: no copy of it stays on the host's disk.
+	if err := os.Remove(cfgPath); err != nil {
+		return inst, fmt.Errorf("launch %s: remove the guest config QEMU has read: %w", id, err)
+	}
 	if err := m.HV.SetMemoryHardLimit(ctx, inst.Domain, MemoryLimit(o.MemoryBytes)); err != nil {
 		return inst, err
 	}

@@ -261,10 +261,7 @@ func TestLaunchHandsTheGuestItsConfigThroughFwCfg(t *testing.T) {
 	if filepath.Dir(path) != inst.Dir {
 		t.Fatalf("fw_cfg %s from %q, want a file in %s", guestconfig.FwCfgName, path, inst.Dir)
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := startedFwCfg(t, f, inst.Domain)
 	gc, err := guestconfig.Decode(b)
 	if err != nil {
 		t.Fatalf("guest config does not decode: %v\n%s", err, b)
@@ -295,11 +292,7 @@ func TestLaunchHandsTheGuestItsConfigThroughFwCfg(t *testing.T) {
 func TestLaunchTellsTheGuestItsFleet(t *testing.T) {
 	m, f := newManager(t)
 	inst := launch(t, m, Options{Image: testImage(t), Fleet: "prod"})
-	b, err := os.ReadFile(defineSpec(t, f, inst.Domain).FwCfg[guestconfig.FwCfgName])
-	if err != nil {
-		t.Fatal(err)
-	}
-	gc, err := guestconfig.Decode(b)
+	gc, err := guestconfig.Decode(startedFwCfg(t, f, inst.Domain))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -665,4 +658,14 @@ func freeTestPort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startedFwCfg is the guest config QEMU read as the domain started.
+func startedFwCfg(t *testing.T, f *hypervisortest.Fake, domain string) []byte {
+	t.Helper()
+	d, ok := f.Domain(domain)
+	if !ok || d.FwCfg[guestconfig.FwCfgName] == nil {
+		t.Fatalf("domain %s started without a guest config", domain)
+	}
+	return d.FwCfg[guestconfig.FwCfgName]
 }

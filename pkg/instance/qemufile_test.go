@@ -1,6 +1,7 @@
 package instance
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/user"
@@ -91,9 +92,24 @@ func TestAFileForQEMUThatCannotBeWrittenSaysWhere(t *testing.T) {
 }
 
 // The guest config holds the service's environment, secrets included.
-func TestLaunchWritesTheGuestConfigForQEMUAndNotForEveryone(t *testing.T) {
+func TestLaunchRemovesTheGuestConfigOnceQEMUHasReadIt(t *testing.T) {
 	m, f := newManager(t)
 	inst := launch(t, m, Options{Image: testImage(t), Env: []string{"DB_PASSWORD=hunter2"}})
+	p := defineSpec(t, f, inst.Domain).FwCfg[guestconfig.FwCfgName]
+	if p == "" {
+		t.Fatal("no guest config handed to QEMU")
+	}
+	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the guest config is still on disk after the domain started: %v", err)
+	}
+}
+
+func TestDefineWritesTheGuestConfigForQEMUAndNotForEveryone(t *testing.T) {
+	m, f := newManager(t)
+	inst, err := m.Define(context.Background(), Options{Image: testImage(t), Env: []string{"DB_PASSWORD=hunter2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := defineSpec(t, f, inst.Domain).FwCfg[guestconfig.FwCfgName]
 	if p == "" {
 		t.Fatalf("no guest config handed to QEMU: %+v", defineSpec(t, f, inst.Domain).FwCfg)

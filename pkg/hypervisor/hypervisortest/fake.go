@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -33,6 +34,8 @@ type Domain struct {
 	HardLimitBytes int64
 	Forwards       []Forward
 	// Stats is what Stats reports for the domain while it runs.
+	// FwCfg is what the fw_cfg entries held when the domain last started.
+	FwCfg map[string][]byte
 	// AgentSocket is where the domain's agent port listens (SetAgentSocket).
 	AgentSocket string
 	Stats       hypervisor.Stats
@@ -53,8 +56,9 @@ type Fake struct {
 	// Guest, when set, plays the guest behind each port forward: it is
 	// called when ForwardPort succeeds (typically to serve on
 	// 127.0.0.1:hostPort), and the function it returns when the domain
-	// stops. It runs with the fake's lock held: keep it short.
-	Guest func(spec hypervisor.DomainSpec, hostPort, guestPort int) (stop func())
+	// stops. It gets the fw_cfg contents read at start, as a guest reads
+	// them. It runs with the fake's lock held: keep it short.
+	Guest func(spec hypervisor.DomainSpec, fwcfg map[string][]byte, hostPort, guestPort int) (stop func())
 
 	mu      sync.Mutex
 	domains map[string]*Domain
@@ -237,6 +241,15 @@ func (f *Fake) Start(ctx context.Context, name string, paused bool) error {
 	if d.State != hypervisor.Shutoff {
 		return fmt.Errorf("start domain %s: domain is already running", name)
 	}
+	// Like QEMU, read the fw_cfg files as the machine starts.
+	d.FwCfg = map[string][]byte{}
+	for name, path := range d.Spec.FwCfg {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("start domain %s: fw_cfg %s: %w", name, path, err)
+		}
+		d.FwCfg[name] = b
+	}
 	d.State = hypervisor.Running
 	if paused {
 		d.State = hypervisor.Paused
@@ -295,7 +308,7 @@ func (f *Fake) ForwardPort(ctx context.Context, name string, hostPort, guestPort
 	}
 	d.Forwards = append(d.Forwards, Forward{hostPort, guestPort})
 	if f.Guest != nil {
-		d.guestStops = append(d.guestStops, f.Guest(d.Spec, hostPort, guestPort))
+		d.guestStops = append(d.guestStops, f.Guest(d.Spec, d.FwCfg, hostPort, guestPort))
 	}
 	return nil
 }
