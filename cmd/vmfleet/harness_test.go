@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		for _, pkg := range []string{"./cmd/vmfleet", "./cmd/vmfleet-init", "./testdata/hello", "./testdata/imdsclient"} {
+		for _, pkg := range []string{"./cmd/vmfleet", "./cmd/vmfleet-init", "./testdata/hello", "./testdata/imdsclient", "./testdata/loadgen"} {
 			cmd := exec.Command("go", "build", "-o", dir, pkg)
 			cmd.Dir = moduleRoot()
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

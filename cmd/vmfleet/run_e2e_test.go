@@ -151,8 +151,9 @@ func TestRunBootsTheImageAndServesThroughLoopback(t *testing.T) {
 }
 
 // busyboxTar writes a root filesystem tarball with busybox and a web root,
-// the way `docker export` hands over an image in any language.
-func busyboxTar(t *testing.T, page string) string {
+// the way `docker export` hands over an image in any language; apps are
+// host binaries put under /app.
+func busyboxTar(t testing.TB, page string, apps ...string) string {
 	t.Helper()
 	bb, err := os.ReadFile("/bin/busybox")
 	if err != nil {
@@ -177,6 +178,16 @@ func busyboxTar(t *testing.T, page string) string {
 	add(&tar.Header{Name: "./bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777}, nil)
 	add(&tar.Header{Name: "./www/", Typeflag: tar.TypeDir, Mode: 0o755}, nil)
 	add(&tar.Header{Name: "./www/index.html", Typeflag: tar.TypeReg, Mode: 0o644}, []byte(page))
+	if len(apps) > 0 {
+		add(&tar.Header{Name: "./app/", Typeflag: tar.TypeDir, Mode: 0o755}, nil)
+	}
+	for _, a := range apps {
+		body, err := os.ReadFile(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(&tar.Header{Name: "./app/" + filepath.Base(a), Typeflag: tar.TypeReg, Mode: 0o755}, body)
+	}
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}

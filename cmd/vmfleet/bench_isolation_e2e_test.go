@@ -1,0 +1,103 @@
+package main
+
+// What isolation costs, on real VMs:
+//
+//	VMFLEET_INTEGRATION=1 go test -run '^$' -bench 'DependencyPath|ExecTrue' -benchtime 1x -count 3 ./cmd/vmfleet
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// isolationBenchFleet: db (hello) and client (busybox and loadgen), which
+// depends on db and opts into the internet, so that the user network's
+// own path to the host's loopback (10.0.2.254, what every guest had
+// before isolation) is there to compare with.
+func isolationBenchFleet(b *testing.B) (home, file string) {
+	home = benchHome(b)
+	dir := b.TempDir()
+	os.Chmod(dir, 0o755)
+	file = filepath.Join(dir, "fleet.yaml")
+	os.WriteFile(file, []byte(fmt.Sprintf(`name: bench
+time_scale: 1
+services:
+  db:
+    image: {binary: %s}
+    command: ["/app/hello", "-listen", ":8080"]
+    port: 8080
+    memory: 128MiB
+    health: {type: http, path: /healthz, interval: 1s, timeout: 900ms, healthy_threshold: 2, unhealthy_threshold: 2}
+  client:
+    image: {rootfs: %s}
+    command: [/app/loadgen, -listen, ":8080"]
+    port: 8080
+    memory: 128MiB
+    depends_on: [db]
+    egress: {internet: true}
+    health: {type: tcp, interval: 1s, timeout: 900ms, healthy_threshold: 2, unhealthy_threshold: 2}
+`, bin("hello"), busyboxTar(b, "", bin("loadgen")))), 0o644)
+	vm(b, home, "up", "-f", file, "-d", "--wait-timeout", "5m")
+	b.Cleanup(func() { execVmfleet(home, "down", "-f", file, "-t", "0s") })
+	return home, file
+}
+
+func clientID(b *testing.B, home string) string {
+	var rows []struct{ ID, Service string }
+	if err := json.Unmarshal([]byte(vm(b, home, "ps", "--json")), &rows); err != nil {
+		b.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.Service == "client" {
+			return r.ID
+		}
+	}
+	b.Fatal("no client instance")
+	return ""
+}
+
+// BenchmarkDependencyPath: requests from inside a guest to its dependency's
+// balancer, 4 in flight for 5 s, through the agent channel (10.0.2.2, the
+// discovery address) and through QEMU's user network straight to the
+// host's loopback (10.0.2.254), same client, same run.
+func BenchmarkDependencyPath(b *testing.B) {
+	home, _ := isolationBenchFleet(b)
+	id := clientID(b, home)
+	var fleets []struct {
+		Services []struct{ Name, Listen string }
+	}
+	json.Unmarshal([]byte(vm(b, home, "ls", "--json")), &fleets)
+	var port string
+	for _, s := range fleets[0].Services {
+		if s.Name == "db" {
+			port = s.Listen[strings.LastIndex(s.Listen, ":")+1:]
+		}
+	}
+	for _, path := range []struct{ name, host string }{{"agent", "10.0.2.2"}, {"usernet", "10.0.2.254"}} {
+		b.Run(path.name, func(b *testing.B) {
+			for b.Loop() {
+				out := vm(b, home, "exec", id, "--", "/app/loadgen", "-url", "http://"+path.host+":"+port+"/", "-d", "5s", "-c", "4")
+				var r map[string]float64
+				if err := json.Unmarshal([]byte(out), &r); err != nil || r["requests"] == 0 || r["failed"] != 0 {
+					b.Fatalf("loadgen: %v: %s", err, out)
+				}
+				b.ReportMetric(r["per_second"], "req/s")
+				b.ReportMetric(r["p99_ms"], "p99-ms")
+				b.ReportMetric(r["p50_ms"], "p50-ms")
+			}
+		})
+	}
+}
+
+// BenchmarkExecTrue: `vmfleet exec INSTANCE -- true`, end to end from
+// process start, under TCG.
+func BenchmarkExecTrue(b *testing.B) {
+	home, _ := isolationBenchFleet(b)
+	id := clientID(b, home)
+	for b.Loop() {
+		vm(b, home, "exec", id, "--", "/bin/busybox", "true")
+	}
+}
