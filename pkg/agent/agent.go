@@ -10,7 +10,9 @@
 //   - OpConnect (guest to host): reach a host port the fleet allows (a
 //     dependency's balancer, an opted-in host port); nothing else;
 //   - OpExec (host to guest): run a command (pkg/guestexec's protocol
-//     follows the header).
+//     follows the header);
+//   - OpProbe (host to guest): health checks run from inside the guest
+//     (probe.go).
 //
 // Dial and Connect are answered with one reply line before the bytes flow.
 package agent
@@ -38,6 +40,7 @@ const (
 	OpDial    Op = "dial"
 	OpConnect Op = "connect"
 	OpExec    Op = "exec"
+	OpProbe   Op = "probe"
 )
 
 // Header opens every stream.
@@ -129,13 +132,15 @@ func splice(a, b net.Conn) {
 	b.Close()
 }
 
-// sessionConfig is yamux's configuration for both ends. The host keeps the
-// session alive and notices a guest that went away; the guest learns of a
-// host that went away from the port itself (a read returns EOF).
-func sessionConfig(keepAlive bool) *yamux.Config {
+// sessionConfig is yamux's configuration for both ends. Neither sends
+// keep-alives: the host learns of a guest that went away from the socket
+// (QEMU closes it when the domain stops), the guest of a host that went
+// away from the port (a read returns EOF), and a guest that hangs fails
+// its health checks; 20 instances' pings were a tenth of an idle
+// daemon's wake-ups.
+func sessionConfig() *yamux.Config {
 	c := yamux.DefaultConfig()
-	c.EnableKeepAlive = keepAlive
-	c.KeepAliveInterval = 15 * time.Second
+	c.EnableKeepAlive = false
 	// An emulated guest can be slow to drain its port.
 	c.ConnectionWriteTimeout = 30 * time.Second
 	c.StreamOpenTimeout = 30 * time.Second

@@ -4,11 +4,15 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/health"
 )
 
 const waitFor = 10 * time.Second
@@ -184,5 +188,37 @@ func TestLinkComesBackAfterTheChannelDrops(t *testing.T) {
 	ports[0].Close() // the daemon restarted, or QEMU's socket dropped
 	if got := dial(); got != "still here" {
 		t.Fatalf("after the drop read %q", got)
+	}
+}
+
+func TestHealthChecksRunInsideTheGuestOnOneStream(t *testing.T) {
+	l, _, _ := start(t, nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			w.WriteHeader(500)
+		}
+	}))
+	defer srv.Close()
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	_, closed := listen(t, "")
+	closed.Close()
+	gone := closed.Addr().(*net.TCPAddr).Port
+	check := health.Check{Type: health.TypeHTTP, Path: "/healthz", Interval: time.Second, Timeout: waitFor, HealthyThreshold: 2, UnhealthyThreshold: 2}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if err := l.Probe(ctx, check, port); err != nil {
+		t.Fatalf("a healthy service failed its check: %v", err)
+	}
+	if err := l.Probe(ctx, check, gone); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("a port with nothing behind it: %v, want the guest's refusal", err)
+	}
+	bad := check
+	bad.Path = "/broken"
+	if err := l.Probe(ctx, bad, port); err == nil || !strings.Contains(err.Error(), "500") {
+		t.Fatalf("a 500: %v", err)
+	}
+	first := l.probe.st
+	if err := l.Probe(ctx, check, port); err != nil || l.probe.st != first {
+		t.Fatalf("after failed checks the next one opened a new stream (or failed: %v)", err)
 	}
 }

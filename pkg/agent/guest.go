@@ -58,7 +58,7 @@ func (g *Guest) Run(ctx context.Context) {
 			sleep(ctx, time.Second)
 			continue
 		}
-		sess, err := yamux.Server(port, sessionConfig(false))
+		sess, err := yamux.Server(port, sessionConfig())
 		if err != nil {
 			port.Close()
 			sleep(ctx, time.Second)
@@ -130,6 +130,8 @@ func (g *Guest) serve(ctx context.Context, st net.Conn) {
 			return
 		}
 		splice(st, local)
+	case h.Op == OpProbe:
+		serveProbes(ctx, st)
 	case h.Op == OpExec && g.Exec != nil:
 		g.Exec(ctx, st)
 	default:

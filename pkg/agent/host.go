@@ -38,6 +38,8 @@ type Link struct {
 	mu      sync.Mutex
 	sess    *yamux.Session
 	changed chan struct{} // closed and replaced whenever sess changes
+
+	probe prober
 }
 
 // OpenLink starts keeping a session to the guest behind the socket that
@@ -97,7 +99,7 @@ func (l *Link) connect(ctx context.Context) (*yamux.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	sess, err := yamux.Client(conn, sessionConfig(true))
+	sess, err := yamux.Client(conn, sessionConfig())
 	if err != nil {
 		conn.Close()
 		return nil, err

@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
+
+	"github.com/vmfleet/vmfleet/pkg/health"
 )
 
 // Links is the daemon's set of Links, one per running instance, found by
@@ -79,16 +80,16 @@ func (ls *Links) Drop(domain string) {
 	}
 }
 
-// DialTarget connects to the service behind a forwarded address from
-// inside its guest: a health.Dialer for the balancers.
-func (ls *Links) DialTarget(ctx context.Context, addr string) (net.Conn, error) {
+// ProbeTarget runs check from inside the guest behind a forwarded
+// address, against the service's own port there.
+func (ls *Links) ProbeTarget(ctx context.Context, check health.Check, addr string) error {
 	ls.mu.Lock()
 	e, ok := ls.byAddr[addr]
 	ls.mu.Unlock()
 	if !ok {
-		return nil, fmt.Errorf("no agent link for target %s", addr)
+		return fmt.Errorf("no agent link for target %s", addr)
 	}
-	return e.link.Dial(ctx, e.guestPort)
+	return e.link.Probe(ctx, check, e.guestPort)
 }
 
 // Close closes every link.

@@ -58,9 +58,8 @@ type Options struct {
 	// Check is the health check run against every target; zero fields
 	// take the ALB defaults of package health.
 	Check health.Check
-	// ProbeDial opens the health checks' connections; nil dials targets
-	// directly.
-	ProbeDial health.Dialer
+	// Probe runs the health checks; nil runs them from the host.
+	Probe health.Prober
 	// ConnectTimeout bounds each dial to a target; zero means
 	// DefaultConnectTimeout.
 	ConnectTimeout time.Duration
@@ -126,7 +125,7 @@ const (
 // Its methods are safe for concurrent use.
 type Balancer struct {
 	check        health.Check
-	probeDial    health.Dialer
+	probe        health.Prober
 	dialer       net.Dialer
 	drainDelay   time.Duration
 	replayLimit  int // negative: replay off
@@ -208,7 +207,7 @@ func New(opts Options) (*Balancer, error) {
 		accepting:     accepting,
 		stopAccepting: stopAccepting,
 		check:         check,
-		probeDial:     opts.ProbeDial,
+		probe:         opts.Probe,
 		dialer:        net.Dialer{Timeout: connectTimeout},
 		drainDelay:    drainDelay,
 		replayLimit:   replayLimit,
@@ -238,7 +237,7 @@ func (b *Balancer) register(addr string, initial health.State) error {
 	checker, err := health.NewChecker(addr, health.Options{
 		Initial:      initial,
 		Check:        b.check,
-		Dial:         b.probeDial,
+		Probe:        b.probe,
 		OnTransition: func(tr health.Transition) { b.transition(t, tr) },
 		Logger:       b.log,
 	})

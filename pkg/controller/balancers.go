@@ -52,7 +52,7 @@ func (c *Controller) listen(s *service) error {
 		Check:               c.checkOf(s.spec.Health),
 		DeregistrationDelay: c.deregistrationDelay(s.spec.Balancer.DeregistrationDelay),
 		NoReplay:            !s.spec.Balancer.Replay,
-		ProbeDial:           c.probeDial(),
+		Probe:               c.prober(),
 		OnTransition: func(tr health.Transition) {
 			select {
 			case c.health <- tr:
@@ -140,14 +140,14 @@ func (c *Controller) discovery() {
 	}
 }
 
-// probeDial is how the balancers' health checks connect: from inside the
-// guest, through its agent, so a check passes only when the service
-// itself accepts (QEMU's forward accepts for any guest).
-func (c *Controller) probeDial() health.Dialer {
+// prober is how the balancers' health checks run: inside the guest,
+// through its agent, so a check passes only when the service itself
+// accepts (QEMU's forward accepts for any guest).
+func (c *Controller) prober() health.Prober {
 	if c.opts.Links == nil {
 		return nil
 	}
-	return c.opts.Links.DialTarget
+	return c.opts.Links.ProbeTarget
 }
 
 // link keeps the agent channel of a running instance.

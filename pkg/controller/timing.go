@@ -32,7 +32,7 @@ func (c *Controller) grace() time.Duration {
 // checkOf is a service's health check as its balancer runs it.
 func (c *Controller) checkOf(h fleetfile.Health) health.Check {
 	return health.Check{
-		Type: health.Type(h.Type), Path: h.Path, Interval: c.scaled(h.Interval), Timeout: c.scaled(h.Timeout),
+		Type: health.Type(h.Type), Path: h.Path, Interval: c.scaled(h.Interval), Timeout: limits.ScaledHealthTimeout(h.Timeout, h.Interval, c.timeScale()),
 		HealthyThreshold: h.HealthyThreshold, UnhealthyThreshold: h.UnhealthyThreshold,
 	}
 }

@@ -151,40 +151,32 @@ func (c Check) Validate() error {
 // Redirects are not followed: the target itself answered, which is what is
 // being checked.
 func (c Check) Probe(ctx context.Context, target string) error {
-	return c.ProbeVia(ctx, target, nil)
-}
-
-// Dialer opens a probe's connection to target. The default dials it
-// directly; a guest's agent dials the service from inside the guest, as an
-// ELB connects to the instance itself rather than to something in front
-// of it (a port forward accepts before the service listens).
-type Dialer func(ctx context.Context, target string) (net.Conn, error)
-
-// ProbeVia is Probe over connections from dial; nil dials directly.
-func (c Check) ProbeVia(ctx context.Context, target string, dial Dialer) error {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	if dial == nil {
-		dial = dialDirect
-	}
 	switch c.Type {
 	case TypeTCP:
-		return probeTCP(ctx, dial, target, min(c.Timeout, TCPSettle))
+		return probeTCP(ctx, target, min(c.Timeout, TCPSettle))
 	case TypeHTTP:
-		return probeHTTP(ctx, dial, target, c.Path)
+		return probeHTTP(ctx, target, c.Path)
 	default:
 		return fmt.Errorf("probe %s: unknown check type %q", target, c.Type)
 	}
 }
 
-// dialDirect opens a probe's connection. A probe lives no longer than its
+// Prober runs a check against target somewhere else: a guest's agent runs
+// it from inside the guest, as an ELB connects to the instance itself
+// rather than to something in front of it (a port forward accepts before
+// the service listens).
+type Prober func(ctx context.Context, check Check, target string) error
+
+// dial opens a probe's connection. A probe lives no longer than its
 // timeout, so TCP keep-alive (three setsockopt calls per probe) buys nothing.
-func dialDirect(ctx context.Context, target string) (net.Conn, error) {
+func dial(ctx context.Context, target string) (net.Conn, error) {
 	d := net.Dialer{KeepAlive: -1}
 	return d.DialContext(ctx, "tcp", target)
 }
 
-func probeTCP(ctx context.Context, dial Dialer, target string, settle time.Duration) error {
+func probeTCP(ctx context.Context, target string, settle time.Duration) error {
 	conn, err := dial(ctx, target)
 	if err != nil {
 		return fmt.Errorf("tcp check %s: %w", target, err)
@@ -224,7 +216,7 @@ func probeTCP(ctx context.Context, dial Dialer, target string, settle time.Durat
 // without a Transport, whose pool and per-connection goroutines a one-off
 // probe does not need (with 20 instances the probes were most of the
 // daemon's idle CPU).
-func probeHTTP(ctx context.Context, dial Dialer, target, path string) error {
+func probeHTTP(ctx context.Context, target, path string) error {
 	url := "http://" + target + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

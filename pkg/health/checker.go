@@ -56,8 +56,8 @@ type Options struct {
 	OnTransition func(Transition)
 	// Logger receives transitions and probe failures; nil discards.
 	Logger *slog.Logger
-	// Dial opens the probes' connections; nil dials the target directly.
-	Dial Dialer
+	// Probe runs the checks; nil runs them from here (Check.Probe).
+	Probe Prober
 	// Initial is the state the checker starts in: Initial for a new
 	// target, Healthy for one known to be in service already (a target
 	// re-adopted after a restart keeps serving while it is re-checked).
@@ -68,7 +68,7 @@ type Options struct {
 type Checker struct {
 	target string
 	check  Check
-	dial   Dialer
+	probe  Prober
 	notify func(Transition)
 	log    *slog.Logger
 	state  atomic.Int32
@@ -90,7 +90,7 @@ func NewChecker(target string, opts Options) (*Checker, error) {
 	c := &Checker{
 		target: target,
 		check:  opts.Check,
-		dial:   opts.Dial,
+		probe:  opts.Probe,
 		notify: opts.OnTransition,
 		log:    log.With("target", target),
 	}
@@ -113,7 +113,12 @@ func (c *Checker) Run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		err := c.check.ProbeVia(ctx, c.target, c.dial)
+		var err error
+		if c.probe != nil {
+			err = c.probe(ctx, c.check, c.target)
+		} else {
+			err = c.check.Probe(ctx, c.target)
+		}
 		if ctx.Err() != nil {
 			// A probe cut short by shutdown says nothing about the target.
 			return
