@@ -269,6 +269,7 @@ services:
     image: {binary: %s}
     command: [/app/imdsclient]
     port: 8080
+    user_data: "#!/bin/sh\necho hello from user data\n"
     cpu: 0.5
     memory: 128MiB
     health: {type: tcp, interval: 1s, timeout: 900ms, healthy_threshold: 2, unhealthy_threshold: 2}
@@ -288,6 +289,7 @@ services:
 		"ami-id": inst.ImageDigest, "instance-type": "vmf.0.5cpu-128mib", "local-ipv4": "10.0.2.15",
 		"tags/instance/vmfleet:fleet": "meta", "tags/instance/vmfleet:service": "asker",
 		"region": "vmfleet-local", "placement/availability-zone": "vmfleet-local-1a",
+		"user-data": "#!/bin/sh\necho hello from user data\n",
 	}
 	for k, v := range want {
 		if got[k] != v {

@@ -58,12 +58,22 @@ func ask(ctx context.Context, c *imds.Client) (map[string]string, error) {
 		return nil, err
 	}
 	out["document.instanceId"] = doc.InstanceID
+	ud, err := c.GetUserData(ctx, &imds.GetUserDataInput{})
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(ud.Content)
+	ud.Content.Close()
+	if err != nil {
+		return nil, err
+	}
+	out["user-data"] = string(b)
 	// IMDSv1, as AWS allows it by default: no token at all.
 	resp, err := http.Get("http://169.254.169.254/latest/meta-data/instance-id")
 	if err != nil {
 		return nil, err
 	}
-	b, _ := io.ReadAll(resp.Body)
+	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	out["v1.instance-id"] = strings.TrimSpace(string(b))
 	return out, nil
