@@ -227,12 +227,13 @@ func TestAFreshHomeWorksWhicheverCommandComesFirstAndAnUnreachableOneIsRefused(t
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(parent)
 	os.Chmod(parent, 0o755)
 	e := &testEnv{t: t, home: filepath.Join(parent, "home")} // does not exist yet
 	t.Cleanup(func() {
+		// The daemon is found through its home: stop it before the home goes.
 		e.vmfleet("down", "--fleet", "solo", "-t", "0s")
 		e.vmfleet("daemon", "stop")
+		os.RemoveAll(parent)
 	})
 	// The first command is a detached up, as the README shows.
 	e.must("up", "-f", writeService(t, freePort(t), 1), "-d", "--wait-timeout", "3m")
