@@ -5,8 +5,6 @@
 //
 // Every stream starts with a one-line JSON Header saying what it is for:
 //
-//   - OpDial (host to guest): connect to a port inside the guest, as an
-//     ELB's health check connects to the instance itself;
 //   - OpConnect (guest to host): reach a host port the fleet allows (a
 //     dependency's balancer, an opted-in host port); nothing else;
 //   - OpExec (host to guest): run a command (pkg/guestexec's protocol
@@ -14,7 +12,7 @@
 //   - OpProbe (host to guest): health checks run from inside the guest
 //     (probe.go).
 //
-// Dial and Connect are answered with one reply line before the bytes flow.
+// Connect is answered with one reply line before the bytes flow.
 package agent
 
 import (
@@ -37,7 +35,6 @@ const PortName = "dev.vmfleet.agent"
 type Op string
 
 const (
-	OpDial    Op = "dial"
 	OpConnect Op = "connect"
 	OpExec    Op = "exec"
 	OpProbe   Op = "probe"

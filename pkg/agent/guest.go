@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -114,22 +113,6 @@ func (g *Guest) serve(ctx context.Context, st net.Conn) {
 		return
 	}
 	switch {
-	case h.Op == OpDial:
-		var d net.Dialer
-		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		local, err := d.DialContext(dctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(h.Port)))
-		cancel()
-		if err != nil {
-			reply(st, err)
-			st.Close()
-			return
-		}
-		if reply(st, nil) != nil {
-			local.Close()
-			st.Close()
-			return
-		}
-		splice(st, local)
 	case h.Op == OpProbe:
 		serveProbes(ctx, st)
 	case h.Op == OpExec && g.Exec != nil:

@@ -183,27 +183,6 @@ func (l *Link) openOn(ctx context.Context, sess *yamux.Session, h Header) (net.C
 	return st, nil
 }
 
-// Dial connects to port inside the guest (its own 127.0.0.1), as if from
-// the guest itself: it succeeds only once the service really listens.
-func (l *Link) Dial(ctx context.Context, port int) (net.Conn, error) {
-	st, err := l.Open(ctx, Header{Op: OpDial, Port: port})
-	if err != nil {
-		return nil, err
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		st.SetReadDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { st.Close() })
-	err = readReply(st)
-	stop()
-	st.SetReadDeadline(time.Time{})
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("dial guest port %d: %w", port, err)
-	}
-	return st, nil
-}
-
 // accept serves the guest's streams until the session ends.
 func (l *Link) accept(ctx context.Context, sess *yamux.Session) {
 	stop := context.AfterFunc(ctx, func() { sess.Close() })
