@@ -7,8 +7,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -19,10 +17,7 @@ import (
 // before isolation) is there to compare with.
 func isolationBenchFleet(b *testing.B) (home, file string) {
 	home = benchHome(b)
-	dir := b.TempDir()
-	os.Chmod(dir, 0o755)
-	file = filepath.Join(dir, "fleet.yaml")
-	os.WriteFile(file, []byte(fmt.Sprintf(`name: bench
+	file = fleetFile(b, fmt.Sprintf(`name: bench
 time_scale: 1
 services:
   db:
@@ -39,7 +34,7 @@ services:
     depends_on: [db]
     egress: {internet: true}
     health: {type: tcp, interval: 1s, timeout: 900ms, healthy_threshold: 2, unhealthy_threshold: 2}
-`, bin("hello"), busyboxTar(b, "", bin("loadgen")))), 0o644)
+`, bin("hello"), busyboxTar(b, "", bin("loadgen"))))
 	vm(b, home, "up", "-f", file, "-d", "--wait-timeout", "5m")
 	b.Cleanup(func() { execVmfleet(home, "down", "-f", file, "-t", "0s") })
 	return home, file

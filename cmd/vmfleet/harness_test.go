@@ -167,11 +167,17 @@ func jsonDecode(b testing.TB, s string, v any) {
 
 func (e *testEnv) vmfleet(args ...string) result {
 	e.t.Helper()
+	return e.vmfleetIn("", args...)
+}
+
+// vmfleetIn runs vmfleet with stdin.
+func (e *testEnv) vmfleetIn(stdin string, args ...string) result {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "vmfleet"), append([]string{"--home", e.home}, args...)...)
 	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errb
 	err := cmd.Run()
 	r := result{stdout: out.String(), stderr: errb.String()}
 	if ee, ok := err.(*exec.ExitError); ok {

@@ -2,14 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -46,13 +44,10 @@ func newHostServer(t *testing.T, page string) *hostServer {
 // web that depends on db and may reach hostPort on the host.
 func shellFleet(t *testing.T, hostPort int) string {
 	t.Helper()
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
 	tarball := busyboxTar(t, "the db's page\n")
-	file := filepath.Join(dir, "fleet.yaml")
 	httpd := `[/bin/busybox, httpd, -f, -p, "8080", -h, /www]`
 	check := `{type: tcp, interval: 1s, timeout: 900ms, healthy_threshold: 2, unhealthy_threshold: 2}`
-	os.WriteFile(file, []byte(fmt.Sprintf(`name: iso
+	file := fleetFile(t, fmt.Sprintf(`name: iso
 time_scale: 1
 services:
   db:
@@ -70,8 +65,18 @@ services:
     egress: {host_ports: [%[4]d]}
     env_file: web.env
     health: %[3]s
-`, tarball, httpd, check, hostPort)), 0o644)
-	os.WriteFile(filepath.Join(dir, "web.env"), []byte("# from env_file, as compose reads it\nGREETING=\"hello from env_file\"\n"), 0o644)
+`, tarball, httpd, check, hostPort))
+	os.WriteFile(filepath.Join(filepath.Dir(file), "web.env"), []byte("# from env_file, as compose reads it\nGREETING=\"hello from env_file\"\n"), 0o644)
+	return file
+}
+
+// fleetFile writes a fleet file into a directory of its own.
+func fleetFile(t testing.TB, yaml string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "fleet.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return file
 }
 
@@ -79,24 +84,6 @@ services:
 func (e *testEnv) inGuest(id, script string) result {
 	e.t.Helper()
 	return e.vmfleet("exec", id, "--", "/bin/sh", "-c", script)
-}
-
-// vmfleetIn runs vmfleet with stdin.
-func (e *testEnv) vmfleetIn(stdin string, args ...string) result {
-	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "vmfleet"), append([]string{"--home", e.home}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errb
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		e.t.Fatalf("vmfleet %v: %v", args, err)
-	}
-	return r
 }
 
 // fetchFrom is a shell command that sends one HTTP request to addr from
@@ -222,12 +209,9 @@ func fleetListen(t *testing.T, e *testEnv, fleet, service string) string {
 func TestSlowStartingTCPServiceGetsNoConnectionBeforeItListens(t *testing.T) {
 	needLibvirt(t)
 	e := newTestEnv(t)
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
-	file := filepath.Join(dir, "fleet.yaml")
 	// Listens six seconds after it starts, like redis loading its data;
 	// QEMU's forward accepts for it from the first instant.
-	os.WriteFile(file, []byte(fmt.Sprintf(`name: slow
+	file := fleetFile(t, fmt.Sprintf(`name: slow
 time_scale: 1
 services:
   cache:
@@ -236,7 +220,7 @@ services:
     port: 8080
     memory: 128MiB
     health: {type: tcp, interval: 1s, timeout: 900ms, healthy_threshold: 2, unhealthy_threshold: 2}
-`, busyboxTar(t, "ready\n"))), 0o644)
+`, busyboxTar(t, "ready\n")))
 	start := time.Now()
 	e.must("up", "-f", file, "--detach", "--wait-timeout", "4m")
 	inService := time.Since(start)
@@ -259,10 +243,7 @@ services:
 func TestInstanceMetadataAnswersLikeEC2sToTheAWSSDK(t *testing.T) {
 	needLibvirt(t)
 	e := newTestEnv(t)
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
-	file := filepath.Join(dir, "fleet.yaml")
-	os.WriteFile(file, []byte(fmt.Sprintf(`name: meta
+	file := fleetFile(t, fmt.Sprintf(`name: meta
 time_scale: 1
 services:
   asker:
@@ -273,7 +254,7 @@ services:
     cpu: 0.5
     memory: 128MiB
     health: {type: tcp, interval: 1s, timeout: 900ms, healthy_threshold: 2, unhealthy_threshold: 2}
-`, bin("imdsclient"))), 0o644)
+`, bin("imdsclient")))
 	e.must("up", "-f", file, "--detach", "--wait-timeout", "4m")
 	rows := e.instances()
 	if len(rows) != 1 {
