@@ -35,6 +35,7 @@ func daemonCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "tcp", Usage: "also serve the API on this 127.0.0.1 address, guarded by the token in HOME/state/api-token"},
 			&cli.StringFlag{Name: "metrics", Usage: "serve Prometheus metrics on this address (default: the one used last, else a free 127.0.0.1 port; see vmfleet info)"},
+			&cli.BoolFlag{Name: "cold-boot", EnvVars: []string{"VMFLEET_COLD_BOOT"}, Usage: "boot every instance's kernel instead of restoring it from a snapshot of its machine"},
 			&cli.BoolFlag{Name: "worker", Hidden: true},
 		},
 		Subcommands: []*cli.Command{{
@@ -105,6 +106,9 @@ func runSupervisor(c *cli.Context) error {
 	if m := c.String("metrics"); m != "" {
 		args = append(args, "--metrics", m)
 	}
+	if c.Bool("cold-boot") {
+		args = append(args, "--cold-boot")
+	}
 	return supervisor.Run(c.Context, supervisor.Config{
 		API: ln, Log: log,
 		Worker: func() *exec.Cmd {
@@ -158,7 +162,7 @@ func runWorker(c *cli.Context) error {
 	d, err := daemon.New(ctx, daemon.Config{
 		MetricsURL: "http://" + metricsLn.Addr().String() + "/metrics",
 		Home:       h, URI: hypervisor.ChooseURI(c.String("connect"), os.Getenv), Version: version(), Log: log,
-		Listeners: ls, SupervisorPID: os.Getppid(), TCP: c.String("tcp"),
+		Listeners: ls, SupervisorPID: os.Getppid(), TCP: c.String("tcp"), ColdBoot: c.Bool("cold-boot"),
 	})
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/docker/go-units"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -94,6 +95,7 @@ func infoCommand() *cli.Command {
 				{"daemon pid", fmt.Sprintf("%d (supervisor %d)", in.PID, in.Supervisor)},
 				{"home", in.Home}, {"libvirt", in.LibvirtURI + " (" + in.Libvirt + ")"},
 				{"accelerator", strings.ToUpper(in.Accel) + ": " + in.AccelReason}, {"fleets", fmt.Sprint(in.Fleets)},
+				{"launch", launchLine(in.Launch)},
 				{"metrics", in.MetricsURL}, {"time scale", fmt.Sprintf("%g by default (AWS periods x %g; time_scale: 1 in a fleet file is AWS's own time)", in.DefaultTimeScale, in.DefaultTimeScale)},
 			} {
 				fmt.Fprintf(w, "%s:\t%s\n", kv[0], kv[1])
@@ -101,6 +103,18 @@ func infoCommand() *cli.Command {
 			return w.Flush()
 		},
 	}
+}
+
+// launchLine says how instances start, and from which snapshots.
+func launchLine(l api.Launch) string {
+	if l.Mode != api.LaunchSnapshot {
+		return "cold boot: " + l.Reason
+	}
+	s := fmt.Sprintf("restored from a snapshot of their machine (%d saved", len(l.Snapshots))
+	for _, t := range l.Snapshots {
+		s += fmt.Sprintf("; %s: %d vCPU %d MiB, %s", t.Key, t.VCPUs, t.MemoryMiB, units.BytesSize(float64(t.StateBytes)))
+	}
+	return s + "); vmfleet daemon --cold-boot boots them instead"
 }
 
 func tcpSuffix(in api.Info) string {

@@ -31,6 +31,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "service", Usage: "service name (default: the image name)"},
 			&cli.IntSliceFlag{Name: "egress-host-port", Usage: "a host port (on 127.0.0.1) the guest may reach at 10.0.2.2 (repeatable); nothing else on the host is reachable"},
 			&cli.BoolFlag{Name: "internet", Usage: "let the guest reach the outside network (default off)"},
+			&cli.BoolFlag{Name: "cold-boot", Usage: "boot the kernel instead of restoring the instance from a snapshot of its machine"},
 			&cli.BoolFlag{Name: "json", Usage: "print the instance as JSON"},
 		},
 		Action: func(c *cli.Context) error {
@@ -56,7 +57,7 @@ func runCommand() *cli.Command {
 			inst, err := cl.Run(c.Context, api.RunRequest{
 				Image: c.Args().First(), Service: c.String("service"), CPU: c.Float64("cpu"), MemoryBytes: mem,
 				HostPort: c.Int("host-port"), Env: env,
-				EgressHostPorts: c.IntSlice("egress-host-port"), Internet: c.Bool("internet"),
+				EgressHostPorts: c.IntSlice("egress-host-port"), Internet: c.Bool("internet"), ColdBoot: c.Bool("cold-boot"),
 			})
 			if err != nil {
 				return err

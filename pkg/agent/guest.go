@@ -41,6 +41,13 @@ func FindPort(sys, name string) (string, error) {
 	return "", fmt.Errorf("no virtio-serial port named %s", name)
 }
 
+// How often a guest looks for a host that is not connected: soon after
+// one left (a daemon restarting), at most a second apart after that.
+const (
+	minIdlePoll = 25 * time.Millisecond
+	maxIdlePoll = time.Second
+)
+
 // Run serves sessions until ctx ends: a new one each time the host
 // connects again, on a freshly opened port, so no byte of a dead session
 // leaks into the next.
@@ -50,6 +57,7 @@ func (g *Guest) Run(ctx context.Context) {
 		g.changed = make(chan struct{})
 	}
 	g.mu.Unlock()
+	idle := minIdlePoll
 	for ctx.Err() == nil {
 		port, err := g.Open()
 		if err != nil {
@@ -63,13 +71,20 @@ func (g *Guest) Run(ctx context.Context) {
 			sleep(ctx, time.Second)
 			continue
 		}
+		began := time.Now()
 		g.set(sess)
 		g.accept(ctx, sess)
 		g.set(nil)
 		sess.Close()
 		port.Close()
-		// A host that is gone keeps the port readable as EOF; don't spin.
-		sleep(ctx, 50*time.Millisecond)
+		// A port with no host reads as EOF at once, and nothing tells
+		// the guest when one connects: poll, ever slower while none does.
+		if time.Since(began) < maxIdlePoll {
+			idle = min(2*idle, maxIdlePoll)
+		} else {
+			idle = minIdlePoll
+		}
+		sleep(ctx, idle)
 	}
 }
 

@@ -38,6 +38,40 @@ type Info struct {
 	AccelReason      string    `json:"accel_reason"`
 	Started          time.Time `json:"started"`
 	Fleets           int       `json:"fleets"`
+	// Launch says how instances start: restored from a snapshot of their
+	// machine, or by booting their kernel.
+	Launch Launch `json:"launch"`
+}
+
+// Launch modes.
+const (
+	LaunchSnapshot = "snapshot"
+	LaunchColdBoot = "cold-boot"
+)
+
+// Launch is how the daemon starts instances.
+type Launch struct {
+	Mode string `json:"mode"` // LaunchSnapshot or LaunchColdBoot
+	// Why the mode is what it is (the flag that chose cold boot).
+	Reason    string     `json:"reason,omitempty"`
+	Snapshots []Snapshot `json:"snapshots"`
+}
+
+// Snapshot is one saved guest instances of a machine shape are restored
+// from.
+type Snapshot struct {
+	Key          string    `json:"key"`
+	VCPUs        uint      `json:"vcpus"`
+	MemoryMiB    uint      `json:"memory_mib"`
+	Accel        string    `json:"accel"`
+	QEMU         string    `json:"qemu"`
+	Kernel       string    `json:"kernel"`
+	KernelDigest string    `json:"kernel_digest"`
+	InitrdDigest string    `json:"initrd_digest"`
+	StateBytes   int64     `json:"state_bytes"`
+	Created      time.Time `json:"created"`
+	// CaptureSeconds is how long booting and saving it took.
+	CaptureSeconds float64 `json:"capture_seconds"`
 }
 
 // ApplyRequest asks the daemon to make a fleet file so.
@@ -253,6 +287,9 @@ type InstanceRow struct {
 	// What the guest may reach besides its dependencies' balancers.
 	EgressHostPorts []int `json:"egress_host_ports,omitempty"`
 	Internet        bool  `json:"internet,omitempty"`
+	// Snapshot is the key of the snapshot the instance was restored from;
+	// empty when it booted its kernel.
+	Snapshot string `json:"snapshot,omitempty"`
 }
 
 // ProtectRequest sets an instance's scale-in protection.

@@ -53,6 +53,8 @@ type RunRequest struct {
 	EgressHostPorts []int `json:"egress_host_ports,omitempty"`
 	// Internet lets the guest reach the outside network.
 	Internet bool `json:"internet,omitempty"`
+	// ColdBoot boots the kernel even where a snapshot could be restored.
+	ColdBoot bool `json:"cold_boot,omitempty"`
 }
 
 // Stats is one running instance's use against its caps, as docker stats

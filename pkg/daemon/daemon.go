@@ -22,6 +22,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/instance"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 	"github.com/vmfleet/vmfleet/pkg/metrics"
+	"github.com/vmfleet/vmfleet/pkg/snapshot"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
@@ -42,6 +43,9 @@ type Config struct {
 	TCP string
 	// MetricsURL is where Prometheus scrapes the daemon.
 	MetricsURL string
+	// ColdBoot boots every instance's kernel instead of restoring it from
+	// a snapshot of its machine.
+	ColdBoot bool
 }
 
 // Daemon owns the fleets of one home.
@@ -88,9 +92,23 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		hv.Close()
 		return nil, err
 	}
+	instances := &instance.Manager{HV: hv, Dir: cfg.Home.Instances(), Log: cfg.Log}
+	if !cfg.ColdBoot {
+		snaps, err := snapshot.Open(cfg.Home.Snapshots(), hv, instance.SnapshotSpec, cfg.Log)
+		if err != nil {
+			db.Close()
+			hv.Close()
+			return nil, err
+		}
+		// Snapshots of removed images, and captures a crash cut short.
+		if err := snaps.Prune(); err != nil {
+			cfg.Log.Warn("prune snapshots", "err", err)
+		}
+		instances.Snapshots = snaps
+	}
 	d := &Daemon{
 		cfg: cfg, log: cfg.Log, hv: hv, images: st, state: state{db: db},
-		instances: &instance.Manager{HV: hv, Dir: cfg.Home.Instances(), Log: cfg.Log},
+		instances: instances,
 		events:    newHub(past), metrics: metrics.NewRecorder(), started: time.Now(), fleets: map[string]*fleetRun{},
 	}
 	d.links = agent.NewLinks(func(ctx context.Context, domain string) (string, error) {
@@ -148,6 +166,7 @@ func (d *Daemon) Info(ctx context.Context) api.Info {
 		Home: d.cfg.Home.Dir, Socket: d.cfg.Home.Socket(), TCP: d.cfg.TCP, LibvirtURI: d.hv.URI(), Started: d.started,
 		MetricsURL: d.cfg.MetricsURL, DefaultTimeScale: limits.DefaultTimeScale,
 	}
+	in.Launch = d.launchInfo()
 	_, in.Libvirt = d.hv.Connected()
 	if acc, why, err := d.hv.Accel(ctx); err == nil {
 		in.Accel, in.AccelReason = string(acc), why
@@ -202,4 +221,25 @@ func (d *Daemon) statuses() []api.Fleet {
 		}
 	}
 	return out
+}
+
+// launchInfo says how instances start, and from which snapshots.
+func (d *Daemon) launchInfo() api.Launch {
+	snaps := d.instances.Snapshots
+	if snaps == nil {
+		return api.Launch{Mode: api.LaunchColdBoot, Reason: "the daemon runs with --cold-boot (VMFLEET_COLD_BOOT)", Snapshots: []api.Snapshot{}}
+	}
+	l := api.Launch{Mode: api.LaunchSnapshot, Snapshots: []api.Snapshot{}}
+	list, err := snaps.List()
+	if err != nil {
+		d.log.Warn("list snapshots", "err", err)
+	}
+	for _, t := range list {
+		l.Snapshots = append(l.Snapshots, api.Snapshot{
+			Key: t.Key, VCPUs: t.Shape.VCPUs, MemoryMiB: t.Shape.MemoryMiB, Accel: string(t.Shape.Accel), QEMU: t.Shape.QEMU,
+			Kernel: t.Shape.Kernel, KernelDigest: t.KernelDigest, InitrdDigest: t.InitrdDigest,
+			StateBytes: t.StateBytes, Created: t.Created, CaptureSeconds: t.Took.Seconds(),
+		})
+	}
+	return l
 }

@@ -21,7 +21,7 @@ func (d *Daemon) RunInstance(ctx context.Context, req api.RunRequest) (api.Insta
 	}
 	inst, err := d.instances.Launch(ctx, instance.Options{
 		Image: m, Service: req.Service, CPU: req.CPU, MemoryBytes: req.MemoryBytes, HostPort: req.HostPort, Env: req.Env,
-		HostPorts: req.EgressHostPorts, Internet: req.Internet,
+		HostPorts: req.EgressHostPorts, Internet: req.Internet, ColdBoot: req.ColdBoot,
 	})
 	if err != nil {
 		if instance.Permanent(err) {
@@ -115,7 +115,7 @@ func rowOf(i *instance.Instance) api.InstanceRow {
 	return api.InstanceRow{ID: i.ID, Domain: i.Domain, Service: i.Service, Fleet: i.Fleet, Image: i.Image,
 		ImageDigest: i.ImageDigest, State: string(i.State), Address: i.Address, HostPort: i.HostPort,
 		GuestPort: i.GuestPort, Console: i.Console, Dir: i.Dir, Created: i.Created, Health: "-",
-		EgressHostPorts: i.Reach.HostPorts, Internet: i.Reach.Internet}
+		EgressHostPorts: i.Reach.HostPorts, Internet: i.Reach.Internet, Snapshot: i.Snapshot}
 }
 
 // sortedInstances orders instances as a fleet reads: by fleet, then

@@ -16,6 +16,11 @@ import (
 // at /sys/firmware/qemu_fw_cfg/by_name/<FwCfgName>/raw.
 const FwCfgName = "opt/dev.vmfleet/config"
 
+// TemplateArg on the kernel command line boots a template: the guest loads
+// its drivers and waits to be saved, and each clone restored from it takes
+// its own config from fw_cfg after it wakes.
+const TemplateArg = "vmfleet.template"
+
 // Config is everything a guest's init needs to start its service.
 type Config struct {
 	Service    string   `json:"service"`

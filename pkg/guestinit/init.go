@@ -29,6 +29,8 @@ type Init struct {
 	Agent   *agent.Guest
 	// children are exec'd commands, which the reaper leaves alone.
 	children *children
+	// restored is set in a clone restored from a template.
+	restored bool
 }
 
 // step is one thing init does before the service starts.
@@ -41,6 +43,8 @@ type step struct {
 var steps = []step{
 	{"mount pseudo filesystems", mountPseudo},
 	{"load modules", loadModules},
+	{"await clone", awaitClone},
+	{"load late modules", loadLateModules},
 	{"read config", readConfig},
 	{"mount root", mountRoot},
 	{"configure network", configureNetwork},

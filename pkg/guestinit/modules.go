@@ -14,13 +14,26 @@ import (
 )
 
 // loadModules loads the drivers the bake put in the initramfs, in the
-// dependency order it wrote down (modules.dep order, computed on the host).
+// dependency order it wrote down (modules.dep order, computed on the
+// host), but for lateModules.
 func loadModules(_ context.Context, _ *Init) error {
+	return loadSome(func(name string) bool { return !lateModules[strings.TrimSuffix(name, ".ko")] })
+}
+
+// loadLateModules loads lateModules: in a clone, after it woke.
+func loadLateModules(_ context.Context, _ *Init) error {
+	return loadSome(func(name string) bool { return lateModules[strings.TrimSuffix(name, ".ko")] })
+}
+
+func loadSome(want func(name string) bool) error {
 	list, err := os.ReadFile(guestlayout.ModulesList)
 	if err != nil {
 		return err
 	}
 	for _, name := range strings.Fields(string(list)) {
+		if !want(name) {
+			continue
+		}
 		if err := loadModule(filepath.Join(guestlayout.ModulesDir, name)); err != nil {
 			return err
 		}

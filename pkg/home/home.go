@@ -36,6 +36,9 @@ func (h Home) path(p ...string) string { return filepath.Join(append([]string{h.
 // Instances holds one directory per instance (overlay, console, config).
 func (h Home) Instances() string { return h.path("instances") }
 
+// Snapshots holds the booted guests instances are restored from.
+func (h Home) Snapshots() string { return h.path("snapshots") }
+
 // Socket is the daemon's API socket.
 func (h Home) Socket() string { return h.path(api.SocketName) }
 

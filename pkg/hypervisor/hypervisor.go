@@ -7,6 +7,7 @@ package hypervisor
 
 import (
 	"context"
+	"io"
 	"time"
 )
 
@@ -16,6 +17,8 @@ type Hypervisor interface {
 	Accel(ctx context.Context) (Accel, string, error)
 	// Define makes a persistent domain from spec; it does not start it.
 	Define(ctx context.Context, spec *DomainSpec) error
+	// Create starts a transient domain, one libvirt forgets when it stops.
+	Create(ctx context.Context, spec *DomainSpec, paused bool) error
 	// Start boots a defined domain, paused if asked (so limits and port
 	// forwards are in place before the guest runs).
 	Start(ctx context.Context, name string, paused bool) error
@@ -25,6 +28,15 @@ type Hypervisor interface {
 	// ForwardPort forwards 127.0.0.1:hostPort to the guest's guestPort on its
 	// user-mode network.
 	ForwardPort(ctx context.Context, name string, hostPort, guestPort int) error
+	// Version is the version of QEMU libvirt drives: a saved state loads
+	// only into the QEMU that saved it.
+	Version(ctx context.Context) (string, error)
+	// SaveState pauses the running domain and writes its whole state to
+	// w, through a socket made in dir (which QEMU's user can enter).
+	SaveState(ctx context.Context, name, dir string, w io.Writer) error
+	// LoadState feeds a saved state into a domain started paused from a
+	// spec with Incoming set; the domain stays paused.
+	LoadState(ctx context.Context, name string, r io.Reader) error
 	// Shutdown asks the guest to stop (ACPI power button).
 	Shutdown(ctx context.Context, name string) error
 	// Destroy stops the domain at once; a domain already stopped is fine.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -212,6 +213,26 @@ func (s *Session) Accel(ctx context.Context) (Accel, string, error) {
 
 func (s *Session) Define(ctx context.Context, spec *DomainSpec) error {
 	return with(s, func(l *Libvirt) error { return l.Define(ctx, spec) })
+}
+
+func (s *Session) Create(ctx context.Context, spec *DomainSpec, paused bool) error {
+	return with(s, func(l *Libvirt) error { return l.Create(ctx, spec, paused) })
+}
+
+func (s *Session) Version(ctx context.Context) (string, error) {
+	l, err := s.conn()
+	if err != nil {
+		return "", err
+	}
+	return l.Version(ctx)
+}
+
+func (s *Session) SaveState(ctx context.Context, name, dir string, w io.Writer) error {
+	return with(s, func(l *Libvirt) error { return l.SaveState(ctx, name, dir, w) })
+}
+
+func (s *Session) LoadState(ctx context.Context, name string, r io.Reader) error {
+	return with(s, func(l *Libvirt) error { return l.LoadState(ctx, name, r) })
 }
 
 func (s *Session) Start(ctx context.Context, name string, paused bool) error {

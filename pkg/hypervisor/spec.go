@@ -49,6 +49,9 @@ type DomainSpec struct {
 	// NetHost is the address the user network takes for itself (QEMU's
 	// host=, 10.0.2.2 when empty).
 	NetHost string
+	// Incoming starts QEMU waiting for a saved state (LoadState) instead
+	// of booting the kernel.
+	Incoming bool
 	// TBCacheMiB bounds QEMU's TCG translation cache, which otherwise grows
 	// towards 1 GiB and would push QEMU past a memory cap.
 	TBCacheMiB uint
@@ -146,10 +149,14 @@ func (s *DomainSpec) XML() (string, error) {
 	if s.NetHost != "" {
 		netdev += ",host=" + s.NetHost
 	}
-	d.QEMUCommandline = &libvirtxml.DomainQEMUCommandline{Args: []libvirtxml.DomainQEMUCommandlineArg{
+	args := []libvirtxml.DomainQEMUCommandlineArg{
 		{Value: "-netdev"}, {Value: netdev},
 		{Value: "-device"}, {Value: "virtio-net-pci,netdev=" + NetdevID + ",addr=" + nicSlot},
-	}}
+	}
+	if s.Incoming {
+		args = append(args, libvirtxml.DomainQEMUCommandlineArg{Value: "-incoming"}, libvirtxml.DomainQEMUCommandlineArg{Value: "defer"})
+	}
+	d.QEMUCommandline = &libvirtxml.DomainQEMUCommandline{Args: args}
 	if s.Agent != "" {
 		d.Devices.Channels = []libvirtxml.DomainChannel{{
 			Source: &libvirtxml.DomainChardevSource{UNIX: &libvirtxml.DomainChardevSourceUNIX{Mode: "bind"}},

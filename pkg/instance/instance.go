@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"os/exec"
 	"os/user"
@@ -18,11 +17,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vmfleet/vmfleet/pkg/agent"
 	"github.com/vmfleet/vmfleet/pkg/guestconfig"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/image"
 	"github.com/vmfleet/vmfleet/pkg/limits"
+	"github.com/vmfleet/vmfleet/pkg/snapshot"
 )
 
 // Sizing; what an instance may ask for is in package limits.
@@ -80,6 +79,8 @@ type Options struct {
 	Internet bool
 	// UserData is what the guest reads at /latest/user-data; nil for none.
 	UserData []byte
+	// ColdBoot boots the kernel even where a snapshot could be restored.
+	ColdBoot bool
 }
 
 // Instance is one running (or stopped) service instance.
@@ -96,10 +97,13 @@ type Instance struct {
 	HostPort    int              `json:"host_port,omitempty"`
 	GuestPort   int              `json:"guest_port,omitempty"`
 	// Reach is what the guest may open connections to.
-	Reach   Reach     `json:"reach"`
-	Console string    `json:"console"`
-	Dir     string    `json:"dir"`
-	Created time.Time `json:"created"`
+	Reach Reach `json:"reach"`
+	// Snapshot is the key of the snapshot the instance was restored from;
+	// empty when it booted its kernel.
+	Snapshot string    `json:"snapshot,omitempty"`
+	Console  string    `json:"console"`
+	Dir      string    `json:"dir"`
+	Created  time.Time `json:"created"`
 }
 
 // Manager launches and terminates instances on one hypervisor, keeping
@@ -108,6 +112,9 @@ type Manager struct {
 	HV  hypervisor.Hypervisor
 	Dir string
 	Log *slog.Logger
+	// Snapshots, when set, restores instances from a snapshot of their
+	// shape instead of booting them (see Options.ColdBoot).
+	Snapshots *snapshot.Store
 }
 
 func (m *Manager) log() *slog.Logger {
@@ -277,18 +284,19 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 		GuestPort: o.Image.Port, Dir: inst.Dir, Created: inst.Created, Template: o.Template,
 		Reach: Reach{HostPorts: o.HostPorts, Internet: o.Internet}}
 	inst.Reach = md.Reach
-	vcpus := uint(math.Ceil(o.CPU))
-	spec := &hypervisor.DomainSpec{
-		Name: inst.Domain, Accel: accel, VCPUs: vcpus, MemoryMiB: uint(o.MemoryBytes >> 20),
-		// Rounded: 0.29*100000 is 28999.999... in floating point.
-		CPUQuota: int64(math.Round(o.CPU * cpuPeriod)), CPUPeriod: cpuPeriod,
-		Firmware: firmware(), Kernel: o.Image.Kernel, Initrd: o.Image.Initrd, Cmdline: Cmdline,
-		Disk: overlay, ConsoleLog: inst.Console,
-		FwCfg:      map[string]string{guestconfig.FwCfgName: cfgPath},
-		TBCacheMiB: tbCacheMiB,
-		Agent:      agent.PortName, Internet: o.Internet, NetHost: guestconfig.UserNetwork.Host,
+	spec := domainSpec(accel, o, inst.Domain, overlay, inst.Console)
+	spec.FwCfg = map[string]string{guestconfig.FwCfgName: cfgPath}
+	var snap *snapshot.Template
+	if m.Snapshots != nil && !o.ColdBoot && boot {
+		if snap, err = m.snapshotFor(ctx, spec); err != nil {
+			// A launch never fails for want of a snapshot: it boots.
+			log.Warn("no snapshot to restore from; booting", "err", err)
+		}
 	}
-
+	if snap != nil {
+		spec.Incoming = true
+		md.Snapshot, inst.Snapshot = snap.Key, snap.Key
+	}
 	// The host port goes into the metadata, so it is chosen before define.
 	if o.Image.Port != 0 {
 		inst.HostPort = o.HostPort
@@ -300,22 +308,45 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 		inst.Address = fmt.Sprintf("127.0.0.1:%d", inst.HostPort)
 		md.HostPort = inst.HostPort
 	}
-	if spec.MetadataXML, err = md.marshal(); err != nil {
+	// defineAndStart is done again, as a boot, when a restore fails.
+	defineAndStart := func() error {
+		var err error
+		if spec.MetadataXML, err = md.marshal(); err != nil {
+			return err
+		}
+		if err := m.HV.Define(ctx, spec); err != nil {
+			return err
+		}
+		defined = true
+		if !boot {
+			return nil
+		}
+		// Start paused so the caps and the forward are in place before
+		// the guest runs a single instruction.
+		return m.HV.Start(ctx, inst.Domain, true)
+	}
+	begin := time.Now()
+	if err := defineAndStart(); err != nil {
 		return inst, err
 	}
-	if err := m.HV.Define(ctx, spec); err != nil {
-		return inst, err
-	}
-	defined = true
+	started := time.Since(begin)
 	if !boot {
 		inst.State = hypervisor.Shutoff
 		return inst, nil
 	}
-	// Start paused so the caps and the forward are in place before the
-	// guest runs a single instruction.
-	if err := m.HV.Start(ctx, inst.Domain, true); err != nil {
-		return inst, err
+	if snap != nil {
+		if err := m.restore(ctx, inst.Domain, snap); err != nil {
+			log.Warn("restore failed; dropping the snapshot and booting", "snapshot", snap.Key, "err", err)
+			_ = m.Snapshots.Invalidate(snap.Key)
+			_ = m.HV.Destroy(ctx, inst.Domain)
+			_ = m.HV.Undefine(ctx, inst.Domain)
+			snap, spec.Incoming, md.Snapshot, inst.Snapshot = nil, false, "", ""
+			if err := defineAndStart(); err != nil {
+				return inst, err
+			}
+		}
 	}
+	restored := time.Since(begin)
 	// QEMU read the config (the instance's env, secrets included) into
 	// fw_cfg as it started: no copy of it stays on the host's disk.
 	if err := os.Remove(cfgPath); err != nil {
@@ -336,7 +367,15 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 	if err := m.HV.Resume(ctx, inst.Domain); err != nil {
 		return inst, err
 	}
+	resumed := time.Since(begin)
+	if snap != nil {
+		if err := m.wake(ctx, inst.Domain); err != nil {
+			return inst, err
+		}
+	}
 	inst.State = hypervisor.Running
-	log.Info("launched", "domain", inst.Domain, "address", inst.Address, "accel", accel)
+	log.Info("launched", "domain", inst.Domain, "address", inst.Address, "accel", accel, "snapshot", inst.Snapshot,
+		"started", started.Round(time.Millisecond), "restored", restored.Round(time.Millisecond),
+		"resumed", resumed.Round(time.Millisecond), "woke", time.Since(begin).Round(time.Millisecond))
 	return inst, nil
 }

@@ -25,6 +25,9 @@ type metadata struct {
 	Dir         string    `xml:"vmfleet:dir"`
 	Created     time.Time `xml:"vmfleet:created"`
 	Reach       Reach     `xml:"vmfleet:reach"`
+	// Snapshot is the key of the snapshot the instance was restored
+	// from; empty when it booted.
+	Snapshot string `xml:"vmfleet:snapshot,omitempty"`
 }
 
 // Reach is what a guest may open connections to; the daemon's side of
@@ -62,6 +65,7 @@ func parseMetadata(s string) (*metadata, error) {
 		Created     time.Time `xml:"created"`
 		HostPorts   []int     `xml:"reach>host-port"`
 		Internet    bool      `xml:"reach>internet"`
+		Snapshot    string    `xml:"snapshot"`
 	}
 	if err := xml.Unmarshal([]byte(s), &v); err != nil {
 		return nil, fmt.Errorf("instance metadata: %w", err)
@@ -71,5 +75,5 @@ func parseMetadata(s string) (*metadata, error) {
 	}
 	return &metadata{ID: v.ID, Service: v.Service, Fleet: v.Fleet, ImageName: v.ImageName, ImageDigest: v.ImageDigest,
 		HostPort: v.HostPort, GuestPort: v.GuestPort, Template: v.Template, Dir: v.Dir, Created: v.Created,
-		Reach: Reach{HostPorts: v.HostPorts, Internet: v.Internet}}, nil
+		Reach: Reach{HostPorts: v.HostPorts, Internet: v.Internet}, Snapshot: v.Snapshot}, nil
 }

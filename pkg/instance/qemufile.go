@@ -5,7 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"os/user"
-	"strconv"
+
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 )
 
 // writeForQEMU writes a file libvirt's QEMU must read at start and no one
@@ -18,7 +19,7 @@ func writeForQEMU(p string, data []byte, lookupGroup func(string) (*user.Group, 
 	if err := os.WriteFile(p, data, 0o600); err != nil {
 		return err
 	}
-	gid, ok := qemuGroup(lookupGroup)
+	gid, ok := hypervisor.QEMUGroup(lookupGroup)
 	if !ok {
 		return nil
 	}
@@ -31,19 +32,4 @@ func writeForQEMU(p string, data []byte, lookupGroup func(string) (*user.Group, 
 		return err
 	}
 	return os.Chmod(p, 0o640)
-}
-
-// qemuGroup is the gid of the group libvirt runs QEMU in: Debian's
-// libvirt-qemu, Ubuntu's kvm or Fedora's qemu, the first the host has.
-func qemuGroup(lookupGroup func(string) (*user.Group, error)) (int, bool) {
-	for _, name := range []string{"libvirt-qemu", "kvm", "qemu"} {
-		g, err := lookupGroup(name)
-		if err != nil {
-			continue
-		}
-		if gid, err := strconv.Atoi(g.Gid); err == nil {
-			return gid, true
-		}
-	}
-	return 0, false
 }

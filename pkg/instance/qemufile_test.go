@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/vmfleet/vmfleet/pkg/guestconfig"
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 )
 
 // groups is a stand-in for the host's group database.
@@ -119,7 +120,7 @@ func TestDefineWritesTheGuestConfigForQEMUAndNotForEveryone(t *testing.T) {
 		t.Errorf("guest config mode %o: others can read the service's secrets", mode)
 	}
 	want := os.FileMode(0o600)
-	if gid, ok := qemuGroup(user.LookupGroup); ok {
+	if gid, ok := hypervisor.QEMUGroup(user.LookupGroup); ok {
 		want = 0o640
 		if g != gid {
 			t.Errorf("guest config group %d, want QEMU's %d", g, gid)

@@ -72,6 +72,10 @@ func main() {
 		}
 		json.NewEncoder(w).Encode(env)
 	})
+	// /time is the guest's clock, in Unix nanoseconds.
+	mux.HandleFunc("/time", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, time.Now().UnixNano())
+	})
 	mux.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) {
 		f, err := os.Open(r.URL.Query().Get("path"))
 		if err != nil {

@@ -43,12 +43,16 @@ type Domain struct {
 	// the fake keeps it until it stops, so undefining before destroying
 	// shows up as a leftover domain.
 	Transient bool
+	// Loaded is the saved state LoadState fed in.
+	Loaded []byte
 }
 
 // Fake is an in-memory Hypervisor. The zero value is ready to use and
 // reports TCG; set AccelKind for KVM.
 type Fake struct {
 	AccelKind hypervisor.Accel
+	// QEMUVersion is what Version reports; FakeVersion when empty.
+	QEMUVersion string
 	// IgnoreShutdown makes Shutdown leave the guest running, like a guest
 	// that does not react to the ACPI power button.
 	IgnoreShutdown bool

@@ -1,0 +1,87 @@
+package instance
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math"
+	"os"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/agent"
+	"github.com/vmfleet/vmfleet/pkg/guestconfig"
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
+	"github.com/vmfleet/vmfleet/pkg/snapshot"
+)
+
+// wakeLimit bounds how long a restored guest may take to answer its wake.
+const wakeLimit = 30 * time.Second
+
+// seedBytes of fresh entropy go to each restored guest.
+const seedBytes = 64
+
+// domainSpec is an instance's domain; its disk, console and machine come
+// from the caller, its caps and network from the options.
+func domainSpec(accel hypervisor.Accel, o Options, name, disk, console string) *hypervisor.DomainSpec {
+	spec := SnapshotSpec(snapshot.Shape{
+		Kernel: o.Image.Kernel, Initrd: o.Image.Initrd, Accel: accel, Firmware: firmware(),
+		VCPUs: uint(math.Ceil(o.CPU)), MemoryMiB: uint(o.MemoryBytes >> 20),
+	}, name, disk, console)
+	// Rounded: 0.29*100000 is 28999.999... in floating point.
+	spec.CPUQuota = int64(math.Round(o.CPU * cpuPeriod))
+	spec.Internet = o.Internet
+	return spec
+}
+
+// SnapshotSpec is the domain of a machine of a shape, uncapped; instances
+// and the snapshots they are restored from are both made from it, so
+// their devices match.
+func SnapshotSpec(shape snapshot.Shape, name, disk, console string) *hypervisor.DomainSpec {
+	return &hypervisor.DomainSpec{
+		Name: name, Accel: shape.Accel, VCPUs: shape.VCPUs, MemoryMiB: shape.MemoryMiB, CPUPeriod: cpuPeriod,
+		Firmware: shape.Firmware, Kernel: shape.Kernel, Initrd: shape.Initrd, Cmdline: Cmdline,
+		Disk: disk, ConsoleLog: console, TBCacheMiB: tbCacheMiB,
+		Agent: agent.PortName, NetHost: guestconfig.UserNetwork.Host,
+	}
+}
+
+// snapshotFor finds (or captures) the snapshot of spec's machine.
+func (m *Manager) snapshotFor(ctx context.Context, spec *hypervisor.DomainSpec) (*snapshot.Template, error) {
+	qemu, err := m.HV.Version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return m.Snapshots.Get(ctx, snapshot.Shape{
+		Kernel: spec.Kernel, Initrd: spec.Initrd, VCPUs: spec.VCPUs, MemoryMiB: spec.MemoryMiB,
+		Accel: spec.Accel, Firmware: spec.Firmware, QEMU: qemu,
+	})
+}
+
+// restore loads the snapshot into the domain, started paused and waiting.
+func (m *Manager) restore(ctx context.Context, domain string, snap *snapshot.Template) error {
+	f, err := os.Open(snap.State)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", domain, err)
+	}
+	defer f.Close()
+	return m.HV.LoadState(ctx, domain, f)
+}
+
+// wake hands the restored, running guest the time and its own entropy;
+// it then reads its own disk and config.
+func (m *Manager) wake(ctx context.Context, domain string) error {
+	sock, err := m.HV.AgentSocket(ctx, domain, agent.PortName)
+	if err != nil {
+		return err
+	}
+	seed := make([]byte, seedBytes)
+	if _, err := rand.Read(seed); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, wakeLimit)
+	defer cancel()
+	if err := agent.WakeClone(ctx, sock, agent.Wake{Time: time.Now(), Seed: seed}); err != nil {
+		return fmt.Errorf("launch %s: %w", domain, err)
+	}
+	return nil
+}
