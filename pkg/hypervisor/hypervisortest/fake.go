@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -53,6 +54,9 @@ type Fake struct {
 	AccelKind hypervisor.Accel
 	// QEMUVersion is what Version reports; FakeVersion when empty.
 	QEMUVersion string
+	// AgentDir, when set, gives each domain that starts an agent socket
+	// path in it (for a test to listen on), as libvirt names one.
+	AgentDir string
 	// IgnoreShutdown makes Shutdown leave the guest running, like a guest
 	// that does not react to the ACPI power button.
 	IgnoreShutdown bool
@@ -240,6 +244,9 @@ func (f *Fake) Start(ctx context.Context, name string, paused bool) error {
 	d.State = hypervisor.Running
 	if paused {
 		d.State = hypervisor.Paused
+	}
+	if f.AgentDir != "" && d.Spec.Agent != "" {
+		d.AgentSocket = filepath.Join(f.AgentDir, name+".sock")
 	}
 	return nil
 }

@@ -1,0 +1,96 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// portPair plays QEMU's chardev: the host dials a unix socket, and the
+// guest's end of the port is the accepted connection (which, like a
+// virtio-serial port, can time out its reads).
+func portPair(t *testing.T) (sock string, guest <-chan net.Conn) {
+	t.Helper()
+	sock = filepath.Join(t.TempDir(), "agent.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	ch := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			ch <- c
+		}
+	}()
+	return sock, ch
+}
+
+func TestACloneTakesTheWakeTheHostHandsIt(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sock, guest := portPair(t)
+	got := make(chan Wake, 1)
+	errs := make(chan error, 1)
+	go func() {
+		conn := <-guest
+		w, err := AwaitWake(ctx, func() (io.ReadWriteCloser, error) { return conn, nil })
+		errs <- err
+		got <- w
+	}()
+	want := Wake{Time: time.Unix(1700000000, 42).UTC(), Seed: []byte("sixty-four bytes of entropy, or so")}
+	if err := WakeClone(ctx, sock, want); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	w := <-got
+	if !w.Time.Equal(want.Time) || !bytes.Equal(w.Seed, want.Seed) {
+		t.Errorf("guest woke with %+v, want %+v", w, want)
+	}
+}
+
+func TestATemplateIsReadyOnceItsGuestWaitsForAWake(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sock, guest := portPair(t)
+	go func() {
+		conn := <-guest
+		// A guest that keeps waiting: it is saved in this state.
+		AwaitWake(ctx, func() (io.ReadWriteCloser, error) { return conn, nil })
+	}()
+	conn, err := AwaitReady(ctx, sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+}
+
+func TestAGuestWhosePortCannotTimeOutRefusesToWait(t *testing.T) {
+	type plain struct{ io.ReadWriteCloser }
+	a, b := net.Pipe()
+	defer b.Close()
+	_, err := AwaitWake(context.Background(), func() (io.ReadWriteCloser, error) { return plain{a}, nil })
+	if err == nil {
+		t.Fatal("AwaitWake waited on a port whose reads cannot time out")
+	}
+}
+
+func TestAWakeWithoutAnAcknowledgementFails(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	sock, guest := portPair(t)
+	go func() {
+		conn := <-guest
+		io.Copy(io.Discard, conn) // a guest that reads and never answers
+	}()
+	if err := WakeClone(ctx, sock, Wake{Seed: []byte{1}}); err == nil {
+		t.Fatal("WakeClone returned without the guest's acknowledgement")
+	}
+}
