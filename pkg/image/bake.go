@@ -197,7 +197,7 @@ func (s *Store) writeRootFS(ctx context.Context, r *Recipe, raw string, c conten
 		return 0, fmt.Errorf("create filesystem: %w", err)
 	}
 	if err := s.fillRootFS(ctx, rfs, r); err != nil {
-		rfs.Close()
+		rfs.abandon()
 		return 0, err
 	}
 	return size, rfs.Close()
@@ -210,12 +210,11 @@ func (s *Store) fillRootFS(ctx context.Context, rfs *rootFS, r *Recipe) error {
 	if err := rfs.skeletonDirs(); err != nil {
 		return err
 	}
-	f, err := os.Open(r.Binary)
+	fi, err := os.Stat(r.Binary)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if err := rfs.writeFile(filepath.Join(AppDir, baseName(r.Binary)), f, 0o755); err != nil {
+	if err := rfs.writeHostFile(filepath.Join(AppDir, baseName(r.Binary)), r.Binary, fi, 0o755); err != nil {
 		return err
 	}
 	for _, c := range r.Copies {
