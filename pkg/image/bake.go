@@ -27,7 +27,7 @@ func OnBuild(f func()) BakeOption { return func(o *bakeOptions) { o.building = f
 var ErrDiskFull = errors.New("no space left on device")
 
 // diskFull turns running out of space, wherever in the bake it happened
-// (go-diskfs, qemu-img), into one line that says so and what to do.
+// (the filesystem writer, qemu-img), into one line that says so and what to do.
 func diskFull(err error, root string) error {
 	if errors.Is(err, syscall.ENOSPC) || strings.Contains(err.Error(), "No space left on device") || strings.Contains(err.Error(), "no space left on device") {
 		return fmt.Errorf("%w on the disk holding %s; free space there or choose a home on a larger disk (--home)", ErrDiskFull, root)

@@ -79,7 +79,7 @@ func rel(p string) string { return strings.TrimPrefix(path.Clean("/"+p), "/") }
 // mkdirAll makes a directory the recipe's own files need, leaving one that
 // exists as it is.
 func (r *rootFS) mkdirAll(p string, mode fs.FileMode) error {
-	if ok, _ := r.w.Exists(p); ok {
+	if r.w.Exists(p) {
 		return nil
 	}
 	return r.w.Mkdir(p, ext4.Meta{Mode: fileMode(mode)})
@@ -147,7 +147,7 @@ func (r *rootFS) skeletonFiles() error {
 		{"/etc/nsswitch.conf", "hosts: files dns\n"},
 	}
 	for _, f := range files {
-		if ok, _ := r.w.Exists(f.path); ok {
+		if r.w.Exists(f.path) {
 			continue
 		}
 		if err := r.writeFile(f.path, strings.NewReader(f.content), int64(len(f.content)), ext4.Meta{Mode: 0o644}); err != nil {

@@ -115,3 +115,17 @@ func TestHashCacheThatCannotBeReadIsEmpty(t *testing.T) {
 		t.Errorf("sum %x with a corrupt cache, want %x", got, want)
 	}
 }
+
+func TestBakeCachesTheHashOfEachFileOfACopiedTree(t *testing.T) {
+	static := t.TempDir()
+	writeFile(t, filepath.Join(static, "index.html"), []byte("hi\n"), 0o644)
+	writeFile(t, filepath.Join(static, "css", "site.css"), []byte("body{}\n"), 0o644)
+	s := newStore(t)
+	bake(t, s, Recipe{Name: "hello", Binary: helloBin, Copies: []Copy{{Src: static, Dst: "/srv"}}})
+	c := loadHashCache(filepath.Join(s.Root, "hashes.json"))
+	for _, p := range []string{filepath.Join(static, "index.html"), filepath.Join(static, "css", "site.css"), helloBin} {
+		if _, ok := c.files[p]; !ok {
+			t.Errorf("the store's hash cache has no entry for %s", p)
+		}
+	}
+}

@@ -136,6 +136,13 @@ func TestBakeOfARootfsTarballWritesItsFilesLinksAndModes(t *testing.T) {
 					t.Errorf("%s is a %s, want a regular file", p, typ)
 				}
 			}
+			// The hard link stays one: one inode with two names.
+			if a, b := statField(t, raw, "/www/index.html", "Inode:"), statField(t, raw, "/www/copy.html", "Inode:"); a != b {
+				t.Errorf("/www/copy.html is inode %s, /www/index.html %s: want the hard link kept", b, a)
+			}
+			if n := statField(t, raw, "/www/index.html", "Links:"); n != "2" {
+				t.Errorf("/www/index.html has %s links, want 2", n)
+			}
 			for p, want := range map[string]string{
 				"/bin/busybox":    "0755",
 				"/bin/su-helper":  "04755",

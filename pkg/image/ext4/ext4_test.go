@@ -69,6 +69,9 @@ func TestAFilesystemOfFilesDirectoriesAndLinksIsCleanAndReadsBack(t *testing.T) 
 	must(w.Close())
 
 	tool(t, "e2fsck", "-fn", img)
+	if out := tool(t, "dumpe2fs", "-h", img); !strings.Contains(out, "has_journal") || !strings.Contains(out, "Total journal size:       4096k") {
+		t.Errorf("dumpe2fs finds no 4 MiB journal:\n%s", out)
+	}
 	dump := filepath.Join(t.TempDir(), "big")
 	tool(t, "debugfs", "-R", "dump /data/big "+dump, img)
 	if got, _ := os.ReadFile(dump); sha256.Sum256(got) != sha256.Sum256(big) {
@@ -138,8 +141,8 @@ func TestAFilesystemOutOfInodesSaysSo(t *testing.T) {
 }
 
 func TestAFilesystemOutOfBlocksSaysSo(t *testing.T) {
-	w, _ := newImage(t, 4<<20, 64)
-	err := w.WriteFile("big", io.LimitReader(zeros{}, 8<<20), 8<<20, Meta{Mode: 0o644})
+	w, _ := newImage(t, 16<<20, 64)
+	err := w.WriteFile("big", io.LimitReader(zeros{}, 32<<20), 32<<20, Meta{Mode: 0o644})
 	if err == nil || !strings.Contains(err.Error(), "blocks") {
 		t.Errorf("a file larger than the filesystem: %v, want an error saying the blocks ran out", err)
 	}

@@ -185,7 +185,7 @@ func firstLogical(runs []run, i int) uint32 {
 
 // writeMetadata writes the inode tables, bitmaps, descriptors and every
 // copy of the superblock, once the blocks are all handed out.
-func (w *Writer) writeMetadata(uuid [16]byte) error {
+func (w *Writer) writeMetadata() error {
 	g := w.geo
 	for _, n := range w.nodes {
 		if n != nil && n.isDir() {
@@ -247,7 +247,7 @@ func (w *Writer) writeMetadata(uuid [16]byte) error {
 		if !hasSuper(i) {
 			continue
 		}
-		sb := g.superblock(i, totalFreeBlocks, totalFreeInodes, uuid, w.label)
+		sb := g.superblock(i, totalFreeBlocks, totalFreeInodes, w.uuid, w.label, w.nodes[journalIno].encode())
 		off := int64(g.groupStart(i)) * blockSize
 		if i == 0 {
 			off = 1024 // after the boot sector's space

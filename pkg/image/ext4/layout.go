@@ -7,8 +7,8 @@
 // files.
 //
 // The filesystem has 4 KiB blocks, 256-byte inodes, extents, sparse
-// superblock backups and no journal (each instance writes to its own
-// qcow2 overlay, thrown away with it). It passes e2fsck -fn.
+// superblock backups and an empty journal (its blocks stay holes in the
+// image file until the guest writes them). It passes e2fsck -fn.
 package ext4
 
 import (
@@ -23,12 +23,14 @@ const (
 	inodesPerBlock = blockSize / inodeSize
 	descSize       = 32
 	rootIno        = 2
+	journalIno     = 8
 	lostFoundIno   = 11
 	firstIno       = 11 // inodes below are reserved
 )
 
 // Feature flags the filesystem has.
 const (
+	compatHasJournal = 0x4
 	incompatFiletype = 0x2
 	incompatExtents  = 0x40
 	roSparseSuper    = 0x1
@@ -46,8 +48,8 @@ type geometry struct {
 }
 
 func newGeometry(size int64, inodes uint32) (geometry, error) {
-	if size%blockSize != 0 || size < 1<<20 {
-		return geometry{}, fmt.Errorf("filesystem size %d: want a multiple of %d of at least 1 MiB", size, blockSize)
+	if size%blockSize != 0 || size < 8<<20 {
+		return geometry{}, fmt.Errorf("filesystem size %d: want a multiple of %d of at least 8 MiB", size, blockSize)
 	}
 	if size/blockSize > 1<<32-1 {
 		return geometry{}, fmt.Errorf("filesystem size %d: more than 16 TiB", size)
@@ -113,8 +115,9 @@ func (g geometry) blockBitmap(group uint32) uint32 {
 func (g geometry) inodeBitmap(group uint32) uint32 { return g.blockBitmap(group) + 1 }
 func (g geometry) inodeTable(group uint32) uint32  { return g.blockBitmap(group) + 2 }
 
-// superblock encodes the superblock as group's copy of it says.
-func (g geometry) superblock(group uint32, freeBlocks, freeInodes uint32, uuid [16]byte, label string) []byte {
+// superblock encodes the superblock as group's copy of it says; journal is
+// the journal's inode, whose block map it keeps a backup of.
+func (g geometry) superblock(group uint32, freeBlocks, freeInodes uint32, uuid [16]byte, label string, journal []byte) []byte {
 	b := make([]byte, 1024)
 	le := binary.LittleEndian
 	le.PutUint32(b[0x00:], g.inodes())
@@ -135,10 +138,16 @@ func (g geometry) superblock(group uint32, freeBlocks, freeInodes uint32, uuid [
 	le.PutUint32(b[0x54:], firstIno)
 	le.PutUint16(b[0x58:], inodeSize)
 	le.PutUint16(b[0x5A:], uint16(group))
+	le.PutUint32(b[0x5C:], compatHasJournal)
 	le.PutUint32(b[0x60:], incompatFiletype|incompatExtents)
 	le.PutUint32(b[0x64:], roSparseSuper|roLargeFile|roExtraIsize)
 	copy(b[0x68:0x78], uuid[:])
 	copy(b[0x78:0x88], label)
+	le.PutUint32(b[0xE0:], journalIno)
+	b[0xFD] = 1 // s_jnl_blocks holds a copy of the journal inode's blocks
+	copy(b[0x10C:0x148], journal[0x28:0x64])
+	le.PutUint32(b[0x148:], le.Uint32(journal[0x6C:])) // size, high and low
+	le.PutUint32(b[0x14C:], le.Uint32(journal[0x04:]))
 	le.PutUint16(b[0x15C:], extraIsize)
 	le.PutUint16(b[0x15E:], extraIsize)
 	return b
@@ -157,5 +166,35 @@ func (g geometry) descriptors(freeBlocks, freeInodes, dirs []uint32) []byte {
 		le.PutUint16(d[0x0E:], uint16(freeInodes[i]))
 		le.PutUint16(d[0x10:], uint16(dirs[i]))
 	}
+	return b
+}
+
+// journalBlocks is the journal's size for a filesystem of blocks, about as
+// mke2fs chooses it.
+func journalBlocks(blocks uint32) uint32 {
+	switch {
+	case blocks < 32768:
+		return 1024
+	case blocks < 256*1024:
+		return 4096
+	case blocks < 512*1024:
+		return 8192
+	}
+	return 16384
+}
+
+// journalSuperblock is the first block of an empty, clean journal of
+// blocks blocks (jbd2 is big-endian).
+func journalSuperblock(blocks uint32, uuid [16]byte) []byte {
+	b := make([]byte, blockSize)
+	be := binary.BigEndian
+	be.PutUint32(b[0x00:], 0xC03B3998) // magic
+	be.PutUint32(b[0x04:], 4)          // superblock, version 2
+	be.PutUint32(b[0x0C:], blockSize)
+	be.PutUint32(b[0x10:], blocks)
+	be.PutUint32(b[0x14:], 1) // first log block
+	be.PutUint32(b[0x18:], 1) // first transaction's sequence
+	copy(b[0x30:0x40], uuid[:])
+	be.PutUint32(b[0x40:], 1) // one filesystem uses it
 	return b
 }

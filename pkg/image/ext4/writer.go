@@ -27,6 +27,7 @@ type Writer struct {
 	f     *os.File
 	geo   geometry
 	label string
+	uuid  [16]byte
 	next  uint32  // the next block to hand out: blocks go in order
 	nodes []*node // by inode number
 	paths map[string]*node
@@ -47,7 +48,7 @@ func Create(f *os.File, size int64, inodes uint32, label string) (*Writer, error
 	if err := f.Truncate(size); err != nil {
 		return nil, fmt.Errorf("size the filesystem image: %w", err)
 	}
-	w := &Writer{f: f, geo: geo, label: label, paths: map[string]*node{}, buf: make([]byte, 1<<20)}
+	w := &Writer{f: f, geo: geo, label: label, uuid: randomUUID(), paths: map[string]*node{}, buf: make([]byte, 1<<20)}
 	w.nodes = make([]*node, firstIno)
 	root := &node{ino: rootIno, mode: modeDir | 0o755}
 	root.parent = root
@@ -57,16 +58,33 @@ func Create(f *os.File, size int64, inodes uint32, label string) (*Writer, error
 	w.nodes = append(w.nodes, lf)
 	root.children = append(root.children, dirent{"lost+found", lf})
 	w.paths["lost+found"] = lf
+	if err := w.addJournal(); err != nil {
+		return nil, err
+	}
 	return w, nil
+}
+
+// addJournal makes the journal's inode and blocks, all of them holes but
+// the superblock at the start.
+func (w *Writer) addJournal() error {
+	blocks := journalBlocks(w.geo.blocks)
+	j := &node{ino: journalIno, mode: modeFile | 0o600, links: 1, size: uint64(blocks) * blockSize}
+	w.nodes[journalIno] = j
+	if err := w.place(j, blocks); err != nil {
+		return fmt.Errorf("make the journal: %w", err)
+	}
+	if _, err := w.f.WriteAt(journalSuperblock(blocks, w.uuid), int64(j.runs[0].start)*blockSize); err != nil {
+		return fmt.Errorf("make the journal: %w", err)
+	}
+	return nil
 }
 
 func clean(p string) string { return strings.TrimPrefix(path.Clean("/"+p), "/") }
 
-// Exists says whether p is in the filesystem, and if so whether it is a
-// directory.
-func (w *Writer) Exists(p string) (exists, dir bool) {
-	n, ok := w.paths[clean(p)]
-	return ok, ok && n.isDir()
+// Exists says whether p is in the filesystem.
+func (w *Writer) Exists(p string) bool {
+	_, ok := w.paths[clean(p)]
+	return ok
 }
 
 // Mkdir makes a directory, or sets an existing one's mode, owner and time:
@@ -288,7 +306,7 @@ func (w *Writer) Close() error {
 			return fmt.Errorf("write directories: %w", err)
 		}
 	}
-	return w.writeMetadata(randomUUID())
+	return w.writeMetadata()
 }
 
 func randomUUID() [16]byte {
