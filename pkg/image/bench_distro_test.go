@@ -45,8 +45,9 @@ func tail(b []byte) []byte { return b[max(0, len(b)-2000):] }
 // rootfs within 1.3x of mkfs.ext4 -d plus qemu-img convert on the same tree
 // (its extraction outside the timer), a re-bake of the unchanged tarball
 // under 30 ms, and a second service of the same tarball that shares the
-// first one's disk. Run it with -count 6 and compare with benchstat: the
-// sides alternate, so on a shared machine both see the same load.
+// first one's disk. Compare with benchstat over six runs of the test
+// binary with -test.count 1 (-count runs each side six times in a row):
+// the sides then alternate, so on a shared machine both see the same load.
 func BenchmarkBakeDistroRootfs(b *testing.B) {
 	in := testInputs(b)
 	tarball := distroTarball(b)
@@ -56,23 +57,7 @@ func BenchmarkBakeDistroRootfs(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	b.Run("cold/vmfleet", func(b *testing.B) {
-		for range b.N {
-			b.StopTimer()
-			root := filepath.Join(b.TempDir(), "store")
-			b.StartTimer()
-			s, err := OpenStore(root)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if res, err := s.Bake(context.Background(), r, in); err != nil || res.Cached || res.SharedDisk {
-				b.Fatalf("cold bake: %+v %v", res, err)
-			}
-			b.StopTimer()
-			settle(root)
-			b.StartTimer()
-		}
-	})
+	b.Run("cold/vmfleet", coldBakes(r, in))
 
 	// The same tree on the host, devices left out as vmfleet leaves them.
 	stage := filepath.Join(b.TempDir(), "root")
@@ -81,26 +66,8 @@ func BenchmarkBakeDistroRootfs(b *testing.B) {
 	}
 	benchRun(b, "tar", "-C", stage, "--exclude=./dev/*", "-xf", tarball)
 	size := fsSize(c.bytes)
-	b.Run("cold/e2fsprogs", func(b *testing.B) {
-		for range b.N {
-			b.StopTimer()
-			out := b.TempDir()
-			raw, qcow := filepath.Join(out, "disk.raw"), filepath.Join(out, "disk.qcow2")
-			b.StartTimer()
-			benchRun(b, "mkfs.ext4", "-q", "-F", "-d", stage, "-b", "4096", "-N", strconv.Itoa(int(inodeCount(size, c.entries))),
-				"-L", "vmfleet", raw, strconv.FormatInt(size/1024, 10)+"k")
-			benchRun(b, "qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, qcow)
-			if err := os.Remove(raw); err != nil {
-				b.Fatal(err)
-			}
-			if err := writeInitramfs(filepath.Join(out, "initrd.img"), in.Kernel, in.Init); err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-			settle(out)
-			b.StartTimer()
-		}
-	})
+	b.Run("cold/e2fsprogs", e2fsprogsBakes(stage, size, in,
+		"-b", "4096", "-N", strconv.Itoa(int(inodeCount(size, c.entries))), "-L", "vmfleet"))
 
 	b.Run("rebake/unchanged", func(b *testing.B) {
 		s := bakedStore(b, r, in)

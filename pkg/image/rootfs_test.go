@@ -162,6 +162,10 @@ func TestBakeOfARootfsTarballWritesItsFilesLinksAndModes(t *testing.T) {
 					t.Errorf("%s is owned by %s:%s, want 1000:1000 as in the tarball", p, uid, gid)
 				}
 			}
+			// Empty once its devices are skipped, /dev stays: the guest mounts on it.
+			if typ := inodeType(t, raw, "/dev"); typ != "directory" {
+				t.Errorf("/dev is a %s, want the empty directory the tarball has", typ)
+			}
 			for _, p := range []string{"/dev/null", "/dev/initctl"} {
 				if out := debugfs(t, raw, "stat "+p); !strings.Contains(out, "File not found") {
 					t.Errorf("the special file %s was not skipped:\n%s", p, out)
