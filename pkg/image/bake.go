@@ -2,6 +2,7 @@ package image
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,7 +27,7 @@ func OnBuild(f func()) BakeOption { return func(o *bakeOptions) { o.building = f
 var ErrDiskFull = errors.New("no space left on device")
 
 // diskFull turns running out of space, wherever in the bake it happened
-// (go-diskfs, qemu-img), into one line that says so and what to do.
+// (the filesystem writer, qemu-img), into one line that says so and what to do.
 func diskFull(err error, root string) error {
 	if errors.Is(err, syscall.ENOSPC) || strings.Contains(err.Error(), "No space left on device") || strings.Contains(err.Error(), "no space left on device") {
 		return fmt.Errorf("%w on the disk holding %s; free space there or choose a home on a larger disk (--home)", ErrDiskFull, root)
@@ -38,6 +39,9 @@ func diskFull(err error, root string) error {
 type Result struct {
 	Manifest *Manifest
 	Cached   bool // the same inputs were baked before; nothing was built
+	// SharedDisk says the image uses a disk an image of the same files
+	// made before: no filesystem was written.
+	SharedDisk bool
 }
 
 // Bake turns a recipe into an image in the store, or finds the one the same
@@ -60,13 +64,13 @@ func (s *Store) Bake(ctx context.Context, r Recipe, in Inputs, opts ...BakeOptio
 			return nil, fmt.Errorf("bake %s: %w", r.Name, err)
 		}
 	}
-	digest, err := Digest(&r, in)
+	dg, err := s.digests(&r, in)
 	if err != nil {
 		return nil, fmt.Errorf("bake %s: %w", r.Name, err)
 	}
-	dir := s.imageDir(digest)
+	dir := s.imageDir(dg.image)
 	if m, err := readManifest(filepath.Join(dir, "manifest.json")); err == nil {
-		if err := s.setName(r.Name, digest); err != nil {
+		if err := s.setName(r.Name, dg.image); err != nil {
 			return nil, err
 		}
 		return &Result{Manifest: m, Cached: true}, nil
@@ -83,7 +87,7 @@ func (s *Store) Bake(ctx context.Context, r Recipe, in Inputs, opts ...BakeOptio
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return nil, err
 	}
-	m, err := s.build(ctx, &r, in, digest, tmp, c)
+	m, shared, err := s.build(ctx, &r, in, dg, tmp, c)
 	if err != nil {
 		return nil, fmt.Errorf("bake %s: %w", r.Name, diskFull(err, s.Root))
 	}
@@ -93,63 +97,92 @@ func (s *Store) Bake(ctx context.Context, r Recipe, in Inputs, opts ...BakeOptio
 		}
 		// Another bake of the same inputs finished first: same bytes.
 	}
-	if err := s.setName(r.Name, digest); err != nil {
+	if err := s.setName(r.Name, dg.image); err != nil {
 		return nil, err
 	}
-	return &Result{Manifest: m}, nil
+	return &Result{Manifest: m, SharedDisk: shared}, nil
 }
 
-// build makes the image in tmp; c is the binary recipe's content, measured
-// already.
-func (s *Store) build(ctx context.Context, r *Recipe, in Inputs, digest, tmp string, c content) (*Manifest, error) {
-	m := &Manifest{
-		Name: r.Name, Digest: digest, Command: r.Command, Env: r.Env, Port: r.Port,
+// build makes the image's manifest in tmp, and the disk and initrd it
+// points at where no earlier bake made them; c is the binary recipe's
+// content, measured already. shared says the disk was there.
+func (s *Store) build(ctx context.Context, r *Recipe, in Inputs, dg digests, tmp string, c content) (m *Manifest, shared bool, err error) {
+	m = &Manifest{
+		Name: r.Name, Digest: dg.image, Command: r.Command, Env: r.Env, Port: r.Port,
 		KernelVersion: in.Kernel.Version, Created: time.Now().UTC().Truncate(time.Second),
-		Disk:   filepath.Join(s.imageDir(digest), "disk.qcow2"),
-		Initrd: filepath.Join(s.imageDir(digest), "initrd.img"),
+		Source: "binary",
+	}
+	if r.Rootfs != "" {
+		m.Source = "rootfs"
 	}
 	if m.Env == nil {
 		m.Env = []string{}
 	}
-
-	raw := filepath.Join(tmp, "disk.raw")
-	size, err := s.writeRootFS(ctx, r, raw, c)
+	diskDir, shared, err := s.shared(diskKind, dg.disk, func(dir string) error { return s.makeDisk(ctx, r, dir, c) })
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	m.DiskVirtual = size
-	if r.Rootfs != "" {
-		m.Source = "rootfs"
-	} else {
-		m.Source = "binary"
+	if m.DiskVirtual, err = readDiskInfo(diskDir); err != nil {
+		return nil, false, err
 	}
-	// qemu-img writes only the blocks in use, so the qcow2 is about the
-	// size of the content whatever the filesystem's size.
-	if err := run(ctx, "qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, filepath.Join(tmp, "disk.qcow2")); err != nil {
-		return nil, err
-	}
-	if err := os.Remove(raw); err != nil {
-		return nil, err
-	}
-	if err := writeInitramfs(filepath.Join(tmp, "initrd.img"), in.Kernel, in.Init); err != nil {
-		return nil, err
-	}
-	kernelPath, err := s.placeKernel(in)
+	initrdDir, _, err := s.shared(initrdKind, dg.initrd, func(dir string) error {
+		return writeInitramfs(filepath.Join(dir, "initrd.img"), in.Kernel, in.Init)
+	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	m.Kernel = kernelPath
-	for _, f := range []string{"disk.qcow2", "initrd.img"} {
-		fi, err := os.Stat(filepath.Join(tmp, f))
+	m.Disk, m.Initrd = filepath.Join(diskDir, "disk.qcow2"), filepath.Join(initrdDir, "initrd.img")
+	if m.Kernel, err = s.placeKernel(in); err != nil {
+		return nil, false, err
+	}
+	for _, f := range []string{m.Disk, m.Initrd} {
+		fi, err := os.Stat(f)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		m.SizeBytes += fi.Size()
 	}
 	if err := writeJSON(filepath.Join(tmp, "manifest.json"), m); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return m, nil
+	return m, shared, nil
+}
+
+// makeDisk writes the recipe's root filesystem as dir/disk.qcow2, with
+// its size as the guest sees it in dir/disk.json.
+func (s *Store) makeDisk(ctx context.Context, r *Recipe, dir string, c content) error {
+	raw := filepath.Join(dir, "disk.raw")
+	size, err := s.writeRootFS(ctx, r, raw, c)
+	if err != nil {
+		return err
+	}
+	// qemu-img writes only the blocks in use, so the qcow2 is about the
+	// size of the content whatever the filesystem's size.
+	if err := run(ctx, "qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, filepath.Join(dir, "disk.qcow2")); err != nil {
+		return err
+	}
+	if err := os.Remove(raw); err != nil {
+		return err
+	}
+	return writeJSON(filepath.Join(dir, "disk.json"), diskInfo{VirtualBytes: size})
+}
+
+// diskInfo is what a shared disk says of itself, for the manifests of the
+// images that use it.
+type diskInfo struct {
+	VirtualBytes int64 `json:"virtual_bytes"`
+}
+
+func readDiskInfo(dir string) (int64, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "disk.json"))
+	if err != nil {
+		return 0, fmt.Errorf("read disk info: %w", err)
+	}
+	var info diskInfo
+	if err := json.Unmarshal(b, &info); err != nil || info.VirtualBytes <= 0 {
+		return 0, fmt.Errorf("read disk info %s: not a disk's info (%v); remove %s and bake again", dir, err, dir)
+	}
+	return info.VirtualBytes, nil
 }
 
 func (s *Store) writeRootFS(ctx context.Context, r *Recipe, raw string, c content) (int64, error) {
@@ -164,7 +197,7 @@ func (s *Store) writeRootFS(ctx context.Context, r *Recipe, raw string, c conten
 		return 0, fmt.Errorf("create filesystem: %w", err)
 	}
 	if err := s.fillRootFS(ctx, rfs, r); err != nil {
-		rfs.Close()
+		rfs.abandon()
 		return 0, err
 	}
 	return size, rfs.Close()
@@ -177,12 +210,11 @@ func (s *Store) fillRootFS(ctx context.Context, rfs *rootFS, r *Recipe) error {
 	if err := rfs.skeletonDirs(); err != nil {
 		return err
 	}
-	f, err := os.Open(r.Binary)
+	fi, err := os.Stat(r.Binary)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if err := rfs.writeFile(filepath.Join(AppDir, baseName(r.Binary)), f, 0o755); err != nil {
+	if err := rfs.writeHostFile(filepath.Join(AppDir, baseName(r.Binary)), r.Binary, fi, 0o755); err != nil {
 		return err
 	}
 	for _, c := range r.Copies {

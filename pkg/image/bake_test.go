@@ -77,8 +77,8 @@ func TestBakeOfABinaryMakesACheckedQcow2WithTheBinaryAndItsCopies(t *testing.T) 
 		t.Errorf("manifest kernel version %q, want %q", m.KernelVersion, in.Kernel.Version)
 	}
 	dir := filepath.Join(s.Root, "images", m.Digest)
-	if m.Disk != filepath.Join(dir, "disk.qcow2") || m.Initrd != filepath.Join(dir, "initrd.img") {
-		t.Errorf("manifest disk %s initrd %s, want them in %s", m.Disk, m.Initrd, dir)
+	if filepath.Dir(filepath.Dir(m.Disk)) != filepath.Join(s.Root, "disks") || filepath.Dir(filepath.Dir(m.Initrd)) != filepath.Join(s.Root, "initrds") {
+		t.Errorf("manifest disk %s initrd %s, want them in the store's shared disks and initrds", m.Disk, m.Initrd)
 	}
 	for _, p := range []string{m.Disk, m.Initrd, m.Kernel} {
 		if !filepath.IsAbs(p) {
@@ -184,11 +184,11 @@ func TestBakeKeepsTheManifestFromOtherUsers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bake: %v", err)
 	}
-	dir := filepath.Dir(res.Manifest.Disk)
+	dir := filepath.Join(s.Root, "images", res.Manifest.Digest)
 	if mode := stat(t, filepath.Join(dir, "manifest.json")).Mode().Perm(); mode != 0o600 {
 		t.Errorf("manifest.json has mode %o, want 0600", mode)
 	}
-	for _, d := range []string{dir, filepath.Dir(dir), filepath.Dir(res.Manifest.Kernel)} {
+	for _, d := range []string{dir, filepath.Dir(dir), filepath.Dir(res.Manifest.Disk), filepath.Dir(res.Manifest.Initrd), filepath.Dir(res.Manifest.Kernel)} {
 		if mode := stat(t, d).Mode().Perm(); mode != 0o755 {
 			t.Errorf("%s has mode %o, want 0755: QEMU must reach the image's files", d, mode)
 		}

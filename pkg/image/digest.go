@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,7 +18,8 @@ import (
 // formatVersion changes whenever the bake's output changes for the same
 // inputs, so old cached images are not reused. 2: modes with sticky and
 // setgid bits, copies that replace /etc files, inodes for many small files.
-const formatVersion = 2
+// 3: disks and initrds shared between images, by their own digests.
+const formatVersion = 3
 
 // Inputs are what every bake uses beside the recipe.
 type Inputs struct {
@@ -30,42 +30,91 @@ type Inputs struct {
 // Digest is the image's content address: a hash of everything that decides
 // its bytes. Hashing is all it does; nothing is written.
 func Digest(r *Recipe, in Inputs) (string, error) {
-	var d digest
-	d.enc(formatVersion, r.Name, r.Command, r.Env, r.Port, in.Kernel.Version, in.Kernel.Modules)
-	d.file(in.Kernel.Image)
-	d.file(in.Init)
-	libs, err := initLibraries(in.Init)
-	if err != nil {
-		return "", err
-	}
-	for _, lib := range libs {
-		d.enc(lib) // where the initramfs puts it
-		d.file(lib)
-	}
-	for _, m := range in.Kernel.Modules {
-		d.file(filepath.Join(in.Kernel.ModulesDir, m))
-	}
-	if r.Binary != "" {
-		d.file(r.Binary)
-	}
-	if r.Rootfs != "" {
-		d.file(r.Rootfs)
-	}
-	for _, c := range r.Copies {
-		d.enc(c.Dst)
-		if err := d.tree(c.Src); err != nil {
-			return "", err
-		}
-	}
-	return d.sum()
+	d, err := digestsOf(r, in, nil)
+	return d.image, err
 }
 
-// digest lists what the image digest covers, in order: encoded values and
+// Digest is the image's content address as the package's Digest computes
+// it, with the hashes of unchanged input files taken from the store's
+// cache: what a bake of the recipe would name its image.
+func (s *Store) Digest(r *Recipe, in Inputs) (string, error) {
+	d, err := s.digests(r, in)
+	return d.image, err
+}
+
+func (s *Store) digests(r *Recipe, in Inputs) (digests, error) {
+	c := loadHashCache(filepath.Join(s.Root, "hashes.json"))
+	d, err := digestsOf(r, in, c)
+	if err != nil {
+		return d, err
+	}
+	// A cache that cannot be written costs the next bake a hash, no more.
+	_ = c.save()
+	return d, nil
+}
+
+// digests are a bake's content addresses. The disk's and the initrd's
+// cover only what goes into them, so images that differ in command,
+// environment, port or kernel share them; the image's covers those and
+// the other two.
+type digests struct{ image, disk, initrd string }
+
+func digestsOf(r *Recipe, in Inputs, c *hashCache) (digests, error) {
+	var out digests
+	disk := digest{cache: c}
+	disk.enc("disk", formatVersion)
+	if r.Binary != "" {
+		disk.enc(baseName(r.Binary)) // where it lands in /app
+		disk.file(r.Binary)
+	}
+	if r.Rootfs != "" {
+		disk.enc("rootfs")
+		disk.file(r.Rootfs)
+	}
+	for _, cp := range r.Copies {
+		disk.enc(cp.Dst)
+		if err := disk.tree(cp.Src); err != nil {
+			return out, err
+		}
+	}
+
+	initrd := digest{cache: c}
+	initrd.enc("initrd", formatVersion, in.Kernel.Modules)
+	initrd.file(in.Init)
+	libs, err := initLibraries(in.Init)
+	if err != nil {
+		return out, err
+	}
+	for _, lib := range libs {
+		initrd.enc(lib) // where the initramfs puts it
+		initrd.file(lib)
+	}
+	for _, m := range in.Kernel.Modules {
+		initrd.file(filepath.Join(in.Kernel.ModulesDir, m))
+	}
+
+	if out.disk, err = disk.sum(); err != nil {
+		return out, err
+	}
+	if out.initrd, err = initrd.sum(); err != nil {
+		return out, err
+	}
+	image := digest{cache: c}
+	image.enc(formatVersion, r.Name, r.Command, r.Env, r.Port, in.Kernel.Version, out.disk, out.initrd)
+	image.file(in.Kernel.Image)
+	if out.image, err = image.sum(); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// digest lists what a digest covers, in order: encoded values and
 // files. The files' contents, most of the work (the kernel alone is over
 // ten megabytes), are hashed on all cores, each on its own; the digest
-// covers each one's name and hash.
+// covers each one's hash, and the names that matter are encoded beside it.
 type digest struct {
 	parts []digestPart
+	cache *hashCache // nil: hash every file
 }
 
 type digestPart struct {
@@ -133,7 +182,7 @@ func (d *digest) sum() (string, error) {
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := range next {
-				sums[i], errs[i] = hashFile(d.parts[i].file)
+				sums[i], errs[i] = d.cache.sum(d.parts[i].file)
 			}
 		})
 	}
@@ -154,20 +203,7 @@ func (d *digest) sum() (string, error) {
 		if errs[i] != nil {
 			return "", errs[i]
 		}
-		fmt.Fprintf(h, "file %s %x\n", filepath.Base(part.file), sums[i])
+		fmt.Fprintf(h, "file %x\n", sums[i])
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func hashFile(p string) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, fmt.Errorf("hash %s: %w", p, err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return nil, fmt.Errorf("hash %s: %w", p, err)
-	}
-	return h.Sum(nil), nil
 }

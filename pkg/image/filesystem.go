@@ -2,7 +2,6 @@ package image
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,18 +12,17 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/diskfs/go-diskfs/backend/file"
-	"github.com/diskfs/go-diskfs/filesystem/ext4"
+	"github.com/vmfleet/vmfleet/pkg/image/ext4"
 )
 
-// rootFS writes an ext4 filesystem image in Go: no root, mounts or loop
-// devices. go-diskfs cannot remove files without damaging the filesystem,
-// so everything is written once, in order.
+// rootFS writes a service's root filesystem image with the package's own
+// ext4 writer: no root, mounts or loop devices, and every file streamed
+// into place once. A path is written once: the first writer wins, or, for
+// a bake's own files, a second one is refused.
 type rootFS struct {
-	fs    *ext4.FileSystem
-	dirs  map[string]bool
-	files map[string]bool // files and symlinks written: writing one again would leave the old one's tail
-	buf   []byte
+	w     *ext4.Writer
+	f     *os.File
+	files map[string]bool // files and symlinks written by the recipe's own files
 }
 
 const blockSize = 4096
@@ -42,7 +40,7 @@ func fsSize(content int64) int64 {
 // more where many small files need them: a tarball of 30,000 empty files
 // would run out. An inode a block is the most a group's bitmap can hold.
 func inodeCount(size, entries int64) uint32 {
-	n := size / ext4.DefaultInodeRatio
+	n := size / 8192
 	if want := entries + entries/4 + 1024; want > n {
 		n = want
 	}
@@ -51,45 +49,40 @@ func inodeCount(size, entries int64) uint32 {
 
 func createRootFS(p string, c content) (*rootFS, int64, error) {
 	size := fsSize(c.bytes)
-	b, err := file.CreateFromPath(p, size)
+	f, err := os.Create(p)
 	if err != nil {
 		return nil, 0, err
 	}
-	fs, err := ext4.Create(b, size, 0, 512, &ext4.Params{
-		SectorsPerBlock: blockSize / 512,
-		InodeCount:      inodeCount(size, c.entries),
-		VolumeName:      "vmfleet",
-		// Small filesystems have no use for online-resize reservations, and
-		// go-diskfs lays them out wrongly under 128 MiB.
-		Features: []ext4.FeatureOpt{ext4.WithFeatureReservedGDTBlocksForExpansion(false)},
-	})
+	w, err := ext4.Create(f, size, inodeCount(size, c.entries), "vmfleet")
 	if err != nil {
+		f.Close()
 		return nil, 0, err
 	}
-	return &rootFS{fs: fs, dirs: map[string]bool{"": true}, files: map[string]bool{}, buf: make([]byte, 4<<20)}, size, nil
+	return &rootFS{w: w, f: f, files: map[string]bool{}}, size, nil
 }
 
-func (r *rootFS) Close() error { return r.fs.Close() }
-
-// rel turns an absolute image path into go-diskfs's relative form.
-func rel(p string) string { return strings.TrimPrefix(path.Clean("/"+p), "/") }
-
-func (r *rootFS) mkdirAll(p string, mode fs.FileMode) error {
-	p = rel(p)
-	if r.dirs[p] {
-		return nil
-	}
-	if err := r.mkdirAll(path.Dir(p), 0o755); err != nil {
+// Close writes the filesystem's metadata and closes its file.
+func (r *rootFS) Close() error {
+	if err := r.w.Close(); err != nil {
+		r.f.Close()
 		return err
 	}
-	if p == "." {
+	return r.f.Close()
+}
+
+// abandon closes the file of a filesystem that will not be finished.
+func (r *rootFS) abandon() { r.f.Close() }
+
+// rel turns an absolute image path into the writer's relative form.
+func rel(p string) string { return strings.TrimPrefix(path.Clean("/"+p), "/") }
+
+// mkdirAll makes a directory the recipe's own files need, leaving one that
+// exists as it is.
+func (r *rootFS) mkdirAll(p string, mode fs.FileMode) error {
+	if r.w.Exists(p) {
 		return nil
 	}
-	if err := r.fs.Mkdir(p); err != nil {
-		return fmt.Errorf("mkdir /%s: %w", p, err)
-	}
-	r.dirs[p] = true
-	return r.fs.Chmod(p, fileMode(mode))
+	return r.w.Mkdir(p, ext4.Meta{Mode: fileMode(mode)})
 }
 
 // fileMode is the part of a mode the image keeps: permissions and the
@@ -98,8 +91,8 @@ func fileMode(mode fs.FileMode) fs.FileMode {
 	return mode.Perm() | mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
 }
 
-// claim records that p is written, once: go-diskfs would write a second
-// file over the first one without truncating it, and cannot remove it.
+// claim records that p is written, once: a copy that lands on the binary or
+// on another copy is a mistake in the recipe.
 func (r *rootFS) claim(p string) error {
 	if r.files[p] {
 		return fmt.Errorf("/%s is written twice: give each copy its own destination, apart from the binary's", p)
@@ -108,28 +101,23 @@ func (r *rootFS) claim(p string) error {
 	return nil
 }
 
-func (r *rootFS) writeFile(p string, src io.Reader, mode fs.FileMode) error {
+// writeHostFile writes the host file at src, which fi describes, to p in
+// the image with mode.
+func (r *rootFS) writeHostFile(p, src string, fi fs.FileInfo, mode fs.FileMode) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return r.writeFile(p, f, fi.Size(), ext4.Meta{Mode: fileMode(mode), Mtime: fi.ModTime()})
+}
+
+func (r *rootFS) writeFile(p string, src io.Reader, size int64, m ext4.Meta) error {
 	p = rel(p)
 	if err := r.claim(p); err != nil {
 		return err
 	}
-	if err := r.mkdirAll(path.Dir(p), 0o755); err != nil {
-		return err
-	}
-	f, err := r.fs.OpenFile(p, os.O_CREATE|os.O_RDWR)
-	if err != nil {
-		return fmt.Errorf("create /%s: %w", p, err)
-	}
-	// Hide an *os.File's WriteTo, which would copy in 32 KiB writes: each
-	// write to go-diskfs allocates blocks and rewrites the inode.
-	if _, err := io.CopyBuffer(f, struct{ io.Reader }{src}, r.buf); err != nil {
-		f.Close()
-		return fmt.Errorf("write /%s: %w", p, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return r.fs.Chmod(p, fileMode(mode))
+	return r.w.WriteFile(p, src, size, m)
 }
 
 func (r *rootFS) symlink(target, p string) error {
@@ -137,10 +125,7 @@ func (r *rootFS) symlink(target, p string) error {
 	if err := r.claim(p); err != nil {
 		return err
 	}
-	if err := r.mkdirAll(path.Dir(p), 0o755); err != nil {
-		return err
-	}
-	return r.fs.Symlink(target, p)
+	return r.w.Symlink(target, p, ext4.Meta{})
 }
 
 // skeletonDirs are the mount points every binary image has.
@@ -162,10 +147,10 @@ func (r *rootFS) skeletonFiles() error {
 		{"/etc/nsswitch.conf", "hosts: files dns\n"},
 	}
 	for _, f := range files {
-		if p := rel(f.path); r.files[p] || r.dirs[p] {
+		if r.w.Exists(f.path) {
 			continue
 		}
-		if err := r.writeFile(f.path, strings.NewReader(f.content), 0o644); err != nil {
+		if err := r.writeFile(f.path, strings.NewReader(f.content), int64(len(f.content)), ext4.Meta{Mode: 0o644}); err != nil {
 			return err
 		}
 	}
@@ -201,21 +186,16 @@ func (r *rootFS) copyTree(ctx context.Context, src, dst string) error {
 			}
 			return r.symlink(t, target)
 		case fi.Mode().IsRegular():
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			return r.writeFile(target, f, fi.Mode())
+			return r.writeHostFile(target, p, fi, fi.Mode())
 		default:
 			return fmt.Errorf("%s: only files, directories and symlinks can be copied", p)
 		}
 	})
 }
 
-// unpackTar writes a root filesystem tarball into the image. Device nodes
-// are skipped (the guest mounts devtmpfs on /dev); hard links become copies
-// because go-diskfs cannot link.
+// unpackTar writes a root filesystem tarball into the image, owners,
+// modes, times and hard links as the tarball has them. Device nodes and
+// fifos are skipped (the guest mounts devtmpfs on /dev).
 func (r *rootFS) unpackTar(ctx context.Context, tarball string) error {
 	tr, c, err := openTarball(tarball)
 	if err != nil {
@@ -236,43 +216,32 @@ func (r *rootFS) unpackTar(ctx context.Context, tarball string) error {
 		}
 		p := rel(h.Name)
 		if p == "." || p == "" {
+			p = ""
+		} else if written[p] {
+			// A later entry for the same path: the first one wins, as
+			// nothing is ever rewritten.
 			continue
 		}
-		if written[p] {
-			// A later entry for the same path would need a remove, which
-			// go-diskfs cannot do safely; the first one wins.
-			continue
-		}
-		mode := h.FileInfo().Mode()
+		m := ext4.Meta{Mode: fileMode(h.FileInfo().Mode()), Uid: h.Uid, Gid: h.Gid, Mtime: h.ModTime}
 		switch h.Typeflag {
 		case tar.TypeDir:
-			// Chmod even when it exists: a tarball may list a directory
-			// after what it holds, which made it with a default mode.
-			if err = r.mkdirAll(p, mode); err == nil {
-				err = r.fs.Chmod(p, fileMode(mode))
-			}
+			err = r.w.Mkdir(p, m)
 		case tar.TypeReg:
-			err = r.writeFile(p, tr, mode)
+			err = r.w.WriteFile(p, tr, h.Size, m)
 		case tar.TypeSymlink:
-			err = r.symlink(h.Linkname, p)
+			err = r.w.Symlink(h.Linkname, p, m)
 		case tar.TypeLink:
-			var data []byte
-			data, err = r.fs.ReadFile(rel(h.Linkname))
-			if err == nil {
-				err = r.writeFile(p, bytes.NewReader(data), mode)
-			}
+			err = r.w.Link(rel(h.Linkname), p)
 		default:
 			continue // devices, fifos: not needed in a service image
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("--rootfs %s is truncated: it ends inside %s (its header says %d bytes); make the tarball again or fetch it whole", tarball, h.Name, h.Size)
 		}
 		if err != nil {
 			return fmt.Errorf("unpack %s: %w", h.Name, err)
 		}
 		written[p] = true
-		if h.Typeflag != tar.TypeSymlink && (h.Uid != 0 || h.Gid != 0) {
-			if err := r.fs.Chown(p, h.Uid, h.Gid); err != nil {
-				return fmt.Errorf("chown %s: %w", h.Name, err)
-			}
-		}
 	}
 }
 

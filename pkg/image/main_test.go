@@ -198,7 +198,7 @@ func statField(t testing.TB, raw, p, field string) string {
 // no image, nothing in progress, no name (for name or any other).
 func assertNothingLeft(t testing.TB, s *Store, name string) {
 	t.Helper()
-	for _, d := range []string{"tmp", "images", "names"} {
+	for _, d := range []string{"tmp", "images", "names", "disks", "initrds"} {
 		entries, err := os.ReadDir(filepath.Join(s.Root, d))
 		if err != nil {
 			t.Fatal(err)

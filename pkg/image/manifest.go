@@ -20,7 +20,7 @@ type Manifest struct {
 	Initrd        string    `json:"initrd"`
 	Disk          string    `json:"disk"`
 	DiskVirtual   int64     `json:"disk_virtual_bytes"` // the filesystem's size as the guest sees it
-	SizeBytes     int64     `json:"size_bytes"`         // disk.qcow2 plus initrd on the host
+	SizeBytes     int64     `json:"size_bytes"`         // its disk.qcow2 plus initrd on the host, shared with other images or not
 	Created       time.Time `json:"created"`
 }
 

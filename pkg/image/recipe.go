@@ -1,10 +1,12 @@
 // Package image bakes services into immutable, content-addressed, bootable
 // images (the AMIs of vmfleet) and keeps them in a local store.
 //
-// An image is a directory holding disk.qcow2 (the service's ext4 root
-// filesystem), initrd.img (the guest's init, with its libraries if it has
-// any, and the kernel modules it loads) and manifest.json; the kernel it boots is shared between images. The digest is
-// computed from the inputs before any work, so a cache hit costs a hash.
+// An image is a manifest.json pointing at disk.qcow2 (the service's ext4
+// root filesystem), initrd.img (the guest's init, with its libraries if it
+// has any, and the kernel modules it loads) and the kernel it boots. Each
+// of the three is shared between the images that need the same one, by
+// its own digest. The digests are computed from the inputs before any
+// work, and input hashes are cached by stat, so a cache hit costs a stat.
 package image
 
 import (

@@ -136,6 +136,13 @@ func TestBakeOfARootfsTarballWritesItsFilesLinksAndModes(t *testing.T) {
 					t.Errorf("%s is a %s, want a regular file", p, typ)
 				}
 			}
+			// The hard link stays one: one inode with two names.
+			if a, b := statField(t, raw, "/www/index.html", "Inode:"), statField(t, raw, "/www/copy.html", "Inode:"); a != b {
+				t.Errorf("/www/copy.html is inode %s, /www/index.html %s: want the hard link kept", b, a)
+			}
+			if n := statField(t, raw, "/www/index.html", "Links:"); n != "2" {
+				t.Errorf("/www/index.html has %s links, want 2", n)
+			}
 			for p, want := range map[string]string{
 				"/bin/busybox":    "0755",
 				"/bin/su-helper":  "04755",
@@ -154,6 +161,10 @@ func TestBakeOfARootfsTarballWritesItsFilesLinksAndModes(t *testing.T) {
 				if uid, gid := owner(t, raw, p); uid != "1000" || gid != "1000" {
 					t.Errorf("%s is owned by %s:%s, want 1000:1000 as in the tarball", p, uid, gid)
 				}
+			}
+			// Empty once its devices are skipped, /dev stays: the guest mounts on it.
+			if typ := inodeType(t, raw, "/dev"); typ != "directory" {
+				t.Errorf("/dev is a %s, want the empty directory the tarball has", typ)
 			}
 			for _, p := range []string{"/dev/null", "/dev/initctl"} {
 				if out := debugfs(t, raw, "stat "+p); !strings.Contains(out, "File not found") {

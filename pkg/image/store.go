@@ -15,10 +15,18 @@ import (
 
 // Store is the local image store:
 //
-//	ROOT/images/DIGEST/{disk.qcow2,initrd.img,manifest.json}
+//	ROOT/images/DIGEST/manifest.json    one image: what to boot, and how
+//	ROOT/disks/DIGEST/{disk.qcow2,disk.json}  a root filesystem, shared by the
+//	                                    images of the same files
+//	ROOT/initrds/DIGEST/initrd.img      shared by the images of the same init
+//	                                    and kernel modules
 //	ROOT/kernels/VERSION-HASH/vmlinuz   shared by the images that boot it
 //	ROOT/names/NAME                     the digest NAME points at
+//	ROOT/hashes.json                    input files' hashes by their stat
 //	ROOT/tmp/                           bakes in progress, renamed into place
+//
+// Images baked before disks were shared keep disk.qcow2 and initrd.img in
+// their own directory; their manifests' absolute paths say where.
 type Store struct {
 	Root string
 }
@@ -38,7 +46,7 @@ func OpenStore(root string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{Root: abs}
-	for _, d := range []string{"images", "kernels", "names", "tmp"} {
+	for _, d := range append([]string{"images", "names", "tmp"}, sharedKinds...) {
 		if err := os.MkdirAll(filepath.Join(abs, d), 0o755); err != nil {
 			return nil, fmt.Errorf("open image store: %w", err)
 		}
@@ -107,21 +115,21 @@ func (s *Store) Remove(ref string) error {
 			return fmt.Errorf("remove image %s: %w", ref, err)
 		}
 	}
-	if err := s.removeImage(m.Digest); err != nil {
+	if err := s.discard(s.imageDir(m.Digest)); err != nil {
 		return fmt.Errorf("remove image %s: %w", ref, err)
 	}
-	return s.pruneKernels()
+	return s.pruneShared()
 }
 
-// removeImage moves an image out of images/ in one rename, so no reader
-// sees it half deleted, then deletes it.
-func (s *Store) removeImage(digest string) error {
+// discard moves a directory of the store into tmp/ in one rename, so no
+// reader sees it half deleted, then deletes it.
+func (s *Store) discard(dir string) error {
 	gone, err := os.MkdirTemp(filepath.Join(s.Root, "tmp"), "rm-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(gone)
-	err = os.Rename(s.imageDir(digest), filepath.Join(gone, digest))
+	err = os.Rename(dir, filepath.Join(gone, filepath.Base(dir)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -129,7 +137,8 @@ func (s *Store) removeImage(digest string) error {
 }
 
 // Prune removes images no name points at, except those inUse reports (an
-// instance's overlay still reads them), and kernels no image boots.
+// instance's overlay still reads them), and the kernels, disks and initrds
+// no image left uses.
 func (s *Store) Prune(inUse func(digest string) bool) error {
 	named := map[string]bool{}
 	names, _ := os.ReadDir(filepath.Join(s.Root, "names"))
@@ -149,34 +158,9 @@ func (s *Store) Prune(inUse func(digest string) bool) error {
 		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) < pruneGrace {
 			continue
 		}
-		if err := s.removeImage(d); err != nil {
+		if err := s.discard(s.imageDir(d)); err != nil {
 			return fmt.Errorf("prune image %s: %w", d[:min(12, len(d))], err)
 		}
 	}
-	return s.pruneKernels()
-}
-
-// pruneKernels removes the kernels no image in the store boots.
-func (s *Store) pruneKernels() error {
-	kernels := map[string]bool{}
-	images, _ := os.ReadDir(filepath.Join(s.Root, "images"))
-	for _, e := range images {
-		if m, err := readManifest(filepath.Join(s.imageDir(e.Name()), "manifest.json")); err == nil {
-			kernels[filepath.Dir(m.Kernel)] = true
-		}
-	}
-	ks, _ := os.ReadDir(filepath.Join(s.Root, "kernels"))
-	for _, k := range ks {
-		p := filepath.Join(s.Root, "kernels", k.Name())
-		// A bake places its kernel before its image; leave young ones be.
-		if fi, err := k.Info(); err == nil && time.Since(fi.ModTime()) < pruneGrace {
-			continue
-		}
-		if !kernels[p] {
-			if err := os.RemoveAll(p); err != nil {
-				return fmt.Errorf("prune kernel %s: %w", k.Name(), err)
-			}
-		}
-	}
-	return nil
+	return s.pruneShared()
 }

@@ -48,6 +48,13 @@ func openTarball(p string) (*tar.Reader, io.Closer, error) {
 		f.Close()
 		return nil, nil, err
 	}
+	if _, plain := r.(*bufio.Reader); plain {
+		// The file itself, which tar seeks in to skip what is not read:
+		// sizing an image from a plain tarball's headers reads no data.
+		if _, err := f.Seek(0, io.SeekStart); err == nil {
+			r = f
+		}
+	}
 	return tar.NewReader(r), closerFunc(func() error { c.Close(); return f.Close() }), nil
 }
 
