@@ -214,7 +214,7 @@ func TestAFullDiskDuringABakeSaysSoInOneLineAndLeavesNoHalfImage(t *testing.T) {
 	if !strings.Contains(msg, "no space left") || strings.Count(msg, "\n") != 0 || !strings.Contains(msg, "free") {
 		t.Errorf("want one line saying the disk is full and how to fix it, got: %q", msg)
 	}
-	for _, sub := range []string{"images", "tmp", "names"} {
+	for _, sub := range []string{"images", "tmp", "names", "disks", "initrds"} {
 		if entries, _ := os.ReadDir(filepath.Join(home, sub)); len(entries) > 0 {
 			t.Errorf("%s/ not empty after a failed bake: %v", sub, entries)
 		}
@@ -237,7 +237,7 @@ func TestAFreshHomeWorksWhicheverCommandComesFirstAndAnUnreachableOneIsRefused(t
 	})
 	// The first command is a detached up, as the README shows.
 	e.must("up", "-f", writeService(t, freePort(t), 1), "-d", "--wait-timeout", "3m")
-	for _, d := range []string{"", "images", "instances", "kernels"} {
+	for _, d := range []string{"", "images", "instances", "kernels", "disks", "initrds", "snapshots"} {
 		st, err := os.Stat(filepath.Join(e.home, d))
 		if err != nil || st.Mode().Perm()&0o001 == 0 {
 			t.Errorf("%s/%s: mode %v, err %v: QEMU cannot traverse it", e.home, d, st.Mode(), err)

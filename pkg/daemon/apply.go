@@ -34,7 +34,7 @@ func (d *Daemon) Apply(ctx context.Context, req api.ApplyRequest) (api.ApplyResu
 	}
 	run := d.fleet(f.Name, !req.DryRun)
 	if run == nil { // a dry run of a fleet never applied
-		next, err := digests(f, in)
+		next, err := digests(d.images, f, in)
 		if err != nil {
 			return api.ApplyResult{}, api.Invalid(err)
 		}
@@ -46,7 +46,7 @@ func (d *Daemon) Apply(ctx context.Context, req api.ApplyRequest) (api.ApplyResu
 	}
 	defer end()
 
-	next, err := digests(f, in)
+	next, err := digests(d.images, f, in)
 	if err != nil {
 		return api.ApplyResult{}, api.Invalid(err)
 	}
@@ -91,10 +91,10 @@ func (d *Daemon) Apply(ctx context.Context, req api.ApplyRequest) (api.ApplyResu
 }
 
 // digests computes, without baking, what each service's image would be.
-func digests(f *fleetfile.Fleet, in image.Inputs) (desired, error) {
+func digests(images *image.Store, f *fleetfile.Fleet, in image.Inputs) (desired, error) {
 	out := desired{spec: f, digests: map[string]string{}}
 	for _, s := range f.Services {
-		dg, err := image.Digest(recipe(f, s), in)
+		dg, err := images.Digest(recipe(f, s), in)
 		if err != nil {
 			return out, fmt.Errorf("service %s: %w", s.Name, err)
 		}
