@@ -58,3 +58,13 @@ elif [ -c /dev/kvm ]; then
 else
 	log "guests will run under TCG (software emulation): no /dev/kvm on this host"
 fi
+
+# Kernel same-page merging: instances restored from one snapshot start with
+# the same pages (kernel, init, drivers), and QEMU offers guest RAM for
+# merging. Turned on where the host has it and lets us; vmfleet works
+# without it, with more memory per instance (vmfleet stats shows PSS).
+if [ "$(cat /sys/kernel/mm/ksm/run 2>/dev/null)" = 0 ]; then
+	if echo 1 | sudo_ tee /sys/kernel/mm/ksm/run >/dev/null 2>&1; then
+		log "kernel same-page merging (KSM) turned on for instances restored from one snapshot"
+	fi
+fi

@@ -69,18 +69,36 @@ func waitHTTP(b *testing.B, url string, limit time.Duration) {
 }
 
 // BenchmarkRunToFirstAnswer: `vmfleet run` of a baked image until its
-// first HTTP answer through the forwarded port.
+// first HTTP answer through the forwarded port, restored from a snapshot
+// and booted cold, at a whole core and at half of one, side by side.
 func BenchmarkRunToFirstAnswer(b *testing.B) {
 	home := benchHome(b)
 	vm(b, home, "bake", "--name", "hello", "--binary", bin("hello"), "--port", "8080", "--", "/app/hello", "-listen", ":8080")
-	for i := 0; i < b.N; i++ {
-		out := vm(b, home, "run", "hello", "--json")
+	runOnce := func(b *testing.B, args ...string) {
+		out := vm(b, home, append([]string{"run", "hello", "--json", "--memory", "128MiB"}, args...)...)
 		var inst struct{ ID, Address string }
 		jsonDecode(b, out, &inst)
 		waitHTTP(b, "http://"+inst.Address+"/", 2*time.Minute)
 		b.StopTimer()
 		vm(b, home, "rm", "-f", inst.ID)
 		b.StartTimer()
+	}
+	// The first launch of each shape captures its snapshot: not timed.
+	for _, cpu := range []string{"1", "0.5"} {
+		runOnce(b, "--cpu", cpu)
+	}
+	for _, launch := range []string{"snapshot", "cold"} {
+		for _, cpu := range []string{"1", "0.5"} {
+			b.Run("launch="+launch+"/cpu="+cpu, func(b *testing.B) {
+				args := []string{"--cpu", cpu}
+				if launch == "cold" {
+					args = append(args, "--cold-boot")
+				}
+				for range b.N {
+					runOnce(b, args...)
+				}
+			})
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/image"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 func (e *testEnv) bakeHello(extra ...string) image.Manifest {
@@ -84,6 +85,18 @@ func TestRunBootsTheImageAndServesThroughLoopback(t *testing.T) {
 	e := newTestEnv(t)
 	e.bakeHello()
 	inst := e.run("hello", "--cpu", "0.5", "--memory", "256MiB", "--env", "EXTRA=yes")
+	// It boots at its whole vCPU (a boot burst), visible to virsh and in
+	// stats, and gets its cap of half a core within limits.BootBurst.
+	if sched := tool(t, "virsh", "schedinfo", inst.Domain); !regexpMatch(`global_quota\s*:\s*100000`, sched) {
+		t.Errorf("no boot burst:\n%s", sched)
+	}
+	var bursting []api.Stats
+	if err := json.Unmarshal([]byte(e.must("stats", "--json", "--interval", "100ms")), &bursting); err != nil {
+		t.Fatal(err)
+	}
+	if len(bursting) != 1 || bursting[0].BurstUntil == nil || bursting[0].CPUCap != 1 {
+		t.Errorf("stats during the burst: %+v", bursting)
+	}
 
 	if !strings.HasPrefix(inst.Address, "127.0.0.1:") {
 		t.Fatalf("address %q is not on 127.0.0.1", inst.Address)
@@ -107,9 +120,14 @@ func TestRunBootsTheImageAndServesThroughLoopback(t *testing.T) {
 
 	// The caps, read back with virsh: half a core for the whole domain,
 	// and a hard limit covering guest RAM plus QEMU's overhead.
-	sched := tool(t, "virsh", "schedinfo", inst.Domain)
+	var sched string
+	for deadline := time.Now().Add(limits.BootBurst + 5*time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		if sched = tool(t, "virsh", "schedinfo", inst.Domain); regexpMatch(`global_quota\s*:\s*50000`, sched) {
+			break
+		}
+	}
 	if !regexpMatch(`global_period\s*:\s*100000`, sched) || !regexpMatch(`global_quota\s*:\s*50000`, sched) {
-		t.Errorf("cpu cap not applied:\n%s", sched)
+		t.Errorf("cpu cap not applied after the burst:\n%s", sched)
 	}
 	memtune := tool(t, "virsh", "memtune", inst.Domain)
 	if !regexpMatch(fmt.Sprintf(`hard_limit\s*:\s*%d`, (256+256)*1024), memtune) {
@@ -126,10 +144,10 @@ func TestRunBootsTheImageAndServesThroughLoopback(t *testing.T) {
 			continue
 		}
 		found = true
-		if r.CPUCap != 0.5 || r.LimitBytes != (256+256)<<20 || r.GuestBytes != 256<<20 {
+		if r.CPUCap != 0.5 || r.BurstUntil != nil || r.LimitBytes != (256+256)<<20 || r.GuestBytes != 256<<20 {
 			t.Errorf("stats caps: %+v", r)
 		}
-		if r.RSSBytes == 0 || r.RSSBytes > r.LimitBytes || r.CPUPercent < 0 || r.CPUPercent > 100 {
+		if r.RSSBytes == 0 || r.RSSBytes > r.LimitBytes || r.PSSBytes == 0 || r.PSSBytes > r.RSSBytes || r.CPUPercent < 0 || r.CPUPercent > 100 {
 			t.Errorf("stats use out of bounds: %+v", r)
 		}
 	}

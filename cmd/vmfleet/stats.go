@@ -32,10 +32,15 @@ func statsCommand() *cli.Command {
 				return printJSON(rows)
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "FLEET\tSERVICE\tID\tCPU %\tCPU CAP\tMEM (QEMU)\tMEM LIMIT\tGUEST RAM")
+			fmt.Fprintln(w, "FLEET\tSERVICE\tID\tCPU %\tCPU CAP\tMEM (QEMU RSS)\tPSS\tMEM LIMIT\tGUEST RAM")
 			for _, r := range rows {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%.1f%%\t%.2g\t%s\t%s\t%s\n", dash(r.Fleet), r.Service, r.ID, r.CPUPercent, r.CPUCap,
-					units.BytesSize(float64(r.RSSBytes)), units.BytesSize(float64(r.LimitBytes)), units.BytesSize(float64(r.GuestBytes)))
+				capNow := fmt.Sprintf("%.2g", r.CPUCap)
+				if r.BurstUntil != nil {
+					capNow += fmt.Sprintf(" (boot burst, %s left)", time.Until(*r.BurstUntil).Round(time.Second))
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%.1f%%\t%s\t%s\t%s\t%s\t%s\n", dash(r.Fleet), r.Service, r.ID, r.CPUPercent, capNow,
+					units.BytesSize(float64(r.RSSBytes)), units.BytesSize(float64(r.PSSBytes)),
+					units.BytesSize(float64(r.LimitBytes)), units.BytesSize(float64(r.GuestBytes)))
 			}
 			return w.Flush()
 		},

@@ -64,8 +64,14 @@ type Stats struct {
 	Service    string  `json:"service"`
 	ID         string  `json:"id"`
 	CPUPercent float64 `json:"cpu_percent"` // of one core
-	CPUCap     float64 `json:"cpu_cap"`     // cores; 0 for none
+	CPUCap     float64 `json:"cpu_cap"`     // cores now (all vCPUs while it bursts); 0 for none
 	RSSBytes   uint64  `json:"rss_bytes"`   // the whole QEMU process
+	// PSSBytes is RSS with each page shared with other processes (other
+	// clones of one snapshot, after KSM merged them) divided among them.
+	PSSBytes uint64 `json:"pss_bytes"`
+	// BurstUntil is when a booting instance gets its cap, at the latest;
+	// absent once it has it.
+	BurstUntil *time.Time `json:"burst_until,omitempty"`
 	LimitBytes uint64  `json:"limit_bytes"` // the cgroup hard limit
 	GuestBytes uint64  `json:"guest_bytes"` // guest RAM
 }

@@ -312,7 +312,7 @@ func (c *Controller) reconcile(ctx context.Context) {
 	for _, s := range c.services {
 		for _, m := range s.members {
 			if m.phase == launching || m.phase == booting {
-				starting += s.spec.CPU
+				starting += instance.BootCPU(s.spec.CPU)
 			}
 		}
 	}
@@ -356,11 +356,11 @@ func (c *Controller) reconcile(ctx context.Context) {
 			c.retire(ctx, s, m, 10*time.Second)
 		}
 		for i := 0; i < p.launch && !now.Before(s.notBefore) && s.launchError == ""; i++ {
-			if starting > 0 && starting+s.spec.CPU > c.opts.BootCPUs {
+			if starting > 0 && starting+instance.BootCPU(s.spec.CPU) > c.opts.BootCPUs {
 				break
 			}
 			c.launch(ctx, s)
-			starting += s.spec.CPU
+			starting += instance.BootCPU(s.spec.CPU)
 		}
 	}
 	c.publish()

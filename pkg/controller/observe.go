@@ -47,6 +47,14 @@ func (c *Controller) onHealth(ctx context.Context, tr health.Transition) {
 	case tr.To == health.Healthy && m.phase == booting:
 		m.phase, m.inService = inService, time.Now()
 		c.emit(s.spec.Name, m.key, "healthy", "in service after %s", time.Since(m.launched).Round(100*time.Millisecond))
+		// In service: the boot burst is over (off the owner goroutine).
+		if inst := s.insts[m.key]; inst != nil {
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				_ = c.opts.Instances.EndBurst(ctx, inst.Domain)
+			}()
+		}
 	case tr.To == health.Unhealthy && m.phase == inService:
 		c.emit(s.spec.Name, m.key, "unhealthy", "%s; replacing", tr.Reason)
 		c.retire(ctx, s, m, 0)

@@ -125,6 +125,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer d.state.db.Close()
 	defer d.links.Close()
 	go d.sample(ctx)
+	go func() {
+		if err := d.instances.Recap(ctx); err != nil {
+			d.log.Warn("cap instances a stopped daemon left bursting", "err", err)
+		}
+	}()
 	kept := make(chan struct{})
 	defer func() { <-kept }() // the last events are written before the store closes
 	go func() {

@@ -32,6 +32,7 @@ func (d *Daemon) sample(ctx context.Context) {
 			return
 		case now := <-tick.C:
 			tick.Reset(cadence.Until(sampleEvery))
+			d.instances.EndDueBursts(ctx, now)
 			stats, err := d.hv.Stats(ctx)
 			if err != nil {
 				continue // libvirtd away: a gap in the history

@@ -106,6 +106,12 @@ func (d *Daemon) Stats(ctx context.Context, fleet string, interval time.Duration
 			}
 			r.LimitBytes = lim.MemoryHardLimitKiB * 1024
 		}
+		if pss, err := d.hv.PSS(ctx, i.Domain); err == nil {
+			r.PSSBytes = pss * 1024
+		}
+		if until, ok := d.instances.Bursting(i.Domain); ok {
+			r.BurstUntil = &until
+		}
 		rows = append(rows, r)
 	}
 	return rows, nil

@@ -23,6 +23,9 @@ type Hypervisor interface {
 	// forwards are in place before the guest runs).
 	Start(ctx context.Context, name string, paused bool) error
 	Resume(ctx context.Context, name string) error
+	// SetCPUQuota sets the running domain's CPU quota (µs of CPU per
+	// period, for the whole domain); the persistent definition keeps its own.
+	SetCPUQuota(ctx context.Context, name string, quota int64) error
 	// SetMemoryHardLimit caps the running domain's whole QEMU process.
 	SetMemoryHardLimit(ctx context.Context, name string, bytes int64) error
 	// ForwardPort forwards 127.0.0.1:hostPort to the guest's guestPort on its
@@ -50,6 +53,8 @@ type Hypervisor interface {
 	AgentSocket(ctx context.Context, name, port string) (string, error)
 	// Limits reads back the caps libvirt applied to a running domain.
 	Limits(ctx context.Context, name string) (Limits, error)
+	// PSS is the proportional set size of the running domain's QEMU, KiB.
+	PSS(ctx context.Context, name string) (uint64, error)
 	// Stats samples every running domain's CPU time and memory.
 	Stats(ctx context.Context) (map[string]Stats, error)
 	// Events streams domain lifecycle events until ctx ends.

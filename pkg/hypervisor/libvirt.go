@@ -162,6 +162,18 @@ func (h *Libvirt) Resume(ctx context.Context, name string) error {
 	return nil
 }
 
+func (h *Libvirt) SetCPUQuota(ctx context.Context, name string, quota int64) error {
+	d, err := h.lookup(name)
+	if err != nil {
+		return err
+	}
+	p := []libvirt.TypedParam{{Field: "global_quota", Value: *libvirt.NewTypedParamValueLlong(quota)}}
+	if err := h.l.DomainSetSchedulerParametersFlags(d, p, uint32(libvirt.DomainAffectLive)); err != nil {
+		return fmt.Errorf("set the cpu quota of %s: %w", name, err)
+	}
+	return nil
+}
+
 // SetMemoryHardLimit sets the cgroup hard limit on the live domain. Done
 // live rather than in the XML because a process without CAP_SYS_RESOURCE
 // cannot start a domain whose XML has one (libvirt also raises the locked

@@ -243,6 +243,10 @@ func (s *Session) Resume(ctx context.Context, name string) error {
 	return with(s, func(l *Libvirt) error { return l.Resume(ctx, name) })
 }
 
+func (s *Session) SetCPUQuota(ctx context.Context, name string, quota int64) error {
+	return with(s, func(l *Libvirt) error { return l.SetCPUQuota(ctx, name, quota) })
+}
+
 func (s *Session) SetMemoryHardLimit(ctx context.Context, name string, bytes int64) error {
 	return with(s, func(l *Libvirt) error { return l.SetMemoryHardLimit(ctx, name, bytes) })
 }
@@ -285,6 +289,14 @@ func (s *Session) AgentSocket(ctx context.Context, name, port string) (string, e
 		return "", err
 	}
 	return l.AgentSocket(ctx, name, port)
+}
+
+func (s *Session) PSS(ctx context.Context, name string) (uint64, error) {
+	l, err := s.conn()
+	if err != nil {
+		return 0, err
+	}
+	return l.PSS(ctx, name)
 }
 
 func (s *Session) Stats(ctx context.Context) (map[string]Stats, error) {

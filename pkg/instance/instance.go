@@ -100,8 +100,10 @@ type Instance struct {
 	Reach Reach `json:"reach"`
 	// Snapshot is the key of the snapshot the instance was restored from;
 	// empty when it booted its kernel.
-	Snapshot string    `json:"snapshot,omitempty"`
-	Console  string    `json:"console"`
+	Snapshot string `json:"snapshot,omitempty"`
+	Console  string `json:"console"`
+	// cpuQuota is the cap a burst returns to (0: uncapped).
+	cpuQuota int64
 	Dir      string    `json:"dir"`
 	Created  time.Time `json:"created"`
 }
@@ -115,6 +117,10 @@ type Manager struct {
 	// Snapshots, when set, restores instances from a snapshot of their
 	// shape instead of booting them (see Options.ColdBoot).
 	Snapshots *snapshot.Store
+	// NoBurst starts instances at their cap instead of bursting.
+	NoBurst bool
+
+	bursts bursts
 }
 
 func (m *Manager) log() *slog.Logger {
@@ -244,6 +250,7 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 		if err == nil {
 			return
 		}
+		m.forgetBurst(inst.Domain)
 		// Leave nothing behind; the caller gets the first error.
 		cleanup := context.WithoutCancel(ctx)
 		if defined {
@@ -284,6 +291,8 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 		GuestPort: o.Image.Port, Dir: inst.Dir, Created: inst.Created, Template: o.Template,
 		Reach: Reach{HostPorts: o.HostPorts, Internet: o.Internet}}
 	inst.Reach = md.Reach
+	md.CPUQuota = quota(o.CPU)
+	inst.cpuQuota = md.CPUQuota
 	spec := domainSpec(accel, o, inst.Domain, overlay, inst.Console)
 	spec.FwCfg = map[string]string{guestconfig.FwCfgName: cfgPath}
 	var snap *snapshot.Template
@@ -353,6 +362,9 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 		return inst, fmt.Errorf("launch %s: remove the guest config QEMU has read: %w", id, err)
 	}
 	if err := m.HV.SetMemoryHardLimit(ctx, inst.Domain, MemoryLimit(o.MemoryBytes)); err != nil {
+		return inst, err
+	}
+	if err := m.startBurst(ctx, inst.Domain, o.CPU); err != nil {
 		return inst, err
 	}
 	if o.Image.Port != 0 {

@@ -28,7 +28,7 @@ func (m *Manager) List(ctx context.Context) ([]*Instance, error) {
 		inst := &Instance{
 			ID: md.ID, Domain: d.Name, Service: md.Service, Fleet: md.Fleet, Image: md.ImageName,
 			ImageDigest: md.ImageDigest, Template: md.Template, State: d.State, HostPort: md.HostPort, GuestPort: md.GuestPort,
-			Dir: md.Dir, Console: filepath.Join(md.Dir, "console.log"), Created: md.Created, Reach: md.Reach, Snapshot: md.Snapshot,
+			Dir: md.Dir, Console: filepath.Join(md.Dir, "console.log"), Created: md.Created, Reach: md.Reach, Snapshot: md.Snapshot, cpuQuota: md.CPUQuota,
 		}
 		if md.HostPort != 0 {
 			inst.Address = fmt.Sprintf("127.0.0.1:%d", md.HostPort)
@@ -66,6 +66,7 @@ func (m *Manager) Get(ctx context.Context, ref string) (*Instance, error) {
 // button: the service gets SIGTERM) and destroyed only if it is still
 // running when the grace period ends.
 func (m *Manager) Terminate(ctx context.Context, inst *Instance, grace time.Duration) error {
+	m.forgetBurst(inst.Domain)
 	if grace > 0 && inst.State == hypervisor.Running {
 		if err := m.HV.Shutdown(ctx, inst.Domain); err == nil {
 			m.waitStopped(ctx, inst.Domain, grace)

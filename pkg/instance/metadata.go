@@ -28,6 +28,8 @@ type metadata struct {
 	// Snapshot is the key of the snapshot the instance was restored
 	// from; empty when it booted.
 	Snapshot string `xml:"vmfleet:snapshot,omitempty"`
+	// CPUQuota is the instance's cap, which a burst returns to.
+	CPUQuota int64 `xml:"vmfleet:cpu-quota,omitempty"`
 }
 
 // Reach is what a guest may open connections to; the daemon's side of
@@ -66,6 +68,7 @@ func parseMetadata(s string) (*metadata, error) {
 		HostPorts   []int     `xml:"reach>host-port"`
 		Internet    bool      `xml:"reach>internet"`
 		Snapshot    string    `xml:"snapshot"`
+		CPUQuota    int64     `xml:"cpu-quota"`
 	}
 	if err := xml.Unmarshal([]byte(s), &v); err != nil {
 		return nil, fmt.Errorf("instance metadata: %w", err)
@@ -75,5 +78,5 @@ func parseMetadata(s string) (*metadata, error) {
 	}
 	return &metadata{ID: v.ID, Service: v.Service, Fleet: v.Fleet, ImageName: v.ImageName, ImageDigest: v.ImageDigest,
 		HostPort: v.HostPort, GuestPort: v.GuestPort, Template: v.Template, Dir: v.Dir, Created: v.Created,
-		Reach: Reach{HostPorts: v.HostPorts, Internet: v.Internet}, Snapshot: v.Snapshot}, nil
+		Reach: Reach{HostPorts: v.HostPorts, Internet: v.Internet}, Snapshot: v.Snapshot, CPUQuota: v.CPUQuota}, nil
 }

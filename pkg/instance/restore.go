@@ -27,8 +27,7 @@ func domainSpec(accel hypervisor.Accel, o Options, name, disk, console string) *
 		Kernel: o.Image.Kernel, Initrd: o.Image.Initrd, Accel: accel, Firmware: firmware(),
 		VCPUs: uint(math.Ceil(o.CPU)), MemoryMiB: uint(o.MemoryBytes >> 20),
 	}, name, disk, console)
-	// Rounded: 0.29*100000 is 28999.999... in floating point.
-	spec.CPUQuota = int64(math.Round(o.CPU * cpuPeriod))
+	spec.CPUQuota = quota(o.CPU)
 	spec.Internet = o.Internet
 	return spec
 }

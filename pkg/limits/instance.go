@@ -95,3 +95,8 @@ func FormatSize(n int64) string {
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
+
+// BootBurst is the longest an instance runs uncapped (at all its vCPUs)
+// after it launches, as an EC2 burstable instance spends launch credits;
+// the controller caps it sooner, once it is in service.
+const BootBurst = 10 * time.Second

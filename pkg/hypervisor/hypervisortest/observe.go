@@ -133,3 +133,17 @@ func (f *Fake) Stats(ctx context.Context) (map[string]hypervisor.Stats, error) {
 	}
 	return out, nil
 }
+
+// PSS reports the domain's Stats.RSSKiB: the fake shares no pages.
+func (f *Fake) PSS(ctx context.Context, name string) (uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("PSS", name); err != nil {
+		return 0, err
+	}
+	d, err := f.get(name)
+	if err != nil {
+		return 0, err
+	}
+	return d.Stats.RSSKiB, nil
+}

@@ -79,3 +79,21 @@ func (f *Fake) LoadState(ctx context.Context, name string, r io.Reader) error {
 	d.Loaded = b
 	return nil
 }
+
+// SetCPUQuota changes the running domain's quota, which Limits reads.
+func (f *Fake) SetCPUQuota(ctx context.Context, name string, quota int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("SetCPUQuota", name, quota); err != nil {
+		return err
+	}
+	d, err := f.get(name)
+	if err != nil {
+		return err
+	}
+	if d.State == hypervisor.Shutoff {
+		return fmt.Errorf("set the cpu quota of %s: domain is not running", name)
+	}
+	d.Spec.CPUQuota = quota
+	return nil
+}

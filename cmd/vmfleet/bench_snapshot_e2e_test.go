@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// BenchmarkScaleOneToTen: `scale hello=10 --wait` from one instance in
+// service until all ten are, with the daemon restoring instances from a
+// snapshot and with it booting them (--cold-boot), side by side.
+//
+//	VMFLEET_INTEGRATION=1 go test -run '^$' -bench ScaleOneToTen -benchtime 2x ./cmd/vmfleet
+func BenchmarkScaleOneToTen(b *testing.B) {
+	for _, launch := range []string{"snapshot", "cold"} {
+		b.Run("launch="+launch, func(b *testing.B) {
+			home := benchHome(b)
+			env := []string{}
+			if launch == "cold" {
+				env = append(env, "VMFLEET_COLD_BOOT=1")
+			}
+			file := filepath.Join(b.TempDir(), "fleet.yaml")
+			os.WriteFile(file, []byte(fmt.Sprintf(`name: scale
+time_scale: 1 # the timings below are meant as written
+services:
+  hello:
+    image: {binary: %s}
+    command: ["/app/hello", "-listen", ":8080"]
+    port: 8080
+    instances: 1
+    cpu: 0.5
+    memory: 128MiB
+    health: {type: http, path: /healthz, interval: 1s, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 3}
+    balancer: {deregistration_delay: 0s}
+`, bin("hello"))), 0o644)
+			vmEnv(b, home, env, "up", "-f", file, "--wait-timeout", "5m")
+			b.Cleanup(func() { vmEnv(b, home, env, "down", "-f", file, "-t", "0s") })
+			b.ResetTimer()
+			for range b.N {
+				vmEnv(b, home, env, "scale", "--fleet", "scale", "--wait", "--wait-timeout", "5m", "hello=10")
+				b.StopTimer()
+				vmEnv(b, home, env, "scale", "--fleet", "scale", "--wait", "--wait-timeout", "5m", "hello=1")
+				time.Sleep(2 * time.Second) // the nine left and their QEMUs are gone
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// vmEnv is vm with extra environment for the CLI and the daemon it starts.
+func vmEnv(b *testing.B, home string, env []string, args ...string) string {
+	b.Helper()
+	cmd := exec.Command(bin("vmfleet"), append([]string{"--home", home}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("vmfleet %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
