@@ -72,6 +72,6 @@ type Stats struct {
 	// BurstUntil is when a booting instance gets its cap, at the latest;
 	// absent once it has it.
 	BurstUntil *time.Time `json:"burst_until,omitempty"`
-	LimitBytes uint64  `json:"limit_bytes"` // the cgroup hard limit
-	GuestBytes uint64  `json:"guest_bytes"` // guest RAM
+	LimitBytes uint64     `json:"limit_bytes"` // the cgroup hard limit
+	GuestBytes uint64     `json:"guest_bytes"` // guest RAM
 }
