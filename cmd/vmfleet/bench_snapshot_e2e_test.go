@@ -33,7 +33,7 @@ services:
     instances: 1
     cpu: 0.5
     memory: 128MiB
-    health: {type: http, path: /healthz, interval: 1s, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 3}
+    health: {type: http, path: /healthz, interval: 500ms, timeout: 400ms, healthy_threshold: 2, unhealthy_threshold: 3}
     balancer: {deregistration_delay: 0s}
 `, bin("hello"))), 0o644)
 			vmEnv(b, home, env, "up", "-f", file, "--wait-timeout", "5m")
