@@ -43,11 +43,7 @@ func benchHome(b *testing.B) string {
 // vm runs vmfleet for a benchmark and fails it on error.
 func vm(b *testing.B, home string, args ...string) string {
 	b.Helper()
-	out, err := execVmfleet(home, args...)
-	if err != nil {
-		b.Fatalf("vmfleet %v: %v\n%s", args, err, out)
-	}
-	return out
+	return vmEnv(b, home, nil, args...)
 }
 
 // waitHTTP polls url every 10 ms until it answers 200.

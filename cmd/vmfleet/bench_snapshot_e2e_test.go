@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -53,11 +52,9 @@ services:
 // vmEnv is vm with extra environment for the CLI and the daemon it starts.
 func vmEnv(b *testing.B, home string, env []string, args ...string) string {
 	b.Helper()
-	cmd := exec.Command(bin("vmfleet"), append([]string{"--home", home}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
+	out, err := execVmfleetEnv(home, env, args...)
 	if err != nil {
 		b.Fatalf("vmfleet %v: %v\n%s", args, err, out)
 	}
-	return string(out)
+	return out
 }

@@ -152,9 +152,19 @@ type result struct {
 
 // execVmfleet runs the built vmfleet with a home, for benchmarks too.
 func execVmfleet(home string, args ...string) (string, error) {
+	return execVmfleetEnv(home, nil, args...)
+}
+
+// execVmfleetEnv is execVmfleet with extra environment, for the CLI and
+// the daemon it starts.
+func execVmfleetEnv(home string, env []string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, filepath.Join(binDir, "vmfleet"), append([]string{"--home", home}, args...)...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "vmfleet"), append([]string{"--home", home}, args...)...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
 

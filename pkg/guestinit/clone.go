@@ -49,7 +49,6 @@ func awaitClone(ctx context.Context, in *Init) error {
 	if err != nil {
 		return err
 	}
-	in.restored = true
 	fmt.Fprintf(in.Console, "vmfleet-init: restored from a template; the host's clock is %s\n", w.Time.UTC().Format(time.RFC3339Nano))
 	ts := unix.NsecToTimespec(w.Time.UnixNano())
 	if err := unix.ClockSettime(unix.CLOCK_REALTIME, &ts); err != nil {

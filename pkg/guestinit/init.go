@@ -29,8 +29,6 @@ type Init struct {
 	Agent   *agent.Guest
 	// children are exec'd commands, which the reaper leaves alone.
 	children *children
-	// restored is set in a clone restored from a template.
-	restored bool
 }
 
 // step is one thing init does before the service starts.

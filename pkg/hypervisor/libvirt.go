@@ -316,23 +316,36 @@ func (h *Libvirt) AgentSocket(ctx context.Context, name, port string) (string, e
 	if err != nil {
 		return "", err
 	}
+	socks, err := h.channelSockets(d)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	if p, ok := socks[port]; ok {
+		return p, nil
+	}
+	return "", fmt.Errorf("domain %s has no running %s port (defined before vmfleet had one? relaunch it)", name, port)
+}
+
+// channelSockets are the unix sockets libvirt named for the running
+// domain's virtio-serial ports, by port name.
+func (h *Libvirt) channelSockets(d libvirt.Domain) (map[string]string, error) {
 	raw, err := h.l.DomainGetXMLDesc(d, 0)
 	if err != nil {
-		return "", fmt.Errorf("read the live xml of %s: %w", name, err)
+		return nil, fmt.Errorf("read the live xml: %w", err)
 	}
 	var dom libvirtxml.Domain
 	if err := dom.Unmarshal(raw); err != nil {
-		return "", fmt.Errorf("parse the live xml of %s: %w", name, err)
+		return nil, fmt.Errorf("parse the live xml: %w", err)
 	}
+	out := map[string]string{}
 	if dom.Devices != nil {
 		for _, ch := range dom.Devices.Channels {
-			if ch.Target != nil && ch.Target.VirtIO != nil && ch.Target.VirtIO.Name == port &&
-				ch.Source != nil && ch.Source.UNIX != nil && ch.Source.UNIX.Path != "" {
-				return ch.Source.UNIX.Path, nil
+			if ch.Target != nil && ch.Target.VirtIO != nil && ch.Source != nil && ch.Source.UNIX != nil && ch.Source.UNIX.Path != "" {
+				out[ch.Target.VirtIO.Name] = ch.Source.UNIX.Path
 			}
 		}
 	}
-	return "", fmt.Errorf("domain %s has no running %s port (defined before vmfleet had one? relaunch it)", name, port)
+	return out, nil
 }
 
 func (h *Libvirt) Limits(ctx context.Context, name string) (Limits, error) {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
-	"libvirt.org/go/libvirtxml"
 )
 
 // A domain's state travels as a QEMU migration stream over a unix socket,
@@ -129,20 +128,12 @@ func (h *Libvirt) LoadState(ctx context.Context, name string, r io.Reader) error
 // channelDir is the directory libvirt made for the domain's channel
 // sockets: QEMU's user owns it, so QEMU can listen there.
 func (h *Libvirt) channelDir(d libvirt.Domain) (string, error) {
-	raw, err := h.l.DomainGetXMLDesc(d, 0)
+	socks, err := h.channelSockets(d)
 	if err != nil {
-		return "", fmt.Errorf("read the live xml: %w", err)
+		return "", err
 	}
-	var dom libvirtxml.Domain
-	if err := dom.Unmarshal(raw); err != nil {
-		return "", fmt.Errorf("parse the live xml: %w", err)
-	}
-	if dom.Devices != nil {
-		for _, ch := range dom.Devices.Channels {
-			if ch.Source != nil && ch.Source.UNIX != nil && ch.Source.UNIX.Path != "" {
-				return filepath.Dir(ch.Source.UNIX.Path), nil
-			}
-		}
+	for _, p := range socks {
+		return filepath.Dir(p), nil // libvirt keeps them all in one directory
 	}
 	return "", errors.New("the domain has no channel socket (it needs DomainSpec.Agent)")
 }

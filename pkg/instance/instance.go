@@ -293,11 +293,12 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 	inst.Reach = md.Reach
 	md.CPUQuota = quota(o.CPU)
 	inst.cpuQuota = md.CPUQuota
-	spec := domainSpec(accel, o, inst.Domain, overlay, inst.Console)
+	shape := shapeOf(accel, o)
+	spec := domainSpec(shape, o, inst.Domain, overlay, inst.Console)
 	spec.FwCfg = map[string]string{guestconfig.FwCfgName: cfgPath}
 	var snap *snapshot.Template
 	if m.Snapshots != nil && !o.ColdBoot && boot {
-		if snap, err = m.snapshotFor(ctx, spec); err != nil {
+		if snap, err = m.snapshotFor(ctx, shape); err != nil {
 			// A launch never fails for want of a snapshot: it boots.
 			log.Warn("no snapshot to restore from; booting", "err", err)
 		}

@@ -20,13 +20,19 @@ const wakeLimit = 30 * time.Second
 // seedBytes of fresh entropy go to each restored guest.
 const seedBytes = 64
 
-// domainSpec is an instance's domain; its disk, console and machine come
-// from the caller, its caps and network from the options.
-func domainSpec(accel hypervisor.Accel, o Options, name, disk, console string) *hypervisor.DomainSpec {
-	spec := SnapshotSpec(snapshot.Shape{
+// shapeOf is the machine an instance with these options runs on (but for
+// the QEMU version, which snapshotFor asks for only when it needs it).
+func shapeOf(accel hypervisor.Accel, o Options) snapshot.Shape {
+	return snapshot.Shape{
 		Kernel: o.Image.Kernel, Initrd: o.Image.Initrd, Accel: accel, Firmware: firmware(),
 		VCPUs: uint(math.Ceil(o.CPU)), MemoryMiB: uint(o.MemoryBytes >> 20),
-	}, name, disk, console)
+	}
+}
+
+// domainSpec is an instance's domain: its machine's, with the caps and
+// network of its options.
+func domainSpec(shape snapshot.Shape, o Options, name, disk, console string) *hypervisor.DomainSpec {
+	spec := SnapshotSpec(shape, name, disk, console)
 	spec.CPUQuota = quota(o.CPU)
 	spec.Internet = o.Internet
 	return spec
@@ -44,16 +50,13 @@ func SnapshotSpec(shape snapshot.Shape, name, disk, console string) *hypervisor.
 	}
 }
 
-// snapshotFor finds (or captures) the snapshot of spec's machine.
-func (m *Manager) snapshotFor(ctx context.Context, spec *hypervisor.DomainSpec) (*snapshot.Template, error) {
-	qemu, err := m.HV.Version(ctx)
-	if err != nil {
+// snapshotFor finds (or captures) the snapshot of a machine.
+func (m *Manager) snapshotFor(ctx context.Context, shape snapshot.Shape) (*snapshot.Template, error) {
+	var err error
+	if shape.QEMU, err = m.HV.Version(ctx); err != nil {
 		return nil, err
 	}
-	return m.Snapshots.Get(ctx, snapshot.Shape{
-		Kernel: spec.Kernel, Initrd: spec.Initrd, VCPUs: spec.VCPUs, MemoryMiB: spec.MemoryMiB,
-		Accel: spec.Accel, Firmware: spec.Firmware, QEMU: qemu,
-	})
+	return m.Snapshots.Get(ctx, shape)
 }
 
 // restore loads the snapshot into the domain, started paused and waiting.
