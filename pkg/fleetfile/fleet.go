@@ -39,6 +39,10 @@
 //	      instance_warmup: 60s
 //	      target_tracking:
 //	        - {metric: cpu_utilization, target: 50}
+//	    warm_pool:                   # instances prepared for scale-out; optional
+//	      min_size: 2
+//	      pool_state: running        # or stopped (the default), hibernated
+//	      reuse_on_scale_in: true
 //
 // Every period in the file (health interval and timeout, the health check
 // grace period, deregistration delay, instance warm-up, and target
@@ -163,6 +167,8 @@ type Service struct {
 	// Scaling is the service's Auto Scaling group size and policies; nil
 	// when the file gives none (see Bounds).
 	Scaling *Scaling
+	// WarmPool is the service's warm pool; nil for none.
+	WarmPool *WarmPool
 }
 
 // Bounds returns the least and most instances the service may have:

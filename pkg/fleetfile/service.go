@@ -32,7 +32,7 @@ func (p *parser) service(name string, se entry, at string) (*Service, serviceNod
 		Health:      defaultHealth(),
 		Balancer:    defaultBalancer(),
 	}
-	known := []string{"image", "command", "env_file", "env", "port", "instances", "scaling", "cpu", "memory", "health", "balancer", "depends_on", "egress", "user_data"}
+	known := []string{"image", "command", "env_file", "env", "port", "instances", "scaling", "cpu", "memory", "health", "balancer", "depends_on", "egress", "user_data", "warm_pool"}
 	fields, ok := p.fields(se, at, "{image: {binary: ./bin/"+name+"}, command: [/app/"+name+"], port: 8080}", known, composeHint)
 	if !ok {
 		return nil, nodes
@@ -131,6 +131,9 @@ func (p *parser) service(name string, se entry, at string) (*Service, serviceNod
 	if e, ok := fields["egress"]; ok {
 		s.Egress = p.egress(e, at+".egress")
 	}
+	if e, ok := fields["warm_pool"]; ok {
+		s.WarmPool = p.warmPool(e, at+".warm_pool")
+	}
 	if e, ok := fields["user_data"]; ok {
 		if v, ok := p.str(e, at+".user_data", "\"#!/bin/sh ...\""); ok {
 			s.UserData = v
@@ -159,6 +162,8 @@ func composeHint(key string) string {
 		return "port"
 	case "build":
 		return "image"
+	case "warmpool", "warm-pool":
+		return "warm_pool"
 	case "autoscaling", "auto_scaling":
 		return "scaling"
 	case "links":
