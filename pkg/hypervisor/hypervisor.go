@@ -17,6 +17,8 @@ type Hypervisor interface {
 	Accel(ctx context.Context) (Accel, string, error)
 	// Define makes a persistent domain from spec; it does not start it.
 	Define(ctx context.Context, spec *DomainSpec) error
+	// SetMetadata replaces a domain's vmfleet metadata element.
+	SetMetadata(ctx context.Context, name, xml string) error
 	// Create starts a transient domain, one libvirt forgets when it stops.
 	Create(ctx context.Context, spec *DomainSpec, paused bool) error
 	// Start boots a defined domain, paused if asked (so limits and port

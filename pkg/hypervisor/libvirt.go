@@ -126,12 +126,41 @@ func isPVM() bool {
 }
 
 func (h *Libvirt) Define(ctx context.Context, spec *DomainSpec) error {
+	if d, err := h.l.DomainLookupByName(spec.Name); err == nil && spec.UUID == "" {
+		// Redefining: libvirt refuses the name under another UUID.
+		s := *spec
+		s.UUID = formatUUID(d.UUID)
+		spec = &s
+	}
 	x, err := spec.XML()
 	if err != nil {
 		return err
 	}
 	if _, err := h.l.DomainDefineXMLFlags(x, libvirt.DomainDefineValidate); err != nil {
 		return fmt.Errorf("define domain %s: %w", spec.Name, err)
+	}
+	return nil
+}
+
+func formatUUID(u libvirt.UUID) string {
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}
+
+// SetMetadata replaces the domain's vmfleet element, live and in its
+// persistent config (just the config of a domain that is shut off).
+func (h *Libvirt) SetMetadata(ctx context.Context, name, xml string) error {
+	d, err := h.lookup(name)
+	if err != nil {
+		return err
+	}
+	set := func(flags libvirt.DomainModificationImpact) error {
+		return h.l.DomainSetMetadata(d, int32(libvirt.DomainMetadataElement), libvirt.OptString{xml},
+			libvirt.OptString{MetadataPrefix}, libvirt.OptString{MetadataNamespace}, flags)
+	}
+	if err := set(libvirt.DomainAffectLive | libvirt.DomainAffectConfig); err != nil {
+		if err := set(libvirt.DomainAffectConfig); err != nil {
+			return fmt.Errorf("set metadata of domain %s: %w", name, err)
+		}
 	}
 	return nil
 }

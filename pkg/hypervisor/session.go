@@ -215,6 +215,10 @@ func (s *Session) Define(ctx context.Context, spec *DomainSpec) error {
 	return with(s, func(l *Libvirt) error { return l.Define(ctx, spec) })
 }
 
+func (s *Session) SetMetadata(ctx context.Context, name, xml string) error {
+	return with(s, func(l *Libvirt) error { return l.SetMetadata(ctx, name, xml) })
+}
+
 func (s *Session) Create(ctx context.Context, spec *DomainSpec, paused bool) error {
 	return with(s, func(l *Libvirt) error { return l.Create(ctx, spec, paused) })
 }

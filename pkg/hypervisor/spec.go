@@ -55,6 +55,9 @@ type DomainSpec struct {
 	// TBCacheMiB bounds QEMU's TCG translation cache, which otherwise grows
 	// towards 1 GiB and would push QEMU past a memory cap.
 	TBCacheMiB uint
+	// UUID is the domain's; empty lets libvirt pick one (Define keeps an
+	// existing domain's, so a redefinition replaces its config).
+	UUID string
 }
 
 // NetdevID names the guest's user-mode netdev, for port forwards.
@@ -78,6 +81,7 @@ func (s *DomainSpec) XML() (string, error) {
 	d := &libvirtxml.Domain{
 		Type:   string(s.Accel),
 		Name:   s.Name,
+		UUID:   s.UUID,
 		Memory: &libvirtxml.DomainMemory{Value: s.MemoryMiB, Unit: "MiB"},
 		VCPU:   &libvirtxml.DomainVCPU{Value: s.VCPUs},
 		OS: &libvirtxml.DomainOS{

@@ -12,12 +12,10 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/vmfleet/vmfleet/pkg/guestconfig"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/image"
 	"github.com/vmfleet/vmfleet/pkg/limits"
@@ -81,6 +79,9 @@ type Options struct {
 	UserData []byte
 	// ColdBoot boots the kernel even where a snapshot could be restored.
 	ColdBoot bool
+	// Pool is the warm pool state the instance is made for (see
+	// limits.PoolStates); empty for one in its group.
+	Pool string
 }
 
 // Instance is one running (or stopped) service instance.
@@ -101,7 +102,9 @@ type Instance struct {
 	// Snapshot is the key of the snapshot the instance was restored from;
 	// empty when it booted its kernel.
 	Snapshot string `json:"snapshot,omitempty"`
-	Console  string `json:"console"`
+	// Pool is the warm pool state it waits in; empty in its group.
+	Pool    string `json:"pool,omitempty"`
+	Console string `json:"console"`
 	// cpuQuota is the cap a burst returns to (0: uncapped).
 	cpuQuota int64
 	Dir      string    `json:"dir"`
@@ -243,8 +246,6 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 		Dir: filepath.Join(dir, id), Created: time.Now().UTC().Truncate(time.Second),
 	}
 	inst.Console = filepath.Join(inst.Dir, "console.log")
-	log := m.log().With("instance", id, "service", o.Service)
-
 	defined := false
 	defer func() {
 		if err == nil {
@@ -264,48 +265,8 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 	if err := os.MkdirAll(inst.Dir, 0o755); err != nil {
 		return inst, fmt.Errorf("launch %s: %w", id, err)
 	}
-	overlay := filepath.Join(inst.Dir, "overlay.qcow2")
-	if out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2", "-b", o.Image.Disk, "-F", "qcow2", overlay).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2", "-b", o.Image.Disk, "-F", "qcow2", overlayOf(inst)).CombinedOutput(); err != nil {
 		return inst, fmt.Errorf("launch %s: create overlay: %v: %s", id, err, strings.TrimSpace(string(out)))
-	}
-	env := append(append([]string{}, o.Image.Env...), "VMFLEET_INSTANCE_ID="+id, "VMFLEET_SERVICE="+o.Service)
-	if o.Fleet != "" {
-		env = append(env, "VMFLEET_FLEET="+o.Fleet)
-	}
-	env = append(env, o.Env...)
-	gc := guestconfig.Config{
-		Service: o.Service, InstanceID: id, Hostname: o.Service + "-" + strings.TrimPrefix(id, "i-"),
-		Command: o.Image.Command, Env: env, StopTimeout: guestconfig.Duration(o.StopTimeout),
-		Network: guestconfig.UserNetwork, HostPorts: o.HostPorts, Internet: o.Internet,
-	}
-	gc.Metadata = identity(inst, &gc, o)
-	cfg, err := gc.Encode()
-	if err != nil {
-		return inst, err
-	}
-	cfgPath := filepath.Join(inst.Dir, "guest-config.json")
-	if err := writeForQEMU(cfgPath, cfg, user.LookupGroup); err != nil {
-		return inst, fmt.Errorf("launch %s: %w", id, err)
-	}
-	md := metadata{ID: id, Service: o.Service, Fleet: o.Fleet, ImageName: o.Image.Name, ImageDigest: o.Image.Digest,
-		GuestPort: o.Image.Port, Dir: inst.Dir, Created: inst.Created, Template: o.Template,
-		Reach: Reach{HostPorts: o.HostPorts, Internet: o.Internet}}
-	inst.Reach = md.Reach
-	md.CPUQuota = quota(o.CPU)
-	inst.cpuQuota = md.CPUQuota
-	shape := shapeOf(accel, o)
-	spec := domainSpec(shape, o, inst.Domain, overlay, inst.Console)
-	spec.FwCfg = map[string]string{guestconfig.FwCfgName: cfgPath}
-	var snap *snapshot.Template
-	if m.Snapshots != nil && !o.ColdBoot && boot {
-		if snap, err = m.snapshotFor(ctx, shape); err != nil {
-			// A launch never fails for want of a snapshot: it boots.
-			log.Warn("no snapshot to restore from; booting", "err", err)
-		}
-	}
-	if snap != nil {
-		spec.Incoming = true
-		md.Snapshot, inst.Snapshot = snap.Key, snap.Key
 	}
 	// The host port goes into the metadata, so it is chosen before define.
 	if o.Image.Port != 0 {
@@ -316,79 +277,22 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 			}
 		}
 		inst.Address = fmt.Sprintf("127.0.0.1:%d", inst.HostPort)
-		md.HostPort = inst.HostPort
 	}
-	// defineAndStart is done again, as a boot, when a restore fails.
-	defineAndStart := func() error {
-		var err error
-		if spec.MetadataXML, err = md.marshal(); err != nil {
-			return err
+	if !boot {
+		su, err := m.setup(accel, o, inst)
+		if err != nil {
+			return inst, err
 		}
-		if err := m.HV.Define(ctx, spec); err != nil {
-			return err
+		if err := su.writeConfig(); err != nil {
+			return inst, err
+		}
+		if err := su.define(ctx, m.HV); err != nil {
+			return inst, err
 		}
 		defined = true
-		if !boot {
-			return nil
-		}
-		// Start paused so the caps and the forward are in place before
-		// the guest runs a single instruction.
-		return m.HV.Start(ctx, inst.Domain, true)
-	}
-	begin := time.Now()
-	if err := defineAndStart(); err != nil {
-		return inst, err
-	}
-	started := time.Since(begin)
-	if !boot {
 		inst.State = hypervisor.Shutoff
 		return inst, nil
 	}
-	if snap != nil {
-		if err := m.restore(ctx, inst.Domain, snap); err != nil {
-			log.Warn("restore failed; dropping the snapshot and booting", "snapshot", snap.Key, "err", err)
-			_ = m.Snapshots.Invalidate(snap.Key)
-			_ = m.HV.Destroy(ctx, inst.Domain)
-			_ = m.HV.Undefine(ctx, inst.Domain)
-			snap, spec.Incoming, md.Snapshot, inst.Snapshot = nil, false, "", ""
-			if err := defineAndStart(); err != nil {
-				return inst, err
-			}
-		}
-	}
-	restored := time.Since(begin)
-	// QEMU read the config (the instance's env, secrets included) into
-	// fw_cfg as it started: no copy of it stays on the host's disk.
-	if err := os.Remove(cfgPath); err != nil {
-		return inst, fmt.Errorf("launch %s: remove the guest config QEMU has read: %w", id, err)
-	}
-	if err := m.HV.SetMemoryHardLimit(ctx, inst.Domain, MemoryLimit(o.MemoryBytes)); err != nil {
-		return inst, err
-	}
-	if err := m.startBurst(ctx, inst.Domain, o.CPU); err != nil {
-		return inst, err
-	}
-	if o.Image.Port != 0 {
-		if err := m.HV.ForwardPort(ctx, inst.Domain, inst.HostPort, o.Image.Port); err != nil {
-			if o.HostPort != 0 {
-				// Most likely taken since portFree; keep the cause in case not.
-				return inst, fmt.Errorf("host port %d is in use; pick another with --host-port, or 0 for a free one: %w", o.HostPort, err)
-			}
-			return inst, err
-		}
-	}
-	if err := m.HV.Resume(ctx, inst.Domain); err != nil {
-		return inst, err
-	}
-	resumed := time.Since(begin)
-	if snap != nil {
-		if err := m.wake(ctx, inst.Domain); err != nil {
-			return inst, err
-		}
-	}
-	inst.State = hypervisor.Running
-	log.Info("launched", "domain", inst.Domain, "address", inst.Address, "accel", accel, "snapshot", inst.Snapshot,
-		"started", started.Round(time.Millisecond), "restored", restored.Round(time.Millisecond),
-		"resumed", resumed.Round(time.Millisecond), "woke", time.Since(begin).Round(time.Millisecond))
-	return inst, nil
+	defined = true // boot defines it first thing; a failure undefines it
+	return inst, m.start(ctx, accel, o, inst)
 }

@@ -30,6 +30,9 @@ type metadata struct {
 	Snapshot string `xml:"vmfleet:snapshot,omitempty"`
 	// CPUQuota is the instance's cap, which a burst returns to.
 	CPUQuota int64 `xml:"vmfleet:cpu-quota,omitempty"`
+	// Pool is the warm pool state the instance waits in; empty when it
+	// is in its group.
+	Pool string `xml:"vmfleet:pool,omitempty"`
 }
 
 // Reach is what a guest may open connections to; the daemon's side of
@@ -69,6 +72,7 @@ func parseMetadata(s string) (*metadata, error) {
 		Internet    bool      `xml:"reach>internet"`
 		Snapshot    string    `xml:"snapshot"`
 		CPUQuota    int64     `xml:"cpu-quota"`
+		Pool        string    `xml:"pool"`
 	}
 	if err := xml.Unmarshal([]byte(s), &v); err != nil {
 		return nil, fmt.Errorf("instance metadata: %w", err)
@@ -78,5 +82,5 @@ func parseMetadata(s string) (*metadata, error) {
 	}
 	return &metadata{ID: v.ID, Service: v.Service, Fleet: v.Fleet, ImageName: v.ImageName, ImageDigest: v.ImageDigest,
 		HostPort: v.HostPort, GuestPort: v.GuestPort, Template: v.Template, Dir: v.Dir, Created: v.Created,
-		Reach: Reach{HostPorts: v.HostPorts, Internet: v.Internet}, Snapshot: v.Snapshot, CPUQuota: v.CPUQuota}, nil
+		Reach: Reach{HostPorts: v.HostPorts, Internet: v.Internet}, Snapshot: v.Snapshot, CPUQuota: v.CPUQuota, Pool: v.Pool}, nil
 }

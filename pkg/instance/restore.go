@@ -59,9 +59,10 @@ func (m *Manager) snapshotFor(ctx context.Context, shape snapshot.Shape) (*snaps
 	return m.Snapshots.Get(ctx, shape)
 }
 
-// restore loads the snapshot into the domain, started paused and waiting.
-func (m *Manager) restore(ctx context.Context, domain string, snap *snapshot.Template) error {
-	f, err := os.Open(snap.State)
+// loadFile loads a saved state (a snapshot's, or the instance's own
+// hibernated memory) into the domain, started paused and waiting.
+func (m *Manager) loadFile(ctx context.Context, domain, path string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", domain, err)
 	}

@@ -210,12 +210,30 @@ func (f *Fake) Define(ctx context.Context, spec *hypervisor.DomainSpec) error {
 	if _, err := spec.XML(); err != nil {
 		return err
 	}
-	if d := f.domains[spec.Name]; d != nil && d.State != hypervisor.Shutoff {
+	if d := f.domains[spec.Name]; d != nil && d.State == hypervisor.Shutoff {
+		// A redefinition replaces the config, as libvirt's does.
+		d.Spec, d.Metadata = *spec, spec.MetadataXML
+		return nil
+	} else if d != nil {
 		// libvirt updates a running domain's persistent config; the fake
 		// keeps it simple and refuses, which no vmfleet caller should hit.
 		return fmt.Errorf("define domain %s: domain is running", spec.Name)
 	}
 	f.domains[spec.Name] = &Domain{Spec: *spec, State: hypervisor.Shutoff, Metadata: spec.MetadataXML}
+	return nil
+}
+
+func (f *Fake) SetMetadata(ctx context.Context, name, xml string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("SetMetadata", name, xml); err != nil {
+		return err
+	}
+	d, err := f.get(name)
+	if err != nil {
+		return err
+	}
+	d.Metadata = xml
 	return nil
 }
 
