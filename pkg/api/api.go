@@ -7,6 +7,7 @@ package api
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -188,6 +189,21 @@ type Service struct {
 	Max         int     `json:"max"`
 	CPU         float64 `json:"cpu"`
 	MemoryBytes int64   `json:"memory_bytes"`
+	// WarmPool is the service's warm pool (nil for none); Warm counts its
+	// instances that are ready (in a Warmed: state other than Pending).
+	WarmPool *WarmPool `json:"warm_pool,omitempty"`
+	Warm     int       `json:"warm"`
+}
+
+// WarmPool is a service's warm pool as DescribeWarmPool gives it.
+type WarmPool struct {
+	MinSize                  int    `json:"min_size"`
+	MaxGroupPreparedCapacity int    `json:"max_group_prepared_capacity"`
+	PoolState                string `json:"pool_state"`
+	ReuseOnScaleIn           bool   `json:"reuse_on_scale_in"`
+	// Size is how many instances the pool holds at the current desired
+	// count, once filled.
+	Size int `json:"size"`
 }
 
 // Instance is one instance as its fleet's controller sees it.
@@ -210,7 +226,20 @@ const (
 	Booting   = "booting"   // launched and registered, not yet healthy
 	InService = "in-service"
 	Leaving   = "leaving" // draining and terminating, or replaced
+	// WarmedPending is a warm pool instance being made ready: booting,
+	// not yet healthy, or on its way to its pool state.
+	WarmedPending = "Warmed:Pending"
 )
+
+// WarmedState is the lifecycle state of an instance waiting in a warm
+// pool in poolState (limits.PoolStates), as Auto Scaling names it:
+// Warmed:Stopped, Warmed:Running or Warmed:Hibernated.
+func WarmedState(poolState string) string {
+	if poolState == "" {
+		return WarmedPending
+	}
+	return "Warmed:" + strings.ToUpper(poolState[:1]) + poolState[1:]
+}
 
 // Ready reports whether every service has its desired count in service,
 // all of the current launch template.

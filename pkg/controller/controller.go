@@ -275,6 +275,10 @@ func (c *Controller) adopt(ctx context.Context) error {
 			continue // another fleet's, or another home's
 		}
 		s := c.services[inst.Service]
+		if s != nil && inst.Pool != "" {
+			c.adoptPooled(ctx, s, inst)
+			continue
+		}
 		if s == nil || inst.State != hypervisor.Running {
 			// A service no longer in the file, or an instance that stopped
 			// while no controller watched: clean it up (aside: its result
@@ -304,79 +308,6 @@ func (c *Controller) adopt(ctx context.Context) error {
 		c.emit(inst.Service, inst.ID, "adopted", "running at %s", inst.Address)
 	}
 	return nil
-}
-
-func (c *Controller) reconcile(ctx context.Context) {
-	now := time.Now()
-	starting := 0.0 // CPU caps of instances launching or booting
-	for _, s := range c.services {
-		for _, m := range s.members {
-			if m.phase == launching || m.phase == booting {
-				starting += instance.BootCPU(s.spec.CPU)
-			}
-		}
-	}
-	for _, name := range append([]string(nil), c.order...) {
-		s := c.services[name]
-		if s.removed && len(s.members) == 0 {
-			// A service gone from the file: its instances are gone too.
-			c.release(s)
-			delete(c.services, name)
-			c.order = slices.DeleteFunc(c.order, func(n string) bool { return n == name })
-			c.emit(name, "", "removed", "service no longer in the fleet file; balancer closed")
-			continue
-		}
-		desired := s.desired
-		if s.removed {
-			desired = 0
-		}
-		if c.down && !c.dependentsGone(name) {
-			desired = len(s.members) // hold until what depends on it is gone
-		} else if c.down {
-			desired = 0
-		}
-		ms := make([]*member, 0, len(s.members))
-		for _, m := range s.members {
-			ms = append(ms, m)
-		}
-		if c.down && desired != 0 {
-			continue
-		}
-		var policies []string
-		if s.spec.Scaling != nil {
-			policies = s.spec.Scaling.TerminationPolicies
-		}
-		p := planService(view{desired: desired, digest: s.template(), members: ms, now: now, grace: c.grace(),
-			policies: policies, protected: s.protected})
-		for _, m := range p.replace {
-			c.emit(name, m.key, "replacing", "not healthy within the %s grace period", c.grace())
-			c.retire(ctx, s, m, 0)
-		}
-		for _, m := range p.retire {
-			c.retire(ctx, s, m, 10*time.Second)
-		}
-		for i := 0; i < p.launch && !now.Before(s.notBefore) && s.launchError == ""; i++ {
-			if starting > 0 && starting+instance.BootCPU(s.spec.CPU) > c.opts.BootCPUs {
-				break
-			}
-			c.launch(ctx, s)
-			starting += instance.BootCPU(s.spec.CPU)
-		}
-	}
-	c.publish()
-}
-
-// dependentsGone reports whether every service depending on name has no
-// instances left, so `down` stops dependents before their dependencies.
-func (c *Controller) dependentsGone(name string) bool {
-	for _, s := range c.services {
-		for _, d := range s.spec.DependsOn {
-			if d == name && len(s.members) > 0 {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // call runs f on the owner goroutine and waits for it.

@@ -16,14 +16,7 @@ func (c *Controller) launch(ctx context.Context, s *service) {
 	m := &member{key: key, digest: s.template(), phase: launching, launched: time.Now()}
 	s.members[key] = m
 	name := s.spec.Name
-	opts := instance.Options{
-		Image: s.image, Service: name, Fleet: c.opts.Fleet.Name, CPU: s.spec.CPU,
-		MemoryBytes: s.spec.MemoryBytes, Env: s.env, Template: s.template(),
-		HostPorts: s.reach, Internet: s.spec.Egress.Internet,
-	}
-	if s.spec.UserData != "" {
-		opts.UserData = []byte(s.spec.UserData)
-	}
+	opts := c.launchOptions(s, "")
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()

@@ -7,6 +7,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/health"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/instance"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // find locates a member by its domain or balancer address.
@@ -28,7 +29,14 @@ func (c *Controller) onLifecycle(ctx context.Context, ev hypervisor.Event) {
 		return
 	}
 	s, m := c.find(func(i *instance.Instance) bool { return i.Domain == ev.Domain })
-	if m == nil || m.phase == leaving {
+	if m == nil || m.phase == leaving || m.busy {
+		return // busy: the controller itself is stopping or starting it
+	}
+	if m.phase.pooled() {
+		if m.pool == limits.PoolRunning || m.phase == warming {
+			c.emit(s.spec.Name, m.key, "stopped", "warm pool domain %s %s; replacing", ev.Domain, ev.Kind)
+			c.dropPooled(ctx, s, m)
+		}
 		return
 	}
 	c.emit(s.spec.Name, m.key, "stopped", "domain %s %s; replacing", ev.Domain, ev.Kind)
@@ -41,6 +49,10 @@ func (c *Controller) onLifecycle(ctx context.Context, ev hypervisor.Event) {
 func (c *Controller) onHealth(ctx context.Context, tr health.Transition) {
 	s, m := c.find(func(i *instance.Instance) bool { return i.Address == tr.Target })
 	if m == nil {
+		return
+	}
+	if m.phase.pooled() {
+		c.onPoolHealth(ctx, s, m, tr)
 		return
 	}
 	switch {
@@ -85,6 +97,14 @@ func (c *Controller) resync(ctx context.Context) {
 			}
 			for _, s := range c.services {
 				for id, m := range s.members {
+					if m.busy {
+						continue
+					}
+					if m.phase.pooled() && (m.pool == limits.PoolRunning || m.phase == warming) && !running[id] {
+						c.emit(s.spec.Name, id, "stopped", "warm pool instance no longer running; replacing")
+						c.dropPooled(ctx, s, m)
+						continue
+					}
 					if (m.phase == booting || m.phase == inService) && !running[id] {
 						c.emit(s.spec.Name, id, "stopped", "no longer running; replacing")
 						c.retire(ctx, s, m, 0)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/health"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
@@ -16,11 +17,16 @@ const (
 	booting                // launched and registered, not yet healthy
 	inService              // healthy, in the balancer's rotation
 	leaving                // draining and terminating, or replaced
+	warming                // made for the warm pool, not yet ready there
+	warmed                 // waiting in the warm pool, in its pool state
 )
 
 func (p phase) String() string {
-	return [...]string{api.Launching, api.Booting, api.InService, api.Leaving}[p]
+	return [...]string{api.Launching, api.Booting, api.InService, api.Leaving, api.WarmedPending, "warmed"}[p]
 }
+
+// pooled reports whether the phase is one of the warm pool's.
+func (p phase) pooled() bool { return p == warming || p == warmed }
 
 // member is one instance of a service, as the controller tracks it.
 type member struct {
@@ -31,6 +37,23 @@ type member struct {
 	// inService is when it went in service (zero before): its metrics
 	// count for the autoscaler once it has warmed up from then.
 	inService time.Time
+	// pool is the warm pool state it is kept in (or on its way to).
+	pool string
+	// busy: a goroutine is moving it (into or out of the pool); it is
+	// left alone until that reports back.
+	busy bool
+	// stopCheck ends the pool's own health check of it, checker.
+	stopCheck func()
+	checker   *health.Checker
+}
+
+// phaseName is the member's phase as the API says it: warm pool members
+// by their Auto Scaling lifecycle state (Warmed:Running, ...).
+func (m *member) phaseName() string {
+	if m.phase == warmed {
+		return api.WarmedState(m.pool)
+	}
+	return m.phase.String()
 }
 
 // view is what planning one service needs to know.
@@ -46,6 +69,12 @@ type view struct {
 	// protected members are never picked by it (scale-in protection).
 	policies  []string
 	protected map[string]bool
+	// The warm pool: how many it should hold now (0 without one), the
+	// state its instances wait in, and whether scale-in returns
+	// instances to it.
+	poolSize  int
+	poolState string
+	reuse     bool
 }
 
 // plan is what the controller does next for one service.
@@ -53,6 +82,13 @@ type plan struct {
 	launch  int
 	retire  []*member // drain, then terminate
 	replace []*member // never became healthy: terminate, a new one follows
+	// The warm pool's part: members taken into the group (before any
+	// launch), scaled-in members returned to the pool instead of retired,
+	// launches into the pool and pool members to terminate.
+	enter      []*member
+	toPool     []*member
+	poolLaunch int
+	poolDrop   []*member
 }
 
 // planService decides launches and retirements like an Auto Scaling group:
@@ -62,10 +98,14 @@ type plan struct {
 // current ones are in service (launch before terminate).
 func planService(v view) plan {
 	var p plan
-	var current, outdated []*member
+	var current, outdated, pool []*member
 	serving := 0
 	for _, m := range v.members {
 		if m.phase == leaving {
+			continue
+		}
+		if m.phase.pooled() {
+			pool = append(pool, m)
 			continue
 		}
 		if m.phase == booting && v.grace > 0 && v.now.Sub(m.launched) > v.grace {
@@ -81,15 +121,28 @@ func planService(v view) plan {
 			serving++
 		}
 	}
+	pool, p.poolDrop = splitPool(pool, v)
 	switch {
 	case len(current) < v.desired:
-		p.launch = v.desired - len(current)
+		p.enter, pool = takeWarm(pool, v.desired-len(current))
+		p.launch = v.desired - len(current) - len(p.enter)
 	case len(current) > v.desired:
-		p.retire = append(p.retire, pickRetirees(current, len(current)-v.desired, v.desired, v)...)
-		serving -= countInService(p.retire)
+		retire := pickRetirees(current, len(current)-v.desired, v.desired, v)
+		serving -= countInService(retire)
+		if v.reuse && v.poolSize > 0 {
+			p.toPool, pool = retire, append(pool, retire...)
+		} else {
+			p.retire = append(p.retire, retire...)
+		}
 	}
 	if len(outdated) > 0 && (serving >= v.desired || v.desired == 0) {
 		p.retire = append(p.retire, outdated...)
+	}
+	switch n := len(pool); {
+	case n < v.poolSize:
+		p.poolLaunch = v.poolSize - n
+	case n > v.poolSize:
+		p.poolDrop = append(p.poolDrop, trimPool(pool, p.toPool, n-v.poolSize)...)
 	}
 	return p
 }

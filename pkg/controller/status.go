@@ -15,6 +15,10 @@ func (c *Controller) publish() {
 		ss := api.Service{Name: name, Listen: s.listen, Desired: s.desired, Instances: []api.Instance{}, LaunchError: s.launchError,
 			CPU: s.spec.CPU, MemoryBytes: s.spec.MemoryBytes}
 		ss.Min, ss.Max = s.spec.Bounds()
+		if w := s.spec.WarmPool; w != nil {
+			ss.WarmPool = &api.WarmPool{MinSize: w.MinSize, MaxGroupPreparedCapacity: w.MaxGroupPreparedCapacity,
+				PoolState: w.PoolState, ReuseOnScaleIn: w.ReuseOnScaleIn, Size: c.poolSize(s, s.desired)}
+		}
 		if s.removed {
 			ss.Desired = 0
 		}
@@ -32,7 +36,7 @@ func (c *Controller) publish() {
 			}
 		}
 		for key, m := range s.members {
-			is := api.Instance{ID: key, Phase: m.phase.String(), Health: "-", Protected: s.protected[key], Outdated: s.image != nil && m.digest != s.template() && m.phase != launching}
+			is := api.Instance{ID: key, Phase: m.phaseName(), Health: "-", Protected: s.protected[key], Outdated: s.image != nil && m.digest != s.template() && m.phase != launching}
 			if inst := s.insts[key]; inst != nil {
 				is.Domain, is.Address, is.Console = inst.Domain, inst.Address, inst.Console
 				if h, ok := healthOf[inst.Address]; ok {
@@ -41,6 +45,9 @@ func (c *Controller) publish() {
 			}
 			if m.phase == inService {
 				ss.InService++
+			}
+			if m.phase == warmed {
+				ss.Warm++
 			}
 			ss.Instances = append(ss.Instances, is)
 		}
