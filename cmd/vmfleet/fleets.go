@@ -18,7 +18,7 @@ import (
 func lsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "ls",
-		Usage: "list fleets: services, desired and in service, balancer address",
+		Usage: "list fleets: services, desired and in service, warm pool, balancer address",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}},
 		Action: func(c *cli.Context) error {
 			cl, _, err := ensureDaemon(c)
@@ -33,10 +33,14 @@ func lsCommand() *cli.Command {
 				return printJSON(list)
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "FLEET\tSERVICE\tIN SERVICE\tLISTEN\tFILE")
+			fmt.Fprintln(w, "FLEET\tSERVICE\tIN SERVICE\tWARM\tLISTEN\tFILE")
 			for _, f := range list {
 				for _, s := range f.Services {
-					fmt.Fprintf(w, "%s\t%s\t%d/%d\t%s\t%s\n", f.Name, s.Name, s.InService, s.Desired, s.Listen, f.File)
+					warm := "-"
+					if s.PoolSize > 0 || s.Warm > 0 {
+						warm = fmt.Sprintf("%d/%d", s.Warm, s.PoolSize)
+					}
+					fmt.Fprintf(w, "%s\t%s\t%d/%d\t%s\t%s\t%s\n", f.Name, s.Name, s.InService, s.Desired, warm, s.Listen, f.File)
 				}
 			}
 			return w.Flush()

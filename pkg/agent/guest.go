@@ -21,6 +21,8 @@ type Guest struct {
 	Open func() (io.ReadWriteCloser, error)
 	// Exec serves an OpExec stream; nil refuses them.
 	Exec func(ctx context.Context, conn net.Conn)
+	// SetClock sets the guest's wall clock (OpClock); nil refuses.
+	SetClock func(time.Time) error
 	// Log receives one line per session change; nil discards.
 	Log io.Writer
 
@@ -132,6 +134,8 @@ func (g *Guest) serve(ctx context.Context, st net.Conn) {
 		serveProbes(ctx, st)
 	case h.Op == OpExec && g.Exec != nil:
 		g.Exec(ctx, st)
+	case h.Op == OpClock && g.SetClock != nil:
+		g.serveClock(st)
 	default:
 		reply(st, fmt.Errorf("the guest serves no %q streams", h.Op))
 		st.Close()

@@ -160,6 +160,10 @@ type ServiceSummary struct {
 	Desired   int    `json:"desired"`
 	InService int    `json:"in_service"`
 	Listen    string `json:"listen"`
+	// Warm is how many instances are ready in the warm pool, of PoolSize
+	// it should hold; both 0 without a pool.
+	Warm     int `json:"warm"`
+	PoolSize int `json:"pool_size"`
 }
 
 // Fleet is a fleet's status: what `up` waits on and `ps` shows.
@@ -193,6 +197,14 @@ type Service struct {
 	// instances that are ready (in a Warmed: state other than Pending).
 	WarmPool *WarmPool `json:"warm_pool,omitempty"`
 	Warm     int       `json:"warm"`
+}
+
+// SizeOrZero is the pool's size, 0 for no pool.
+func (w *WarmPool) SizeOrZero() int {
+	if w == nil {
+		return 0
+	}
+	return w.Size
 }
 
 // WarmPool is a service's warm pool as DescribeWarmPool gives it.

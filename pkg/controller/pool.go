@@ -235,6 +235,9 @@ func (c *Controller) enter(ctx context.Context, s *service, m *member) {
 			}
 			m.launched = time.Now()
 			c.link(inst)
+			if hibernated {
+				c.setClock(ctx, inst)
+			}
 			if err := s.bal.Register(inst.Address); err != nil {
 				c.emit(name, inst.ID, "error", "register with balancer: %v", err)
 			}
@@ -311,4 +314,29 @@ func (c *Controller) adoptPooled(ctx context.Context, s *service, inst *instance
 	s.members[inst.ID] = m
 	s.insts[inst.ID] = inst
 	c.emit(s.spec.Name, inst.ID, "adopted", "in the warm pool (%s)", m.phaseName())
+}
+
+// clockLimit bounds how long a resumed guest's agent may take to take the
+// host's time.
+const clockLimit = 30 * time.Second
+
+// setClock hands a guest resumed from hibernation the host's time: its
+// clock stood still while it was saved.
+func (c *Controller) setClock(ctx context.Context, inst *instance.Instance) {
+	if c.opts.Links == nil {
+		return
+	}
+	link := c.opts.Links.Get(inst.Domain)
+	if link == nil {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		ctx, cancel := context.WithTimeout(ctx, clockLimit)
+		defer cancel()
+		if err := link.SetClock(ctx); err != nil {
+			c.log.Warn("set the clock of a resumed instance", "instance", inst.ID, "err", err)
+		}
+	}()
 }

@@ -112,4 +112,3 @@ func (c *Controller) dependentsGone(name string) bool {
 	}
 	return true
 }
-

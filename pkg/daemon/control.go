@@ -176,7 +176,8 @@ func (d *Daemon) Fleets() []api.FleetSummary {
 	for _, f := range d.statuses() {
 		fs := api.FleetSummary{Name: f.Name, File: f.File, Down: f.Down, TimeScale: f.TimeScale, Services: []api.ServiceSummary{}}
 		for _, s := range f.Services {
-			fs.Services = append(fs.Services, api.ServiceSummary{Name: s.Name, Desired: s.Desired, InService: s.InService, Listen: s.Listen})
+			fs.Services = append(fs.Services, api.ServiceSummary{Name: s.Name, Desired: s.Desired, InService: s.InService, Listen: s.Listen,
+				Warm: s.Warm, PoolSize: s.WarmPool.SizeOrZero()})
 		}
 		out = append(out, fs)
 	}

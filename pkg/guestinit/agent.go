@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/agent"
 	"github.com/vmfleet/vmfleet/pkg/guestexec"
@@ -26,6 +27,10 @@ func startAgent(ctx context.Context, in *Init) error {
 		Open: func() (io.ReadWriteCloser, error) { return os.OpenFile(dev, os.O_RDWR, 0) },
 		Exec: func(ctx context.Context, conn net.Conn) { serveExec(ctx, in, conn) },
 		Log:  in.Console,
+		SetClock: func(t time.Time) error {
+			fmt.Fprintf(in.Console, "vmfleet-init: resumed; the host's clock is %s\n", t.UTC().Format(time.RFC3339Nano))
+			return setClock(t)
+		},
 	}
 	in.Agent = g
 	go g.Run(ctx)

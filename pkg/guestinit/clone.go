@@ -50,11 +50,19 @@ func awaitClone(ctx context.Context, in *Init) error {
 		return err
 	}
 	fmt.Fprintf(in.Console, "vmfleet-init: restored from a template; the host's clock is %s\n", w.Time.UTC().Format(time.RFC3339Nano))
-	ts := unix.NsecToTimespec(w.Time.UnixNano())
+	if err := setClock(w.Time); err != nil {
+		return err
+	}
+	return reseed(w.Seed)
+}
+
+// setClock sets the wall clock.
+func setClock(t time.Time) error {
+	ts := unix.NsecToTimespec(t.UnixNano())
 	if err := unix.ClockSettime(unix.CLOCK_REALTIME, &ts); err != nil {
 		return fmt.Errorf("set the clock: %w", err)
 	}
-	return reseed(w.Seed)
+	return nil
 }
 
 // reseed credits the host's bytes to the kernel's pool and reseeds its

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// warmRow is what these tests read of `ps --json`.
+type warmRow struct {
+	ID      string `json:"id"`
+	Domain  string `json:"domain"`
+	Service string `json:"service"`
+	State   string `json:"state"`
+	Phase   string `json:"phase"`
+	Dir     string `json:"dir"`
+	Address string `json:"address"`
+}
+
+func (e *testEnv) warmRows(fleet string) []warmRow {
+	e.t.Helper()
+	var rows []warmRow
+	if err := json.Unmarshal([]byte(e.must("ps", "--json", "--fleet", fleet)), &rows); err != nil {
+		e.t.Fatal(err)
+	}
+	return rows
+}
+
+func inPhase(rows []warmRow, service, phase string) []warmRow {
+	var out []warmRow
+	for _, r := range rows {
+		if r.Service == service && r.Phase == phase {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// One service per pool state, each with a pool of one beside one
+// instance in service: the pools fill, stay out of rotation, serve a
+// scale-out and refill.
+func TestWarmPoolsFillServeAScaleOutAndRefill(t *testing.T) {
+	needLibvirt(t)
+	e := newTestEnv(t)
+	health := `{type: http, path: /healthz, interval: 1s, timeout: 500ms, healthy_threshold: 2, unhealthy_threshold: 2}`
+	states := []string{"running", "stopped", "hibernated"}
+	ports := map[string]int{}
+	yaml := "name: warm\ntime_scale: 1\nservices:\n"
+	for _, st := range states {
+		ports[st] = freePort(t)
+		yaml += fmt.Sprintf(`  %[1]s:
+    image: {binary: %[2]s}
+    command: ["/app/hello", "-listen", ":8080"]
+    port: 8080
+    instances: 1
+    cpu: 0.5
+    memory: 128MiB
+    health: %[3]s
+    balancer: {listen: 127.0.0.1:%[4]d, deregistration_delay: 1s}
+    scaling: {min: 0, max: 3}
+    warm_pool: {min_size: 1, max_group_prepared_capacity: 2, pool_state: %[1]s}
+`, st, bin("hello"), health, ports[st])
+	}
+	file := filepath.Join(t.TempDir(), "fleet.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.vmfleet("down", "-f", file) })
+	e.must("up", "-f", file, "--detach", "--wait-timeout", "4m")
+	warmed := func(st string) string { return "Warmed:" + strings.ToUpper(st[:1]) + st[1:] }
+
+	e.waitFor("every pool filled", 3*time.Minute, func() bool {
+		rows := e.warmRows("warm")
+		for _, st := range states {
+			if len(inPhase(rows, st, warmed(st))) != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	rows := e.warmRows("warm")
+	pool := map[string]warmRow{}
+	for _, st := range states {
+		w := inPhase(rows, st, warmed(st))[0]
+		pool[st] = w
+		serving := inPhase(rows, st, "in-service")
+		if len(serving) != 1 {
+			t.Fatalf("%s: %d in service, want 1: %+v", st, len(serving), rows)
+		}
+		// The balancer sends nothing to the pool.
+		for range 4 {
+			body, err := fetch(fmt.Sprintf("http://127.0.0.1:%d/", ports[st]))
+			if err != nil || !strings.HasSuffix(body, serving[0].ID) {
+				t.Errorf("%s: the balancer answered %q (%v), want only the in-service %s", st, body, err, serving[0].ID)
+			}
+		}
+		out, err := exec.Command("virsh", "-c", "qemu:///system", "domstate", w.Domain).CombinedOutput()
+		state := strings.TrimSpace(string(out))
+		want := map[string]string{"running": "running", "stopped": "shut off", "hibernated": "shut off"}[st]
+		if err != nil || state != want {
+			t.Errorf("%s: virsh domstate %s: %q (%v), want %q", st, w.Domain, state, err, want)
+		}
+		_, err = os.Stat(filepath.Join(w.Dir, "hibernation.state"))
+		if saved := err == nil; saved != (st == "hibernated") {
+			t.Errorf("%s: %s has a saved memory: %v", st, w.ID, saved)
+		}
+	}
+
+	e.must("scale", "-f", file, "running=2", "stopped=2", "hibernated=2", "--wait", "--wait-timeout", "3m")
+	rows = e.warmRows("warm")
+	for _, st := range states {
+		var serving []string
+		for _, r := range inPhase(rows, st, "in-service") {
+			serving = append(serving, r.ID)
+		}
+		if len(serving) != 2 || !slices.Contains(serving, pool[st].ID) {
+			t.Errorf("%s: in service %v, want 2 with the pool's %s", st, serving, pool[st].ID)
+		}
+	}
+	// The hibernated instance resumed with the host's time, not the time
+	// it was saved at.
+	for _, r := range inPhase(rows, "hibernated", "in-service") {
+		if r.ID != pool["hibernated"].ID {
+			continue
+		}
+		e.waitFor("the resumed clock set", 30*time.Second, func() bool {
+			body, err := fetch("http://" + r.Address + "/time")
+			ns, perr := strconv.ParseInt(body, 10, 64)
+			return err == nil && perr == nil && time.Since(time.Unix(0, ns)).Abs() < 2*time.Second
+		})
+	}
+	e.waitFor("every pool refilled", 3*time.Minute, func() bool {
+		rows := e.warmRows("warm")
+		for _, st := range states {
+			if len(inPhase(rows, st, warmed(st))) != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	e.must("down", "-f", file)
+	if out, _ := exec.Command("virsh", "-c", "qemu:///system", "list", "--all", "--name").Output(); strings.Contains(string(out), "vmfleet-warm-") {
+		t.Errorf("down left domains: %s", out)
+	}
+}
