@@ -35,7 +35,7 @@ services:
     health: {type: http, path: /healthz, interval: 500ms, timeout: 400ms, healthy_threshold: 2, unhealthy_threshold: 3}
     balancer: {deregistration_delay: 0s}
 `, bin("hello"))), 0o644)
-			vmEnv(b, home, env, "up", "-f", file, "--wait-timeout", "5m")
+			vmEnv(b, home, env, "up", "-f", file, "--detach", "--wait-timeout", "5m")
 			b.Cleanup(func() { vmEnv(b, home, env, "down", "-f", file, "-t", "0s") })
 			b.ResetTimer()
 			for range b.N {

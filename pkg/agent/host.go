@@ -63,14 +63,25 @@ func (l *Link) Close() {
 	<-l.done
 }
 
+// How long a connect waits for the guest's answer to its ping.
+const (
+	firstPingWait = 250 * time.Millisecond
+	maxPingWait   = 10 * time.Second
+)
+
 // keep connects, serves the session until it ends, and connects again.
 func (l *Link) keep(ctx context.Context) {
 	defer close(l.done)
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = 50*time.Millisecond, 2*time.Second, 0
+	// A guest whose agent is not up yet never sees the first ping (the
+	// port drops what comes before it is opened): wait briefly at first,
+	// longer each time, for a busy guest.
+	wait := firstPingWait
 	for ctx.Err() == nil {
-		sess, err := l.connect(ctx)
+		sess, err := l.connect(ctx, wait)
 		if err != nil {
+			wait = min(2*wait, maxPingWait)
 			l.log.Debug("agent not reachable yet", "err", err)
 			select {
 			case <-ctx.Done():
@@ -79,6 +90,7 @@ func (l *Link) keep(ctx context.Context) {
 			continue
 		}
 		b.Reset()
+		wait = firstPingWait
 		l.set(sess)
 		l.accept(ctx, sess)
 		l.set(nil)
@@ -89,7 +101,7 @@ func (l *Link) keep(ctx context.Context) {
 // connect opens the socket and checks, with a ping, that a guest answers
 // on the other end: a guest that missed the previous session's end would
 // otherwise swallow the first streams.
-func (l *Link) connect(ctx context.Context) (*yamux.Session, error) {
+func (l *Link) connect(ctx context.Context, wait time.Duration) (*yamux.Session, error) {
 	path, err := l.socket(ctx)
 	if err != nil {
 		return nil, err
@@ -110,8 +122,8 @@ func (l *Link) connect(ctx context.Context) (*yamux.Session, error) {
 	case err = <-pinged:
 	case <-ctx.Done():
 		err = ctx.Err()
-	case <-time.After(10 * time.Second):
-		err = errors.New("guest agent did not answer a ping")
+	case <-time.After(wait):
+		err = fmt.Errorf("guest agent did not answer a ping within %s", wait)
 	}
 	if err != nil {
 		sess.Close()

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/api"
+)
+
+// BenchmarkIdleInstances runs VMFLEET_DENSITY (default 100) idle instances
+// of a 128 MiB Go service in one fleet, all in service, waits for them to
+// settle, and reports what they hold: RSS and PSS per instance (from
+// `vmfleet stats`), the host's available memory left, and how many more
+// of that PSS it would fit. One round: each round boots them all.
+//
+//	VMFLEET_INTEGRATION=1 go test -run '^$' -bench IdleInstances -benchtime 1x -timeout 30m ./cmd/vmfleet
+func BenchmarkIdleInstances(b *testing.B) {
+	n := 100
+	if v, err := strconv.Atoi(os.Getenv("VMFLEET_DENSITY")); err == nil && v > 0 {
+		n = v
+	}
+	home := benchHome(b)
+	file := filepath.Join(b.TempDir(), "fleet.yaml")
+	os.WriteFile(file, []byte(fmt.Sprintf(`name: dense
+time_scale: 1 # the timings below are meant as written
+services:
+  hello:
+    image: {binary: %s}
+    command: ["/app/hello", "-listen", ":8080"]
+    port: 8080
+    instances: %d
+    cpu: 0.5
+    memory: 128MiB
+    health: {type: http, path: /healthz, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 3}
+    balancer: {deregistration_delay: 0s}
+`, bin("hello"), n)), 0o644)
+	for range b.N {
+		vmEnv(b, home, nil, "up", "-f", file, "--detach", "--wait-timeout", "25m")
+		time.Sleep(30 * time.Second) // the boot bursts end; the guests go idle
+		var rows []api.Stats
+		if err := json.Unmarshal([]byte(vmEnv(b, home, nil, "stats", "--json")), &rows); err != nil {
+			b.Fatal(err)
+		}
+		var rss, pss uint64
+		var cpu float64
+		for _, r := range rows {
+			rss, pss, cpu = rss+r.RSSBytes, pss+r.PSSBytes, cpu+r.CPUPercent
+		}
+		avail := memAvailable(b)
+		b.StopTimer()
+		if len(rows) != n {
+			b.Fatalf("stats lists %d instances, want %d", len(rows), n)
+		}
+		b.ReportMetric(float64(len(rows)), "instances")
+		b.ReportMetric(float64(rss)/float64(n)/(1<<20), "MiB-RSS/instance")
+		b.ReportMetric(float64(pss)/float64(n)/(1<<20), "MiB-PSS/instance")
+		b.ReportMetric(cpu, "%CPU-all")
+		b.ReportMetric(float64(avail)/(1<<20), "MiB-available")
+		b.ReportMetric(float64(avail)/(float64(pss)/float64(n)), "more-that-fit")
+		vmEnv(b, home, nil, "down", "-f", file, "-t", "0s")
+		b.StartTimer()
+	}
+}
+
+// memAvailable is the host's MemAvailable in bytes.
+func memAvailable(b *testing.B) uint64 {
+	raw, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	b.Fatal("no MemAvailable in /proc/meminfo")
+	return 0
+}
