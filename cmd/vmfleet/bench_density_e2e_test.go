@@ -37,11 +37,14 @@ services:
     instances: %d
     cpu: 0.5
     memory: 128MiB
-    health: {type: http, path: /healthz, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 3}
+    health: {type: http, path: /healthz, interval: 1s, timeout: 500ms, healthy_threshold: 2, unhealthy_threshold: 3}
     balancer: {deregistration_delay: 0s}
 `, bin("hello"), n)), 0o644)
 	for range b.N {
-		vmEnv(b, home, nil, "up", "-f", file, "--detach", "--wait-timeout", "25m")
+		if out, err := execVmfleetFor(26*time.Minute, home, nil, "up", "-f", file, "--detach", "--wait-timeout", "25m"); err != nil {
+			b.Fatalf("up: %v\n%s", err, out)
+		}
+		b.Cleanup(func() { execVmfleetEnv(home, nil, "down", "-f", file, "-t", "0s") })
 		time.Sleep(30 * time.Second) // the boot bursts end; the guests go idle
 		var rows []api.Stats
 		if err := json.Unmarshal([]byte(vmEnv(b, home, nil, "stats", "--json")), &rows); err != nil {
@@ -64,6 +67,7 @@ services:
 		b.ReportMetric(float64(avail)/(1<<20), "MiB-available")
 		b.ReportMetric(float64(avail)/(float64(pss)/float64(n)), "more-that-fit")
 		vmEnv(b, home, nil, "down", "-f", file, "-t", "0s")
+		time.Sleep(5 * time.Second) // their QEMUs are gone
 		b.StartTimer()
 	}
 }

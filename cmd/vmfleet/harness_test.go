@@ -158,7 +158,12 @@ func execVmfleet(home string, args ...string) (string, error) {
 // execVmfleetEnv is execVmfleet with extra environment, for the CLI and
 // the daemon it starts.
 func execVmfleetEnv(home string, env []string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	return execVmfleetFor(5*time.Minute, home, env, args...)
+}
+
+// execVmfleetFor is execVmfleetEnv killed after limit instead.
+func execVmfleetFor(limit time.Duration, home string, env []string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "vmfleet"), append([]string{"--home", home}, args...)...)
 	if env != nil {
