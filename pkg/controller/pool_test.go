@@ -1,7 +1,11 @@
 package controller
 
 import (
+	"path/filepath"
+	"time"
+
 	"context"
+	"github.com/vmfleet/vmfleet/pkg/instance"
 	"slices"
 	"strings"
 	"testing"
@@ -96,5 +100,45 @@ func TestScaleInWithReuseReturnsTheInstanceToThePool(t *testing.T) {
 	warm := phases(st, "web")[api.WarmedState("running")]
 	if !slices.ContainsFunc(serving, func(id string) bool { return slices.Contains(warm, id) }) {
 		t.Errorf("warm %v holds none of the instances that served (%v)", warm, serving)
+	}
+}
+
+// A controller started again (a daemon restart) takes its pool back from
+// the domains' metadata: running members are checked again, saved ones
+// wait on as they are, and none is taken for one of the group's.
+func TestARestartedControllerTakesItsWarmPoolBack(t *testing.T) {
+	for _, state := range []string{"running", "hibernated"} {
+		t.Run(state, func(t *testing.T) {
+			h := start(t, pooledService("web", 1, "pool_state: "+state))
+			warmed := api.WarmedState(state)
+			before := h.waitFor("a full pool", func(st api.Fleet) bool { return len(phases(st, "web")[warmed]) == 2 })
+			h.cancel()
+			if err := <-h.done; err != nil {
+				t.Fatal(err)
+			}
+			f := parseFleet(t, h.dir, pooledService("web", 1, "pool_state: "+state))
+			ctrl := New(Options{Fleet: f, Images: h.bake(f), HealthCheckGracePeriod: time.Minute,
+				Instances: &instance.Manager{HV: h.fake, Dir: filepath.Join(h.dir, "instances")}})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			if err := ctrl.Listen(ctx); err != nil {
+				t.Fatal(err)
+			}
+			go func() { done <- ctrl.Run(ctx) }()
+			t.Cleanup(func() { cancel(); h.done <- <-done })
+			h.ctrl = ctrl
+			after := h.waitFor("the pool adopted", func(st api.Fleet) bool {
+				p := phases(st, "web")
+				return len(p[warmed]) == 2 && len(p[api.InService]) == 1
+			})
+			for _, phase := range []string{warmed, api.InService} {
+				was, is := phases(before, "web")[phase], phases(after, "web")[phase]
+				slices.Sort(was)
+				slices.Sort(is)
+				if !slices.Equal(was, is) {
+					t.Errorf("%s: %v before the restart, %v after", phase, was, is)
+				}
+			}
+		})
 	}
 }
