@@ -25,15 +25,7 @@ func (m *Manager) List(ctx context.Context) ([]*Instance, error) {
 			m.log().Warn("skipping domain with unreadable metadata", "domain", d.Name, "err", err)
 			continue
 		}
-		inst := &Instance{
-			ID: md.ID, Domain: d.Name, Service: md.Service, Fleet: md.Fleet, Image: md.ImageName,
-			ImageDigest: md.ImageDigest, Template: md.Template, State: d.State, HostPort: md.HostPort, GuestPort: md.GuestPort,
-			Dir: md.Dir, Console: filepath.Join(md.Dir, "console.log"), Created: md.Created, Reach: md.Reach, Snapshot: md.Snapshot, cpuQuota: md.CPUQuota, Pool: md.Pool,
-		}
-		if md.HostPort != 0 {
-			inst.Address = fmt.Sprintf("127.0.0.1:%d", md.HostPort)
-		}
-		out = append(out, inst)
+		out = append(out, instanceOf(d, md))
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Created.Equal(out[j].Created) {
@@ -42,6 +34,20 @@ func (m *Manager) List(ctx context.Context) ([]*Instance, error) {
 		return out[i].ID < out[j].ID
 	})
 	return out, nil
+}
+
+// instanceOf is the instance a domain and its metadata describe
+// (metadataOf's inverse).
+func instanceOf(d hypervisor.Domain, md *metadata) *Instance {
+	inst := &Instance{
+		ID: md.ID, Domain: d.Name, Service: md.Service, Fleet: md.Fleet, Image: md.ImageName,
+		ImageDigest: md.ImageDigest, Template: md.Template, State: d.State, HostPort: md.HostPort, GuestPort: md.GuestPort,
+		Dir: md.Dir, Console: filepath.Join(md.Dir, "console.log"), Created: md.Created, Reach: md.Reach, Snapshot: md.Snapshot, cpuQuota: md.CPUQuota, Pool: md.Pool,
+	}
+	if md.HostPort != 0 {
+		inst.Address = fmt.Sprintf("127.0.0.1:%d", md.HostPort)
+	}
+	return inst
 }
 
 // ErrNoInstance is returned for an id or domain name no instance has.
@@ -66,13 +72,7 @@ func (m *Manager) Get(ctx context.Context, ref string) (*Instance, error) {
 // button: the service gets SIGTERM) and destroyed only if it is still
 // running when the grace period ends.
 func (m *Manager) Terminate(ctx context.Context, inst *Instance, grace time.Duration) error {
-	m.forgetBurst(inst.Domain)
-	if grace > 0 && inst.State == hypervisor.Running {
-		if err := m.HV.Shutdown(ctx, inst.Domain); err == nil {
-			m.waitStopped(ctx, inst.Domain, grace)
-		}
-	}
-	if err := m.HV.Destroy(ctx, inst.Domain); err != nil {
+	if err := m.halt(ctx, inst, grace); err != nil {
 		return fmt.Errorf("terminate %s: %w", inst.ID, err)
 	}
 	if err := m.HV.Undefine(ctx, inst.Domain); err != nil {
@@ -85,6 +85,18 @@ func (m *Manager) Terminate(ctx context.Context, inst *Instance, grace time.Dura
 	}
 	m.log().Info("terminated", "instance", inst.ID, "service", inst.Service)
 	return nil
+}
+
+// halt ends the instance's QEMU; with a grace period the guest is asked
+// to shut down first and destroyed only if it is still running at its end.
+func (m *Manager) halt(ctx context.Context, inst *Instance, grace time.Duration) error {
+	m.forgetBurst(inst.Domain)
+	if grace > 0 && inst.State == hypervisor.Running {
+		if err := m.HV.Shutdown(ctx, inst.Domain); err == nil {
+			m.waitStopped(ctx, inst.Domain, grace)
+		}
+	}
+	return m.HV.Destroy(ctx, inst.Domain)
 }
 
 // Owns says whether inst lives in this manager's directory: a daemon

@@ -35,6 +35,14 @@ type metadata struct {
 	Pool string `xml:"vmfleet:pool,omitempty"`
 }
 
+// metadataOf is what the instance's domain remembers of it
+// (instanceOf's inverse).
+func metadataOf(inst *Instance) metadata {
+	return metadata{ID: inst.ID, Service: inst.Service, Fleet: inst.Fleet, ImageName: inst.Image, ImageDigest: inst.ImageDigest,
+		HostPort: inst.HostPort, GuestPort: inst.GuestPort, Template: inst.Template, Dir: inst.Dir, Created: inst.Created,
+		Reach: inst.Reach, Snapshot: inst.Snapshot, CPUQuota: inst.cpuQuota, Pool: inst.Pool}
+}
+
 // Reach is what a guest may open connections to; the daemon's side of
 // the agent channel enforces it.
 type Reach struct {

@@ -15,8 +15,9 @@ func TestMetadataRoundTripsEveryField(t *testing.T) {
 		HostPort: 40123, GuestPort: 8080, Template: "lt-web/3",
 		Reach: Reach{HostPorts: []int{41000, 5432}, Internet: true},
 		// XML-special characters in a path must survive.
-		Dir:     "/srv/a&b <c>/i-0123456789ab",
-		Created: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC),
+		Dir:      "/srv/a&b <c>/i-0123456789ab",
+		Created:  time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC),
+		Snapshot: "0123456789abcdef", CPUQuota: 50000, Pool: "hibernated",
 	}
 	x, err := in.marshal()
 	if err != nil {
@@ -29,6 +30,21 @@ func TestMetadataRoundTripsEveryField(t *testing.T) {
 	in.NS = ""
 	if !reflect.DeepEqual(*out, in) {
 		t.Errorf("round trip\n%+v\nwant\n%+v", *out, in)
+	}
+}
+
+// What List reads from a domain is what SetPool writes back: every field
+// of the metadata survives the trip through an Instance.
+func TestAnInstanceCarriesEveryFieldOfItsMetadata(t *testing.T) {
+	md := metadata{
+		ID: "i-0123456789ab", Service: "web", Fleet: "prod", ImageName: "web-img", ImageDigest: "abc123",
+		HostPort: 40123, GuestPort: 8080, Template: "lt-web/3", Dir: "/srv/i-0123456789ab",
+		Created: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), Reach: Reach{HostPorts: []int{5432}, Internet: true},
+		Snapshot: "0123456789abcdef", CPUQuota: 50000, Pool: "running",
+	}
+	inst := instanceOf(hypervisor.Domain{Name: "vmfleet-prod-web-i-0123456789ab", State: hypervisor.Running}, &md)
+	if got := metadataOf(inst); !reflect.DeepEqual(got, md) {
+		t.Errorf("through an instance\n%+v\nwant\n%+v", got, md)
 	}
 }
 

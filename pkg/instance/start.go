@@ -202,13 +202,7 @@ func (m *Manager) start(ctx context.Context, accel hypervisor.Accel, o Options, 
 // Stop shuts the guest down (destroying it after grace) and keeps its
 // disk and domain: the instance is shut off, and Start boots it again.
 func (m *Manager) Stop(ctx context.Context, inst *Instance, grace time.Duration) error {
-	m.forgetBurst(inst.Domain)
-	if grace > 0 && inst.State == hypervisor.Running {
-		if err := m.HV.Shutdown(ctx, inst.Domain); err == nil {
-			m.waitStopped(ctx, inst.Domain, grace)
-		}
-	}
-	if err := m.HV.Destroy(ctx, inst.Domain); err != nil {
+	if err := m.halt(ctx, inst, grace); err != nil {
 		return fmt.Errorf("stop %s: %w", inst.ID, err)
 	}
 	inst.State = hypervisor.Shutoff
@@ -249,28 +243,15 @@ func (m *Manager) Hibernate(ctx context.Context, inst *Instance) error {
 // SetPool records the warm pool the instance is in ("" for none) in its
 // domain's metadata, so a restarted controller knows it again.
 func (m *Manager) SetPool(ctx context.Context, inst *Instance, pool string) error {
-	d, err := m.HV.Domains(ctx)
+	md := metadataOf(inst)
+	md.Pool = pool
+	x, err := md.marshal()
 	if err != nil {
 		return err
 	}
-	for _, dom := range d {
-		if dom.Name != inst.Domain {
-			continue
-		}
-		md, err := parseMetadata(dom.Metadata)
-		if err != nil {
-			return err
-		}
-		md.Pool = pool
-		x, err := md.marshal()
-		if err != nil {
-			return err
-		}
-		if err := m.HV.SetMetadata(ctx, inst.Domain, x); err != nil {
-			return err
-		}
-		inst.Pool = pool
-		return nil
+	if err := m.HV.SetMetadata(ctx, inst.Domain, x); err != nil {
+		return fmt.Errorf("set the warm pool of %s: %w", inst.ID, err)
 	}
-	return fmt.Errorf("set the warm pool of %s: no domain %s", inst.ID, inst.Domain)
+	inst.Pool = pool
+	return nil
 }
