@@ -53,13 +53,8 @@ func (c *Controller) listen(s *service) error {
 		DeregistrationDelay: c.deregistrationDelay(s.spec.Balancer.DeregistrationDelay),
 		NoReplay:            !s.spec.Balancer.Replay,
 		Probe:               c.prober(),
-		OnTransition: func(tr health.Transition) {
-			select {
-			case c.health <- tr:
-			case <-c.ctx.Done():
-			}
-		},
-		Logger: c.log.With("service", name),
+		OnTransition:        c.report,
+		Logger:              c.log.With("service", name),
 	})
 	if err != nil {
 		return fmt.Errorf("service %s balancer: %w", name, err)
@@ -79,6 +74,15 @@ func (c *Controller) listen(s *service) error {
 	}
 	c.emit(name, "", "listening", "balancer on %s", s.listen)
 	return nil
+}
+
+// report hands a health check's transition, the balancer's or the warm
+// pool's, to the owner goroutine.
+func (c *Controller) report(tr health.Transition) {
+	select {
+	case c.health <- tr:
+	case <-c.ctx.Done():
+	}
 }
 
 // bind gets the balancer's listening socket. It is served only from Run,

@@ -31,9 +31,7 @@ func (c *Controller) launch(ctx context.Context, s *service) {
 					c.emit(name, "", "error", "launch failed, not retrying: %v", err)
 					return
 				}
-				s.failures++
-				backoff := time.Duration(1<<min(s.failures, 5)) * time.Second
-				s.notBefore = time.Now().Add(backoff)
+				backoff := s.backOff()
 				c.emit(name, "", "error", "launch failed (retrying in %s): %v", backoff, err)
 				return
 			}
@@ -47,6 +45,25 @@ func (c *Controller) launch(ctx context.Context, s *service) {
 			}
 			c.emit(name, inst.ID, "launched", "%s, forwarded from %s", inst.Domain, inst.Address)
 		})
+	}()
+}
+
+// backOff counts a failed launch and holds the service's launches back,
+// doubling up to 32 s; it returns how long.
+func (s *service) backOff() time.Duration {
+	s.failures++
+	d := time.Duration(1<<min(s.failures, 5)) * time.Second
+	s.notBefore = time.Now().Add(d)
+	return d
+}
+
+// endBurst caps an instance that is in service or warmed: its boot burst
+// is over (off the owner goroutine).
+func (c *Controller) endBurst(ctx context.Context, inst *instance.Instance) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		_ = c.opts.Instances.EndBurst(ctx, inst.Domain)
 	}()
 }
 

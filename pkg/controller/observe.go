@@ -2,12 +2,12 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/health"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/instance"
-	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // find locates a member by its domain or balancer address.
@@ -29,17 +29,22 @@ func (c *Controller) onLifecycle(ctx context.Context, ev hypervisor.Event) {
 		return
 	}
 	s, m := c.find(func(i *instance.Instance) bool { return i.Domain == ev.Domain })
-	if m == nil || m.phase == leaving || m.busy {
+	if m == nil || m.busy || !m.runs() {
 		return // busy: the controller itself is stopping or starting it
 	}
+	c.replaceStopped(ctx, s, m, fmt.Sprintf("domain %s %s", ev.Domain, ev.Kind))
+}
+
+// replaceStopped ends a member whose domain stopped on its own: out of
+// rotation at once, no drain (its connections died with it); a pool
+// member is dropped from the pool.
+func (c *Controller) replaceStopped(ctx context.Context, s *service, m *member, why string) {
 	if m.phase.pooled() {
-		if m.pool == limits.PoolRunning || m.phase == warming {
-			c.emit(s.spec.Name, m.key, "stopped", "warm pool domain %s %s; replacing", ev.Domain, ev.Kind)
-			c.dropPooled(ctx, s, m)
-		}
+		c.emit(s.spec.Name, m.key, "stopped", "warm pool %s; replacing", why)
+		c.dropPooled(ctx, s, m)
 		return
 	}
-	c.emit(s.spec.Name, m.key, "stopped", "domain %s %s; replacing", ev.Domain, ev.Kind)
+	c.emit(s.spec.Name, m.key, "stopped", "%s; replacing", why)
 	c.retire(ctx, s, m, 0)
 }
 
@@ -59,13 +64,8 @@ func (c *Controller) onHealth(ctx context.Context, tr health.Transition) {
 	case tr.To == health.Healthy && m.phase == booting:
 		m.phase, m.inService = inService, time.Now()
 		c.emit(s.spec.Name, m.key, "healthy", "in service after %s", time.Since(m.launched).Round(100*time.Millisecond))
-		// In service: the boot burst is over (off the owner goroutine).
 		if inst := s.insts[m.key]; inst != nil {
-			c.wg.Add(1)
-			go func() {
-				defer c.wg.Done()
-				_ = c.opts.Instances.EndBurst(ctx, inst.Domain)
-			}()
+			c.endBurst(ctx, inst)
 		}
 	case tr.To == health.Unhealthy && m.phase == inService:
 		c.emit(s.spec.Name, m.key, "unhealthy", "%s; replacing", tr.Reason)
@@ -97,17 +97,8 @@ func (c *Controller) resync(ctx context.Context) {
 			}
 			for _, s := range c.services {
 				for id, m := range s.members {
-					if m.busy {
-						continue
-					}
-					if m.phase.pooled() && (m.pool == limits.PoolRunning || m.phase == warming) && !running[id] {
-						c.emit(s.spec.Name, id, "stopped", "warm pool instance no longer running; replacing")
-						c.dropPooled(ctx, s, m)
-						continue
-					}
-					if (m.phase == booting || m.phase == inService) && !running[id] {
-						c.emit(s.spec.Name, id, "stopped", "no longer running; replacing")
-						c.retire(ctx, s, m, 0)
+					if !m.busy && m.runs() && !running[id] {
+						c.replaceStopped(ctx, s, m, "instance no longer running")
 					}
 				}
 			}

@@ -28,6 +28,24 @@ func (p phase) String() string {
 // pooled reports whether the phase is one of the warm pool's.
 func (p phase) pooled() bool { return p == warming || p == warmed }
 
+// runs reports whether the member's domain should be running, so that
+// one found stopped is replaced.
+func (m *member) runs() bool {
+	switch m.phase {
+	case booting, inService, warming:
+		return true
+	case warmed:
+		return m.pool == limits.PoolRunning
+	}
+	return false
+}
+
+// boots reports whether the member counts against the boot budget: it is
+// launching or booting (a stopped pool's launches only define a domain).
+func (m *member) boots() bool {
+	return m.phase == launching || m.phase == booting || (m.phase == warming && m.pool != limits.PoolStopped)
+}
+
 // member is one instance of a service, as the controller tracks it.
 type member struct {
 	key      string // instance id, or a placeholder while launching

@@ -72,9 +72,7 @@ func (c *Controller) warm(ctx context.Context, s *service) {
 		c.deliver(ctx, func() {
 			delete(s.members, key)
 			if err != nil {
-				s.failures++
-				s.notBefore = time.Now().Add(time.Duration(1<<min(s.failures, 5)) * time.Second)
-				c.emit(name, "", "error", "warm pool launch failed: %v", err)
+				c.emit(name, "", "error", "warm pool launch failed (retrying in %s): %v", s.backOff(), err)
 				return
 			}
 			m.key, m.busy, m.launched = inst.ID, false, time.Now()
@@ -100,12 +98,7 @@ func (c *Controller) checkPooled(s *service, m *member, inst *instance.Instance)
 	}
 	ch, err := health.NewChecker(inst.Address, health.Options{
 		Check: c.checkOf(s.spec.Health), Probe: c.prober(), Logger: c.log,
-		OnTransition: func(tr health.Transition) {
-			select {
-			case c.health <- tr:
-			case <-c.ctx.Done():
-			}
-		},
+		OnTransition: c.report,
 	})
 	if err != nil {
 		c.emit(s.spec.Name, m.key, "error", "warm pool health check: %v", err)
@@ -133,11 +126,7 @@ func (c *Controller) onPoolHealth(ctx context.Context, s *service, m *member, tr
 	switch {
 	case inst == nil || m.busy:
 	case tr.To == health.Healthy && m.phase == warming:
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			_ = c.opts.Instances.EndBurst(ctx, inst.Domain)
-		}()
+		c.endBurst(ctx, inst)
 		if m.pool == limits.PoolRunning {
 			m.phase = warmed
 			c.emit(s.spec.Name, m.key, "warmed", "in the warm pool, running and healthy after %s", time.Since(m.launched).Round(100*time.Millisecond))

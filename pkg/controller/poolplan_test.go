@@ -86,3 +86,21 @@ func TestScaleInReturnsInstancesToThePoolWhenReuseIsOn(t *testing.T) {
 		t.Fatalf("without reuse: plan %+v, want b retired", p)
 	}
 }
+
+// The boot budget admits boots while their CPU fits the limit, and always
+// one, however large.
+func TestTheBootBudgetAdmitsBootsUpToItsLimitAndAlwaysOne(t *testing.T) {
+	b := bootBudget{limit: 2}
+	for i, want := range []bool{true, true, false} {
+		if got := b.take(1); got != want {
+			t.Errorf("boot %d of 1 core in 2: admitted %v, want %v", i+1, got, want)
+		}
+	}
+	big := bootBudget{limit: 2}
+	if !big.take(4) {
+		t.Error("a first boot larger than the budget was refused; one must always boot")
+	}
+	if big.take(0.5) {
+		t.Error("a boot beyond the budget was admitted")
+	}
+}

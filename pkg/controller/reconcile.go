@@ -13,16 +13,20 @@ import (
 // within the boot budget: groups first, then their warm pools.
 func (c *Controller) reconcile(ctx context.Context) {
 	now := time.Now()
-	starting := 0.0 // CPU caps of instances launching or booting
+	budget := bootBudget{limit: c.opts.BootCPUs}
 	for _, s := range c.services {
 		for _, m := range s.members {
-			if m.phase == launching || m.phase == booting || (m.phase == warming && m.pool != limits.PoolStopped) {
-				starting += instance.BootCPU(s.spec.CPU)
+			if m.boots() {
+				budget.used += instance.BootCPU(s.spec.CPU)
 			}
 		}
 	}
 	// The warm pools fill once the groups have what they need.
-	var warmLater []func()
+	type refill struct {
+		s *service
+		n int
+	}
+	var refills []refill
 	for _, name := range append([]string(nil), c.order...) {
 		s := c.services[name]
 		if s.removed && len(s.members) == 0 {
@@ -73,31 +77,38 @@ func (c *Controller) reconcile(ctx context.Context) {
 			c.retire(ctx, s, m, 10*time.Second)
 		}
 		for i := 0; i < p.launch && !now.Before(s.notBefore) && s.launchError == ""; i++ {
-			if starting > 0 && starting+instance.BootCPU(s.spec.CPU) > c.opts.BootCPUs {
+			if !budget.take(instance.BootCPU(s.spec.CPU)) {
 				break
 			}
 			c.launch(ctx, s)
-			starting += instance.BootCPU(s.spec.CPU)
 		}
 		if p.poolLaunch > 0 {
-			warmLater = append(warmLater, func() {
-				for i := 0; i < p.poolLaunch && !now.Before(s.notBefore); i++ {
-					boots := s.poolState() != limits.PoolStopped
-					if boots && starting > 0 && starting+instance.BootCPU(s.spec.CPU) > c.opts.BootCPUs {
-						break
-					}
-					c.warm(ctx, s)
-					if boots {
-						starting += instance.BootCPU(s.spec.CPU)
-					}
-				}
-			})
+			refills = append(refills, refill{s, p.poolLaunch})
 		}
 	}
-	for _, f := range warmLater {
-		f()
+	for _, r := range refills {
+		for i := 0; i < r.n && !now.Before(r.s.notBefore); i++ {
+			// A stopped pool's launch only defines a domain: no boot.
+			if r.s.poolState() != limits.PoolStopped && !budget.take(instance.BootCPU(r.s.spec.CPU)) {
+				break
+			}
+			c.warm(ctx, r.s)
+		}
 	}
 	c.publish()
+}
+
+// bootBudget bounds the CPU caps of instances booting at once (see
+// Options.BootCPUs); one may always boot.
+type bootBudget struct{ used, limit float64 }
+
+// take counts one more boot of cpu cores, if it fits.
+func (b *bootBudget) take(cpu float64) bool {
+	if b.used > 0 && b.used+cpu > b.limit {
+		return false
+	}
+	b.used += cpu
+	return true
 }
 
 // dependentsGone reports whether every service depending on name has no
