@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,20 +28,9 @@ func BenchmarkIdleInstances(b *testing.B) {
 		n = v
 	}
 	home := benchHome(b)
-	file := filepath.Join(b.TempDir(), "fleet.yaml")
-	os.WriteFile(file, []byte(fmt.Sprintf(`name: dense
-time_scale: 1 # the timings below are meant as written
-services:
-  hello:
-    image: {binary: %s}
-    command: ["/app/hello", "-listen", ":8080"]
-    port: 8080
-    instances: %d
-    cpu: 0.5
-    memory: 128MiB
+	file := helloFleet(b, "dense", fmt.Sprintf(`    instances: %d
     health: {type: http, path: /healthz, interval: 2s, timeout: 1500ms, healthy_threshold: 2, unhealthy_threshold: 10}
-    balancer: {deregistration_delay: 0s}
-`, bin("hello"), n)), 0o644)
+`, n))
 	for range b.N {
 		if out, err := execVmfleetFor(26*time.Minute, home, nil, "up", "-f", file, "--detach", "--wait-timeout", "25m"); err != nil {
 			b.Fatalf("up: %v\n%s", err, out)

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -21,20 +19,9 @@ func BenchmarkScaleOneToTen(b *testing.B) {
 			if launch == "cold" {
 				env = append(env, "VMFLEET_COLD_BOOT=1")
 			}
-			file := filepath.Join(b.TempDir(), "fleet.yaml")
-			os.WriteFile(file, []byte(fmt.Sprintf(`name: scale
-time_scale: 1 # the timings below are meant as written
-services:
-  hello:
-    image: {binary: %s}
-    command: ["/app/hello", "-listen", ":8080"]
-    port: 8080
-    instances: 1
-    cpu: 0.5
-    memory: 128MiB
+			file := helloFleet(b, "scale", `    instances: 1
     health: {type: http, path: /healthz, interval: 500ms, timeout: 400ms, healthy_threshold: 2, unhealthy_threshold: 3}
-    balancer: {deregistration_delay: 0s}
-`, bin("hello"))), 0o644)
+`)
 			vmEnv(b, home, env, "up", "-f", file, "--detach", "--wait-timeout", "5m")
 			b.Cleanup(func() { vmEnv(b, home, env, "down", "-f", file, "-t", "0s") })
 			b.ResetTimer()
@@ -47,6 +34,23 @@ services:
 			}
 		})
 	}
+}
+
+// helloFleet writes a fleet of one service, hello, running the test
+// binary at 128 MiB and half a core with no drain; rest holds its further
+// keys, indented as the service's.
+func helloFleet(tb testing.TB, fleet, rest string) string {
+	return fleetFile(tb, fmt.Sprintf(`name: %s
+time_scale: 1 # the timings below are meant as written
+services:
+  hello:
+    image: {binary: %s}
+    command: ["/app/hello", "-listen", ":8080"]
+    port: 8080
+    cpu: 0.5
+    memory: 128MiB
+    balancer: {deregistration_delay: 0s}
+`, fleet, bin("hello"))+rest)
 }
 
 // vmEnv is vm with extra environment for the CLI and the daemon it starts.

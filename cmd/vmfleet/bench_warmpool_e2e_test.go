@@ -2,9 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,22 +18,11 @@ func BenchmarkScaleFromWarmPool(b *testing.B) {
 	for _, state := range []string{"running", "hibernated", "stopped"} {
 		b.Run("pool="+state, func(b *testing.B) {
 			home := benchHome(b)
-			file := filepath.Join(b.TempDir(), "fleet.yaml")
-			os.WriteFile(file, []byte(fmt.Sprintf(`name: warm
-time_scale: 1 # the timings below are meant as written
-services:
-  hello:
-    image: {binary: %s}
-    command: ["/app/hello", "-listen", ":8080"]
-    port: 8080
-    instances: 1
-    cpu: 0.5
-    memory: 128MiB
+			file := helloFleet(b, "warm", `    instances: 1
     health: {type: http, path: /healthz, interval: 500ms, timeout: 400ms, healthy_threshold: 2, unhealthy_threshold: 3}
-    balancer: {deregistration_delay: 0s}
     scaling: {min: 1, max: 10}
-    warm_pool: {max_group_prepared_capacity: 10, pool_state: %s, reuse_on_scale_in: true}
-`, bin("hello"), state)), 0o644)
+    warm_pool: {max_group_prepared_capacity: 10, pool_state: `+state+`, reuse_on_scale_in: true}
+`)
 			vmEnv(b, home, nil, "up", "-f", file, "--detach", "--wait-timeout", "5m")
 			b.Cleanup(func() { vmEnv(b, home, nil, "down", "-f", file, "-t", "0s") })
 			waitWarm(b, home, 9)

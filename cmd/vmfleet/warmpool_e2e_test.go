@@ -68,10 +68,7 @@ func TestWarmPoolsFillServeAScaleOutAndRefill(t *testing.T) {
     warm_pool: {min_size: 1, max_group_prepared_capacity: 2, pool_state: %[1]s}
 `, st, bin("hello"), health, ports[st])
 	}
-	file := filepath.Join(t.TempDir(), "fleet.yaml")
-	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := fleetFile(t, yaml)
 	t.Cleanup(func() { e.vmfleet("down", "-f", file) })
 	e.must("up", "-f", file, "--detach", "--wait-timeout", "4m")
 	warmed := func(st string) string { return "Warmed:" + strings.ToUpper(st[:1]) + st[1:] }
