@@ -137,9 +137,11 @@ type psEntry struct {
 	Service string `json:"service"`
 	Fleet   string `json:"fleet"`
 	State   string `json:"state"`
+	Phase   string `json:"phase"`
 	Health  string `json:"health"`
 	Address string `json:"address"`
 	Console string `json:"console"`
+	Dir     string `json:"dir"`
 }
 
 func (e *testEnv) ps(fleet string) []psEntry {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,28 +12,9 @@ import (
 	"time"
 )
 
-// warmRow is what these tests read of `ps --json`.
-type warmRow struct {
-	ID      string `json:"id"`
-	Domain  string `json:"domain"`
-	Service string `json:"service"`
-	State   string `json:"state"`
-	Phase   string `json:"phase"`
-	Dir     string `json:"dir"`
-	Address string `json:"address"`
-}
-
-func (e *testEnv) warmRows(fleet string) []warmRow {
-	e.t.Helper()
-	var rows []warmRow
-	if err := json.Unmarshal([]byte(e.must("ps", "--json", "--fleet", fleet)), &rows); err != nil {
-		e.t.Fatal(err)
-	}
-	return rows
-}
-
-func inPhase(rows []warmRow, service, phase string) []warmRow {
-	var out []warmRow
+// inPhase picks a service's rows of `ps` in one phase.
+func inPhase(rows []psEntry, service, phase string) []psEntry {
+	var out []psEntry
 	for _, r := range rows {
 		if r.Service == service && r.Phase == phase {
 			out = append(out, r)
@@ -73,17 +53,18 @@ func TestWarmPoolsFillServeAScaleOutAndRefill(t *testing.T) {
 	e.must("up", "-f", file, "--detach", "--wait-timeout", "4m")
 	warmed := func(st string) string { return "Warmed:" + strings.ToUpper(st[:1]) + st[1:] }
 
-	e.waitFor("every pool filled", 3*time.Minute, func() bool {
-		rows := e.warmRows("warm")
+	poolsFull := func() bool {
+		rows := e.ps("warm")
 		for _, st := range states {
 			if len(inPhase(rows, st, warmed(st))) != 1 {
 				return false
 			}
 		}
 		return true
-	})
-	rows := e.warmRows("warm")
-	pool := map[string]warmRow{}
+	}
+	e.waitFor("every pool filled", 3*time.Minute, poolsFull)
+	rows := e.ps("warm")
+	pool := map[string]psEntry{}
 	for _, st := range states {
 		w := inPhase(rows, st, warmed(st))[0]
 		pool[st] = w
@@ -111,7 +92,7 @@ func TestWarmPoolsFillServeAScaleOutAndRefill(t *testing.T) {
 	}
 
 	e.must("scale", "-f", file, "running=2", "stopped=2", "hibernated=2", "--wait", "--wait-timeout", "3m")
-	rows = e.warmRows("warm")
+	rows = e.ps("warm")
 	for _, st := range states {
 		var serving []string
 		for _, r := range inPhase(rows, st, "in-service") {
@@ -133,15 +114,7 @@ func TestWarmPoolsFillServeAScaleOutAndRefill(t *testing.T) {
 			return err == nil && perr == nil && time.Since(time.Unix(0, ns)).Abs() < 2*time.Second
 		})
 	}
-	e.waitFor("every pool refilled", 3*time.Minute, func() bool {
-		rows := e.warmRows("warm")
-		for _, st := range states {
-			if len(inPhase(rows, st, warmed(st))) != 1 {
-				return false
-			}
-		}
-		return true
-	})
+	e.waitFor("every pool refilled", 3*time.Minute, poolsFull)
 	e.must("down", "-f", file)
 	if out, _ := exec.Command("virsh", "-c", "qemu:///system", "list", "--all", "--name").Output(); strings.Contains(string(out), "vmfleet-warm-") {
 		t.Errorf("down left domains: %s", out)
