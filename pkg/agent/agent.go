@@ -9,8 +9,10 @@
 //     dependency's balancer, an opted-in host port); nothing else;
 //   - OpExec (host to guest): run a command (pkg/guestexec's protocol
 //     follows the header);
-//   - OpProbe (host to guest): health checks run from inside the guest
-//     (probe.go).
+//   - OpWatch (host to guest): a target's health checks run inside the
+//     guest, which reports changes and heartbeats (watch.go);
+//   - OpProbe (host to guest): one health check per round trip, for a
+//     guest without watches (probe.go).
 //
 // Connect is answered with one reply line before the bytes flow.
 package agent

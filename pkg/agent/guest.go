@@ -130,6 +130,8 @@ func (g *Guest) serve(ctx context.Context, st net.Conn) {
 		return
 	}
 	switch {
+	case h.Op == OpWatch:
+		serveWatch(ctx, st)
 	case h.Op == OpProbe:
 		serveProbes(ctx, st)
 	case h.Op == OpExec && g.Exec != nil:

@@ -92,6 +92,18 @@ func (ls *Links) ProbeTarget(ctx context.Context, check health.Check, addr strin
 	return e.link.Probe(ctx, check, e.guestPort)
 }
 
+// WatchTarget runs check from inside the guest behind a forwarded address,
+// as ProbeTarget does, reporting only changes and heartbeats (health.Watcher).
+func (ls *Links) WatchTarget(ctx context.Context, check health.Check, addr string, from health.State, report func(health.State, string)) error {
+	ls.mu.Lock()
+	e, ok := ls.byAddr[addr]
+	ls.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("no agent link for target %s", addr)
+	}
+	return e.link.Watch(ctx, check, e.guestPort, from, report)
+}
+
 // Close closes every link.
 func (ls *Links) Close() {
 	ls.mu.Lock()

@@ -60,6 +60,9 @@ type Options struct {
 	Check health.Check
 	// Probe runs the health checks; nil runs them from the host.
 	Probe health.Prober
+	// Watch, if set, has the checks run where the targets are, reporting
+	// only changes (see health.Watcher); Probe is then the fallback.
+	Watch health.Watcher
 	// ConnectTimeout bounds each dial to a target; zero means
 	// DefaultConnectTimeout.
 	ConnectTimeout time.Duration
@@ -126,6 +129,7 @@ const (
 type Balancer struct {
 	check        health.Check
 	probe        health.Prober
+	watch        health.Watcher
 	dialer       net.Dialer
 	drainDelay   time.Duration
 	replayLimit  int // negative: replay off
@@ -208,6 +212,7 @@ func New(opts Options) (*Balancer, error) {
 		stopAccepting: stopAccepting,
 		check:         check,
 		probe:         opts.Probe,
+		watch:         opts.Watch,
 		dialer:        net.Dialer{Timeout: connectTimeout},
 		drainDelay:    drainDelay,
 		replayLimit:   replayLimit,
@@ -238,6 +243,7 @@ func (b *Balancer) register(addr string, initial health.State) error {
 		Initial:      initial,
 		Check:        b.check,
 		Probe:        b.probe,
+		Watch:        b.watch,
 		OnTransition: func(tr health.Transition) { b.transition(t, tr) },
 		Logger:       b.log,
 	})

@@ -53,6 +53,7 @@ func (c *Controller) listen(s *service) error {
 		DeregistrationDelay: c.deregistrationDelay(s.spec.Balancer.DeregistrationDelay),
 		NoReplay:            !s.spec.Balancer.Replay,
 		Probe:               c.prober(),
+		Watch:               c.watcher(),
 		OnTransition:        c.report,
 		Logger:              c.log.With("service", name),
 	})
@@ -152,6 +153,16 @@ func (c *Controller) prober() health.Prober {
 		return nil
 	}
 	return c.opts.Links.ProbeTarget
+}
+
+// watcher has those checks run by the guest's agent on its own schedule:
+// it reports only changes and heartbeats, where probes cost the daemon a
+// round trip per instance per interval.
+func (c *Controller) watcher() health.Watcher {
+	if c.opts.Links == nil {
+		return nil
+	}
+	return c.opts.Links.WatchTarget
 }
 
 // link keeps the agent channel of a running instance.

@@ -97,7 +97,7 @@ func (c *Controller) checkPooled(s *service, m *member, inst *instance.Instance)
 		return
 	}
 	ch, err := health.NewChecker(inst.Address, health.Options{
-		Check: c.checkOf(s.spec.Health), Probe: c.prober(), Logger: c.log,
+		Check: c.checkOf(s.spec.Health), Probe: c.prober(), Watch: c.watcher(), Logger: c.log,
 		OnTransition: c.report,
 	})
 	if err != nil {

@@ -58,6 +58,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Probe runs the checks; nil runs them from here (Check.Probe).
 	Probe Prober
+	// Watch, if set, has the checks run where the target is, which
+	// reports only changes and heartbeats (see Watcher); Probe is the
+	// fallback for a target that cannot be watched.
+	Watch Watcher
 	// Initial is the state the checker starts in: Initial for a new
 	// target, Healthy for one known to be in service already (a target
 	// re-adopted after a restart keeps serving while it is re-checked).
@@ -69,6 +73,7 @@ type Checker struct {
 	target string
 	check  Check
 	probe  Prober
+	watch  Watcher
 	notify func(Transition)
 	log    *slog.Logger
 	state  atomic.Int32
@@ -91,6 +96,7 @@ func NewChecker(target string, opts Options) (*Checker, error) {
 		target: target,
 		check:  opts.Check,
 		probe:  opts.Probe,
+		watch:  opts.Watch,
 		notify: opts.OnTransition,
 		log:    log.With("target", target),
 	}
@@ -110,6 +116,9 @@ func (c *Checker) State() State { return State(c.state.Load()) }
 // After the first probe, checks fall on the cadence grid of Interval, so
 // every checker of one interval wakes at the same instants.
 func (c *Checker) Run(ctx context.Context) {
+	if c.watch != nil && c.runWatch(ctx) {
+		return
+	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -157,9 +166,12 @@ func (c *Checker) record(err error) {
 			reason = err.Error()
 		}
 	}
-	if to == from {
-		return
+	if to != from {
+		c.change(from, to, reason)
 	}
+}
+
+func (c *Checker) change(from, to State, reason string) {
 	c.state.Store(int32(to))
 	c.log.Info("target health changed", "from", from, "to", to, "reason", reason)
 	if c.notify != nil {
