@@ -9,7 +9,7 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 
 SOCK=/var/run/libvirt/libvirt-sock
 KERNEL_PKG=${VMFLEET_KERNEL_PACKAGE:-linux-image-cloud-amd64}
-PKGS=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients e2fsprogs busybox-static curl libxml2-utils "$KERNEL_PKG")
+PKGS=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients e2fsprogs busybox-static curl libxml2-utils iptables "$KERNEL_PKG")
 
 sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -15,16 +15,20 @@ import (
 	"time"
 )
 
-// hostServer serves one page on the host's loopback and counts the
-// connections it accepted.
+// hostServer serves one page on the host (its loopback unless said
+// otherwise) and counts the connections it accepted.
 type hostServer struct {
 	port     int
 	accepted atomic.Int64
 }
 
 func newHostServer(t *testing.T, page string) *hostServer {
+	return newHostServerOn(t, "127.0.0.1", page)
+}
+
+func newHostServerOn(t *testing.T, ip, page string) *hostServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +44,9 @@ func newHostServer(t *testing.T, page string) *hostServer {
 	return hs
 }
 
-// shellFleet writes a fleet of busybox services from one rootfs: db, and
-// web that depends on db and may reach hostPort on the host.
+// shellFleet writes a fleet of busybox services from one rootfs: db; web,
+// which depends on db and may reach hostPort on the host; and open, which
+// opts into the internet.
 func shellFleet(t *testing.T, hostPort int) string {
 	t.Helper()
 	tarball := busyboxTar(t, "the db's page\n")
@@ -64,6 +69,13 @@ services:
     depends_on: [db]
     egress: {host_ports: [%[4]d]}
     env_file: web.env
+    health: %[3]s
+  open:
+    image: {rootfs: %[1]s}
+    command: %[2]s
+    port: 8080
+    memory: 128MiB
+    egress: {internet: true}
     health: %[3]s
 `, tarball, httpd, check, hostPort))
 	os.WriteFile(filepath.Join(filepath.Dir(file), "web.env"), []byte("# from env_file, as compose reads it\nGREETING=\"hello from env_file\"\n"), 0o644)
@@ -101,9 +113,9 @@ func TestGuestsReachOnlyTheirDependenciesAndOptedInHostPorts(t *testing.T) {
 	file := shellFleet(t, allowed.port)
 	e.must("up", "-f", file, "--detach", "--wait-timeout", "4m")
 	rows := e.ps("iso")
-	db, web := healthy(rows, "db"), healthy(rows, "web")
-	if len(db) != 1 || len(web) != 1 {
-		t.Fatalf("want one db and one web in service: %+v", rows)
+	db, web, open := healthy(rows, "db"), healthy(rows, "web"), healthy(rows, "open")
+	if len(db) != 1 || len(web) != 1 || len(open) != 1 {
+		t.Fatalf("want one db, one web and one open in service: %+v", rows)
 	}
 	_, dbBalancerPort, _ := net.SplitHostPort(fleetListen(t, e, "iso", "db"))
 	_, peerPort, _ := net.SplitHostPort(db[0].Address)
@@ -147,6 +159,34 @@ func TestGuestsReachOnlyTheirDependenciesAndOptedInHostPorts(t *testing.T) {
 			t.Errorf("db, which opted into nothing, read %q from web's host port", r.stdout)
 		}
 	})
+	// The host's own address on its network stands for the outside: a
+	// connection to it does not leave the machine.
+	outside := newHostServerOn(t, hostAddress(t), "the outside\n")
+	outsideAddr := net.JoinHostPort(hostAddress(t), fmt.Sprint(outside.port))
+	t.Run("with internet opted into, the outside", func(t *testing.T) {
+		if r := e.inGuest(open[0].ID, fetchFrom(outsideAddr)); r.code != 0 || !strings.Contains(r.stdout, "the outside") {
+			t.Fatalf("%s from open's guest: exit %d, %q %s", outsideAddr, r.code, r.stdout, r.stderr)
+		}
+		if r := e.inGuest(web[0].ID, fetchFrom(outsideAddr)); r.code == 0 {
+			t.Errorf("web, which did not opt into the internet, read %q from %s", r.stdout, outsideAddr)
+		}
+	})
+	t.Run("with internet opted into, still no host loopback port or forward", func(t *testing.T) {
+		before := secret.accepted.Load()
+		for _, addr := range []string{
+			fmt.Sprintf("10.0.2.254:%d", secret.port), // the open network's own address, QEMU's alias of the host's loopback
+			fmt.Sprintf("10.0.2.77:%d", secret.port),  // another address of that network
+			"10.0.2.254:" + peerPort,                  // db's forward
+			fmt.Sprintf("10.0.2.2:%d", secret.port),   // the discovery address, through the agent's policy
+		} {
+			if r := e.inGuest(open[0].ID, fetchFrom(addr)); r.code == 0 || strings.Contains(r.stdout, "nobody opted into") || strings.Contains(r.stdout, "the db's page") {
+				t.Errorf("%s from open's guest: exit %d, read %q", addr, r.code, r.stdout)
+			}
+		}
+		if n := secret.accepted.Load() - before; n != 0 {
+			t.Errorf("the host's loopback service accepted %d connections from the open guest", n)
+		}
+	})
 	t.Run("exec passes the exit status through", func(t *testing.T) {
 		if r := e.inGuest(web[0].ID, "exit 3"); r.code != 3 {
 			t.Errorf("exit 3 came back as %d", r.code)
@@ -183,6 +223,22 @@ func TestGuestsReachOnlyTheirDependenciesAndOptedInHostPorts(t *testing.T) {
 	})
 	e.must("down", "-f", file, "-t", "0s")
 	e.assertNothingLeft()
+}
+
+// hostAddress is the host's first IPv4 address that is not a loopback one.
+func hostAddress(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+			return n.IP.String()
+		}
+	}
+	t.Fatal("the host has no address but its loopback to stand for the outside")
+	return ""
 }
 
 // fleetListen is a service's balancer address from vmfleet ls --json.

@@ -7,15 +7,18 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/user"
 	"sync"
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/agent"
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/controller"
+	"github.com/vmfleet/vmfleet/pkg/firewall"
 	"github.com/vmfleet/vmfleet/pkg/home"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/image"
@@ -92,7 +95,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		hv.Close()
 		return nil, err
 	}
-	instances := &instance.Manager{HV: hv, Dir: cfg.Home.Instances(), Log: cfg.Log}
+	instances := &instance.Manager{HV: hv, Dir: cfg.Home.Instances(), Log: cfg.Log, Firewall: loopbackGuard()}
 	if !cfg.ColdBoot {
 		snaps, err := snapshot.Open(cfg.Home.Snapshots(), hv, instance.SnapshotSpec, cfg.Log)
 		if err != nil {
@@ -247,4 +250,16 @@ func (d *Daemon) launchInfo() api.Launch {
 		})
 	}
 	return l
+}
+
+// loopbackGuard keeps the guests whose network is open off the host's
+// loopback: QEMU's user may not open connections to it.
+func loopbackGuard() func(ctx context.Context) error {
+	uid, ok := hypervisor.QEMUUser(user.Lookup)
+	if !ok {
+		return func(context.Context) error {
+			return errors.New("no libvirt-qemu, kvm or qemu user on this host to keep off its loopback")
+		}
+	}
+	return firewall.New(uid, nil).Ensure
 }

@@ -122,6 +122,9 @@ type Manager struct {
 	Snapshots *snapshot.Store
 	// NoBurst starts instances at their cap instead of bursting.
 	NoBurst bool
+	// Firewall, called before an instance with Internet boots, keeps such
+	// guests off the host's loopback (pkg/firewall); nil guards nothing.
+	Firewall func(ctx context.Context) error
 
 	bursts bursts
 }

@@ -105,6 +105,12 @@ func (m *Manager) Start(ctx context.Context, inst *Instance, o Options) error {
 // hibernated memory, from the snapshot of its shape, or by booting.
 func (m *Manager) start(ctx context.Context, accel hypervisor.Accel, o Options, inst *Instance) error {
 	log := m.log().With("instance", inst.ID, "service", o.Service)
+	if o.Internet && m.Firewall != nil {
+		// Before every boot: a firewall flushed since the last is mended.
+		if err := m.Firewall(ctx); err != nil {
+			return invalid{fmt.Errorf("egress.internet: %w; or leave internet off", err)}
+		}
+	}
 	su, err := m.setup(accel, o, inst)
 	if err != nil {
 		return err

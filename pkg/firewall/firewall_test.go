@@ -1,0 +1,142 @@
+package firewall
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// fakeTables is iptables and ip6tables as far as Guard uses them: chains
+// of rules, each rule its arguments joined.
+type fakeTables struct {
+	chains  map[string]map[string][]string // cmd → chain → rules
+	changes []string                       // every command that changed something
+	missing bool                           // no iptables on this host
+}
+
+func newFakeTables() *fakeTables {
+	t := &fakeTables{chains: map[string]map[string][]string{}}
+	for _, f := range families {
+		t.chains[f.cmd] = map[string][]string{"OUTPUT": nil}
+	}
+	return t
+}
+
+func (t *fakeTables) run(_ context.Context, cmd string, args ...string) error {
+	if t.missing {
+		return errors.New(`exec: "` + cmd + `": executable file not found in $PATH`)
+	}
+	if args[0] != "-w" {
+		return errors.New("not waiting for the xtables lock")
+	}
+	op, chain, rule := args[1], args[2], strings.Join(args[3:], " ")
+	chains := t.chains[cmd]
+	rules, exists := chains[chain]
+	switch {
+	case op == "-S" || op == "-C" || op == "-F" || op == "-A" || op == "-I":
+		if !exists {
+			return errors.New("No chain/target/match by that name")
+		}
+	}
+	switch op {
+	case "-S":
+		return nil
+	case "-C":
+		if !slices.Contains(rules, rule) {
+			return errors.New("Bad rule (does a matching rule exist in that chain?)")
+		}
+		return nil
+	case "-N":
+		if exists {
+			return errors.New("Chain already exists")
+		}
+		chains[chain] = nil
+	case "-F":
+		chains[chain] = nil
+	case "-A":
+		chains[chain] = append(rules, rule)
+	case "-I":
+		pos, rest, _ := strings.Cut(rule, " ")
+		if pos != "1" {
+			return errors.New("only inserts at the top")
+		}
+		chains[chain] = append([]string{rest}, rules...)
+	default:
+		return errors.New("unknown op " + op)
+	}
+	t.changes = append(t.changes, cmd+" "+strings.Join(args, " "))
+	return nil
+}
+
+const qemuUID = 64055
+
+func TestTheRulesRefuseQEMUsNewLoopbackConnectionsButItsAnswersAndDNS(t *testing.T) {
+	tables := newFakeTables()
+	if err := New(qemuUID, tables.run).Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"-p tcp ! --syn -j RETURN",
+		"-p udp --dport 53 -j RETURN",
+		"-p tcp --dport 53 -j RETURN",
+		"-p tcp -j REJECT --reject-with tcp-reset",
+	}
+	for _, f := range families {
+		got := tables.chains[f.cmd][Chain]
+		if !slices.Equal(got[:len(want)], want) || !strings.HasPrefix(got[len(want)], "-j REJECT") || len(got) != len(want)+1 {
+			t.Fatalf("%s chain %q", f.cmd, got)
+		}
+		jump := "-o lo -d " + f.loopback + " -m owner --uid-owner 64055 -j " + Chain
+		if out := tables.chains[f.cmd]["OUTPUT"]; !slices.Equal(out, []string{jump}) {
+			t.Fatalf("%s OUTPUT %q, want only the jump for QEMU's user to its loopback", f.cmd, out)
+		}
+	}
+}
+
+func TestEnsuringAgainChangesNothing(t *testing.T) {
+	tables := newFakeTables()
+	g := New(qemuUID, tables.run)
+	g.Ensure(context.Background())
+	before := len(tables.changes)
+	if err := g.Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if extra := tables.changes[before:]; len(extra) != 0 {
+		t.Fatalf("a second Ensure changed the firewall: %q", extra)
+	}
+}
+
+func TestARuleSomeoneDeletedIsPutBackInOrder(t *testing.T) {
+	tables := newFakeTables()
+	g := New(qemuUID, tables.run)
+	g.Ensure(context.Background())
+	want := slices.Clone(tables.chains["iptables"][Chain])
+	tables.chains["iptables"][Chain] = slices.Delete(tables.chains["iptables"][Chain], 0, 1)
+	tables.chains["ip6tables"]["OUTPUT"] = nil
+	if err := g.Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := tables.chains["iptables"][Chain]; !slices.Equal(got, want) {
+		t.Fatalf("chain after repair %q, want %q", got, want)
+	}
+	if len(tables.chains["ip6tables"]["OUTPUT"]) != 1 {
+		t.Fatalf("the ip6tables jump was not put back: %q", tables.chains["ip6tables"]["OUTPUT"])
+	}
+}
+
+func TestWithoutIptablesOrWithQEMUAsRootNothingIsGuarded(t *testing.T) {
+	tables := newFakeTables()
+	tables.missing = true
+	if err := New(qemuUID, tables.run).Ensure(context.Background()); err == nil || !strings.Contains(err.Error(), "iptables") {
+		t.Fatalf("no iptables: %v, want an error naming it", err)
+	}
+	tables.missing = false
+	if err := New(0, tables.run).Ensure(context.Background()); err == nil || !strings.Contains(err.Error(), "qemu.conf") {
+		t.Fatalf("QEMU as root: %v, want a refusal that says how to fix it", err)
+	}
+	if len(tables.changes) != 0 {
+		t.Fatalf("changed the firewall anyway: %q", tables.changes)
+	}
+}
