@@ -67,7 +67,7 @@ func (g *Guest) Run(ctx context.Context) {
 			sleep(ctx, time.Second)
 			continue
 		}
-		sess, err := yamux.Server(port, sessionConfig())
+		sess, err := yamux.Server(&frames{ReadWriteCloser: port}, sessionConfig())
 		if err != nil {
 			port.Close()
 			sleep(ctx, time.Second)

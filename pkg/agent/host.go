@@ -111,7 +111,7 @@ func (l *Link) connect(ctx context.Context, wait time.Duration) (*yamux.Session,
 	if err != nil {
 		return nil, err
 	}
-	sess, err := yamux.Client(conn, sessionConfig())
+	sess, err := yamux.Client(&frames{ReadWriteCloser: conn}, sessionConfig())
 	if err != nil {
 		conn.Close()
 		return nil, err
