@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -40,17 +41,23 @@ func Exec(ctx context.Context, cmd string, args ...string) error {
 
 // Guard installs the rules for QEMU's user, and puts back any missing.
 type Guard struct {
-	uid int
-	run Runner
-	mu  sync.Mutex // one Ensure at a time: the checks and fixes interleave otherwise
+	uid      int
+	run      Runner
+	families []family
+	mu       sync.Mutex // one Ensure at a time: the checks and fixes interleave otherwise
 }
 
-// New returns a Guard for QEMU running as uid; nil run is Exec.
+// New returns a Guard for QEMU running as uid; nil run is Exec. A host
+// without IPv6 has no ::1 to guard, and often no ip6tables tables.
 func New(uid int, run Runner) *Guard {
 	if run == nil {
 		run = Exec
 	}
-	return &Guard{uid: uid, run: run}
+	g := &Guard{uid: uid, run: run, families: families}
+	if _, err := os.Stat("/proc/net/if_inet6"); err != nil {
+		g.families = families[:1]
+	}
+	return g
 }
 
 // family is one of iptables' address families.
@@ -87,7 +94,7 @@ func (g *Guard) Ensure(ctx context.Context) error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, f := range families {
+	for _, f := range g.families {
 		if err := g.ensure(ctx, f); err != nil {
 			return fmt.Errorf("keep guests off the host's loopback: %w", err)
 		}

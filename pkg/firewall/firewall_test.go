@@ -140,3 +140,20 @@ func TestWithoutIptablesOrWithQEMUAsRootNothingIsGuarded(t *testing.T) {
 		t.Fatalf("changed the firewall anyway: %q", tables.changes)
 	}
 }
+
+func TestAHostWithoutIPv6GetsOnlyTheIPv4Rules(t *testing.T) {
+	tables := newFakeTables()
+	g := New(qemuUID, tables.run)
+	g.families = families[:1] // as New finds it without /proc/net/if_inet6
+	if err := g.Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range tables.changes {
+		if strings.HasPrefix(c, "ip6tables") {
+			t.Fatalf("ran %q on a host without IPv6", c)
+		}
+	}
+	if len(tables.chains["iptables"]["OUTPUT"]) != 1 {
+		t.Fatal("no IPv4 jump")
+	}
+}
