@@ -175,7 +175,7 @@ func execVmfleetFor(limit time.Duration, home string, env []string, args ...stri
 
 func jsonDecode(b testing.TB, s string, v any) {
 	b.Helper()
-	if err := json.Unmarshal([]byte(s[strings.Index(s, "{"):]), v); err != nil {
+	if err := json.Unmarshal([]byte(s[strings.IndexAny(s, "{["):]), v); err != nil {
 		b.Fatalf("decode %q: %v", s, err)
 	}
 }
