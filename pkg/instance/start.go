@@ -164,6 +164,11 @@ func (m *Manager) start(ctx context.Context, accel hypervisor.Accel, o Options, 
 			log.Warn("restore failed; dropping the snapshot and booting", "snapshot", snap.Key, "err", err)
 			_ = m.Snapshots.Invalidate(snap.Key)
 			_ = m.HV.Destroy(ctx, inst.Domain)
+			// QEMU exits by itself when a load fails, and libvirt cleans
+			// up after it (file ownership included) on its own time: a
+			// start of the same domain before that ends was killed
+			// under load. Shut off means libvirt is done.
+			m.waitStopped(ctx, inst.Domain, 30*time.Second)
 			snap, su.spec.Incoming, su.md.Snapshot, inst.Snapshot = nil, false, "", ""
 			if err := defineAndStart(); err != nil {
 				return err
