@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/user"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -104,12 +103,12 @@ func liftFirewall(b *testing.B) {
 	if !ok {
 		b.Fatal("no QEMU user")
 	}
-	for _, f := range []struct{ cmd, loopback string }{{"iptables", "127.0.0.0/8"}, {"ip6tables", "::1/128"}} {
-		firewall.Exec(context.Background(), f.cmd, "-w", "-D", "OUTPUT", "-o", "lo", "-d", f.loopback,
-			"-m", "owner", "--uid-owner", strconv.Itoa(uid), "-j", firewall.Chain)
+	g := firewall.New(uid, nil)
+	if err := g.Lift(context.Background()); err != nil {
+		b.Fatal(err)
 	}
 	b.Cleanup(func() {
-		if err := firewall.New(uid, nil).Ensure(context.Background()); err != nil {
+		if err := g.Ensure(context.Background()); err != nil {
 			b.Errorf("put the firewall back: %v", err)
 		}
 	})

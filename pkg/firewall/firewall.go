@@ -131,3 +131,20 @@ func (g *Guard) ensure(ctx context.Context, f family) error {
 	}
 	return g.run(ctx, f.cmd, append([]string{"-w", "-I", jump[0], "1"}, jump[1:]...)...)
 }
+
+// Lift takes the jumps to the chain out of OUTPUT, leaving the chain: QEMU
+// reaches the host's loopback again until the next Ensure. The undo of the
+// rule, for whoever needs the old path (a benchmark's baseline).
+func (g *Guard) Lift(ctx context.Context) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, f := range g.families {
+		jump := g.jump(f)
+		for g.run(ctx, f.cmd, append([]string{"-w", "-C"}, jump...)...) == nil {
+			if err := g.run(ctx, f.cmd, append([]string{"-w", "-D"}, jump...)...); err != nil {
+				return fmt.Errorf("lift the loopback guard: %w", err)
+			}
+		}
+	}
+	return nil
+}

@@ -35,7 +35,7 @@ func (t *fakeTables) run(_ context.Context, cmd string, args ...string) error {
 	chains := t.chains[cmd]
 	rules, exists := chains[chain]
 	switch {
-	case op == "-S" || op == "-C" || op == "-F" || op == "-A" || op == "-I":
+	case op == "-S" || op == "-C" || op == "-F" || op == "-A" || op == "-I" || op == "-D":
 		if !exists {
 			return errors.New("No chain/target/match by that name")
 		}
@@ -55,6 +55,12 @@ func (t *fakeTables) run(_ context.Context, cmd string, args ...string) error {
 		chains[chain] = nil
 	case "-F":
 		chains[chain] = nil
+	case "-D":
+		i := slices.Index(rules, rule)
+		if i < 0 {
+			return errors.New("Bad rule (does a matching rule exist in that chain?)")
+		}
+		chains[chain] = slices.Delete(rules, i, i+1)
 	case "-A":
 		chains[chain] = append(rules, rule)
 	case "-I":
@@ -155,5 +161,25 @@ func TestAHostWithoutIPv6GetsOnlyTheIPv4Rules(t *testing.T) {
 	}
 	if len(tables.chains["iptables"]["OUTPUT"]) != 1 {
 		t.Fatal("no IPv4 jump")
+	}
+}
+
+func TestLiftTakesOutOnlyTheJumpAndEnsurePutsItBack(t *testing.T) {
+	tables := newFakeTables()
+	g := New(qemuUID, tables.run)
+	g.Ensure(context.Background())
+	if err := g.Lift(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range g.families {
+		if out := tables.chains[f.cmd]["OUTPUT"]; len(out) != 0 || len(tables.chains[f.cmd][Chain]) == 0 {
+			t.Fatalf("%s after Lift: OUTPUT %q, chain %q; want no jump and the chain kept", f.cmd, out, tables.chains[f.cmd][Chain])
+		}
+	}
+	g.Ensure(context.Background())
+	for _, f := range g.families {
+		if len(tables.chains[f.cmd]["OUTPUT"]) != 1 {
+			t.Fatalf("%s: Ensure did not put the jump back", f.cmd)
+		}
 	}
 }
