@@ -110,6 +110,15 @@ func TestInstancesAreRestoredFromASnapshotAndEachIsItsOwnMachine(t *testing.T) {
 	if strings.Contains(console(t, cold), "restored from a template") {
 		t.Errorf("a cold boot says it was restored")
 	}
+	// Restored or booted, init and the service it starts let their timers
+	// fire up to 1 ms late, so an idle guest's wake-ups come together.
+	for _, inst := range []instance.Instance{a, cold} {
+		for _, p := range []string{"/proc/1/timerslack_ns", "/proc/self/timerslack_ns"} {
+			if got := strings.TrimSpace(e.get("http://"+inst.Address+"/file?path="+p, inst)); got != "1000000" {
+				t.Errorf("%s: %s = %q, want 1000000", inst.ID, p, got)
+			}
+		}
+	}
 	for _, inst := range []instance.Instance{a, b1, b2, cold} {
 		e.must("rm", "-f", inst.ID)
 	}

@@ -40,6 +40,7 @@ type step struct {
 // steps are init's whole boot sequence, in order.
 var steps = []step{
 	{"mount pseudo filesystems", mountPseudo},
+	{"set timer slack", setTimerSlack},
 	{"load modules", loadModules},
 	{"await clone", awaitClone},
 	{"load late modules", loadLateModules},

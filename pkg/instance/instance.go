@@ -33,8 +33,12 @@ const (
 	// tbCacheMiB bounds TCG's translation cache (counted in the overhead).
 	tbCacheMiB = 64
 	cpuPeriod  = 100000 // µs, the cgroup default; limits.MinCPU assumes it
-	// Cmdline keeps the kernel quiet: under TCG every console byte costs.
-	Cmdline = "console=ttyS0 quiet panic=-1 rdinit=/init"
+	// Cmdline keeps the kernel quiet (under TCG every console byte costs)
+	// and its idle timers few, each an interrupt QEMU emulates: the TSC
+	// needs no clocksource watchdog (two reads of the emulated HPET a
+	// second), nor the kernel a soft-lockup watchdog (on a loaded host an
+	// emulated vCPU stalls without being locked up).
+	Cmdline = "console=ttyS0 quiet panic=-1 rdinit=/init tsc=reliable nowatchdog"
 	// QBoot is QEMU's minimal firmware for direct kernel boot (Debian's
 	// qemu-system-data ships it); used when present, else SeaBIOS.
 	QBoot = "/usr/share/qemu/qboot.rom"

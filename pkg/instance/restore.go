@@ -24,7 +24,7 @@ const seedBytes = 64
 // the QEMU version, which snapshotFor asks for only when it needs it).
 func shapeOf(accel hypervisor.Accel, o Options) snapshot.Shape {
 	return snapshot.Shape{
-		Kernel: o.Image.Kernel, Initrd: o.Image.Initrd, Accel: accel, Firmware: firmware(),
+		Kernel: o.Image.Kernel, Initrd: o.Image.Initrd, Cmdline: Cmdline, Accel: accel, Firmware: firmware(),
 		VCPUs: uint(math.Ceil(o.CPU)), MemoryMiB: uint(o.MemoryBytes >> 20),
 	}
 }
@@ -44,7 +44,7 @@ func domainSpec(shape snapshot.Shape, o Options, name, disk, console string) *hy
 func SnapshotSpec(shape snapshot.Shape, name, disk, console string) *hypervisor.DomainSpec {
 	return &hypervisor.DomainSpec{
 		Name: name, Accel: shape.Accel, VCPUs: shape.VCPUs, MemoryMiB: shape.MemoryMiB, CPUPeriod: cpuPeriod,
-		Firmware: shape.Firmware, Kernel: shape.Kernel, Initrd: shape.Initrd, Cmdline: Cmdline,
+		Firmware: shape.Firmware, Kernel: shape.Kernel, Initrd: shape.Initrd, Cmdline: shape.Cmdline,
 		Disk: disk, ConsoleLog: console, TBCacheMiB: tbCacheMiB,
 		Agent: agent.PortName, NetHost: guestconfig.UserNetwork.Host,
 	}

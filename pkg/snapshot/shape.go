@@ -18,10 +18,12 @@ import (
 
 // Shape is everything a saved guest has in common with the machines it
 // can be restored into: the same kernel and init, the same vCPUs and RAM,
-// the same accelerator, firmware and QEMU.
+// the same accelerator, firmware and QEMU, and the kernel booted with the
+// same command line (its settings live on in the saved kernel).
 type Shape struct {
 	Kernel    string           `json:"kernel"` // paths; their contents are what count
 	Initrd    string           `json:"initrd"`
+	Cmdline   string           `json:"cmdline"`
 	VCPUs     uint             `json:"vcpus"`
 	MemoryMiB uint             `json:"memory_mib"`
 	Accel     hypervisor.Accel `json:"accel"`
@@ -34,6 +36,7 @@ type Shape struct {
 // rebuilt init (a new initrd) gets a new one.
 type identity struct {
 	Kernel, Initrd   string
+	Cmdline          string
 	VCPUs, MemoryMiB uint
 	Accel            hypervisor.Accel
 	Firmware, QEMU   string
@@ -42,7 +45,7 @@ type identity struct {
 // key names the template of an identity.
 func (id identity) key() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n%d\n%d\n%s\n%s\n%s\n", id.Kernel, id.Initrd, id.VCPUs, id.MemoryMiB, id.Accel, id.Firmware, id.QEMU)
+	fmt.Fprintf(h, "%s\n%s\n%s\n%d\n%d\n%s\n%s\n%s\n", id.Kernel, id.Initrd, id.Cmdline, id.VCPUs, id.MemoryMiB, id.Accel, id.Firmware, id.QEMU)
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
@@ -100,5 +103,5 @@ func (d *digests) identity(s Shape) (identity, error) {
 	if err != nil {
 		return identity{}, fmt.Errorf("template for %s: %w", s.Initrd, err)
 	}
-	return identity{Kernel: k, Initrd: i, VCPUs: s.VCPUs, MemoryMiB: s.MemoryMiB, Accel: s.Accel, Firmware: s.Firmware, QEMU: s.QEMU}, nil
+	return identity{Kernel: k, Initrd: i, Cmdline: s.Cmdline, VCPUs: s.VCPUs, MemoryMiB: s.MemoryMiB, Accel: s.Accel, Firmware: s.Firmware, QEMU: s.QEMU}, nil
 }

@@ -39,7 +39,7 @@ func newRig(t *testing.T) *rig {
 	fake := &hypervisortest.Fake{AgentDir: agents}
 	spec := func(s Shape, name, disk, console string) *hypervisor.DomainSpec {
 		return &hypervisor.DomainSpec{Name: name, Accel: s.Accel, VCPUs: s.VCPUs, MemoryMiB: s.MemoryMiB,
-			Kernel: s.Kernel, Initrd: s.Initrd, Cmdline: "console=ttyS0", Disk: disk, ConsoleLog: console,
+			Kernel: s.Kernel, Initrd: s.Initrd, Cmdline: s.Cmdline, Disk: disk, ConsoleLog: console,
 			CPUQuota: 50000, CPUPeriod: 100000, Agent: agent.PortName}
 	}
 	st, err := Open(filepath.Join(dir, "snapshots"), fake, spec, nil)
@@ -47,7 +47,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	r := &rig{t: t, fake: fake, store: st, shape: Shape{
-		Kernel: write(t, dir, "vmlinuz", "kernel"), Initrd: write(t, dir, "initrd.img", "init one"),
+		Kernel: write(t, dir, "vmlinuz", "kernel"), Initrd: write(t, dir, "initrd.img", "init one"), Cmdline: "console=ttyS0",
 		VCPUs: 1, MemoryMiB: 128, Accel: hypervisor.TCG, QEMU: hypervisortest.FakeVersion,
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -168,7 +168,7 @@ func TestTheFirstLaunchOfAShapeCapturesItsSnapshotOnce(t *testing.T) {
 	}
 }
 
-func TestAnotherInitOrMachineGetsAnotherSnapshot(t *testing.T) {
+func TestAnotherInitMachineOrKernelCommandLineGetsAnotherSnapshot(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	first, err := r.store.Get(ctx, r.shape)
@@ -181,16 +181,18 @@ func TestAnotherInitOrMachineGetsAnotherSnapshot(t *testing.T) {
 	other.Initrd = write(t, t.TempDir(), "initrd.img", "init two")
 	newer := r.shape
 	newer.QEMU = "8.0.0"
+	booted := r.shape
+	booted.Cmdline = "console=ttyS0 tsc=reliable"
 	keys := map[string]bool{first.Key: true}
-	for _, s := range []Shape{bigger, other, newer} {
+	for _, s := range []Shape{bigger, other, newer, booted} {
 		tmpl, err := r.store.Get(ctx, s)
 		if err != nil {
 			t.Fatal(err)
 		}
 		keys[tmpl.Key] = true
 	}
-	if len(keys) != 4 || r.creates() != 4 {
-		t.Errorf("4 shapes gave %d keys and %d captures", len(keys), r.creates())
+	if len(keys) != 5 || r.creates() != 5 {
+		t.Errorf("5 shapes gave %d keys and %d captures", len(keys), r.creates())
 	}
 	// The same initrd content at another path is the same machine.
 	moved := r.shape
