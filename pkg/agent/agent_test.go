@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,16 +115,7 @@ func TestGuestReachesOnlyAllowedHostPorts(t *testing.T) {
 func TestGuestForwardCarriesAListenersConnectionsToTheHost(t *testing.T) {
 	dep, _ := listen(t, "dependency answers")
 	_, g, _ := start(t, func(p int) bool { return p == dep })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go g.Forward(context.Background(), ln, dep)
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := forward(t, g, dep)
 	if got := readAll(t, c); got != "dependency answers" {
 		t.Fatalf("read %q", got)
 	}
@@ -192,5 +185,100 @@ func TestHealthChecksRunInsideTheGuestOnOneStream(t *testing.T) {
 	first := l.probe.st
 	if err := l.Probe(ctx, check, port); err != nil || l.probe.st != first {
 		t.Fatalf("after failed checks the next one opened a new stream (or failed: %v)", err)
+	}
+}
+
+// echo answers each connection with what it reads, until the client
+// half-closes, and counts the connections it accepted.
+func echo(t *testing.T) (int, *atomic.Int32) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port, &accepted
+}
+
+// lines is a guest log the test reads line by line.
+type lines chan string
+
+func (l lines) Write(p []byte) (int, error) {
+	l <- string(p)
+	return len(p), nil
+}
+
+// forward has g forward a listener's connections to host port, and
+// connects to it.
+func forward(t *testing.T, g *Guest, port int) net.Conn {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go g.Forward(context.Background(), ln, port)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestAForwardedConnectionsBytesGoUpWithTheConnectAndItsHalfCloseComesThrough(t *testing.T) {
+	dep, _ := echo(t)
+	_, g, _ := start(t, func(p int) bool { return p == dep })
+	c := forward(t, g, dep)
+	// Written at once, before the host can have answered the connect.
+	if _, err := io.WriteString(c, "GET / HTTP/1.0\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	if got := readAll(t, c); got != "GET / HTTP/1.0\r\n\r\n" {
+		t.Fatalf("echoed %q", got)
+	}
+}
+
+func TestARefusedForwardClosesTheConnectionAndLogsWhy(t *testing.T) {
+	forbidden, accepted := echo(t)
+	q := newQEMU(t)
+	log := make(lines, 16)
+	g := &Guest{Open: q.open, Log: log}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go g.Run(ctx)
+	l := OpenLink(q.socket, LinkOptions{Allow: func(int) bool { return false }})
+	defer l.Close()
+	c := forward(t, g, forbidden)
+	io.WriteString(c, "the request a forbidden port must never see")
+	// Closed, with an EOF or (the request left unread) a reset.
+	c.SetDeadline(time.Now().Add(waitFor))
+	got, err := io.ReadAll(c)
+	var ne net.Error
+	if len(got) > 0 || errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("a refused connection read %q and stayed open: %v", got, err)
+	}
+	select {
+	case line := <-log:
+		if !strings.Contains(line, "host port "+strconv.Itoa(forbidden)) || !strings.Contains(line, "not allowed") {
+			t.Fatalf("the guest's log does not say which port was refused and why: %q", line)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("the guest logged nothing of the refusal")
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Fatalf("the forbidden port accepted %d connections", n)
 	}
 }
