@@ -127,15 +127,19 @@ func serveWatch(ctx context.Context, st net.Conn) {
 		cancel()
 	}()
 	go ch.Run(ctx)
+	// Heartbeats on the grid, so the daemon hears its guests together,
+	// and never more than a period apart, counted from the reply: the
+	// host allows a period and one interval.
 	every := req.Check.ReportEvery()
-	tick := time.NewTimer(cadence.Until(every))
+	untilBeat := func() time.Duration { return time.Until(cadence.After(time.Now(), every)) }
+	tick := time.NewTimer(untilBeat())
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			tick.Reset(cadence.Until(every))
+			tick.Reset(untilBeat())
 			if send(ch.State(), "") != nil {
 				return
 			}

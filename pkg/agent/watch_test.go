@@ -179,3 +179,37 @@ func TestAWatchThatHearsNothingEndsSilent(t *testing.T) {
 		t.Fatal("the watch of a silent guest did not end")
 	}
 }
+
+// A watch started late in a heartbeat period (here 0.6 of it) is heard
+// again within the period, not on the grid point after next: a check with
+// a long interval and a high threshold (10 s and 10, so a heartbeat every
+// 100 s) was otherwise found silent and its healthy target replaced.
+func TestAWatchIsHeardWithinAPeriodOfItsStartWhateverThePhase(t *testing.T) {
+	l, _, _ := start(t, nil)
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	check := health.Check{Type: health.TypeTCP, Interval: 100 * time.Millisecond, Timeout: 80 * time.Millisecond,
+		HealthyThreshold: 2, UnhealthyThreshold: 10}
+	every := check.ReportEvery()
+	phase := time.Now().Truncate(every).Add(every + every*6/10)
+	time.Sleep(time.Until(phase))
+	reports, ended := watch(t, l, check, srv.Listener.Addr().(*net.TCPAddr).Port, health.Healthy)
+	deadline := time.After(3 * every)
+	heard := 0
+	for {
+		select {
+		case err := <-ended:
+			t.Fatalf("the watch ended after %d heartbeats: %v", heard, err)
+		case r := <-reports:
+			if r.state != health.Healthy {
+				t.Fatalf("report %+v, want healthy", r)
+			}
+			heard++
+		case <-deadline:
+			if heard < 2 {
+				t.Fatalf("%d heartbeats in 3 periods", heard)
+			}
+			return
+		}
+	}
+}

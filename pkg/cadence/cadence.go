@@ -20,3 +20,11 @@ func Next(now time.Time, every time.Duration) time.Time {
 func Until(every time.Duration) time.Duration {
 	return time.Until(Next(time.Now(), every))
 }
+
+// After is the first instant on the grid of every later than now: never
+// more than every away, however close. It is for a task whose ticks must
+// come at least once a period, such as a heartbeat that a silence limit
+// of one period (and a little) watches; Next can be half a period later.
+func After(now time.Time, every time.Duration) time.Time {
+	return now.Truncate(every).Add(every)
+}

@@ -37,3 +37,18 @@ func TestTasksStartedApartShareTicks(t *testing.T) {
 		t.Fatalf("tasks started 320ms apart tick at %v and %v, want one instant", a, b)
 	}
 }
+
+func TestAfterIsOnTheGridAndNeverMoreThanAnIntervalAway(t *testing.T) {
+	const every = 1500 * time.Millisecond
+	base := time.Date(2026, 12, 2, 4, 0, 0, 0, time.UTC)
+	for i := range 1000 {
+		now := base.Add(time.Duration(i) * 7919 * time.Microsecond)
+		got := After(now, every)
+		if got.Truncate(every) != got {
+			t.Fatalf("After(%v) = %v, not on the %v grid", now, got, every)
+		}
+		if gap := got.Sub(now); gap <= 0 || gap > every {
+			t.Fatalf("After(%v) is %v away, want within (0, %v]", now, gap, every)
+		}
+	}
+}
