@@ -106,6 +106,11 @@ func up(c *cli.Context) error {
 			stopEvents()
 			return down(ctx, cl, res.Fleet, c.Duration("timeout"))
 		}
+		if _, ferr := cl.Fleet(ctx, res.Fleet); api.BadInput(ferr) {
+			// Another shell's down removed it while this up waited (its
+			// bake done before the down came): nothing is left to tear down.
+			return api.Conflict(fmt.Errorf("the fleet %s was taken down while up waited for it", res.Fleet))
+		}
 		printTails(ctx, cl, f)
 		if isNew {
 			if derr := cl.Down(ctx, res.Fleet, 0); derr != nil {
