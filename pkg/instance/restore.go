@@ -45,7 +45,7 @@ func SnapshotSpec(shape snapshot.Shape, name, disk, console string) *hypervisor.
 	return &hypervisor.DomainSpec{
 		Name: name, Accel: shape.Accel, VCPUs: shape.VCPUs, MemoryMiB: shape.MemoryMiB, CPUPeriod: cpuPeriod,
 		Firmware: shape.Firmware, Kernel: shape.Kernel, Initrd: shape.Initrd, Cmdline: shape.Cmdline,
-		Disk: disk, ConsoleLog: console, TBCacheMiB: tbCacheMiB,
+		Disk: disk, ConsoleLog: console, TBCacheMiB: tbCache(),
 		Agent: agent.PortName, NetHost: guestconfig.UserNetwork.Host,
 	}
 }
