@@ -33,8 +33,9 @@ const (
 	qemuOverhead = 256 << 20
 	// tbCacheMiB bounds TCG's translation cache (counted in the overhead).
 	// A smaller cache saves resident memory (about 20 MiB per guest at 32,
-	// 40 at 16) but costs a busy guest its speed (about 14 % and 22 %
-	// fewer requests a second in BenchmarkTranslationCache): kept.
+	// 38 at 16) but a busy guest retranslates: in BenchmarkTranslationCache
+	// its p99 rose by a sixth at 32 and by 35-70 % at 16, which also lost
+	// 9 % of its requests a second in one run of two. Kept.
 	tbCacheMiB = 64
 	cpuPeriod  = 100000 // µs, the cgroup default; limits.MinCPU assumes it
 	// Cmdline keeps the kernel quiet (under TCG every console byte costs)
