@@ -237,11 +237,11 @@ func forward(t *testing.T, g *Guest, port int) net.Conn {
 	return c
 }
 
-func TestAForwardedConnectionsBytesGoUpWithTheConnectAndItsHalfCloseComesThrough(t *testing.T) {
+func TestAForwardedConnectionsBytesAndHalfCloseComeThrough(t *testing.T) {
 	dep, _ := echo(t)
 	_, g, _ := start(t, func(p int) bool { return p == dep })
 	c := forward(t, g, dep)
-	// Written at once, before the host can have answered the connect.
+	// Written at once, as the service behind a forward would.
 	if _, err := io.WriteString(c, "GET / HTTP/1.0\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
