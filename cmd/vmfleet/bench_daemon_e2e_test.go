@@ -150,15 +150,20 @@ func qemuCPU(b *testing.B, home string) map[string]time.Duration {
 	jsonDecode(b, vm(b, home, "ps", "--json"), &rows)
 	out := map[string]time.Duration{}
 	for _, r := range rows {
-		raw, err := os.ReadFile(filepath.Join("/run/libvirt/qemu", r.Domain+".pid"))
-		if err != nil {
-			continue // gone between ps and here
-		}
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(raw))); err == nil {
+		if pid, err := qemuPID(r.Domain); err == nil { // else gone between ps and here
 			out[r.Domain] = cpuTime(b, pid)
 		}
 	}
 	return out
+}
+
+// qemuPID is a running domain's QEMU process, from the pid file libvirt keeps.
+func qemuPID(domain string) (int, error) {
+	raw, err := os.ReadFile(filepath.Join("/run/libvirt/qemu", domain+".pid"))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(raw)))
 }
 
 // cpuTime is a process's user+system time from /proc/PID/stat.

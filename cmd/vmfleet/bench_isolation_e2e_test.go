@@ -83,12 +83,7 @@ func BenchmarkDependencyPath(b *testing.B) {
 		}
 	}
 	load := func(b *testing.B, host string) map[string]float64 {
-		out := vm(b, home, "exec", id, "--", "/app/loadgen", "-url", "http://"+host+":"+port+"/", "-d", "5s", "-c", "4")
-		var r map[string]float64
-		if err := json.Unmarshal([]byte(out), &r); err != nil || r["requests"] == 0 || r["failed"] != 0 {
-			b.Fatalf("loadgen: %v: %s", err, out)
-		}
-		return r
+		return loadgen(b, home, id, "http://"+host+":"+port+"/")
 	}
 	var agent, usernet, ratio, agentP99, userP99 float64
 	n := 0
@@ -105,6 +100,18 @@ func BenchmarkDependencyPath(b *testing.B) {
 	b.ReportMetric(ratio/float64(n), "ratio")
 	b.ReportMetric(agentP99/float64(n), "agent-p99-ms")
 	b.ReportMetric(userP99/float64(n), "usernet-p99-ms")
+}
+
+// loadgen runs testdata/loadgen inside instance id against url, 4
+// requests in flight for 5 s, and returns what it measured; a run
+// without answers or with a failed request fails b.
+func loadgen(b *testing.B, home, id, url string) map[string]float64 {
+	out := vm(b, home, "exec", id, "--", "/app/loadgen", "-url", url, "-d", "5s", "-c", "4")
+	var r map[string]float64
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r["requests"] == 0 || r["failed"] != 0 {
+		b.Fatalf("loadgen: %v: %s", err, out)
+	}
+	return r
 }
 
 // liftFirewall takes the loopback guard's jump out of OUTPUT until the

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -49,23 +45,17 @@ services:
 	for b.Loop() {
 		for _, mib := range sizes {
 			g := guests[mib]
-			out := vm(b, g.home, "exec", g.id, "--", "/app/loadgen", "-url", "http://127.0.0.1:8080/", "-d", "5s", "-c", "4")
-			var r map[string]float64
-			if err := json.Unmarshal([]byte(out), &r); err != nil || r["requests"] == 0 || r["failed"] != 0 {
-				b.Fatalf("loadgen: %v: %s", err, out)
-			}
+			r := loadgen(b, g.home, g.id, "http://127.0.0.1:8080/")
 			perSecond[mib] += r["per_second"]
 			p99[mib] += r["p99_ms"]
 		}
 		n++
 	}
 	for _, mib := range sizes {
-		g := guests[mib]
-		raw, err := os.ReadFile(filepath.Join("/run/libvirt/qemu", g.domain+".pid"))
+		pid, err := qemuPID(guests[mib].domain)
 		if err != nil {
 			b.Fatal(err)
 		}
-		pid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
 		b.ReportMetric(perSecond[mib]/float64(n), fmt.Sprintf("req/s-tb%d", mib))
 		b.ReportMetric(p99[mib]/float64(n), fmt.Sprintf("p99-ms-tb%d", mib))
 		b.ReportMetric(float64(rssKiB(b, pid))/1024, fmt.Sprintf("MiB-rss-tb%d", mib))
