@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/xml"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 )
 
 // inPhase picks a service's rows of `ps` in one phase.
@@ -21,6 +24,22 @@ func inPhase(rows []psEntry, service, phase string) []psEntry {
 		}
 	}
 	return out
+}
+
+// poolOf is the warm pool a domain's vmfleet metadata names.
+func poolOf(t *testing.T, domain string) string {
+	t.Helper()
+	out, err := exec.Command("virsh", "-c", "qemu:///system", "metadata", domain, "--uri", hypervisor.MetadataNamespace).CombinedOutput()
+	if err != nil {
+		t.Fatalf("virsh metadata %s: %v: %s", domain, err, out)
+	}
+	var md struct {
+		Pool string `xml:"pool"`
+	}
+	if err := xml.Unmarshal(out, &md); err != nil {
+		t.Fatalf("metadata of %s: %v: %s", domain, err, out)
+	}
+	return md.Pool
 }
 
 // One service per pool state, each with a pool of one beside one
@@ -69,6 +88,9 @@ func TestWarmPoolsFillServeAScaleOutAndRefill(t *testing.T) {
 	for _, st := range states {
 		w := inPhase(rows, st, warmed(st))[0]
 		pool[st] = w
+		if got := poolOf(t, w.Domain); got != st {
+			t.Errorf("%s: %s's metadata names pool %q", st, w.ID, got)
+		}
 		serving := inPhase(rows, st, "in-service")
 		if len(serving) != 1 {
 			t.Fatalf("%s: %d in service, want 1: %+v", st, len(serving), rows)
@@ -103,17 +125,23 @@ func TestWarmPoolsFillServeAScaleOutAndRefill(t *testing.T) {
 			t.Errorf("%s: in service %v, want 2 with the pool's %s", st, serving, pool[st].ID)
 		}
 	}
+	// Each domain remembers that it left its pool, for a restarted daemon.
+	for _, st := range states {
+		e.waitFor(st+" pool member's metadata cleared", 30*time.Second, func() bool {
+			return poolOf(t, pool[st].Domain) == ""
+		})
+	}
 	// The hibernated instance resumed with the host's time, not the time
-	// it was saved at.
+	// it was saved at, before it went in service.
 	for _, r := range inPhase(rows, "hibernated", "in-service") {
 		if r.ID != pool["hibernated"].ID {
 			continue
 		}
-		e.waitFor("the resumed clock set", 30*time.Second, func() bool {
-			body, err := fetch("http://" + r.Address + "/time")
-			ns, perr := strconv.ParseInt(body, 10, 64)
-			return err == nil && perr == nil && time.Since(time.Unix(0, ns)).Abs() < 2*time.Second
-		})
+		body, err := fetch("http://" + r.Address + "/time")
+		ns, perr := strconv.ParseInt(body, 10, 64)
+		if off := time.Since(time.Unix(0, ns)); err != nil || perr != nil || off.Abs() > 2*time.Second {
+			t.Errorf("%s's clock: %q (%v, %v), %s off the host's", r.ID, body, err, perr, off)
+		}
 	}
 	e.waitFor("every pool refilled", 3*time.Minute, poolsFull)
 	e.must("down", "-f", file)

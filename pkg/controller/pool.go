@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -215,6 +216,13 @@ func (c *Controller) enter(ctx context.Context, s *service, m *member) {
 		defer c.wg.Done()
 		hibernated := inst.Hibernated()
 		err := c.opts.Instances.Start(ctx, inst, opts)
+		if err == nil {
+			c.link(inst)
+			if hibernated {
+				// Before any balancer sends it a request.
+				err = c.setClock(ctx, inst)
+			}
+		}
 		c.deliver(ctx, func() {
 			m.busy = false
 			if err != nil {
@@ -223,10 +231,6 @@ func (c *Controller) enter(ctx context.Context, s *service, m *member) {
 				return
 			}
 			m.launched = time.Now()
-			c.link(inst)
-			if hibernated {
-				c.setClock(ctx, inst)
-			}
 			if err := s.bal.Register(inst.Address); err != nil {
 				c.emit(name, inst.ID, "error", "register with balancer: %v", err)
 			}
@@ -310,22 +314,22 @@ func (c *Controller) adoptPooled(ctx context.Context, s *service, inst *instance
 const clockLimit = 30 * time.Second
 
 // setClock hands a guest resumed from hibernation the host's time: its
-// clock stood still while it was saved.
-func (c *Controller) setClock(ctx context.Context, inst *instance.Instance) {
+// clock stood still while it was saved. A guest that cannot take it is
+// not fit to serve.
+func (c *Controller) setClock(ctx context.Context, inst *instance.Instance) error {
 	if c.opts.Links == nil {
-		return
+		return nil
 	}
 	link := c.opts.Links.Get(inst.Domain)
 	if link == nil {
-		return
+		return fmt.Errorf("set the clock of %s: no agent link", inst.ID)
 	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		ctx, cancel := context.WithTimeout(ctx, clockLimit)
-		defer cancel()
-		if err := link.SetClock(ctx); err != nil {
-			c.log.Warn("set the clock of a resumed instance", "instance", inst.ID, "err", err)
-		}
-	}()
+	ctx, cancel := context.WithTimeout(ctx, clockLimit)
+	defer cancel()
+	begin := time.Now()
+	if err := link.SetClock(ctx); err != nil {
+		return fmt.Errorf("set the clock of %s after %s: %w", inst.ID, time.Since(begin).Round(time.Millisecond), err)
+	}
+	c.log.Info("clock set", "instance", inst.ID, "took", time.Since(begin).Round(time.Millisecond))
+	return nil
 }

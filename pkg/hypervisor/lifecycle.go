@@ -40,8 +40,12 @@ func (h *Libvirt) SetMetadata(ctx context.Context, name, xml string) error {
 	if err != nil {
 		return err
 	}
+	el, err := bareElement(xml)
+	if err != nil {
+		return fmt.Errorf("set metadata of domain %s: %w", name, err)
+	}
 	set := func(flags libvirt.DomainModificationImpact) error {
-		return h.l.DomainSetMetadata(d, int32(libvirt.DomainMetadataElement), libvirt.OptString{xml},
+		return h.l.DomainSetMetadata(d, int32(libvirt.DomainMetadataElement), libvirt.OptString{el},
 			libvirt.OptString{MetadataPrefix}, libvirt.OptString{MetadataNamespace}, flags)
 	}
 	if err := set(libvirt.DomainAffectLive | libvirt.DomainAffectConfig); err != nil {
