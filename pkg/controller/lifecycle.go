@@ -36,7 +36,7 @@ func (c *Controller) launch(ctx context.Context, s *service) {
 				return
 			}
 			s.failures, s.launchError = 0, ""
-			m.key, m.phase, m.launched = inst.ID, booting, time.Now()
+			m.key, m.phase, m.launched, m.woken = inst.ID, booting, time.Now(), inst.Snapshot != ""
 			s.members[inst.ID] = m
 			s.insts[inst.ID] = inst
 			c.link(inst)

@@ -41,9 +41,20 @@ func (m *member) runs() bool {
 }
 
 // boots reports whether the member counts against the boot budget: it is
-// launching or booting (a stopped pool's launches only define a domain).
+// launching, or booting a kernel (a stopped pool's launches only define a
+// domain). A guest restored from a snapshot and woken has only its service
+// to start, a fraction of a boot's CPU, so the next launch need not wait
+// for its health check.
 func (m *member) boots() bool {
-	return m.phase == launching || m.phase == booting || (m.phase == warming && m.pool != limits.PoolStopped)
+	switch m.phase {
+	case launching:
+		return true
+	case booting:
+		return !m.woken
+	case warming:
+		return m.pool != limits.PoolStopped && !m.woken
+	}
+	return false
 }
 
 // member is one instance of a service, as the controller tracks it.
@@ -57,6 +68,9 @@ type member struct {
 	inService time.Time
 	// pool is the warm pool state it is kept in (or on its way to).
 	pool string
+	// woken: its guest was restored (from a snapshot or its own saved
+	// memory) rather than booted, and is past that.
+	woken bool
 	// busy: a goroutine is moving it (into or out of the pool); it is
 	// left alone until that reports back.
 	busy bool

@@ -76,7 +76,7 @@ func (c *Controller) warm(ctx context.Context, s *service) {
 				c.emit(name, "", "error", "warm pool launch failed (retrying in %s): %v", s.backOff(), err)
 				return
 			}
-			m.key, m.busy, m.launched = inst.ID, false, time.Now()
+			m.key, m.busy, m.launched, m.woken = inst.ID, false, time.Now(), inst.Snapshot != ""
 			s.members[inst.ID] = m
 			s.insts[inst.ID] = inst
 			if state == limits.PoolStopped {
@@ -209,7 +209,7 @@ func (c *Controller) enter(ctx context.Context, s *service, m *member) {
 		c.setPool(ctx, inst, "")
 		return
 	}
-	m.phase, m.busy = booting, true
+	m.phase, m.busy, m.woken = booting, true, false
 	opts := c.launchOptions(s, "")
 	c.wg.Add(1)
 	go func() {
@@ -230,7 +230,7 @@ func (c *Controller) enter(ctx context.Context, s *service, m *member) {
 				c.retire(ctx, s, m, 0)
 				return
 			}
-			m.launched = time.Now()
+			m.launched, m.woken = time.Now(), hibernated || inst.Snapshot != ""
 			if err := s.bal.Register(inst.Address); err != nil {
 				c.emit(name, inst.ID, "error", "register with balancer: %v", err)
 			}

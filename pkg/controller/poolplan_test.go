@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 func TestPlanFillsTheWarmPoolBesideTheGroup(t *testing.T) {
@@ -102,5 +104,28 @@ func TestTheBootBudgetAdmitsBootsUpToItsLimitAndAlwaysOne(t *testing.T) {
 	}
 	if big.take(0.5) {
 		t.Error("a boot beyond the budget was admitted")
+	}
+}
+
+// A launch counts against the boot budget until its guest is up: a
+// booted kernel until the instance is healthy, a restored guest only
+// until it is woken.
+func TestAMemberBootsUntilHealthyOrUntilItsRestoredGuestIsWoken(t *testing.T) {
+	for _, c := range []struct {
+		m    member
+		want bool
+	}{
+		{member{phase: launching}, true},
+		{member{phase: booting}, true},
+		{member{phase: booting, woken: true}, false},
+		{member{phase: warming, pool: limits.PoolRunning}, true},
+		{member{phase: warming, pool: limits.PoolHibernated, woken: true}, false},
+		{member{phase: warming, pool: limits.PoolStopped}, false},
+		{member{phase: inService}, false},
+		{member{phase: warmed, pool: limits.PoolRunning}, false},
+	} {
+		if got := c.m.boots(); got != c.want {
+			t.Errorf("%s (woken %v, pool %q): boots %v, want %v", c.m.phaseName(), c.m.woken, c.m.pool, got, c.want)
+		}
 	}
 }
