@@ -179,6 +179,11 @@ func (o *Options) defaults() error {
 	if err := limits.CheckMemory(o.MemoryBytes); err != nil {
 		return fmt.Errorf("--memory %s %w", limits.FormatSize(o.MemoryBytes), err)
 	}
+	if fi, err := os.Stat(o.Image.Initrd); err == nil {
+		if err := limits.CheckMemoryForInitramfs(o.MemoryBytes, fi.Size()); err != nil {
+			return fmt.Errorf("--memory %s %w", limits.FormatSize(o.MemoryBytes), err)
+		}
+	}
 	if o.HostPort != 0 {
 		if err := limits.CheckPort(o.HostPort); err != nil {
 			return fmt.Errorf("--host-port %d %w, or 0 for a free one", o.HostPort, err)

@@ -49,6 +49,18 @@ func testImage(t *testing.T) *image.Manifest {
 	}
 }
 
+// initramfsOf gives an image an initramfs of size bytes.
+func initramfsOf(t *testing.T, size int64) func(*image.Manifest) {
+	return func(img *image.Manifest) {
+		if err := os.WriteFile(img.Initrd, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(img.Initrd, size); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func newManager(t *testing.T) (*Manager, *hypervisortest.Fake) {
 	t.Helper()
 	f := &hypervisortest.Fake{}
@@ -512,6 +524,8 @@ func TestLaunchRejectsBadOptionsWithAHintAndDefinesNothing(t *testing.T) {
 		{name: "image name too long for a service", image: func(img *image.Manifest) { img.Name = strings.Repeat("a", 41) },
 			hint: "(the image's; give another with --service) is longer than 40 characters"},
 		{name: "bad service name", opts: Options{Service: "Web_1"}, hint: `service name "Web_1" can't be part of a domain name; use lower-case letters`},
+		{name: "memory too small for the image's initramfs", opts: Options{MemoryBytes: 128 << 20}, image: initramfsOf(t, 30_500_000),
+			hint: "--memory 128MiB is below the 144MiB this image's 30.5 MB initramfs needs to boot; give it 144MiB or more, or bake it again with vmfleet-init beside vmfleet"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, f := newManager(t)

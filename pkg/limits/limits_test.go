@@ -72,6 +72,12 @@ func TestBoundsAreInclusive(t *testing.T) {
 		{"memory 96MiB", limits.CheckMemory(96 << 20), true},
 		{"memory 96MiB less a byte", limits.CheckMemory(96<<20 - 1), false},
 		{"memory 1TiB", limits.CheckMemory(1 << 40), true},
+		// As measured: vmfleet-init's initramfs boots in 80MiB, not 72MiB;
+		// a lone vmfleet's in 160MiB, not 128MiB.
+		{"memory 80MiB for a 7.7 MB initramfs", limits.CheckMemoryForInitramfs(80<<20, 7_667_120), true},
+		{"memory 72MiB for a 7.7 MB initramfs", limits.CheckMemoryForInitramfs(72<<20, 7_667_120), false},
+		{"memory 160MiB for a 30.5 MB initramfs", limits.CheckMemoryForInitramfs(160<<20, 30_526_816), true},
+		{"memory 128MiB for a 30.5 MB initramfs", limits.CheckMemoryForInitramfs(128<<20, 30_526_816), false},
 		{"memory 1TiB and a byte", limits.CheckMemory(1<<40 + 1), false},
 		{"port 1", limits.CheckPort(1), true},
 		{"port 0", limits.CheckPort(0), false},

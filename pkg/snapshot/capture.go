@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,7 +27,34 @@ const (
 	// placeholderDisk is the template's disk: the guest never reads it
 	// (its driver loads only in clones), but the device must be there.
 	placeholderDisk = "64M"
+	// consoleFile is the template guest's console log in its capture.
+	consoleFile = "console.log"
 )
+
+// errTemplateStopped: the template's guest died before it was ready (a
+// kernel panic reboots it, and its domain destroys itself on reboot).
+var errTemplateStopped = errors.New("the template guest stopped before it was ready; its console says why")
+
+// aliveEvery is how often a booting template is checked for life.
+const aliveEvery = 250 * time.Millisecond
+
+// watchAlive cancels ctx with errTemplateStopped once the template's
+// transient domain is gone, so a capture fails then and not at bootLimit.
+func (s *Store) watchAlive(ctx context.Context, name string, stop context.CancelCauseFunc) {
+	t := time.NewTicker(aliveEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.hv.AgentSocket(ctx, name, agent.PortName); err != nil && ctx.Err() == nil {
+			stop(fmt.Errorf("%w (%v)", errTemplateStopped, err))
+			return
+		}
+	}
+}
 
 // domainName is a template's domain while it boots and is saved; it
 // names the store too, as two homes may capture the same key at once.
@@ -50,9 +78,14 @@ func (s *Store) capture(ctx context.Context, key string, id identity, shape Shap
 	if err := os.MkdirAll(work, 0o711); err != nil {
 		return nil, fmt.Errorf("capture template %s: %w", key, err)
 	}
+	// The console of a failed capture outlives it (until a prune), as the
+	// place where the guest says why.
+	failedConsole := filepath.Join(s.dir, key+".failed-console.log")
+	_ = os.Remove(failedConsole)
 	defer func() {
 		if err != nil {
 			_ = s.hv.Destroy(context.WithoutCancel(ctx), name)
+			_ = os.Rename(filepath.Join(work, consoleFile), failedConsole)
 			_ = os.RemoveAll(work)
 		}
 	}()
@@ -60,7 +93,7 @@ func (s *Store) capture(ctx context.Context, key string, id identity, shape Shap
 	if out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2", disk, placeholderDisk).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("capture template %s: create its disk: %v: %s", key, err, strings.TrimSpace(string(out)))
 	}
-	spec := s.spec(shape, name, disk, filepath.Join(work, "console.log"))
+	spec := s.spec(shape, name, disk, filepath.Join(work, consoleFile))
 	spec.Cmdline = strings.TrimSpace(spec.Cmdline + " " + guestconfig.TemplateArg)
 	spec.MetadataXML = ""
 	spec.CPUQuota = 0
@@ -79,10 +112,16 @@ func (s *Store) capture(ctx context.Context, key string, id identity, shape Shap
 		return nil, fmt.Errorf("capture template %s: %w", key, err)
 	}
 	bootCtx, cancel := context.WithTimeout(ctx, bootLimit)
-	conn, err := agent.AwaitReady(bootCtx, sock)
+	watched, stopped := context.WithCancelCause(bootCtx)
+	go s.watchAlive(watched, name, stopped)
+	conn, err := agent.AwaitReady(watched, sock)
+	if cause := context.Cause(watched); err != nil && errors.Is(cause, errTemplateStopped) {
+		err = cause
+	}
+	stopped(nil)
 	cancel()
 	if err != nil {
-		return nil, fmt.Errorf("capture template %s (console: %s): %w", key, spec.ConsoleLog, err)
+		return nil, fmt.Errorf("capture template %s (console: %s): %w", key, failedConsole, err)
 	}
 	defer conn.Close()
 	booted := time.Since(start)

@@ -2,13 +2,16 @@ package snapshot
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +28,8 @@ type rig struct {
 	fake  *hypervisortest.Fake
 	store *Store
 	shape Shape
+	// panics: every guest dies as it boots.
+	panics atomic.Bool
 }
 
 func newRig(t *testing.T) *rig {
@@ -83,6 +88,11 @@ func (r *rig) guests(ctx context.Context) {
 				continue
 			}
 			served[d.AgentSocket] = true
+			if r.panics.Load() {
+				// Its kernel panicked: the domain destroys itself.
+				r.fake.Destroy(ctx, name)
+				continue
+			}
 			ln, err := net.Listen("unix", d.AgentSocket)
 			if err != nil {
 				continue
@@ -226,5 +236,29 @@ func TestAnInvalidatedSnapshotIsCapturedAgainAndPruneDropsOrphans(t *testing.T) 
 	}
 	if entries, _ := os.ReadDir(r.store.Dir()); len(entries) != 0 {
 		t.Errorf("prune left %v", entries)
+	}
+}
+
+// A template whose guest dies as it boots (a kernel panic, an init that
+// cannot run) fails its capture at once, saying so, rather than after
+// the two minutes a slow boot is allowed; nothing of it is left.
+func TestATemplateWhoseGuestDiesFailsItsCaptureAtOnce(t *testing.T) {
+	r := newRig(t)
+	r.panics.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := r.store.Get(ctx, r.shape)
+	if err == nil || !errors.Is(err, errTemplateStopped) || ctx.Err() != nil {
+		t.Fatalf("Get = %v (deadline: %v), want it to fail at once with %q", err, ctx.Err(), errTemplateStopped)
+	}
+	// Its console is kept beside the templates, where the error points.
+	if !regexp.MustCompile(`\(console: ` + regexp.QuoteMeta(r.store.Dir()) + `/[0-9a-f]+\.failed-console\.log\)`).MatchString(err.Error()) {
+		t.Errorf("error %q does not point at the console kept in %s", err, r.store.Dir())
+	}
+	if names := r.fake.Names(); len(names) != 0 {
+		t.Errorf("domains left: %v", names)
+	}
+	if left, _ := filepath.Glob(filepath.Join(r.store.Dir(), capturePrefix+"*")); len(left) != 0 {
+		t.Errorf("capture directories left: %v", left)
 	}
 }
