@@ -15,9 +15,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/balancer"
 	"github.com/vmfleet/vmfleet/pkg/health"
 )
@@ -65,37 +67,71 @@ func waitHTTP(b *testing.B, url string, limit time.Duration) {
 }
 
 // BenchmarkRunToFirstAnswer: `vmfleet run` of a baked image until its
-// first HTTP answer through the forwarded port, restored from a snapshot
-// and booted cold, at a whole core and at half of one, side by side.
+// first HTTP answer through the forwarded port, at a whole core and at
+// half of one: taking a standby (a home whose daemon keeps them, with the
+// kind's standby ready), restored from the snapshot (no standbys), and
+// booted cold, side by side.
+//
+//	VMFLEET_INTEGRATION=1 go test -run '^$' -bench RunToFirstAnswer -benchtime 5x ./cmd/vmfleet
 func BenchmarkRunToFirstAnswer(b *testing.B) {
-	home := benchHome(b)
-	vm(b, home, "bake", "--name", "hello", "--binary", bin("hello"), "--port", "8080", "--", "/app/hello", "-listen", ":8080")
-	runOnce := func(b *testing.B, args ...string) {
-		out := vm(b, home, append([]string{"run", "hello", "--json", "--memory", "128MiB"}, args...)...)
+	plain, standbys := benchHome(b), benchHome(b)
+	withStandbys := []string{"VMFLEET_STANDBYS=2"}
+	for _, home := range []string{plain, standbys} {
+		vm(b, home, "bake", "--name", "hello", "--binary", bin("hello"), "--port", "8080", "--", "/app/hello", "-listen", ":8080")
+	}
+	runOnce := func(b *testing.B, home string, env []string, args ...string) {
+		out := vmEnv(b, home, env, append([]string{"run", "hello", "--json", "--memory", "128MiB"}, args...)...)
 		var inst struct{ ID, Address string }
 		jsonDecode(b, out, &inst)
 		waitHTTP(b, "http://"+inst.Address+"/", 2*time.Minute)
 		b.StopTimer()
-		vm(b, home, "rm", "-f", inst.ID)
+		vmEnv(b, home, env, "rm", "-f", inst.ID)
 		b.StartTimer()
 	}
-	// The first launch of each shape captures its snapshot: not timed.
+	// The first launch of each shape captures its snapshot, and the
+	// second of each kind has its standby made: not timed.
 	for _, cpu := range []string{"1", "0.5"} {
-		runOnce(b, "--cpu", cpu)
+		runOnce(b, plain, nil, "--cpu", cpu)
+		for range 2 {
+			runOnce(b, standbys, withStandbys, "--cpu", cpu)
+		}
 	}
-	for _, launch := range []string{"snapshot", "cold"} {
+	for _, launch := range []string{"standby", "snapshot", "cold"} {
 		for _, cpu := range []string{"1", "0.5"} {
 			b.Run("launch="+launch+"/cpu="+cpu, func(b *testing.B) {
-				args := []string{"--cpu", cpu}
-				if launch == "cold" {
+				home, env, args := plain, []string(nil), []string{"--cpu", cpu}
+				switch launch {
+				case "standby":
+					home, env = standbys, withStandbys
+				case "cold":
 					args = append(args, "--cold-boot")
 				}
 				for range b.N {
-					runOnce(b, args...)
+					if launch == "standby" {
+						b.StopTimer()
+						waitStandby(b, home, env, "cpu="+cpu+"/")
+						b.StartTimer()
+					}
+					runOnce(b, home, env, args...)
 				}
 			})
 		}
 	}
+}
+
+// waitStandby waits until a standby whose kind contains kind is ready.
+func waitStandby(b *testing.B, home string, env []string, kind string) {
+	b.Helper()
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var in api.Info
+		jsonDecode(b, vmEnv(b, home, env, "info", "--json"), &in)
+		for _, s := range in.Launch.Standbys {
+			if s.Instance != "" && strings.Contains(s.Kind, kind) {
+				return
+			}
+		}
+	}
+	b.Fatalf("no standby of kind %s within 2 minutes", kind)
 }
 
 // BenchmarkUpThreeInstances: `up` of a 3-instance service from a baked

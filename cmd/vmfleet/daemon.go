@@ -25,6 +25,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/daemon"
 	"github.com/vmfleet/vmfleet/pkg/home"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
+	"github.com/vmfleet/vmfleet/pkg/standby"
 	"github.com/vmfleet/vmfleet/pkg/supervisor"
 )
 
@@ -36,6 +37,7 @@ func daemonCommand() *cli.Command {
 			&cli.StringFlag{Name: "tcp", Usage: "also serve the API on this 127.0.0.1 address, guarded by the token in HOME/state/api-token"},
 			&cli.StringFlag{Name: "metrics", Usage: "serve Prometheus metrics on this address (default: the one used last, else a free 127.0.0.1 port; see vmfleet info)"},
 			&cli.BoolFlag{Name: "cold-boot", EnvVars: []string{"VMFLEET_COLD_BOOT"}, Usage: "boot every instance's kernel instead of restoring it from a snapshot of its machine"},
+			&cli.IntFlag{Name: "standbys", EnvVars: []string{"VMFLEET_STANDBYS"}, Value: standby.DefaultMax, Usage: "instances kept restored and paused for `run`, one per kind lately run (0: none)"},
 			&cli.BoolFlag{Name: "worker", Hidden: true},
 		},
 		Subcommands: []*cli.Command{{
@@ -109,6 +111,7 @@ func runSupervisor(c *cli.Context) error {
 	if c.Bool("cold-boot") {
 		args = append(args, "--cold-boot")
 	}
+	args = append(args, "--standbys", strconv.Itoa(c.Int("standbys")))
 	return supervisor.Run(c.Context, supervisor.Config{
 		API: ln, Log: log,
 		Worker: func() *exec.Cmd {
@@ -163,6 +166,7 @@ func runWorker(c *cli.Context) error {
 		MetricsURL: "http://" + metricsLn.Addr().String() + "/metrics",
 		Home:       h, URI: hypervisor.ChooseURI(c.String("connect"), os.Getenv), Version: version(), Log: log,
 		Listeners: ls, SupervisorPID: os.Getppid(), TCP: c.String("tcp"), ColdBoot: c.Bool("cold-boot"),
+		Standbys: c.Int("standbys"),
 	})
 	if err != nil {
 		return err

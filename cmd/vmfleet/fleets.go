@@ -118,7 +118,14 @@ func launchLine(l api.Launch) string {
 	for _, t := range l.Snapshots {
 		s += fmt.Sprintf("; %s: %d vCPU %d MiB, %s", t.Key, t.VCPUs, t.MemoryMiB, units.BytesSize(float64(t.StateBytes)))
 	}
-	return s + "); vmfleet daemon --cold-boot boots them instead"
+	s += "); vmfleet daemon --cold-boot boots them instead"
+	ready := 0
+	for _, sb := range l.Standbys {
+		if sb.Instance != "" {
+			ready++
+		}
+	}
+	return s + fmt.Sprintf("; %d standby instances ready for run (vmfleet daemon --standbys)", ready)
 }
 
 func tcpSuffix(in api.Info) string {

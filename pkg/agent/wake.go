@@ -35,7 +35,14 @@ type Wake struct {
 	// Seed is fresh entropy: every clone starts with its template's
 	// random number generator.
 	Seed []byte `json:"seed"`
+	// Config is the clone's own guest config (guestconfig's encoding):
+	// the one its QEMU read into fw_cfg at start may predate the instance.
+	Config json.RawMessage `json:"config,omitempty"`
 }
+
+// maxWake bounds the Wake a guest reads: the host is trusted, but a
+// broken stream must not grow without end.
+const maxWake = 1 << 20
 
 // AwaitReady connects to a template guest's port and returns once the
 // guest waits for its Wake, with the connection still open: close it
@@ -130,7 +137,7 @@ func AwaitWake(ctx context.Context, open func() (io.ReadWriteCloser, error)) (Wa
 		return Wake{}, errors.New("the agent port cannot time out its reads")
 	}
 	var pending []byte
-	buf := make([]byte, 512)
+	buf := make([]byte, 4<<10)
 	for ctx.Err() == nil {
 		if _, err := io.WriteString(port, readyLine+"\n"); err != nil {
 			sleep(ctx, noHostPause)
@@ -152,7 +159,7 @@ func AwaitWake(ctx context.Context, open func() (io.ReadWriteCloser, error)) (Wa
 				}
 				return w, nil
 			}
-			if len(pending) > maxLine {
+			if len(pending) > maxWake {
 				return Wake{}, errors.New("read the wake: line too long")
 			}
 			if errors.Is(err, os.ErrDeadlineExceeded) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,7 +44,9 @@ func TestACloneTakesTheWakeTheHostHandsIt(t *testing.T) {
 		errs <- err
 		got <- w
 	}()
-	want := Wake{Time: time.Unix(1700000000, 42).UTC(), Seed: []byte("sixty-four bytes of entropy, or so")}
+	// A config far longer than a protocol line: env and metadata.
+	config := []byte(`{"service":"web","env":["BIG=` + strings.Repeat("x", 64<<10) + `"]}`)
+	want := Wake{Time: time.Unix(1700000000, 42).UTC(), Seed: []byte("sixty-four bytes of entropy, or so"), Config: config}
 	if err := WakeClone(ctx, sock, want); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +54,7 @@ func TestACloneTakesTheWakeTheHostHandsIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := <-got
-	if !w.Time.Equal(want.Time) || !bytes.Equal(w.Seed, want.Seed) {
+	if !w.Time.Equal(want.Time) || !bytes.Equal(w.Seed, want.Seed) || !bytes.Equal(w.Config, want.Config) {
 		t.Errorf("guest woke with %+v, want %+v", w, want)
 	}
 }

@@ -56,6 +56,19 @@ type Launch struct {
 	// Why the mode is what it is (the flag that chose cold boot).
 	Reason    string     `json:"reason,omitempty"`
 	Snapshots []Snapshot `json:"snapshots"`
+	// Standbys are the instances made ahead for `run`, one per kind.
+	Standbys []Standby `json:"standbys"`
+}
+
+// Standby is one instance made ahead of the `run` that takes it: restored
+// and paused before its wake.
+type Standby struct {
+	// Kind is what it serves: fleet, service, image, cpu, memory and
+	// network of the runs it can become.
+	Kind string `json:"kind"`
+	// Instance is its id; empty while it is being made.
+	Instance string    `json:"instance,omitempty"`
+	Made     time.Time `json:"made,omitempty"`
 }
 
 // Snapshot is one saved guest instances of a machine shape are restored

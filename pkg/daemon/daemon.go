@@ -26,6 +26,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/limits"
 	"github.com/vmfleet/vmfleet/pkg/metrics"
 	"github.com/vmfleet/vmfleet/pkg/snapshot"
+	"github.com/vmfleet/vmfleet/pkg/standby"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
@@ -49,6 +50,9 @@ type Config struct {
 	// ColdBoot boots every instance's kernel instead of restoring it from
 	// a snapshot of its machine.
 	ColdBoot bool
+	// Standbys is how many `run` standbys the daemon keeps at most (see
+	// package standby); 0 for none.
+	Standbys int
 }
 
 // Daemon owns the fleets of one home.
@@ -62,6 +66,7 @@ type Daemon struct {
 	events    *hub
 	metrics   *metrics.Recorder
 	links     *agent.Links // the agent channel into every running instance
+	standbys  *standby.Pool
 	started   time.Time
 
 	mu     sync.Mutex // guards fleets; never held across I/O
@@ -114,6 +119,11 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		instances: instances,
 		events:    newHub(past), metrics: metrics.NewRecorder(), started: time.Now(), fleets: map[string]*fleetRun{},
 	}
+	max := cfg.Standbys
+	if cfg.ColdBoot || max < 0 {
+		max = 0
+	}
+	d.standbys = standby.New(instances, standby.Options{Max: max, Idle: standby.DefaultIdle, Delay: standby.DefaultDelay, Log: cfg.Log})
 	d.links = agent.NewLinks(func(ctx context.Context, domain string) (string, error) {
 		return hv.AgentSocket(ctx, domain, agent.PortName)
 	}, cfg.Log)
@@ -127,7 +137,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer d.hv.Close()
 	defer d.state.db.Close()
 	defer d.links.Close()
+	defer d.standbys.Close() // first: its standbys' domains go while libvirt is at hand
 	go d.sample(ctx)
+	go func() {
+		if err := d.standbys.Clean(ctx); err != nil {
+			d.log.Warn("remove the standbys a stopped daemon left", "err", err)
+		}
+	}()
 	go func() {
 		if err := d.instances.Recap(ctx); err != nil {
 			d.log.Warn("cap instances a stopped daemon left bursting", "err", err)
@@ -237,7 +253,10 @@ func (d *Daemon) launchInfo() api.Launch {
 	if snaps == nil {
 		return api.Launch{Mode: api.LaunchColdBoot, Reason: "the daemon runs with --cold-boot (VMFLEET_COLD_BOOT)", Snapshots: []api.Snapshot{}}
 	}
-	l := api.Launch{Mode: api.LaunchSnapshot, Snapshots: []api.Snapshot{}}
+	l := api.Launch{Mode: api.LaunchSnapshot, Snapshots: []api.Snapshot{}, Standbys: []api.Standby{}}
+	for _, sb := range d.standbys.List() {
+		l.Standbys = append(l.Standbys, api.Standby{Kind: sb.Kind, Instance: sb.Instance, Made: sb.Made})
+	}
 	list, err := snaps.List()
 	if err != nil {
 		d.log.Warn("list snapshots", "err", err)

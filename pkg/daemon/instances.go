@@ -45,7 +45,13 @@ func (d *Daemon) prune(ctx context.Context) {
 		r.mu.Unlock()
 	}
 	d.mu.Unlock()
-	if err := d.images.Prune(func(dg string) bool { return used[dg] }); err != nil {
+	keep := func(dg string) bool {
+		if !used[dg] {
+			d.standbys.DropImage(dg) // before its disk goes
+		}
+		return used[dg]
+	}
+	if err := d.images.Prune(keep); err != nil {
 		d.log.Warn("prune images", "err", err)
 	}
 }

@@ -21,7 +21,11 @@ import (
 // config), so a clone restored from it reads only its own.
 
 // lateModules bind the devices whose contents differ between clones.
-var lateModules = map[string]bool{"virtio_blk": true, "qemu_fw_cfg": true}
+var lateModules = map[string]bool{"virtio_blk": true, fwCfgModule: true}
+
+// fwCfgModule reads the config QEMU took at start; a clone whose wake
+// brought its config needs none.
+const fwCfgModule = "qemu_fw_cfg"
 
 // isTemplate says whether the host boots this guest to be saved as a
 // template (guestconfig.TemplateArg on the kernel command line).
@@ -53,7 +57,15 @@ func awaitClone(ctx context.Context, in *Init) error {
 	if err := setClock(w.Time); err != nil {
 		return err
 	}
-	return reseed(w.Seed)
+	if err := reseed(w.Seed); err != nil {
+		return err
+	}
+	if len(w.Config) > 0 {
+		if in.Config, err = guestconfig.Decode(w.Config); err != nil {
+			return fmt.Errorf("the config in the wake: %w", err)
+		}
+	}
+	return nil
 }
 
 // setClock sets the wall clock.

@@ -20,9 +20,13 @@ func loadModules(_ context.Context, _ *Init) error {
 	return loadSome(func(name string) bool { return !lateModules[strings.TrimSuffix(name, ".ko")] })
 }
 
-// loadLateModules loads lateModules: in a clone, after it woke.
-func loadLateModules(_ context.Context, _ *Init) error {
-	return loadSome(func(name string) bool { return lateModules[strings.TrimSuffix(name, ".ko")] })
+// loadLateModules loads lateModules: in a clone, after it woke (without
+// fw_cfg's when the wake brought the config).
+func loadLateModules(_ context.Context, in *Init) error {
+	return loadSome(func(name string) bool {
+		m := strings.TrimSuffix(name, ".ko")
+		return lateModules[m] && !(m == fwCfgModule && in.Config != nil)
+	})
 }
 
 func loadSome(want func(name string) bool) error {

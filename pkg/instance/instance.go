@@ -260,50 +260,20 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 			return nil, invalid{err}
 		}
 	}
-	// libvirtd resolves the disk, log and config paths in its own working
-	// directory, not ours.
-	dir, err := filepath.Abs(m.Dir)
+	inst, err = m.create(ctx, o)
 	if err != nil {
-		return nil, fmt.Errorf("instances directory %s: %w", m.Dir, err)
+		return nil, err
 	}
-	id := newID()
-	inst = &Instance{
-		ID: id, Domain: DomainName(o.Fleet, o.Service, id), Service: o.Service, Fleet: o.Fleet,
-		Image: o.Image.Name, ImageDigest: o.Image.Digest, GuestPort: o.Image.Port, Template: o.Template,
-		Dir: filepath.Join(dir, id), Created: time.Now().UTC().Truncate(time.Second),
-	}
-	inst.Console = filepath.Join(inst.Dir, "console.log")
 	defined := false
 	defer func() {
-		if err == nil {
-			return
+		if err != nil {
+			m.discard(ctx, inst, defined)
+			inst = nil
 		}
-		m.forgetBurst(inst.Domain)
-		// Leave nothing behind; the caller gets the first error.
-		cleanup := context.WithoutCancel(ctx)
-		if defined {
-			_ = m.HV.Destroy(cleanup, inst.Domain)
-			_ = m.HV.Undefine(cleanup, inst.Domain)
-		}
-		_ = os.RemoveAll(inst.Dir)
-		inst = nil
 	}()
-
-	if err := os.MkdirAll(inst.Dir, 0o755); err != nil {
-		return inst, fmt.Errorf("launch %s: %w", id, err)
-	}
-	if out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2", "-b", o.Image.Disk, "-F", "qcow2", overlayOf(inst)).CombinedOutput(); err != nil {
-		return inst, fmt.Errorf("launch %s: create overlay: %v: %s", id, err, strings.TrimSpace(string(out)))
-	}
 	// The host port goes into the metadata, so it is chosen before define.
-	if o.Image.Port != 0 {
-		inst.HostPort = o.HostPort
-		if inst.HostPort == 0 {
-			if inst.HostPort, err = freePort(); err != nil {
-				return inst, err
-			}
-		}
-		inst.Address = fmt.Sprintf("127.0.0.1:%d", inst.HostPort)
+	if err := pickPort(inst, o); err != nil {
+		return inst, err
 	}
 	if !boot {
 		su, err := m.setup(accel, o, inst)
@@ -322,4 +292,59 @@ func (m *Manager) make(ctx context.Context, o Options, boot bool) (inst *Instanc
 	}
 	defined = true // boot defines it first thing; a failure undefines it
 	return inst, m.start(ctx, accel, o, inst)
+}
+
+// create makes a new instance's directory and its disk: an overlay on
+// the image's.
+func (m *Manager) create(ctx context.Context, o Options) (*Instance, error) {
+	// libvirtd resolves the disk, log and config paths in its own working
+	// directory, not ours.
+	dir, err := filepath.Abs(m.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("instances directory %s: %w", m.Dir, err)
+	}
+	id := newID()
+	inst := &Instance{
+		ID: id, Domain: DomainName(o.Fleet, o.Service, id), Service: o.Service, Fleet: o.Fleet,
+		Image: o.Image.Name, ImageDigest: o.Image.Digest, GuestPort: o.Image.Port, Template: o.Template,
+		Dir: filepath.Join(dir, id), Created: time.Now().UTC().Truncate(time.Second),
+	}
+	inst.Console = filepath.Join(inst.Dir, "console.log")
+	if err := os.MkdirAll(inst.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("launch %s: %w", id, err)
+	}
+	if out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2", "-b", o.Image.Disk, "-F", "qcow2", overlayOf(inst)).CombinedOutput(); err != nil {
+		_ = os.RemoveAll(inst.Dir)
+		return nil, fmt.Errorf("launch %s: create overlay: %v: %s", id, err, strings.TrimSpace(string(out)))
+	}
+	return inst, nil
+}
+
+// pickPort sets the host port the instance's service is forwarded from:
+// the one asked for, or a free one.
+func pickPort(inst *Instance, o Options) error {
+	if o.Image.Port == 0 {
+		return nil
+	}
+	inst.HostPort = o.HostPort
+	if inst.HostPort == 0 {
+		var err error
+		if inst.HostPort, err = freePort(); err != nil {
+			return err
+		}
+	}
+	inst.Address = fmt.Sprintf("127.0.0.1:%d", inst.HostPort)
+	return nil
+}
+
+// discard removes what making inst left, after a failure: its domain
+// (if defined), its directory.
+func (m *Manager) discard(ctx context.Context, inst *Instance, defined bool) {
+	m.forgetBurst(inst.Domain)
+	cleanup := context.WithoutCancel(ctx)
+	if defined {
+		_ = m.HV.Destroy(cleanup, inst.Domain)
+		_ = m.HV.Undefine(cleanup, inst.Domain)
+	}
+	_ = os.RemoveAll(inst.Dir)
 }

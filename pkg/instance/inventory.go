@@ -14,6 +14,15 @@ import (
 
 // List returns every vmfleet instance libvirt knows, newest last.
 func (m *Manager) List(ctx context.Context) ([]*Instance, error) {
+	return m.list(ctx, false)
+}
+
+// Standbys lists the standbys (Prepare's), which List leaves out.
+func (m *Manager) Standbys(ctx context.Context) ([]*Instance, error) {
+	return m.list(ctx, true)
+}
+
+func (m *Manager) list(ctx context.Context, standbys bool) ([]*Instance, error) {
 	doms, err := m.HV.Domains(ctx)
 	if err != nil {
 		return nil, err
@@ -25,7 +34,9 @@ func (m *Manager) List(ctx context.Context) ([]*Instance, error) {
 			m.log().Warn("skipping domain with unreadable metadata", "domain", d.Name, "err", err)
 			continue
 		}
-		out = append(out, instanceOf(d, md))
+		if md.Standby == standbys {
+			out = append(out, instanceOf(d, md))
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Created.Equal(out[j].Created) {

@@ -33,6 +33,9 @@ type metadata struct {
 	// Pool is the warm pool state the instance waits in; empty when it
 	// is in its group.
 	Pool string `xml:"vmfleet:pool,omitempty"`
+	// Standby marks an instance made ahead of the run that takes it
+	// (see Prepare); no list shows it until then.
+	Standby bool `xml:"vmfleet:standby,omitempty"`
 }
 
 // metadataOf is what the instance's domain remembers of it
@@ -79,6 +82,7 @@ func parseMetadata(s string) (*metadata, error) {
 		HostPorts   []int     `xml:"reach>host-port"`
 		Internet    bool      `xml:"reach>internet"`
 		Snapshot    string    `xml:"snapshot"`
+		Standby     bool      `xml:"standby"`
 		CPUQuota    int64     `xml:"cpu-quota"`
 		Pool        string    `xml:"pool"`
 	}
@@ -90,5 +94,5 @@ func parseMetadata(s string) (*metadata, error) {
 	}
 	return &metadata{ID: v.ID, Service: v.Service, Fleet: v.Fleet, ImageName: v.ImageName, ImageDigest: v.ImageDigest,
 		HostPort: v.HostPort, GuestPort: v.GuestPort, Template: v.Template, Dir: v.Dir, Created: v.Created,
-		Reach: Reach{HostPorts: v.HostPorts, Internet: v.Internet}, Snapshot: v.Snapshot, CPUQuota: v.CPUQuota, Pool: v.Pool}, nil
+		Reach: Reach{HostPorts: v.HostPorts, Internet: v.Internet}, Snapshot: v.Snapshot, CPUQuota: v.CPUQuota, Pool: v.Pool, Standby: v.Standby}, nil
 }

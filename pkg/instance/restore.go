@@ -70,9 +70,9 @@ func (m *Manager) loadFile(ctx context.Context, domain, path string) error {
 	return m.HV.LoadState(ctx, domain, f)
 }
 
-// wake hands the restored, running guest the time and its own entropy;
-// it then reads its own disk and config.
-func (m *Manager) wake(ctx context.Context, domain string) error {
+// wake hands the restored, running guest the time, its own entropy and
+// its config; it then reads its own disk.
+func (m *Manager) wake(ctx context.Context, domain string, cfg []byte) error {
 	sock, err := m.HV.AgentSocket(ctx, domain, agent.PortName)
 	if err != nil {
 		return err
@@ -83,7 +83,7 @@ func (m *Manager) wake(ctx context.Context, domain string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, wakeLimit)
 	defer cancel()
-	if err := agent.WakeClone(ctx, sock, agent.Wake{Time: time.Now(), Seed: seed}); err != nil {
+	if err := agent.WakeClone(ctx, sock, agent.Wake{Time: time.Now(), Seed: seed, Config: cfg}); err != nil {
 		return fmt.Errorf("launch %s: %w", domain, err)
 	}
 	return nil

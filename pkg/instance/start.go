@@ -199,7 +199,7 @@ func (m *Manager) start(ctx context.Context, accel hypervisor.Accel, o Options, 
 	}
 	resumed := time.Since(begin)
 	if snap != nil {
-		if err := m.wake(ctx, inst.Domain); err != nil {
+		if err := m.wake(ctx, inst.Domain, su.cfg); err != nil {
 			return err
 		}
 	}

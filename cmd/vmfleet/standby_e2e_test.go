@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
+	"github.com/vmfleet/vmfleet/pkg/instance"
+)
+
+// standbysOf lists the standby domains libvirt holds for a home.
+func standbysOf(t *testing.T, home string) []*instance.Instance {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hv, err := hypervisor.Connect(ctx, hypervisor.ChooseURI("", os.Getenv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hv.Close()
+	all, err := (&instance.Manager{HV: hv}).Standbys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine []*instance.Instance
+	for _, i := range all {
+		if strings.HasPrefix(i.Dir, home+"/") {
+			mine = append(mine, i)
+		}
+	}
+	return mine
+}
+
+// A kind of instance run again gets a standby: restored, paused before
+// its wake, in no list but info's. The next run of that kind takes it and
+// is an instance like any other: its own env (which only the wake
+// brought), id, entropy and clock. The daemon removes its standbys when
+// it stops.
+func TestAKindRunAgainGetsAStandbyItsNextRunTakes(t *testing.T) {
+	needLibvirt(t)
+	e := newTestEnv(t)
+	e.env = []string{"VMFLEET_STANDBYS=2"}
+	e.bakeHello()
+	run := func(greeting string) instance.Instance {
+		return e.run("hello", "--memory", "128MiB", "--cpu", "0.5", "--env", "GREETING="+greeting)
+	}
+	first, second := run("one"), run("two")
+	var sb api.Standby
+	e.waitFor("a standby made", 2*time.Minute, func() bool {
+		for _, s := range e.info().Launch.Standbys {
+			if s.Instance != "" {
+				sb = s
+				return true
+			}
+		}
+		return false
+	})
+	if n := len(e.instances()); n != 2 {
+		t.Errorf("ps lists %d instances, want the 2 run (not the standby)", n)
+	}
+	if st := strings.TrimSpace(tool(t, "virsh", "domstate", "vmfleet-hello-"+sb.Instance)); st != "paused" {
+		t.Errorf("standby %s is %q to virsh, want paused", sb.Instance, st)
+	}
+
+	before := time.Now()
+	third := run("three")
+	if third.ID != sb.Instance || third.Snapshot == "" {
+		t.Fatalf("the third run is %s (snapshot %q), want the standby %s", third.ID, third.Snapshot, sb.Instance)
+	}
+	if got := strings.TrimSpace(e.get("http://"+third.Address+"/", third)); got != "three from hello instance "+third.ID {
+		t.Errorf("the instance made from the standby answers %q", got)
+	}
+	ns, err := strconv.ParseInt(strings.TrimSpace(e.get("http://"+third.Address+"/time", third)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// It waited paused for seconds: with that clock it would lag.
+	if skew := time.Unix(0, ns).Sub(before); skew < -2*time.Second || skew > 10*time.Second {
+		t.Errorf("%s's clock is %s off the host's", third.ID, skew)
+	}
+	uuids := map[string]bool{}
+	for _, inst := range []instance.Instance{first, second, third} {
+		uuids[strings.TrimSpace(e.get("http://"+inst.Address+"/file?path=/proc/sys/kernel/random/uuid", inst))] = true
+	}
+	if len(uuids) != 3 {
+		t.Errorf("the instances share random numbers: %v", uuids)
+	}
+	if n := len(e.instances()); n != 3 {
+		t.Errorf("ps lists %d instances, want 3", n)
+	}
+
+	// The run took the standby; the kind gets its next one.
+	e.waitFor("the next standby made", 2*time.Minute, func() bool {
+		for _, s := range e.info().Launch.Standbys {
+			if s.Instance != "" && s.Instance != sb.Instance {
+				return true
+			}
+		}
+		return false
+	})
+	for _, inst := range []instance.Instance{first, second, third} {
+		e.must("rm", "-f", inst.ID)
+	}
+	e.must("daemon", "stop")
+	if left := standbysOf(t, e.home); len(left) != 0 {
+		t.Errorf("the stopped daemon left standbys: %+v", left)
+	}
+	e.assertNothingLeft()
+}

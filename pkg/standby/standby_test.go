@@ -1,0 +1,329 @@
+package standby
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/image"
+	"github.com/vmfleet/vmfleet/pkg/instance"
+)
+
+// maker is a fake instance manager: it records what the pool asks of it.
+type maker struct {
+	mu          sync.Mutex
+	n           int
+	calls       []string // "launch web", "prepare web", "take s-1", "terminate s-1"
+	prepared    []instance.Options
+	takeErr     error
+	prepareGate chan struct{} // when set, Prepare waits for it
+	left        []*instance.Instance
+}
+
+func (f *maker) record(s string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, s)
+}
+
+func (f *maker) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+// Prepared is the options of every standby made so far.
+func (f *maker) Prepared() []instance.Options {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.prepared)
+}
+
+func (f *maker) next(prefix string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	return fmt.Sprintf("%s-%d", prefix, f.n)
+}
+
+func (f *maker) Launch(ctx context.Context, o instance.Options) (*instance.Instance, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.record("launch " + o.Image.Name)
+	return &instance.Instance{ID: f.next("i")}, nil
+}
+
+func (f *maker) Prepare(ctx context.Context, o instance.Options) (*instance.Instance, error) {
+	f.mu.Lock()
+	gate := f.prepareGate
+	f.prepared = append(f.prepared, o)
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	f.record("prepare " + o.Image.Name)
+	return &instance.Instance{ID: f.next("s")}, nil
+}
+
+func (f *maker) Take(ctx context.Context, inst *instance.Instance, o instance.Options) error {
+	f.record("take " + inst.ID)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.takeErr
+}
+
+func (f *maker) Terminate(ctx context.Context, inst *instance.Instance, grace time.Duration) error {
+	f.record("terminate " + inst.ID)
+	return nil
+}
+
+func (f *maker) Standbys(ctx context.Context) ([]*instance.Instance, error) {
+	return f.left, nil
+}
+
+func opts(name string) instance.Options {
+	return instance.Options{Image: &image.Manifest{Name: name, Digest: "digest-of-" + name}, CPU: 0.5, MemoryBytes: 128 << 20}
+}
+
+// eventually waits for cond, which a pool's goroutines make true.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func has(f *maker, call string) func() bool {
+	return func() bool { return slices.Contains(f.Calls(), call) }
+}
+
+// pool is a pool of max standbys that keeps them an hour.
+func pool(f *maker, max int) *Pool { return New(f, Options{Max: max, Idle: time.Hour}) }
+
+// twice launches o's kind twice, which has its standby made.
+func twice(t *testing.T, p *Pool, o instance.Options) {
+	t.Helper()
+	launch(t, p, o)
+	launch(t, p, o)
+}
+
+func launch(t *testing.T, p *Pool, o instance.Options) *instance.Instance {
+	t.Helper()
+	inst, err := p.Launch(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inst
+}
+
+// A kind launched once gets no standby; launched again, it gets one,
+// which its next launch takes, and so on.
+func TestAKindLaunchedAgainGetsAStandbyItsNextLaunchTakes(t *testing.T) {
+	f := &maker{}
+	p := pool(f, 2)
+	defer p.Close()
+	if got := launch(t, p, opts("web")); got.ID != "i-1" {
+		t.Fatalf("first launch = %s, want a launch", got.ID)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if n := len(f.Prepared()); n != 0 {
+		t.Fatalf("%d standbys made after one launch of a kind", n)
+	}
+	if got := launch(t, p, opts("web")); got.ID != "i-2" {
+		t.Fatalf("second launch = %s, want a launch", got.ID)
+	}
+	eventually(t, "a standby made", has(f, "prepare web"))
+	if got := launch(t, p, opts("web")); got.ID != "s-3" {
+		t.Fatalf("third launch = %s, want the standby s-3", got.ID)
+	}
+	eventually(t, "the next standby made", func() bool { return len(f.Prepared()) == 2 })
+	want := []string{"launch web", "launch web", "prepare web", "take s-3", "prepare web"}
+	if got := f.Calls(); !slices.Equal(got, want) {
+		t.Errorf("calls %q, want %q", got, want)
+	}
+}
+
+func TestAKindLaunchedAgainAfterIdleGetsNoStandby(t *testing.T) {
+	f := &maker{}
+	p := New(f, Options{Max: 2, Idle: 20 * time.Millisecond})
+	defer p.Close()
+	launch(t, p, opts("web"))
+	time.Sleep(40 * time.Millisecond)
+	launch(t, p, opts("web"))
+	time.Sleep(10 * time.Millisecond)
+	if n := len(f.Prepared()); n != 0 {
+		t.Errorf("%d standbys made for launches further apart than Idle", n)
+	}
+}
+
+func TestAStandbyServesOnlyLaunchesOfItsKind(t *testing.T) {
+	f := &maker{}
+	p := pool(f, 2)
+	defer p.Close()
+	twice(t, p, opts("web"))
+	eventually(t, "a standby made", has(f, "prepare web"))
+	other := opts("web")
+	other.CPU = 1 // another cap: another domain
+	if got := launch(t, p, other); got.ID[0] != 'i' {
+		t.Errorf("a launch at another cap took standby %s", got.ID)
+	}
+	if got := launch(t, p, opts("api")); got.ID[0] != 'i' {
+		t.Errorf("a launch of another image took standby %s", got.ID)
+	}
+}
+
+func TestAStandbyCarriesNoneOfTheLaunchsOwn(t *testing.T) {
+	f := &maker{}
+	p := pool(f, 1)
+	defer p.Close()
+	o := opts("web")
+	o.HostPort, o.Env, o.UserData = 8080, []string{"TOKEN=secret"}, []byte("#!/bin/sh")
+	twice(t, p, o)
+	eventually(t, "a standby made", has(f, "prepare web"))
+	got := f.Prepared()[0]
+	if got.HostPort != 0 || got.Env != nil || got.UserData != nil {
+		t.Errorf("the standby was made with the launch's host port %d, env %q, user data %q", got.HostPort, got.Env, got.UserData)
+	}
+	// Yet it serves that launch's kind: those are handed over at Take.
+	if instance.StandbyKey(got) != instance.StandbyKey(o) {
+		t.Errorf("standby kind %q, launch kind %q", instance.StandbyKey(got), instance.StandbyKey(o))
+	}
+}
+
+func TestAStandbyThatCannotBeTakenIsRemovedAndTheLaunchGoesOn(t *testing.T) {
+	f := &maker{takeErr: errors.New("the guest did not wake")}
+	p := pool(f, 1)
+	defer p.Close()
+	twice(t, p, opts("web"))
+	eventually(t, "a standby made", has(f, "prepare web"))
+	if got := launch(t, p, opts("web")); got.ID[0] != 'i' {
+		t.Fatalf("launch = %s, want a launch of its own", got.ID)
+	}
+	if !has(f, "terminate s-3")() {
+		t.Errorf("the standby was not removed: %q", f.Calls())
+	}
+}
+
+func TestALaunchWaitsForAStandbyBeingMade(t *testing.T) {
+	gate := make(chan struct{})
+	f := &maker{prepareGate: gate}
+	p := pool(f, 1)
+	defer p.Close()
+	twice(t, p, opts("web"))
+	eventually(t, "a standby begun", func() bool { return len(f.Prepared()) == 1 })
+	got := make(chan *instance.Instance)
+	go func() { got <- launch(t, p, opts("web")) }()
+	time.Sleep(20 * time.Millisecond)
+	close(gate)
+	if inst := <-got; inst.ID != "s-3" {
+		t.Errorf("launch = %s, want the standby it waited for", inst.ID)
+	}
+}
+
+func TestALaunchDoesNotWaitForAStandbyNotBegun(t *testing.T) {
+	f := &maker{}
+	p := New(f, Options{Max: 1, Idle: time.Hour, Delay: time.Hour})
+	defer p.Close()
+	twice(t, p, opts("web"))
+	done := make(chan *instance.Instance)
+	go func() { done <- launch(t, p, opts("web")) }()
+	select {
+	case inst := <-done:
+		if inst.ID[0] != 'i' {
+			t.Errorf("launch = %s, want a launch of its own", inst.ID)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the launch waited for a standby whose making had not begun")
+	}
+}
+
+func TestAtMostMaxStandbysTheOneMadeLongestAgoGivesWay(t *testing.T) {
+	f := &maker{}
+	p := pool(f, 2)
+	defer p.Close()
+	for _, name := range []string{"a", "b", "c"} {
+		twice(t, p, opts(name))
+		eventually(t, "standby of "+name, has(f, "prepare "+name))
+	}
+	eventually(t, "the oldest removed", has(f, "terminate s-3"))
+	kinds := p.List()
+	if len(kinds) != 2 || kinds[0].Kind != instance.StandbyKey(opts("b")) || kinds[1].Kind != instance.StandbyKey(opts("c")) {
+		t.Errorf("standbys %+v, want b's and c's", kinds)
+	}
+}
+
+func TestAStandbyIdleTooLongIsRemoved(t *testing.T) {
+	f := &maker{}
+	p := New(f, Options{Max: 1, Idle: 40 * time.Millisecond})
+	defer p.Close()
+	twice(t, p, opts("web"))
+	eventually(t, "a standby made", has(f, "prepare web"))
+	eventually(t, "the idle standby removed", has(f, "terminate s-3"))
+	if got := p.List(); len(got) != 0 {
+		t.Errorf("standbys left: %+v", got)
+	}
+}
+
+func TestCloseRemovesEveryStandbyAndCleanThoseAnEarlierDaemonLeft(t *testing.T) {
+	f := &maker{left: []*instance.Instance{{ID: "old-1"}}}
+	p := pool(f, 2)
+	if err := p.Clean(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	twice(t, p, opts("web"))
+	eventually(t, "a standby made", has(f, "prepare web"))
+	p.Close()
+	for _, want := range []string{"terminate old-1", "terminate s-3"} {
+		if !has(f, want)() {
+			t.Errorf("%s missing from %q", want, f.Calls())
+		}
+	}
+	// Closed: launches go on, without standbys.
+	launch(t, p, opts("web"))
+	time.Sleep(10 * time.Millisecond)
+	if n := len(f.Prepared()); n != 1 {
+		t.Errorf("%d standbys made, one after Close", n)
+	}
+}
+
+func TestWithoutStandbysOrForAColdBootEveryLaunchIsItsOwn(t *testing.T) {
+	f := &maker{}
+	off := New(f, Options{Max: 0})
+	defer off.Close()
+	launch(t, off, opts("web"))
+	cold := pool(f, 1)
+	defer cold.Close()
+	o := opts("web")
+	o.ColdBoot = true
+	launch(t, cold, o)
+	time.Sleep(10 * time.Millisecond)
+	if want := []string{"launch web", "launch web"}; !slices.Equal(f.Calls(), want) {
+		t.Errorf("calls %q, want %q", f.Calls(), want)
+	}
+}
+
+func TestAnImagesStandbysGoBeforeTheImageDoes(t *testing.T) {
+	f := &maker{}
+	p := pool(f, 2)
+	defer p.Close()
+	twice(t, p, opts("web"))
+	twice(t, p, opts("api"))
+	eventually(t, "both standbys made", func() bool { return len(p.List()) == 2 && p.List()[1].Instance != "" && p.List()[0].Instance != "" })
+	p.DropImage("digest-of-web")
+	if got := p.List(); len(got) != 1 || got[0].Kind != instance.StandbyKey(opts("api")) {
+		t.Errorf("standbys %+v, want api's alone", got)
+	}
+	calls := f.Calls()
+	if !slices.ContainsFunc(calls, func(c string) bool { return strings.HasPrefix(c, "terminate s-") }) {
+		t.Errorf("web's standby was not removed: %q", calls)
+	}
+}
