@@ -76,8 +76,9 @@ func waitHTTP(b *testing.B, url string, limit time.Duration) {
 func BenchmarkRunToFirstAnswer(b *testing.B) {
 	plain, standbys := benchHome(b), benchHome(b)
 	withStandbys := []string{"VMFLEET_STANDBYS=2"}
-	for _, home := range []string{plain, standbys} {
-		vm(b, home, "bake", "--name", "hello", "--binary", bin("hello"), "--port", "8080", "--", "/app/hello", "-listen", ":8080")
+	// The first command starts each home's daemon, with its env.
+	for home, env := range map[string][]string{plain: nil, standbys: withStandbys} {
+		vmEnv(b, home, env, "bake", "--name", "hello", "--binary", bin("hello"), "--port", "8080", "--", "/app/hello", "-listen", ":8080")
 	}
 	runOnce := func(b *testing.B, home string, env []string, args ...string) {
 		out := vmEnv(b, home, env, append([]string{"run", "hello", "--json", "--memory", "128MiB"}, args...)...)

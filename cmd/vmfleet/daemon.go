@@ -59,6 +59,9 @@ func daemonCommand() *cli.Command {
 			},
 		}},
 		Action: func(c *cli.Context) error {
+			if n := c.Int("standbys"); n < 0 {
+				return bad(fmt.Errorf("--standbys %d: give how many standbys to keep, 0 for none", n))
+			}
 			if c.Bool("worker") {
 				return runWorker(c)
 			}
