@@ -36,11 +36,11 @@ func standbysOf(t *testing.T, home string) []*instance.Instance {
 	return mine
 }
 
-// A kind of instance run again gets a standby: restored, paused before
-// its wake, in no list but info's. The next run of that kind takes it and
-// is an instance like any other: its own env (which only the wake
-// brought), id, entropy and clock. The daemon removes its standbys when
-// it stops.
+// A kind of instance run again gets a standby: restored, staged (its own
+// disk mounted, its network up) and paused before its last wake, in no
+// list but info's. The next run of that kind takes it and is an instance
+// like any other: its own env (which only the wake brought), id, name,
+// entropy and clock. The daemon removes its standbys when it stops.
 func TestAKindRunAgainGetsAStandbyItsNextRunTakes(t *testing.T) {
 	needLibvirt(t)
 	e := newTestEnv(t)
@@ -74,6 +74,17 @@ func TestAKindRunAgainGetsAStandbyItsNextRunTakes(t *testing.T) {
 	}
 	if got := strings.TrimSpace(e.get("http://"+third.Address+"/", third)); got != "three from hello instance "+third.ID {
 		t.Errorf("the instance made from the standby answers %q", got)
+	}
+	// Staged as a standby (its disk and network up), then named when taken.
+	if c := console(t, third); !strings.Contains(c, "staged as a standby") || !strings.Contains(c, "taken;") {
+		t.Errorf("the console of the instance made from a standby does not show it staged and taken:\n%s", c)
+	}
+	host := "hello-" + strings.TrimPrefix(third.ID, "i-")
+	if got := strings.TrimSpace(e.get("http://"+third.Address+"/file?path=/etc/hostname", third)); got != host {
+		t.Errorf("/etc/hostname = %q, want %q", got, host)
+	}
+	if got := e.get("http://"+third.Address+"/file?path=/etc/hosts", third); !strings.Contains(got, "\t"+host+"\n") {
+		t.Errorf("/etc/hosts does not name %s: %q", host, got)
 	}
 	ns, err := strconv.ParseInt(strings.TrimSpace(e.get("http://"+third.Address+"/time", third)), 10, 64)
 	if err != nil {

@@ -38,6 +38,10 @@ type Wake struct {
 	// Config is the clone's own guest config (guestconfig's encoding):
 	// the one its QEMU read into fw_cfg at start may predate the instance.
 	Config json.RawMessage `json:"config,omitempty"`
+	// Stage wakes a standby: it goes as far as its own disk and network
+	// take it (Config is a stand-in for their sake), then waits for the
+	// Wake of the instance it becomes.
+	Stage bool `json:"stage,omitempty"`
 }
 
 // maxWake bounds the Wake a guest reads: the host is trusted, but a

@@ -49,11 +49,39 @@ func awaitClone(ctx context.Context, in *Init) error {
 		return err
 	}
 	fmt.Fprintln(in.Console, "vmfleet-init: booted as a template; waiting to be saved")
-	w, err := agent.AwaitWake(ctx, func() (io.ReadWriteCloser, error) { return os.OpenFile(dev, os.O_RDWR, 0) })
+	port := func() (io.ReadWriteCloser, error) { return os.OpenFile(dev, os.O_RDWR, 0) }
+	w, err := agent.AwaitWake(ctx, port)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(in.Console, "vmfleet-init: restored from a template; the host's clock is %s\n", w.Time.UTC().Format(time.RFC3339Nano))
+	if err := takeWake(in, w); err != nil {
+		return err
+	}
+	if !w.Stage {
+		return nil
+	}
+	if in.Config == nil {
+		return fmt.Errorf("a standby's wake brought no config to stage with")
+	}
+	// A standby: its disk and network are its own already; its identity
+	// comes with the next wake.
+	for _, s := range staged {
+		if err := s.run(ctx, in); err != nil {
+			return fmt.Errorf("stage %s: %w", s.name, err)
+		}
+	}
+	in.staged = true
+	fmt.Fprintln(in.Console, "vmfleet-init: staged as a standby; waiting to be taken")
+	if w, err = agent.AwaitWake(ctx, port); err != nil {
+		return err
+	}
+	fmt.Fprintf(in.Console, "vmfleet-init: taken; the host's clock is %s\n", w.Time.UTC().Format(time.RFC3339Nano))
+	return takeWake(in, w)
+}
+
+// takeWake sets the clock, reseeds and takes the config a wake brings.
+func takeWake(in *Init, w agent.Wake) error {
 	if err := setClock(w.Time); err != nil {
 		return err
 	}
@@ -61,9 +89,11 @@ func awaitClone(ctx context.Context, in *Init) error {
 		return err
 	}
 	if len(w.Config) > 0 {
-		if in.Config, err = guestconfig.Decode(w.Config); err != nil {
+		c, err := guestconfig.Decode(w.Config)
+		if err != nil {
 			return fmt.Errorf("the config in the wake: %w", err)
 		}
+		in.Config = c
 	}
 	return nil
 }

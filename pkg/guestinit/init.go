@@ -29,6 +29,8 @@ type Init struct {
 	Agent   *agent.Guest
 	// children are exec'd commands, which the reaper leaves alone.
 	children *children
+	// staged: a standby did the staged steps before it was taken.
+	staged bool
 }
 
 // step is one thing init does before the service starts.
@@ -43,12 +45,31 @@ var steps = []step{
 	{"set timer slack", setTimerSlack},
 	{"load modules", loadModules},
 	{"await clone", awaitClone},
-	{"load late modules", loadLateModules},
+	{"load late modules", unlessStaged(loadLateModules)},
 	{"read config", readConfig},
-	{"mount root", mountRoot},
-	{"configure network", configureNetwork},
+	{"mount root", unlessStaged(mountRoot)},
+	{"configure network", unlessStaged(configureNetwork)},
+	{"set identity", setIdentity},
 	{"start agent", startAgent},
 	{"serve metadata", serveMetadata},
+}
+
+// staged are the steps a standby takes before it is taken: what its own
+// disk and its network (the same for every instance of its kind) allow.
+var staged = []step{
+	{"load late modules", loadLateModules},
+	{"mount root", mountRoot},
+	{"configure network", configureNetwork},
+}
+
+// unlessStaged skips a staged step in a standby that took it already.
+func unlessStaged(run func(context.Context, *Init) error) func(context.Context, *Init) error {
+	return func(ctx context.Context, in *Init) error {
+		if in.staged {
+			return nil
+		}
+		return run(ctx, in)
+	}
 }
 
 // Main is the guest's PID 1, whichever binary carries it (vmfleet-init, or

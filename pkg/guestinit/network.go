@@ -26,11 +26,6 @@ func configureNetwork(_ context.Context, in *Init) error {
 	if err := netlink.LinkSetUp(lo); err != nil {
 		return fmt.Errorf("lo up: %w", err)
 	}
-	if in.Config.Hostname != "" {
-		if err := unix.Sethostname([]byte(in.Config.Hostname)); err != nil {
-			return fmt.Errorf("set hostname: %w", err)
-		}
-	}
 	if n.Interface == "" {
 		return nil
 	}
@@ -68,6 +63,17 @@ func configureNetwork(_ context.Context, in *Init) error {
 	if in.Config.Internet {
 		if err := netlink.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.ParseIP(n.Host)}); err != nil {
 			return fmt.Errorf("default route via %s: %w", n.Host, err)
+		}
+	}
+	return nil
+}
+
+// setIdentity names the guest after its instance: its hostname, and the
+// resolver and hosts files of its service's root.
+func setIdentity(_ context.Context, in *Init) error {
+	if in.Config.Hostname != "" {
+		if err := unix.Sethostname([]byte(in.Config.Hostname)); err != nil {
+			return fmt.Errorf("set hostname: %w", err)
 		}
 	}
 	return writeResolver(in)

@@ -25,6 +25,8 @@ type Hypervisor interface {
 	// forwards are in place before the guest runs).
 	Start(ctx context.Context, name string, paused bool) error
 	Resume(ctx context.Context, name string) error
+	// Pause stops a running domain's vCPUs; Resume runs them again.
+	Pause(ctx context.Context, name string) error
 	// SetCPUQuota sets the running domain's CPU quota (µs of CPU per
 	// period, for the whole domain); the persistent definition keeps its own.
 	SetCPUQuota(ctx context.Context, name string, quota int64) error

@@ -82,6 +82,17 @@ func (h *Libvirt) Resume(ctx context.Context, name string) error {
 	return nil
 }
 
+func (h *Libvirt) Pause(ctx context.Context, name string) error {
+	d, err := h.lookup(name)
+	if err != nil {
+		return err
+	}
+	if err := h.l.DomainSuspend(d); err != nil {
+		return fmt.Errorf("pause domain %s: %w", name, err)
+	}
+	return nil
+}
+
 func (h *Libvirt) SetCPUQuota(ctx context.Context, name string, quota int64) error {
 	d, err := h.lookup(name)
 	if err != nil {

@@ -247,6 +247,10 @@ func (s *Session) Resume(ctx context.Context, name string) error {
 	return with(s, func(l *Libvirt) error { return l.Resume(ctx, name) })
 }
 
+func (s *Session) Pause(ctx context.Context, name string) error {
+	return with(s, func(l *Libvirt) error { return l.Pause(ctx, name) })
+}
+
 func (s *Session) SetCPUQuota(ctx context.Context, name string, quota int64) error {
 	return with(s, func(l *Libvirt) error { return l.SetCPUQuota(ctx, name, quota) })
 }

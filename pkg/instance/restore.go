@@ -73,18 +73,48 @@ func (m *Manager) loadFile(ctx context.Context, domain, path string) error {
 // wake hands the restored, running guest the time, its own entropy and
 // its config; it then reads its own disk.
 func (m *Manager) wake(ctx context.Context, domain string, cfg []byte) error {
+	_, err := m.wakeWith(ctx, domain, agent.Wake{Config: cfg})
+	return err
+}
+
+// wakeWith sends w, with the time and fresh entropy, to the running
+// guest; it returns the guest's agent socket.
+func (m *Manager) wakeWith(ctx context.Context, domain string, w agent.Wake) (string, error) {
 	sock, err := m.HV.AgentSocket(ctx, domain, agent.PortName)
 	if err != nil {
+		return "", err
+	}
+	w.Seed = make([]byte, seedBytes)
+	if _, err := rand.Read(w.Seed); err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, wakeLimit)
+	defer cancel()
+	w.Time = time.Now()
+	if err := agent.WakeClone(ctx, sock, w); err != nil {
+		return "", fmt.Errorf("launch %s: %w", domain, err)
+	}
+	return sock, nil
+}
+
+// stage wakes a restored standby for as far as its disk and network take
+// it (cfg stands in for the config of the instance it will be), waits
+// until it waits for its next wake, and pauses it there.
+func (m *Manager) stage(ctx context.Context, domain string, cfg []byte) error {
+	if err := m.HV.Resume(ctx, domain); err != nil {
 		return err
 	}
-	seed := make([]byte, seedBytes)
-	if _, err := rand.Read(seed); err != nil {
+	sock, err := m.wakeWith(ctx, domain, agent.Wake{Config: cfg, Stage: true})
+	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, wakeLimit)
 	defer cancel()
-	if err := agent.WakeClone(ctx, sock, agent.Wake{Time: time.Now(), Seed: seed, Config: cfg}); err != nil {
-		return fmt.Errorf("launch %s: %w", domain, err)
+	conn, err := agent.AwaitReady(ctx, sock)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", domain, err)
 	}
-	return nil
+	// Closed once paused, so the paused guest waits on its read.
+	defer conn.Close()
+	return m.HV.Pause(ctx, domain)
 }

@@ -11,12 +11,15 @@ import (
 )
 
 // A standby is an instance made ahead of the launch that takes it: its
-// domain defined and started, its shape's snapshot loaded, its own disk
-// attached, and paused before its wake. Its guest has read nothing of its
-// own, so taking it is the last steps of a restore only (caps, forward,
-// resume, wake with the config): libvirt's start of a paused domain
-// (about 0.6 s here, most of it libvirt reading the CPU's features one
-// QMP call at a time) and the load are already done.
+// domain defined and started, its shape's snapshot loaded, woken once to
+// stage (load its disk's driver, mount its own disk, bring up its
+// network, all the same for any instance of its kind) and paused where it
+// waits for the wake that makes it one instance. Taking it is the last
+// steps of a launch only (caps, forward, resume, wake with the clock,
+// entropy and config): libvirt's start of a paused domain (about 0.6 s
+// here, most of it libvirt reading the CPU's features one QMP call at a
+// time), the load and the staged steps under a cold translation cache
+// (about 0.45 s) are done.
 
 // ErrNoSnapshot: a standby is restored from its shape's snapshot, and
 // there is none to restore from (snapshots off, or cold boot asked for).
@@ -73,6 +76,9 @@ func (m *Manager) Prepare(ctx context.Context, o Options) (inst *Instance, err e
 	}
 	if err := m.HV.SetMemoryHardLimit(ctx, inst.Domain, MemoryLimit(o.MemoryBytes)); err != nil {
 		return inst, err
+	}
+	if err := m.stage(ctx, inst.Domain, su.cfg); err != nil {
+		return inst, fmt.Errorf("prepare a standby: %w", err)
 	}
 	inst.State = hypervisor.Paused
 	return inst, nil

@@ -100,6 +100,7 @@ func (p *Pool) Launch(ctx context.Context, o instance.Options) (*instance.Instan
 	if inst := p.claim(ctx, key); inst != nil {
 		err := p.maker.Take(ctx, inst, o)
 		if err == nil {
+			p.again(key)
 			p.replenish(key, o)
 			return inst, nil
 		}

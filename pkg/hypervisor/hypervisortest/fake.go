@@ -286,6 +286,23 @@ func (f *Fake) Resume(ctx context.Context, name string) error {
 	return nil
 }
 
+func (f *Fake) Pause(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("Pause", name); err != nil {
+		return err
+	}
+	d, err := f.get(name)
+	if err != nil {
+		return err
+	}
+	if d.State != hypervisor.Running {
+		return fmt.Errorf("pause domain %s: domain is not running (%s)", name, d.State)
+	}
+	d.State = hypervisor.Paused
+	return nil
+}
+
 func (f *Fake) SetMemoryHardLimit(ctx context.Context, name string, bytes int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
