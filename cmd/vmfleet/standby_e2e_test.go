@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,7 +41,8 @@ func standbysOf(t *testing.T, home string) []*instance.Instance {
 // disk mounted, its network up) and paused before its last wake, in no
 // list but info's. The next run of that kind takes it and is an instance
 // like any other: its own env (which only the wake brought), id, name,
-// entropy and clock. The daemon removes its standbys when it stops.
+// entropy and clock. The daemon removes its standbys when it stops, and
+// those a killed daemon left when it starts again.
 func TestAKindRunAgainGetsAStandbyItsNextRunTakes(t *testing.T) {
 	needLibvirt(t)
 	e := newTestEnv(t)
@@ -114,7 +116,26 @@ func TestAKindRunAgainGetsAStandbyItsNextRunTakes(t *testing.T) {
 		}
 		return false
 	})
+
+	// A daemon killed with its standby: the next one removes it, and the
+	// instances run on.
+	var info struct {
+		PID int `json:"pid"`
+	}
+	jsonDecode(t, e.must("info", "--json"), &info)
+	syscall.Kill(info.PID, syscall.SIGKILL)
+	e.waitFor("the killed daemon's standby removed", 2*time.Minute, func() bool {
+		return len(standbysOf(t, e.home)) == 0
+	})
 	for _, inst := range []instance.Instance{first, second, third} {
+		e.get("http://"+inst.Address+"/", inst)
+	}
+
+	// A daemon stopped with a standby removes it.
+	e.must("rm", "-f", first.ID)
+	fourth, fifth := run("four"), run("five")
+	e.waitFor("a standby made again", 2*time.Minute, func() bool { return len(standbysOf(t, e.home)) == 1 })
+	for _, inst := range []instance.Instance{second, third, fourth, fifth} {
 		e.must("rm", "-f", inst.ID)
 	}
 	e.must("daemon", "stop")
