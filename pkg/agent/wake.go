@@ -74,25 +74,56 @@ func AwaitReady(ctx context.Context, socket string) (net.Conn, error) {
 // WakeClone hands a restored guest its Wake and waits until the guest has
 // taken it in.
 func WakeClone(ctx context.Context, socket string, w Wake) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", socket)
-	if err != nil {
-		return fmt.Errorf("wake the clone: %w", err)
-	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	b, err := json.Marshal(w)
+	conn, err := wakeOn(ctx, socket, w)
 	if err != nil {
 		return err
 	}
+	return conn.Close()
+}
+
+// StageClone hands a standby its staging Wake (w.Stage) and waits, on the
+// same connection, until it waits for its next one; it returns with the
+// connection open, as AwaitReady does. (A second connection made as the
+// first closes can find QEMU's socket not yet listening again.)
+func StageClone(ctx context.Context, socket string, w Wake) (net.Conn, error) {
+	conn, err := wakeOn(ctx, socket, w)
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	err = expectLine(conn, readyLine)
+	stop()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("stage the standby: %w", wrapCtx(ctx, err))
+	}
+	return conn, nil
+}
+
+// wakeOn connects, sends w and waits for the guest's acknowledgement.
+func wakeOn(ctx context.Context, socket string, w Wake) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		return nil, fmt.Errorf("wake the clone: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	fail := func(err error) (net.Conn, error) {
+		conn.Close()
+		return nil, fmt.Errorf("wake the clone: %w", wrapCtx(ctx, err))
+	}
+	b, err := json.Marshal(w)
+	if err != nil {
+		return fail(err)
+	}
 	if _, err := conn.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("wake the clone: %w", wrapCtx(ctx, err))
+		return fail(err)
 	}
 	if err := expectLine(conn, awakeLine); err != nil {
-		return fmt.Errorf("wake the clone: %w", wrapCtx(ctx, err))
+		return fail(err)
 	}
-	return nil
+	return conn, nil
 }
 
 // expectLine reads lines until want; the guest may have said ready more

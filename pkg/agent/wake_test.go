@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -96,4 +97,46 @@ func TestAWakeWithoutAnAcknowledgementFails(t *testing.T) {
 	if err := WakeClone(ctx, sock, Wake{Seed: []byte{1}}); err == nil {
 		t.Fatal("WakeClone returned without the guest's acknowledgement")
 	}
+}
+
+// keepOpen is a guest port that survives its Close: a virtio-serial port
+// the guest closes and opens again is one host connection.
+type keepOpen struct{ net.Conn }
+
+func (keepOpen) Close() error { return nil }
+
+func TestAStandbyIsStagedAndThenWokenOnOneConnection(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sock, guest := portPair(t)
+	woke := make(chan Wake, 2)
+	go func() {
+		conn := keepOpen{<-guest}
+		for range 2 {
+			w, err := AwaitWake(ctx, func() (io.ReadWriteCloser, error) { return conn, nil })
+			if err != nil {
+				return
+			}
+			woke <- w
+		}
+	}()
+	conn, err := StageClone(ctx, sock, Wake{Seed: []byte{1}, Stage: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// StageClone returned once the guest waited again: it has its stage
+	// wake and is saying ready on the same connection.
+	if w := <-woke; !w.Stage {
+		t.Errorf("the guest was staged with %+v", w)
+	}
+	if _, err := fmt.Fprintf(conn, "%s\n", `{"seed":"Ag=="}`); err != nil {
+		t.Fatal(err)
+	}
+	if err := expectLine(conn, awakeLine); err != nil {
+		t.Fatal(err)
+	}
+	if w := <-woke; w.Stage || len(w.Seed) != 1 || w.Seed[0] != 2 {
+		t.Errorf("the guest's second wake is %+v", w)
+	}
+	conn.Close()
 }

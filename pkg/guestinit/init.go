@@ -60,6 +60,7 @@ var staged = []step{
 	{"load late modules", loadLateModules},
 	{"mount root", mountRoot},
 	{"configure network", configureNetwork},
+	{"read ahead the service", readAhead},
 }
 
 // unlessStaged skips a staged step in a standby that took it already.

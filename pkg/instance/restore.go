@@ -73,28 +73,31 @@ func (m *Manager) loadFile(ctx context.Context, domain, path string) error {
 // wake hands the restored, running guest the time, its own entropy and
 // its config; it then reads its own disk.
 func (m *Manager) wake(ctx context.Context, domain string, cfg []byte) error {
-	_, err := m.wakeWith(ctx, domain, agent.Wake{Config: cfg})
-	return err
-}
-
-// wakeWith sends w, with the time and fresh entropy, to the running
-// guest; it returns the guest's agent socket.
-func (m *Manager) wakeWith(ctx context.Context, domain string, w agent.Wake) (string, error) {
-	sock, err := m.HV.AgentSocket(ctx, domain, agent.PortName)
+	sock, w, err := m.wakeOf(ctx, domain, agent.Wake{Config: cfg})
 	if err != nil {
-		return "", err
-	}
-	w.Seed = make([]byte, seedBytes)
-	if _, err := rand.Read(w.Seed); err != nil {
-		return "", err
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, wakeLimit)
 	defer cancel()
-	w.Time = time.Now()
 	if err := agent.WakeClone(ctx, sock, w); err != nil {
-		return "", fmt.Errorf("launch %s: %w", domain, err)
+		return fmt.Errorf("launch %s: %w", domain, err)
 	}
-	return sock, nil
+	return nil
+}
+
+// wakeOf finds the guest's agent socket and gives w the time and fresh
+// entropy.
+func (m *Manager) wakeOf(ctx context.Context, domain string, w agent.Wake) (string, agent.Wake, error) {
+	sock, err := m.HV.AgentSocket(ctx, domain, agent.PortName)
+	if err != nil {
+		return "", w, err
+	}
+	w.Seed = make([]byte, seedBytes)
+	if _, err := rand.Read(w.Seed); err != nil {
+		return "", w, err
+	}
+	w.Time = time.Now()
+	return sock, w, nil
 }
 
 // stage wakes a restored standby for as far as its disk and network take
@@ -104,13 +107,13 @@ func (m *Manager) stage(ctx context.Context, domain string, cfg []byte) error {
 	if err := m.HV.Resume(ctx, domain); err != nil {
 		return err
 	}
-	sock, err := m.wakeWith(ctx, domain, agent.Wake{Config: cfg, Stage: true})
+	sock, w, err := m.wakeOf(ctx, domain, agent.Wake{Config: cfg, Stage: true})
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, wakeLimit)
 	defer cancel()
-	conn, err := agent.AwaitReady(ctx, sock)
+	conn, err := agent.StageClone(ctx, sock, w)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", domain, err)
 	}
