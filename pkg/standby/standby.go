@@ -319,7 +319,8 @@ func (p *Pool) DropImage(digest string) {
 	}
 }
 
-// Clean removes the standbys an earlier daemon left (it did not Close).
+// Clean removes the standbys an earlier daemon left (it did not Close),
+// and none of this pool's own: the daemon cleans while it serves runs.
 func (p *Pool) Clean(ctx context.Context) error {
 	left, err := p.maker.Standbys(ctx)
 	if err != nil {
@@ -327,9 +328,22 @@ func (p *Pool) Clean(ctx context.Context) error {
 	}
 	var errs []error
 	for _, inst := range left {
+		if p.holds(inst.ID) {
+			continue
+		}
 		errs = append(errs, p.maker.Terminate(ctx, inst, 0))
 	}
 	return errors.Join(errs...)
+}
+
+// holds says whether one of the pool's standbys is instance id.
+func (p *Pool) holds(id string) bool {
+	for _, s := range p.List() {
+		if s.Instance == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Close stops making standbys and removes those made.

@@ -84,6 +84,8 @@ func (f *maker) Terminate(ctx context.Context, inst *instance.Instance, grace ti
 }
 
 func (f *maker) Standbys(ctx context.Context) ([]*instance.Instance, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return f.left, nil
 }
 
@@ -325,5 +327,25 @@ func TestAnImagesStandbysGoBeforeTheImageDoes(t *testing.T) {
 	calls := f.Calls()
 	if !slices.ContainsFunc(calls, func(c string) bool { return strings.HasPrefix(c, "terminate s-") }) {
 		t.Errorf("web's standby was not removed: %q", calls)
+	}
+}
+
+// The daemon cleans up what an earlier one left while it already serves
+// runs: a standby of its own is no leftover.
+func TestCleanLeavesThePoolsOwnStandbys(t *testing.T) {
+	f := &maker{}
+	p := pool(f, 1)
+	defer p.Close()
+	twice(t, p, opts("web"))
+	eventually(t, "a standby made", func() bool { l := p.List(); return len(l) == 1 && l[0].Instance != "" })
+	own := p.List()[0].Instance
+	f.mu.Lock()
+	f.left = []*instance.Instance{{ID: "old-1"}, {ID: own}}
+	f.mu.Unlock()
+	if err := p.Clean(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !has(f, "terminate old-1")() || has(f, "terminate "+own)() {
+		t.Errorf("Clean: calls %q, want old-1 removed and %s kept", f.Calls(), own)
 	}
 }
