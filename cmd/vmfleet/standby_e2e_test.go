@@ -77,9 +77,14 @@ func TestAKindRunAgainGetsAStandbyItsNextRunTakes(t *testing.T) {
 	if got := strings.TrimSpace(e.get("http://"+third.Address+"/", third)); got != "three from hello instance "+third.ID {
 		t.Errorf("the instance made from the standby answers %q", got)
 	}
-	// Staged as a standby (its disk and network up), then named when taken.
-	if c := console(t, third); !strings.Contains(c, "staged as a standby") || !strings.Contains(c, "taken;") {
-		t.Errorf("the console of the instance made from a standby does not show it staged and taken:\n%s", c)
+	// Staged as a standby (its disk and network up, its launch paths run
+	// once), then named when taken.
+	c := console(t, third)
+	if !strings.Contains(c, "staged as a standby") || !strings.Contains(c, "warm the launch paths") || !strings.Contains(c, "taken;") {
+		t.Errorf("the console of the instance made from a standby does not show it staged, warmed and taken:\n%s", c)
+	}
+	if strings.Contains(c, "warm:") {
+		t.Errorf("warming the standby's launch paths failed:\n%s", c)
 	}
 	host := "hello-" + strings.TrimPrefix(third.ID, "i-")
 	if got := strings.TrimSpace(e.get("http://"+third.Address+"/file?path=/etc/hostname", third)); got != host {

@@ -66,13 +66,12 @@ func awaitClone(ctx context.Context, in *Init) error {
 	}
 	// A standby: its disk and network are its own already; its identity
 	// comes with the next wake.
-	for _, s := range staged {
-		if err := s.run(ctx, in); err != nil {
-			return fmt.Errorf("stage %s: %w", s.name, err)
-		}
+	took, err := runSteps(ctx, in, staged)
+	if err != nil {
+		return fmt.Errorf("stage: %w", err)
 	}
 	in.staged = true
-	fmt.Fprintln(in.Console, "vmfleet-init: staged as a standby; waiting to be taken")
+	fmt.Fprintf(in.Console, "vmfleet-init: staged as a standby in %s; waiting to be taken\n", took)
 	if w, err = agent.AwaitWake(ctx, port); err != nil {
 		return err
 	}

@@ -61,6 +61,7 @@ var staged = []step{
 	{"mount root", mountRoot},
 	{"configure network", configureNetwork},
 	{"read ahead the service", readAhead},
+	{"warm the launch paths", warm},
 }
 
 // unlessStaged skips a staged step in a standby that took it already.
@@ -96,17 +97,27 @@ func Main() {
 // exit status; the caller powers off.
 func Run(ctx context.Context, console io.Writer) int {
 	in := &Init{Console: console, children: newChildren()}
+	took, err := runSteps(ctx, in, steps)
+	if err != nil {
+		fmt.Fprintf(console, "vmfleet-init: %v\n", err)
+		return 127
+	}
+	fmt.Fprintf(console, "vmfleet-init: ready in %s, starting %s instance %s: %q\n",
+		took, in.Config.Service, in.Config.InstanceID, in.Config.Command)
+	return supervise(ctx, in)
+}
+
+// runSteps runs steps in order and says how long they took, in all and
+// each; an error names the step that failed.
+func runSteps(ctx context.Context, in *Init, steps []step) (string, error) {
 	start := time.Now()
 	var took []string
 	for _, s := range steps {
 		t := time.Now()
 		if err := s.run(ctx, in); err != nil {
-			fmt.Fprintf(console, "vmfleet-init: %s: %v\n", s.name, err)
-			return 127
+			return "", fmt.Errorf("%s: %w", s.name, err)
 		}
 		took = append(took, fmt.Sprintf("%s %s", s.name, time.Since(t).Round(time.Millisecond)))
 	}
-	fmt.Fprintf(console, "vmfleet-init: ready in %s (%s), starting %s instance %s: %q\n",
-		time.Since(start).Round(time.Millisecond), strings.Join(took, ", "), in.Config.Service, in.Config.InstanceID, in.Config.Command)
-	return supervise(ctx, in)
+	return fmt.Sprintf("%s (%s)", time.Since(start).Round(time.Millisecond), strings.Join(took, ", ")), nil
 }
