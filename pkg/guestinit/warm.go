@@ -14,8 +14,8 @@ import (
 // service started right after the take paid for the guest kernel's exec,
 // page-fault, thread and socket paths, and init for its own. So a standby
 // runs them once while staged, with nothing of its own at stake. Measured
-// by hand (8 takes of each build, alternating): run to first answer 0.45 s
-// to 0.38 s median, the guest's QEMU busy 0.45 s to 0.34 s of it.
+// by hand (9 takes of each build, alternating): run to first answer 0.49 s
+// to 0.36 s median, the instance's QEMU busy 0.46 s to 0.27 s of it.
 
 // WarmArg, as an init binary's only argument, makes it exit at once: the
 // exec warm makes. Its mains check it (Warming) before anything else.
