@@ -60,6 +60,12 @@ type Pool struct {
 	// last is when each kind was last launched: a kind gets a standby
 	// once it is launched again within Idle, so one-off runs cost none.
 	last map[string]time.Time
+	// own are the standbys the pool made, by instance id, until taken or
+	// removed: Clean leaves them.
+	own map[string]bool
+	// making is held shared while a standby is made (its domain exists
+	// before its id is in own) and alone by Clean.
+	making sync.RWMutex
 }
 
 // slot is one kind's standby: waiting to be made, being made, or made.
@@ -80,7 +86,7 @@ func New(maker Maker, opts Options) *Pool {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Pool{maker: maker, opts: opts, ctx: ctx, cancel: cancel, slots: map[string]*slot{}, last: map[string]time.Time{}}
+	p := &Pool{maker: maker, opts: opts, ctx: ctx, cancel: cancel, slots: map[string]*slot{}, last: map[string]time.Time{}, own: map[string]bool{}}
 	if opts.Max > 0 && opts.Idle > 0 {
 		p.wg.Add(1)
 		go p.expire()
@@ -100,6 +106,7 @@ func (p *Pool) Launch(ctx context.Context, o instance.Options) (*instance.Instan
 	if inst := p.claim(ctx, key); inst != nil {
 		err := p.maker.Take(ctx, inst, o)
 		if err == nil {
+			p.disown(inst.ID)
 			p.again(key)
 			p.replenish(key, o)
 			return inst, nil
@@ -213,8 +220,15 @@ func (p *Pool) make(s *slot) {
 	s.started = true
 	p.mu.Unlock()
 	begin := time.Now()
-	s.inst, s.err = p.maker.Prepare(p.ctx, s.opts)
-	s.made = time.Now()
+	p.making.RLock()
+	inst, err := p.maker.Prepare(p.ctx, s.opts)
+	p.mu.Lock()
+	s.inst, s.err, s.made = inst, err, time.Now()
+	if inst != nil {
+		p.own[inst.ID] = true
+	}
+	p.mu.Unlock()
+	p.making.RUnlock()
 	if s.err != nil {
 		p.opts.Log.Warn("make a standby", "kind", s.key, "err", s.err)
 		p.mu.Lock()
@@ -287,7 +301,16 @@ func (p *Pool) remove(inst *instance.Instance) {
 	defer cancel()
 	if err := p.maker.Terminate(ctx, inst, 0); err != nil {
 		p.opts.Log.Warn("remove a standby", "instance", inst.ID, "err", err)
+		return
 	}
+	p.disown(inst.ID)
+}
+
+// disown forgets a standby the pool made, once taken or removed.
+func (p *Pool) disown(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.own, id)
 }
 
 func (p *Pool) removeAsync(inst *instance.Instance) {
@@ -320,30 +343,25 @@ func (p *Pool) DropImage(digest string) {
 }
 
 // Clean removes the standbys an earlier daemon left (it did not Close),
-// and none of this pool's own: the daemon cleans while it serves runs.
+// and none of this pool's own, made or being made or taken: the daemon
+// cleans while it serves runs.
 func (p *Pool) Clean(ctx context.Context) error {
+	p.making.Lock()
+	defer p.making.Unlock()
 	left, err := p.maker.Standbys(ctx)
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, inst := range left {
-		if p.holds(inst.ID) {
-			continue
+		p.mu.Lock()
+		own := p.own[inst.ID]
+		p.mu.Unlock()
+		if !own {
+			errs = append(errs, p.maker.Terminate(ctx, inst, 0))
 		}
-		errs = append(errs, p.maker.Terminate(ctx, inst, 0))
 	}
 	return errors.Join(errs...)
-}
-
-// holds says whether one of the pool's standbys is instance id.
-func (p *Pool) holds(id string) bool {
-	for _, s := range p.List() {
-		if s.Instance == id {
-			return true
-		}
-	}
-	return false
 }
 
 // Close stops making standbys and removes those made.

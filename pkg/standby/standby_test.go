@@ -22,7 +22,11 @@ type maker struct {
 	prepared    []instance.Options
 	takeErr     error
 	prepareGate chan struct{} // when set, Prepare waits for it
-	left        []*instance.Instance
+	takeGate    chan struct{} // when set, Take waits for it
+	// left are the standbys' domains, as libvirt lists them: an earlier
+	// daemon's, and each made from the start of its Prepare until taken
+	// or terminated.
+	left []*instance.Instance
 }
 
 func (f *maker) record(s string) {
@@ -60,33 +64,52 @@ func (f *maker) Launch(ctx context.Context, o instance.Options) (*instance.Insta
 }
 
 func (f *maker) Prepare(ctx context.Context, o instance.Options) (*instance.Instance, error) {
+	inst := &instance.Instance{ID: f.next("s")}
 	f.mu.Lock()
 	gate := f.prepareGate
 	f.prepared = append(f.prepared, o)
+	f.left = append(f.left, inst) // its domain is defined first
 	f.mu.Unlock()
 	if gate != nil {
 		<-gate
 	}
 	f.record("prepare " + o.Image.Name)
-	return &instance.Instance{ID: f.next("s")}, nil
+	return inst, nil
 }
 
 func (f *maker) Take(ctx context.Context, inst *instance.Instance, o instance.Options) error {
+	f.mu.Lock()
+	gate := f.takeGate
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 	f.record("take " + inst.ID)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.takeErr == nil {
+		f.drop(inst.ID) // an instance now
+	}
 	return f.takeErr
 }
 
 func (f *maker) Terminate(ctx context.Context, inst *instance.Instance, grace time.Duration) error {
 	f.record("terminate " + inst.ID)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.drop(inst.ID)
 	return nil
+}
+
+// drop takes id off the standbys' list; f.mu held.
+func (f *maker) drop(id string) {
+	f.left = slices.DeleteFunc(f.left, func(i *instance.Instance) bool { return i.ID == id })
 }
 
 func (f *maker) Standbys(ctx context.Context) ([]*instance.Instance, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.left, nil
+	return slices.Clone(f.left), nil
 }
 
 func opts(name string) instance.Options {
@@ -340,12 +363,62 @@ func TestCleanLeavesThePoolsOwnStandbys(t *testing.T) {
 	eventually(t, "a standby made", func() bool { l := p.List(); return len(l) == 1 && l[0].Instance != "" })
 	own := p.List()[0].Instance
 	f.mu.Lock()
-	f.left = []*instance.Instance{{ID: "old-1"}, {ID: own}}
+	f.left = append(f.left, &instance.Instance{ID: "old-1"})
 	f.mu.Unlock()
 	if err := p.Clean(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if !has(f, "terminate old-1")() || has(f, "terminate "+own)() {
 		t.Errorf("Clean: calls %q, want old-1 removed and %s kept", f.Calls(), own)
+	}
+}
+
+// A daemon cleans while it already serves runs: a standby whose domain
+// exists but whose making has not returned is the pool's own.
+func TestCleanWaitsForAStandbyBeingMadeAndLeavesIt(t *testing.T) {
+	gate := make(chan struct{})
+	f := &maker{prepareGate: gate, left: []*instance.Instance{{ID: "old-1"}}}
+	p := pool(f, 1)
+	defer p.Close()
+	var open sync.Once
+	defer open.Do(func() { close(gate) }) // before Close, which waits for the making
+	twice(t, p, opts("web"))
+	eventually(t, "a standby begun", func() bool { return len(f.Prepared()) == 1 })
+	cleaned := make(chan error)
+	go func() { cleaned <- p.Clean(context.Background()) }()
+	select {
+	case err := <-cleaned:
+		t.Fatalf("Clean returned (%v) while a standby was being made; calls %q", err, f.Calls())
+	case <-time.After(20 * time.Millisecond):
+	}
+	open.Do(func() { close(gate) })
+	if err := <-cleaned; err != nil {
+		t.Fatal(err)
+	}
+	if !has(f, "terminate old-1")() || has(f, "terminate s-3")() {
+		t.Errorf("Clean: calls %q, want old-1 removed and s-3 kept", f.Calls())
+	}
+}
+
+// ... and so is one a launch is taking.
+func TestCleanLeavesAStandbyBeingTaken(t *testing.T) {
+	gate := make(chan struct{})
+	f := &maker{}
+	p := pool(f, 1)
+	defer p.Close()
+	twice(t, p, opts("web"))
+	eventually(t, "a standby made", func() bool { l := p.List(); return len(l) == 1 && l[0].Instance != "" })
+	f.mu.Lock()
+	f.takeGate = gate
+	f.mu.Unlock()
+	got := make(chan *instance.Instance)
+	go func() { got <- launch(t, p, opts("web")) }()
+	eventually(t, "the standby claimed", func() bool { return len(p.List()) == 0 })
+	if err := p.Clean(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	if inst := <-got; inst.ID != "s-3" || has(f, "terminate s-3")() {
+		t.Errorf("launch = %s, calls %q: want the standby taken, not removed", inst.ID, f.Calls())
 	}
 }
