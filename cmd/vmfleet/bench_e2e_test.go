@@ -81,33 +81,12 @@ func BenchmarkRunToFirstAnswer(b *testing.B) {
 	for home, env := range map[string][]string{plain: nil, standbys: withStandbys} {
 		vmEnv(b, home, env, "bake", "--name", "hello", "--binary", bin("hello"), "--port", "8080", "--", "/app/hello", "-listen", ":8080")
 	}
-	// runOnce returns how long the run took to its first answer, and how
-	// much CPU its QEMU had used by then (under TCG, mostly translating),
-	// a standby's making and staging included: a standby moves that work
-	// off the launch, it does not save it.
-	runOnce := func(b *testing.B, home string, env []string, args ...string) (time.Duration, time.Duration) {
-		begin := time.Now()
-		out := vmEnv(b, home, env, append([]string{"run", "hello", "--json", "--memory", "128MiB"}, args...)...)
-		var inst struct{ ID, Address, Domain string }
-		jsonDecode(b, out, &inst)
-		waitHTTP(b, "http://"+inst.Address+"/", 2*time.Minute)
-		took := time.Since(begin)
-		b.StopTimer()
-		pid, err := qemuPID(inst.Domain)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cpu := cpuTime(b, pid)
-		vmEnv(b, home, env, "rm", "-f", inst.ID)
-		b.StartTimer()
-		return took, cpu
-	}
 	// The first launch of each shape captures its snapshot, and the
 	// second of each kind has its standby made: not timed.
 	for _, cpu := range []string{"1", "0.5"} {
-		runOnce(b, plain, nil, "--cpu", cpu)
+		runToAnswer(b, plain, nil, "--cpu", cpu)
 		for range 2 {
-			runOnce(b, standbys, withStandbys, "--cpu", cpu)
+			runToAnswer(b, standbys, withStandbys, "--cpu", cpu)
 		}
 	}
 	for _, launch := range []string{"standby", "snapshot", "cold"} {
@@ -127,7 +106,7 @@ func BenchmarkRunToFirstAnswer(b *testing.B) {
 						waitStandby(b, home, env, "cpu="+cpu+"/")
 						b.StartTimer()
 					}
-					t, u := runOnce(b, home, env, args...)
+					t, u := runToAnswer(b, home, env, args...)
 					took, used = append(took, t), append(used, u)
 				}
 				// The target is a median: a mean hides a slow first take.
@@ -135,6 +114,53 @@ func BenchmarkRunToFirstAnswer(b *testing.B) {
 				b.ReportMetric(median(used).Seconds(), "qemu-cpu-s")
 			})
 		}
+	}
+}
+
+// runToAnswer runs hello in home and returns how long the run took to
+// its first answer, and how much CPU its QEMU had used by then (under
+// TCG, mostly translating), a standby's making and staging included: a
+// standby moves that work off the launch, it does not save it. The
+// instance is removed after, untimed.
+func runToAnswer(b *testing.B, home string, env []string, args ...string) (time.Duration, time.Duration) {
+	begin := time.Now()
+	out := vmEnv(b, home, env, append([]string{"run", "hello", "--json", "--memory", "128MiB"}, args...)...)
+	var inst struct{ ID, Address, Domain string }
+	jsonDecode(b, out, &inst)
+	waitHTTP(b, "http://"+inst.Address+"/", 2*time.Minute)
+	took := time.Since(begin)
+	b.StopTimer()
+	pid, err := qemuPID(inst.Domain)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cpu := cpuTime(b, pid)
+	vmEnv(b, home, env, "rm", "-f", inst.ID)
+	b.StartTimer()
+	return took, cpu
+}
+
+// BenchmarkRunLoop: run, first answer, rm, back to back, as a script or
+// a CI job would, with the daemon keeping standbys and without. Unlike
+// RunToFirstAnswer it waits for nothing: a run may find the kind's next
+// standby still being made (and wait for it) or not yet begun (and
+// launch from the snapshot).
+//
+//	VMFLEET_INTEGRATION=1 go test -run '^$' -bench RunLoop -benchtime 10x ./cmd/vmfleet
+func BenchmarkRunLoop(b *testing.B) {
+	for _, standbys := range []string{"0", "2"} {
+		b.Run("standbys="+standbys, func(b *testing.B) {
+			home, env := benchHome(b), []string{"VMFLEET_STANDBYS=" + standbys}
+			vmEnv(b, home, env, "bake", "--name", "hello", "--binary", bin("hello"), "--port", "8080", "--", "/app/hello", "-listen", ":8080")
+			runToAnswer(b, home, env) // captures the shape's snapshot: not timed
+			b.ResetTimer()
+			var took []time.Duration
+			for range b.N {
+				t, _ := runToAnswer(b, home, env)
+				took = append(took, t)
+			}
+			b.ReportMetric(median(took).Seconds(), "median-s")
+		})
 	}
 }
 
