@@ -51,7 +51,7 @@ func TestAnImagesStandbysGoBeforeTheImageDoes(t *testing.T) {
 	defer p.Close()
 	twice(t, p, opts("web"))
 	twice(t, p, opts("api"))
-	eventually(t, "both standbys made", func() bool { return len(p.List()) == 2 && p.List()[1].Instance != "" && p.List()[0].Instance != "" })
+	eventually(t, "both standbys made", made(p, 2))
 	p.DropImage("digest-of-web")
 	if got := p.List(); len(got) != 1 || got[0].Kind != instance.StandbyKey(opts("api")) {
 		t.Errorf("standbys %+v, want api's alone", got)
@@ -69,7 +69,7 @@ func TestCleanLeavesThePoolsOwnStandbys(t *testing.T) {
 	p := pool(f, 1)
 	defer p.Close()
 	twice(t, p, opts("web"))
-	eventually(t, "a standby made", func() bool { l := p.List(); return len(l) == 1 && l[0].Instance != "" })
+	eventually(t, "a standby made", made(p, 1))
 	own := p.List()[0].Instance
 	f.mu.Lock()
 	f.left = append(f.left, &instance.Instance{ID: "old-1"})
@@ -116,7 +116,7 @@ func TestCleanLeavesAStandbyBeingTaken(t *testing.T) {
 	p := pool(f, 1)
 	defer p.Close()
 	twice(t, p, opts("web"))
-	eventually(t, "a standby made", func() bool { l := p.List(); return len(l) == 1 && l[0].Instance != "" })
+	eventually(t, "a standby made", made(p, 1))
 	f.mu.Lock()
 	f.takeGate = gate
 	f.mu.Unlock()

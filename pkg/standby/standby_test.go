@@ -126,6 +126,14 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
+// made says whether the pool lists n standbys, every one made.
+func made(p *Pool, n int) func() bool {
+	return func() bool {
+		l := p.List()
+		return len(l) == n && !slices.ContainsFunc(l, func(s Standby) bool { return s.Instance == "" })
+	}
+}
+
 func has(f *maker, call string) func() bool {
 	return func() bool { return slices.Contains(f.Calls(), call) }
 }
