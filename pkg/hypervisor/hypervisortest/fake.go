@@ -71,6 +71,7 @@ type Fake struct {
 	domains map[string]*Domain
 	calls   []Call
 	fail    map[string]error
+	once    map[string]error // FailOnce's
 
 	// evMu is apart from mu so a test's event reader may call the fake
 	// while Emit waits for it.
@@ -99,6 +100,16 @@ func (f *Fake) FailOn(method string, err error) {
 		return
 	}
 	f.fail[method] = err
+}
+
+// FailOnce makes the next call of method return err, and only that one.
+func (f *Fake) FailOnce(method string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.once == nil {
+		f.once = map[string]error{}
+	}
+	f.once[method] = err
 }
 
 // Add puts a domain into the fake as if something else had defined it
@@ -176,6 +187,10 @@ func (f *Fake) ensure() {
 func (f *Fake) record(method, domain string, args ...any) error {
 	f.ensure()
 	f.calls = append(f.calls, Call{Method: method, Domain: domain, Args: args})
+	if err, ok := f.once[method]; ok {
+		delete(f.once, method)
+		return err
+	}
 	return f.fail[method]
 }
 
