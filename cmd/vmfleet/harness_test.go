@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmfleet/vmfleet/pkg/firewall"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/instance"
 )
@@ -294,6 +295,34 @@ func (e *testEnv) assertNothingLeft() {
 			e.t.Errorf("%s/ not empty: %v", d, names)
 		}
 	}
+	if left := strayFirewallRules(e.t); len(left) > 0 {
+		e.t.Errorf("firewall rules of domains libvirt no longer knows: %q", left)
+	}
+}
+
+// strayFirewallRules are the guests' firewall rules whose domain libvirt
+// no longer knows: each holds a dead QEMU's cgroup.
+func strayFirewallRules(t testing.TB) []string {
+	t.Helper()
+	out, err := exec.Command("virsh", "list", "--all", "--name").Output()
+	if err != nil {
+		t.Fatalf("virsh list: %v", err)
+	}
+	known := map[string]bool{}
+	for _, name := range strings.Fields(string(out)) {
+		known[name] = true
+	}
+	var stray []string
+	for _, chain := range []string{firewall.AllowChain, firewall.DenyChain} {
+		rules, _ := exec.Command("iptables", "-w", "-S", chain).Output()
+		for _, line := range strings.Split(string(rules), "\n") {
+			_, tag, ok := strings.Cut(line, `--comment "vmfleet:`)
+			if domain, _, _ := strings.Cut(tag, `"`); ok && !known[domain] {
+				stray = append(stray, line)
+			}
+		}
+	}
+	return stray
 }
 
 func bin(name string) string { return filepath.Join(binDir, name) }

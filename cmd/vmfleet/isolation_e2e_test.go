@@ -138,8 +138,8 @@ func TestGuestsReachOnlyTheirDependenciesAndOptedInHostPorts(t *testing.T) {
 	})
 	t.Run("no other host loopback port", func(t *testing.T) {
 		for _, addr := range []string{
-			fmt.Sprintf("10.0.2.2:%d", secret.port),   // the discovery address's host
-			fmt.Sprintf("10.0.2.254:%d", secret.port), // the user network's own address
+			fmt.Sprintf("10.0.2.2:%d", secret.port),  // the host's loopback, where its dependency is
+			fmt.Sprintf("10.0.2.77:%d", secret.port), // another address of its network
 		} {
 			if r := e.inGuest(web[0].ID, fetchFrom(addr)); r.code == 0 || strings.Contains(r.stdout, "nobody opted into") {
 				t.Errorf("%s from the guest: exit %d, read %q", addr, r.code, r.stdout)
@@ -174,10 +174,9 @@ func TestGuestsReachOnlyTheirDependenciesAndOptedInHostPorts(t *testing.T) {
 	t.Run("with internet opted into, still no host loopback port or forward", func(t *testing.T) {
 		before := secret.accepted.Load()
 		for _, addr := range []string{
-			fmt.Sprintf("10.0.2.254:%d", secret.port), // the open network's own address, QEMU's alias of the host's loopback
-			fmt.Sprintf("10.0.2.77:%d", secret.port),  // another address of that network
-			"10.0.2.254:" + peerPort,                  // db's forward
-			fmt.Sprintf("10.0.2.2:%d", secret.port),   // the discovery address, through the agent's policy
+			fmt.Sprintf("10.0.2.2:%d", secret.port),  // QEMU's alias of the host's loopback
+			fmt.Sprintf("10.0.2.77:%d", secret.port), // another address of that network
+			"10.0.2.2:" + peerPort,                   // db's forward
 		} {
 			if r := e.inGuest(open[0].ID, fetchFrom(addr)); r.code == 0 || strings.Contains(r.stdout, "nobody opted into") || strings.Contains(r.stdout, "the db's page") {
 				t.Errorf("%s from open's guest: exit %d, read %q", addr, r.code, r.stdout)

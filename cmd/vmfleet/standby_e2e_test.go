@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -41,15 +42,19 @@ func standbysOf(t *testing.T, home string) []*instance.Instance {
 // disk mounted, its network up) and paused before its last wake, in no
 // list but info's. The next run of that kind takes it and is an instance
 // like any other: its own env (which only the wake brought), id, name,
-// entropy and clock. The daemon removes its standbys when it stops, and
-// those a killed daemon left when it starts again.
+// entropy and clock, and the host port it may reach (its network is
+// open, held by the firewall). The daemon removes its standbys when it
+// stops, and those a killed daemon left when it starts again.
 func TestAKindRunAgainGetsAStandbyItsNextRunTakes(t *testing.T) {
 	needLibvirt(t)
 	e := newTestEnv(t)
 	e.env = []string{"VMFLEET_STANDBYS=2"}
 	e.bakeHello()
+	oldPort, newPort := newHostServer(t, "the first runs' host port\n"), newHostServer(t, "the third run's host port\n")
+	egress := oldPort
 	run := func(greeting string) instance.Instance {
-		return e.run("hello", "--memory", "128MiB", "--cpu", "0.5", "--env", "GREETING="+greeting)
+		return e.run("hello", "--memory", "128MiB", "--cpu", "0.5", "--env", "GREETING="+greeting,
+			"--egress-host-port", strconv.Itoa(egress.port))
 	}
 	first, second := run("one"), run("two")
 	var sb api.Standby
@@ -70,6 +75,7 @@ func TestAKindRunAgainGetsAStandbyItsNextRunTakes(t *testing.T) {
 	}
 
 	before := time.Now()
+	egress = newPort // handed over when it is taken
 	third := run("three")
 	if third.ID != sb.Instance || third.Snapshot == "" {
 		t.Fatalf("the third run is %s (snapshot %q), want the standby %s", third.ID, third.Snapshot, sb.Instance)
@@ -85,6 +91,15 @@ func TestAKindRunAgainGetsAStandbyItsNextRunTakes(t *testing.T) {
 	}
 	if strings.Contains(c, "warm:") {
 		t.Errorf("warming the standby's launch paths failed:\n%s", c)
+	}
+	call := func(p int) string {
+		return "http://" + third.Address + "/call?url=http://10.0.2.2:" + strconv.Itoa(p) + "/"
+	}
+	if got := e.get(call(newPort.port), third); got != "the third run's host port\n" {
+		t.Errorf("the taken standby reached its host port and read %q", got)
+	}
+	if resp, err := http.Get(call(oldPort.port)); err != nil || resp.StatusCode != http.StatusBadGateway || oldPort.accepted.Load() != 0 {
+		t.Errorf("the taken standby reached the host port of the runs before it: %v %v, %d accepted", resp, err, oldPort.accepted.Load())
 	}
 	host := "hello-" + strings.TrimPrefix(third.ID, "i-")
 	if got := strings.TrimSpace(e.get("http://"+third.Address+"/file?path=/etc/hostname", third)); got != host {

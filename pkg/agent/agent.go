@@ -3,18 +3,16 @@
 // how Kata and Firecracker-based tools reach into their guests without a
 // network path.
 //
-// Every stream starts with a one-line JSON Header saying what it is for:
+// Every stream is opened by the host and starts with a one-line JSON
+// Header saying what it is for (a guest reaches its dependencies through
+// its own network, held by the host's firewall, not through here):
 //
-//   - OpConnect (guest to host): reach a host port the fleet allows (a
-//     dependency's balancer, an opted-in host port); nothing else;
 //   - OpExec (host to guest): run a command (pkg/guestexec's protocol
 //     follows the header);
 //   - OpWatch (host to guest): a target's health checks run inside the
 //     guest, which reports changes and heartbeats (watch.go);
 //   - OpProbe (host to guest): one health check per round trip, for a
 //     guest without watches (probe.go).
-//
-// Connect is answered with one reply line before the bytes flow.
 package agent
 
 import (
@@ -22,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"time"
 
@@ -37,15 +34,13 @@ const PortName = "dev.vmfleet.agent"
 type Op string
 
 const (
-	OpConnect Op = "connect"
-	OpExec    Op = "exec"
-	OpProbe   Op = "probe"
+	OpExec  Op = "exec"
+	OpProbe Op = "probe"
 )
 
 // Header opens every stream.
 type Header struct {
-	Op   Op  `json:"op"`
-	Port int `json:"port,omitempty"`
+	Op Op `json:"op"`
 }
 
 // maxLine bounds a header or reply line: a guest is not trusted.
@@ -108,27 +103,6 @@ func readReply(r io.Reader) error {
 		return nil
 	}
 	return errors.New(strings.TrimPrefix(line, "error: "))
-}
-
-// splice copies both ways until both directions end, passing half-closes
-// through so request/response protocols see EOF where they expect it.
-func splice(a, b net.Conn) {
-	done := make(chan struct{}, 2)
-	cp := func(dst, src net.Conn) {
-		io.Copy(dst, src)
-		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
-			cw.CloseWrite()
-		} else {
-			dst.Close()
-		}
-		done <- struct{}{}
-	}
-	go cp(a, b)
-	go cp(b, a)
-	<-done
-	<-done
-	a.Close()
-	b.Close()
 }
 
 // sessionConfig is yamux's configuration for both ends. Neither sends

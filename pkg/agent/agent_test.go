@@ -2,13 +2,11 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -50,13 +48,13 @@ func (q *qemu) open() (io.ReadWriteCloser, error) { return <-q.ports, nil }
 
 func (q *qemu) socket(context.Context) (string, error) { return q.ln.Addr().String(), nil }
 
-func start(t *testing.T, allow Policy) (*Link, *Guest, *qemu) {
+func start(t *testing.T) (*Link, *Guest, *qemu) {
 	t.Helper()
 	q := newQEMU(t)
 	g := &Guest{Open: q.open}
 	ctx, cancel := context.WithCancel(context.Background())
 	go g.Run(ctx)
-	l := OpenLink(q.socket, LinkOptions{Allow: allow})
+	l := OpenLink(q.socket, LinkOptions{})
 	t.Cleanup(func() { l.Close(); cancel() })
 	return l, g, q
 }
@@ -92,32 +90,24 @@ func readAll(t *testing.T, c net.Conn) string {
 	return string(b)
 }
 
-func TestGuestReachesOnlyAllowedHostPorts(t *testing.T) {
-	allowed, _ := listen(t, "a dependency's balancer")
-	forbidden, _ := listen(t, "a host database nobody opted into")
-	_, g, _ := start(t, func(p int) bool { return p == allowed })
+func TestTheHostServesNoStreamTheGuestOpens(t *testing.T) {
+	_, g, _ := start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	c, err := g.Connect(ctx, allowed)
+	sess, err := g.session(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, c); got != "a dependency's balancer" {
-		t.Fatalf("read %q", got)
+	st, err := sess.OpenStream()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if c, err := g.Connect(ctx, forbidden); err == nil {
-		t.Fatalf("reached forbidden port %d: %q", forbidden, readAll(t, c))
-	} else if !strings.Contains(err.Error(), "not allowed") || !strings.Contains(err.Error(), strconv.Itoa(forbidden)) {
-		t.Fatalf("refusal %q does not say which port and why", err)
-	}
-}
-
-func TestGuestForwardCarriesAListenersConnectionsToTheHost(t *testing.T) {
-	dep, _ := listen(t, "dependency answers")
-	_, g, _ := start(t, func(p int) bool { return p == dep })
-	c := forward(t, g, dep)
-	if got := readAll(t, c); got != "dependency answers" {
-		t.Fatalf("read %q", got)
+	defer st.Close()
+	// What a guest once sent to reach a host port through the channel.
+	io.WriteString(st, `{"op":"connect","port":22}`+"\n")
+	st.SetDeadline(time.Now().Add(waitFor))
+	if err := readReply(st); err == nil || !strings.Contains(err.Error(), "serves no streams") {
+		t.Fatalf("a guest's stream was answered %v, want a refusal", err)
 	}
 }
 
@@ -135,29 +125,38 @@ func TestLinkComesBackAfterTheChannelDrops(t *testing.T) {
 	defer cancel()
 	go g.Run(ctx)
 	port, _ := listen(t, "still here")
-	l := OpenLink(q.socket, LinkOptions{Allow: func(p int) bool { return p == port }})
+	l := OpenLink(q.socket, LinkOptions{})
 	defer l.Close()
-	dial := func() string {
-		dctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	check := health.Check{Type: health.TypeTCP, Interval: time.Second, Timeout: waitFor, HealthyThreshold: 2, UnhealthyThreshold: 2}
+	probe := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 		defer cancel()
-		c, err := g.Connect(dctx, port)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return readAll(t, c)
+		return l.Probe(ctx, check, port)
 	}
-	if got := dial(); got != "still here" {
-		t.Fatalf("read %q", got)
+	if err := probe(); err != nil {
+		t.Fatal(err)
 	}
 	<-opened
 	ports[0].Close() // the daemon restarted, or QEMU's socket dropped
-	if got := dial(); got != "still here" {
-		t.Fatalf("after the drop read %q", got)
+	// The stream the probes kept died with the session: one probe may
+	// fail on it; the link comes back for the next.
+	deadline := time.Now().Add(waitFor)
+	err := probe()
+	for err != nil && time.Now().Before(deadline) {
+		err = probe()
+	}
+	if err != nil {
+		t.Fatalf("after the drop: %v", err)
+	}
+	select {
+	case <-opened:
+	case <-time.After(waitFor):
+		t.Fatal("the guest did not open its port again after the drop")
 	}
 }
 
 func TestHealthChecksRunInsideTheGuestOnOneStream(t *testing.T) {
-	l, _, _ := start(t, nil)
+	l, _, _ := start(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/healthz" {
 			w.WriteHeader(500)
@@ -217,68 +216,4 @@ type lines chan string
 func (l lines) Write(p []byte) (int, error) {
 	l <- string(p)
 	return len(p), nil
-}
-
-// forward has g forward a listener's connections to host port, and
-// connects to it.
-func forward(t *testing.T, g *Guest, port int) net.Conn {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go g.Forward(context.Background(), ln, port)
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-func TestAForwardedConnectionsBytesAndHalfCloseComeThrough(t *testing.T) {
-	dep, _ := echo(t)
-	_, g, _ := start(t, func(p int) bool { return p == dep })
-	c := forward(t, g, dep)
-	// Written at once, as the service behind a forward would.
-	if _, err := io.WriteString(c, "GET / HTTP/1.0\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	c.(*net.TCPConn).CloseWrite()
-	if got := readAll(t, c); got != "GET / HTTP/1.0\r\n\r\n" {
-		t.Fatalf("echoed %q", got)
-	}
-}
-
-func TestARefusedForwardClosesTheConnectionAndLogsWhy(t *testing.T) {
-	forbidden, accepted := echo(t)
-	q := newQEMU(t)
-	log := make(lines, 16)
-	g := &Guest{Open: q.open, Log: log}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go g.Run(ctx)
-	l := OpenLink(q.socket, LinkOptions{Allow: func(int) bool { return false }})
-	defer l.Close()
-	c := forward(t, g, forbidden)
-	io.WriteString(c, "the request a forbidden port must never see")
-	// Closed, with an EOF or (the request left unread) a reset.
-	c.SetDeadline(time.Now().Add(waitFor))
-	got, err := io.ReadAll(c)
-	var ne net.Error
-	if len(got) > 0 || errors.As(err, &ne) && ne.Timeout() {
-		t.Fatalf("a refused connection read %q and stayed open: %v", got, err)
-	}
-	select {
-	case line := <-log:
-		if !strings.Contains(line, "host port "+strconv.Itoa(forbidden)) || !strings.Contains(line, "not allowed") {
-			t.Fatalf("the guest's log does not say which port was refused and why: %q", line)
-		}
-	case <-time.After(waitFor):
-		t.Fatal("the guest logged nothing of the refusal")
-	}
-	if n := accepted.Load(); n != 0 {
-		t.Fatalf("the forbidden port accepted %d connections", n)
-	}
 }

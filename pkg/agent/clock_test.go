@@ -48,7 +48,7 @@ func TestSetClockReportsTheGuestsFailure(t *testing.T) {
 }
 
 func TestAGuestWithoutAClockRefusesToSetIt(t *testing.T) {
-	l, _, _ := start(t, nil)
+	l, _, _ := start(t)
 	cctx, ccancel := context.WithTimeout(context.Background(), waitFor)
 	defer ccancel()
 	if err := l.SetClock(cctx); err == nil || !strings.Contains(err.Error(), `serves no "clock"`) {

@@ -144,29 +144,6 @@ func (g *Guest) serve(ctx context.Context, st net.Conn) {
 	}
 }
 
-// Connect reaches host port through the host's policy.
-func (g *Guest) Connect(ctx context.Context, port int) (net.Conn, error) {
-	sess, err := g.session(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st, err := sess.OpenStream()
-	if err != nil {
-		return nil, fmt.Errorf("connect to host port %d: %w", port, err)
-	}
-	stop := context.AfterFunc(ctx, func() { st.Close() })
-	defer stop()
-	if err := writeHeader(st, Header{Op: OpConnect, Port: port}); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("connect to host port %d: %w", port, err)
-	}
-	if err := readReply(st); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("connect to host port %d: %w", port, err)
-	}
-	return st, nil
-}
-
 func (g *Guest) session(ctx context.Context) (*yamux.Session, error) {
 	for {
 		g.mu.Lock()
@@ -183,28 +160,5 @@ func (g *Guest) session(ctx context.Context) (*yamux.Session, error) {
 			return nil, errors.New("the host is not connected to this guest's agent port")
 		case <-changed:
 		}
-	}
-}
-
-// Forward accepts on ln (an address the guest's services know, such as a
-// dependency's) and carries each connection to host port through the
-// channel, until ln is closed.
-func (g *Guest) Forward(ctx context.Context, ln net.Listener, port int) error {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return err
-		}
-		go func() {
-			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			up, err := g.Connect(cctx, port)
-			cancel()
-			if err != nil {
-				g.logf("%v", err)
-				c.Close()
-				return
-			}
-			splice(c, up)
-		}()
 	}
 }

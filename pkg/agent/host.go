@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 
@@ -14,20 +13,15 @@ import (
 	"github.com/hashicorp/yamux"
 )
 
-// Policy says whether a guest may reach a host port on 127.0.0.1.
-type Policy func(port int) bool
-
 // LinkOptions configure a Link.
 type LinkOptions struct {
-	// Allow decides the guest's OpConnect streams; nil allows nothing.
-	Allow  Policy
 	Logger *slog.Logger
 }
 
 // Link is the host's end of one guest's channel: it connects to the unix
 // socket QEMU serves the port on, keeps a yamux session over it (again
-// after the guest or the daemon restarts), opens streams into the guest
-// and serves the guest's own streams through its Policy.
+// after the guest or the daemon restarts) and opens streams into the
+// guest.
 type Link struct {
 	socket func(ctx context.Context) (string, error)
 	opts   LinkOptions
@@ -195,7 +189,8 @@ func (l *Link) openOn(ctx context.Context, sess *yamux.Session, h Header) (net.C
 	return st, nil
 }
 
-// accept serves the guest's streams until the session ends.
+// accept takes the guest's streams until the session ends, so none
+// queues up.
 func (l *Link) accept(ctx context.Context, sess *yamux.Session) {
 	stop := context.AfterFunc(ctx, func() { sess.Close() })
 	defer stop()
@@ -204,42 +199,13 @@ func (l *Link) accept(ctx context.Context, sess *yamux.Session) {
 		if err != nil {
 			return
 		}
-		go l.serve(ctx, st)
+		go l.serve(st)
 	}
 }
 
-func (l *Link) serve(ctx context.Context, st net.Conn) {
-	st.SetReadDeadline(time.Now().Add(10 * time.Second))
-	h, err := readHeader(st)
-	st.SetReadDeadline(time.Time{})
-	if err != nil {
-		st.Close()
-		return
-	}
-	if h.Op != OpConnect {
-		reply(st, fmt.Errorf("the host serves no %q streams", h.Op))
-		st.Close()
-		return
-	}
-	if l.opts.Allow == nil || !l.opts.Allow(h.Port) {
-		l.log.Info("refused a guest's connection to a host port it may not reach", "port", h.Port)
-		reply(st, fmt.Errorf("host port %d is not allowed for this instance (depends_on or egress.host_ports allows it)", h.Port))
-		st.Close()
-		return
-	}
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	var d net.Dialer
-	up, err := d.DialContext(dctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(h.Port)))
-	cancel()
-	if err != nil {
-		reply(st, err)
-		st.Close()
-		return
-	}
-	if err := reply(st, nil); err != nil {
-		up.Close()
-		st.Close()
-		return
-	}
-	splice(st, up)
+// serve refuses a stream the guest opened: the host serves none. The
+// guest is not trusted to keep to that.
+func (l *Link) serve(st net.Conn) {
+	reply(st, errors.New("the host serves no streams"))
+	st.Close()
 }

@@ -36,16 +36,15 @@ func NewLinks(socket func(ctx context.Context, domain string) (string, error), l
 }
 
 // Ensure keeps a link to domain, whose service is forwarded from addr
-// (may be empty) to guestPort, with allow deciding what the guest may
-// reach. A domain already linked keeps its link.
-func (ls *Links) Ensure(domain, addr string, guestPort int, allow Policy) *Link {
+// (may be empty) to guestPort. A domain already linked keeps its link.
+func (ls *Links) Ensure(domain, addr string, guestPort int) *Link {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if e, ok := ls.byDomain[domain]; ok {
 		return e.link
 	}
 	l := OpenLink(func(ctx context.Context) (string, error) { return ls.socket(ctx, domain) },
-		LinkOptions{Allow: allow, Logger: ls.log.With("domain", domain)})
+		LinkOptions{Logger: ls.log.With("domain", domain)})
 	e := &entry{link: l, domain: domain, addr: addr, guestPort: guestPort}
 	ls.byDomain[domain] = e
 	if addr != "" {

@@ -45,7 +45,7 @@ func nextReport(t *testing.T, reports <-chan report) report {
 }
 
 func TestAWatchReportsChangesAndHeartbeatsNotEveryCheck(t *testing.T) {
-	l, _, _ := start(t, nil)
+	l, _, _ := start(t)
 	var checks atomic.Int64
 	var broken atomic.Bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -92,7 +92,7 @@ func TestAWatchReportsChangesAndHeartbeatsNotEveryCheck(t *testing.T) {
 }
 
 func TestAWatchStartsFromTheHostsState(t *testing.T) {
-	l, _, _ := start(t, nil)
+	l, _, _ := start(t)
 	srv := httptest.NewServer(http.NotFoundHandler()) // accepts and waits, as a service does
 	defer srv.Close()
 	port := srv.Listener.Addr().(*net.TCPAddr).Port
@@ -189,7 +189,7 @@ func TestAWatchThatHearsNothingEndsSilent(t *testing.T) {
 // a long interval and a high threshold (10 s and 10, so a heartbeat every
 // 100 s) was otherwise found silent and its healthy target replaced.
 func TestAWatchIsHeardWithinAPeriodOfItsStartWhateverThePhase(t *testing.T) {
-	l, _, _ := start(t, nil)
+	l, _, _ := start(t)
 	srv := httptest.NewServer(http.NotFoundHandler())
 	defer srv.Close()
 	check := health.Check{Type: health.TypeTCP, Interval: 100 * time.Millisecond, Timeout: 80 * time.Millisecond,

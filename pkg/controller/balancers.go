@@ -168,7 +168,7 @@ func (c *Controller) watcher() health.Watcher {
 // link keeps the agent channel of a running instance.
 func (c *Controller) link(inst *instance.Instance) {
 	if c.opts.Links != nil {
-		c.opts.Links.Ensure(inst.Domain, inst.Address, inst.GuestPort, inst.Reach.Allows)
+		c.opts.Links.Ensure(inst.Domain, inst.Address, inst.GuestPort)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vmfleet/vmfleet/pkg/firewall"
 	"io"
 	"net"
 	"net/http"
@@ -157,7 +158,7 @@ func start(t *testing.T, services ...string) *harness {
 	h.ctrl = New(Options{
 		Fleet:                  f,
 		Images:                 h.bake(f),
-		Instances:              &instance.Manager{HV: h.fake, Dir: filepath.Join(dir, "instances")},
+		Instances:              &instance.Manager{HV: h.fake, Dir: filepath.Join(dir, "instances"), Firewall: acceptingFirewall()},
 		HealthCheckGracePeriod: time.Minute,
 		Observe: func(ev Event) {
 			select {
@@ -490,7 +491,7 @@ services:
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctrl := New(Options{Fleet: f, Images: h.bake(f), Instances: &instance.Manager{HV: h.fake, Dir: filepath.Join(dir, "instances")},
+	ctrl := New(Options{Fleet: f, Images: h.bake(f), Instances: &instance.Manager{HV: h.fake, Dir: filepath.Join(dir, "instances"), Firewall: acceptingFirewall()},
 		Observe: func(ev Event) {
 			select {
 			case h.events <- ev:
@@ -537,4 +538,10 @@ services:
 	if !out || !back {
 		t.Errorf("want a scale-out from 1 to 2 and a scale-in to 1 among the events (out %v, in %v)", out, back)
 	}
+}
+
+// acceptingFirewall is a firewall whose iptables takes every command and
+// holds no rules: enough for guests with dependencies to launch.
+func acceptingFirewall() *firewall.Guard {
+	return firewall.New(64055, func(context.Context, string, ...string) (string, error) { return "", nil })
 }

@@ -118,7 +118,7 @@ func TestARestartedControllerTakesItsWarmPoolBack(t *testing.T) {
 			}
 			f := parseFleet(t, h.dir, pooledService("web", 1, "pool_state: "+state))
 			ctrl := New(Options{Fleet: f, Images: h.bake(f), HealthCheckGracePeriod: time.Minute,
-				Instances: &instance.Manager{HV: h.fake, Dir: filepath.Join(h.dir, "instances")}})
+				Instances: &instance.Manager{HV: h.fake, Dir: filepath.Join(h.dir, "instances"), Firewall: acceptingFirewall()}})
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			if err := ctrl.Listen(ctx); err != nil {

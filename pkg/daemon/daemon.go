@@ -7,7 +7,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -100,7 +99,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		hv.Close()
 		return nil, err
 	}
-	instances := &instance.Manager{HV: hv, Dir: cfg.Home.Instances(), Log: cfg.Log, Firewall: loopbackGuard()}
+	instances := &instance.Manager{HV: hv, Dir: cfg.Home.Instances(), Log: cfg.Log, Firewall: guestFirewall()}
 	if !cfg.ColdBoot {
 		snaps, err := snapshot.Open(cfg.Home.Snapshots(), hv, instance.SnapshotSpec, cfg.Log)
 		if err != nil {
@@ -142,6 +141,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go func() {
 		if err := d.standbys.Clean(ctx); err != nil {
 			d.log.Warn("remove the standbys a stopped daemon left", "err", err)
+		}
+	}()
+	go func() {
+		if err := d.instances.PruneFirewall(ctx); err != nil {
+			d.log.Warn("remove the firewall rules of guests a stopped daemon left", "err", err)
 		}
 	}()
 	go func() {
@@ -271,14 +275,13 @@ func (d *Daemon) launchInfo() api.Launch {
 	return l
 }
 
-// loopbackGuard keeps the guests whose network is open off the host's
-// loopback: QEMU's user may not open connections to it.
-func loopbackGuard() func(ctx context.Context) error {
+// guestFirewall holds the guests whose network is open to what each may
+// reach; none where QEMU's user is unknown (launches of such guests say
+// so).
+func guestFirewall() instance.Firewall {
 	uid, ok := hypervisor.QEMUUser(user.Lookup)
 	if !ok {
-		return func(context.Context) error {
-			return errors.New("no libvirt-qemu, kvm or qemu user on this host to keep off its loopback")
-		}
+		return nil
 	}
-	return firewall.New(uid, nil).Ensure
+	return firewall.New(uid, nil)
 }

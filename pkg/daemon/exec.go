@@ -83,7 +83,7 @@ func (d *Daemon) execStream(ctx context.Context, ref string) (net.Conn, error) {
 	if inst.State != hypervisor.Running {
 		return nil, api.Conflict(fmt.Errorf("exec: %s is %s, not running", ref, inst.State))
 	}
-	link := d.links.Ensure(inst.Domain, inst.Address, inst.GuestPort, inst.Reach.Allows)
+	link := d.links.Ensure(inst.Domain, inst.Address, inst.GuestPort)
 	st, err := link.Open(ctx, agent.Header{Op: agent.OpExec})
 	if err != nil {
 		return nil, api.Failed(fmt.Errorf("exec: reach %s's agent: %w", ref, err))

@@ -1,16 +1,22 @@
-// Package firewall keeps the host rules that hold guests off the host's
-// own loopback when their user-mode network is open (egress.internet).
+// Package firewall keeps the host rules that hold each guest whose
+// user-mode network is open to what it may reach.
 //
-// QEMU's user network maps its own address in the guest's network to the
-// host's 127.0.0.1, and QEMU 7.2 has no switch to stop it; a restricted
-// network reaches nothing, but an open one would reach every service on
-// the host's loopback (databases, admin consoles, other instances'
-// forwards). So new connections that QEMU's user opens to the loopback
-// are refused, as Docker and libvirt keep their own chains: one chain,
-// VMFLEET-EGRESS, jumped to from OUTPUT for that user only. QEMU's
-// answers on the forwarded connections it accepted still pass, and so
-// does DNS, which QEMU relays to the host's resolver, sometimes a
-// loopback stub.
+// QEMU's user network maps its host address (10.0.2.2) to the host's
+// 127.0.0.1 and opens the guest's other connections from the host, as
+// QEMU's user. A guest reaches its dependencies' balancers and its
+// opted-in host ports that way, at the speed of the user network, so the
+// host must refuse the rest: every other service on the host's loopback
+// (databases, admin consoles, other instances' forwards) and, unless it
+// opted into the internet, everything else.
+//
+// As Docker and libvirt keep their own chains, OUTPUT jumps to
+// VMFLEET-GUESTS for QEMU's user only. There each guest's own rules
+// (Admit) tell its connections apart by the cgroup its QEMU runs in:
+// VMFLEET-ALLOW accepts its host ports, VMFLEET-DENY refuses all else of
+// a guest without internet. VMFLEET-EGRESS then refuses every guest's
+// other connections to the loopback. QEMU's answers on the forwarded
+// connections it accepted pass, and so does DNS to a loopback resolver,
+// which QEMU relays for a guest with internet.
 package firewall
 
 import (
@@ -24,19 +30,33 @@ import (
 	"sync"
 )
 
-// Chain is the chain the rules live in, in iptables and ip6tables.
-const Chain = "VMFLEET-EGRESS"
+// The chains, in iptables and ip6tables. OUTPUT jumps to GuestsChain for
+// QEMU's user; Chain is the loopback guard; AllowChain and DenyChain hold
+// each guest's own rules (Admit).
+const (
+	Chain       = "VMFLEET-EGRESS"
+	GuestsChain = "VMFLEET-GUESTS"
+	AllowChain  = "VMFLEET-ALLOW"
+	DenyChain   = "VMFLEET-DENY"
+)
 
-// Runner runs one iptables command; tests record them instead.
-type Runner func(ctx context.Context, cmd string, args ...string) error
+// Runner runs one iptables command and returns what it printed; tests
+// keep fake tables instead.
+type Runner func(ctx context.Context, cmd string, args ...string) (string, error)
 
 // Exec runs the command on the host, its output in the error.
-func Exec(ctx context.Context, cmd string, args ...string) error {
+func Exec(ctx context.Context, cmd string, args ...string) (string, error) {
 	out, err := exec.CommandContext(ctx, cmd, args...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%s %s: %w: %s", cmd, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		return "", fmt.Errorf("%s %s: %w: %s", cmd, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
-	return nil
+	return string(out), nil
+}
+
+// do runs a command whose output does not matter.
+func (g *Guard) do(ctx context.Context, cmd string, args ...string) error {
+	_, err := g.run(ctx, cmd, args...)
+	return err
 }
 
 // Guard installs the rules for QEMU's user, and puts back any missing.
@@ -70,7 +90,7 @@ var families = []family{
 	{"ip6tables", "::1/128", "icmp6-adm-prohibited"},
 }
 
-// rules is the chain, in order.
+// rules is the loopback guard's chain, in order.
 func (f family) rules() [][]string {
 	return [][]string{
 		{"-p", "tcp", "!", "--syn", "-j", "RETURN"}, // answers on connections QEMU accepted (forwards)
@@ -81,13 +101,26 @@ func (f family) rules() [][]string {
 	}
 }
 
-func (g *Guard) jump(f family) []string {
-	return []string{"OUTPUT", "-o", "lo", "-d", f.loopback, "-m", "owner", "--uid-owner", strconv.Itoa(g.uid), "-j", Chain}
+// guestRules is the chain every new connection of QEMU's user passes:
+// what one guest may open (AllowChain), what it may not (DenyChain), then
+// the loopback guard for every guest.
+func (f family) guestRules() [][]string {
+	return [][]string{
+		{"-p", "tcp", "!", "--syn", "-j", "RETURN"},
+		{"-j", AllowChain},
+		{"-j", DenyChain},
+		{"-o", "lo", "-d", f.loopback, "-j", Chain},
+	}
+}
+
+func (g *Guard) jump() []string {
+	return []string{"OUTPUT", "-m", "owner", "--uid-owner", strconv.Itoa(g.uid), "-j", GuestsChain}
 }
 
 // Ensure makes the rules present, changing only what is missing: cheap
 // enough to call before every launch of a guest with an open network,
-// so a flushed firewall is mended before the guest boots.
+// so a flushed firewall is mended before the guest boots. It keeps the
+// rules Admit added.
 func (g *Guard) Ensure(ctx context.Context) error {
 	if g.uid == 0 {
 		return errors.New("QEMU runs as root here, and refusing root's connections to the loopback would cut the host off itself; set user in /etc/libvirt/qemu.conf")
@@ -103,33 +136,52 @@ func (g *Guard) Ensure(ctx context.Context) error {
 }
 
 func (g *Guard) ensure(ctx context.Context, f family) error {
-	if g.run(ctx, f.cmd, "-w", "-S", Chain) != nil {
-		if err := g.run(ctx, f.cmd, "-w", "-N", Chain); err != nil {
+	for _, c := range []string{AllowChain, DenyChain} {
+		if err := g.ensureChain(ctx, f.cmd, c); err != nil {
 			return err
 		}
 	}
-	complete := true
-	for _, r := range f.rules() {
-		if g.run(ctx, f.cmd, append([]string{"-w", "-C", Chain}, r...)...) != nil {
-			complete = false
-			break
-		}
+	if err := g.ensureRules(ctx, f.cmd, Chain, f.rules()); err != nil {
+		return err
 	}
-	if !complete { // rebuilt whole: the order of the rules is what they mean
-		if err := g.run(ctx, f.cmd, "-w", "-F", Chain); err != nil {
+	if err := g.ensureRules(ctx, f.cmd, GuestsChain, f.guestRules()); err != nil {
+		return err
+	}
+	jump := g.jump()
+	if g.do(ctx, f.cmd, append([]string{"-w", "-C"}, jump...)...) == nil {
+		return nil
+	}
+	return g.do(ctx, f.cmd, append([]string{"-w", "-I", jump[0], "1"}, jump[1:]...)...)
+}
+
+func (g *Guard) ensureChain(ctx context.Context, cmd, chain string) error {
+	if g.do(ctx, cmd, "-w", "-S", chain) == nil {
+		return nil
+	}
+	return g.do(ctx, cmd, "-w", "-N", chain)
+}
+
+// ensureRules makes chain hold exactly rules, rebuilding it whole if one
+// is missing: the order of the rules is what they mean.
+func (g *Guard) ensureRules(ctx context.Context, cmd, chain string, rules [][]string) error {
+	if err := g.ensureChain(ctx, cmd, chain); err != nil {
+		return err
+	}
+	for _, r := range rules {
+		if g.do(ctx, cmd, append([]string{"-w", "-C", chain}, r...)...) == nil {
+			continue
+		}
+		if err := g.do(ctx, cmd, "-w", "-F", chain); err != nil {
 			return err
 		}
-		for _, r := range f.rules() {
-			if err := g.run(ctx, f.cmd, append([]string{"-w", "-A", Chain}, r...)...); err != nil {
+		for _, r := range rules {
+			if err := g.do(ctx, cmd, append([]string{"-w", "-A", chain}, r...)...); err != nil {
 				return err
 			}
 		}
-	}
-	jump := g.jump(f)
-	if g.run(ctx, f.cmd, append([]string{"-w", "-C"}, jump...)...) == nil {
 		return nil
 	}
-	return g.run(ctx, f.cmd, append([]string{"-w", "-I", jump[0], "1"}, jump[1:]...)...)
+	return nil
 }
 
 // Lift takes the jumps to the chain out of OUTPUT, leaving the chain: QEMU
@@ -138,10 +190,10 @@ func (g *Guard) ensure(ctx context.Context, f family) error {
 func (g *Guard) Lift(ctx context.Context) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	jump := g.jump()
 	for _, f := range g.families {
-		jump := g.jump(f)
-		for g.run(ctx, f.cmd, append([]string{"-w", "-C"}, jump...)...) == nil {
-			if err := g.run(ctx, f.cmd, append([]string{"-w", "-D"}, jump...)...); err != nil {
+		for g.do(ctx, f.cmd, append([]string{"-w", "-C"}, jump...)...) == nil {
+			if err := g.do(ctx, f.cmd, append([]string{"-w", "-D"}, jump...)...); err != nil {
 				return fmt.Errorf("lift the loopback guard: %w", err)
 			}
 		}

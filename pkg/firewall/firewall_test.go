@@ -24,33 +24,47 @@ func newFakeTables() *fakeTables {
 	return t
 }
 
-func (t *fakeTables) run(_ context.Context, cmd string, args ...string) error {
+func (t *fakeTables) run(_ context.Context, cmd string, args ...string) (string, error) {
 	if t.missing {
-		return errors.New(`exec: "` + cmd + `": executable file not found in $PATH`)
+		return "", errors.New(`exec: "` + cmd + `": executable file not found in $PATH`)
 	}
 	if args[0] != "-w" {
-		return errors.New("not waiting for the xtables lock")
+		return "", errors.New("not waiting for the xtables lock")
 	}
+	out, err := t.apply(cmd, args)
+	if err == nil && args[1] != "-S" && args[1] != "-C" {
+		t.changes = append(t.changes, cmd+" "+strings.Join(args, " "))
+	}
+	return out, err
+}
+
+// apply is one command on the tables; -S prints as iptables does, with
+// its values quoted.
+func (t *fakeTables) apply(cmd string, args []string) (string, error) {
 	op, chain, rule := args[1], args[2], strings.Join(args[3:], " ")
 	chains := t.chains[cmd]
 	rules, exists := chains[chain]
 	switch {
 	case op == "-S" || op == "-C" || op == "-F" || op == "-A" || op == "-I" || op == "-D":
 		if !exists {
-			return errors.New("No chain/target/match by that name")
+			return "", errors.New("iptables: No chain/target/match by that name.")
 		}
 	}
 	switch op {
 	case "-S":
-		return nil
+		out := "-N " + chain + "\n"
+		for _, r := range rules {
+			out += "-A " + chain + " " + quoteValues(r) + "\n"
+		}
+		return out, nil
 	case "-C":
 		if !slices.Contains(rules, rule) {
-			return errors.New("Bad rule (does a matching rule exist in that chain?)")
+			return "", errors.New("Bad rule (does a matching rule exist in that chain?)")
 		}
-		return nil
+		return "", nil
 	case "-N":
 		if exists {
-			return errors.New("Chain already exists")
+			return "", errors.New("Chain already exists")
 		}
 		chains[chain] = nil
 	case "-F":
@@ -58,7 +72,7 @@ func (t *fakeTables) run(_ context.Context, cmd string, args ...string) error {
 	case "-D":
 		i := slices.Index(rules, rule)
 		if i < 0 {
-			return errors.New("Bad rule (does a matching rule exist in that chain?)")
+			return "", errors.New("Bad rule (does a matching rule exist in that chain?)")
 		}
 		chains[chain] = slices.Delete(rules, i, i+1)
 	case "-A":
@@ -66,14 +80,25 @@ func (t *fakeTables) run(_ context.Context, cmd string, args ...string) error {
 	case "-I":
 		pos, rest, _ := strings.Cut(rule, " ")
 		if pos != "1" {
-			return errors.New("only inserts at the top")
+			return "", errors.New("only inserts at the top")
 		}
 		chains[chain] = append([]string{rest}, rules...)
 	default:
-		return errors.New("unknown op " + op)
+		return "", errors.New("unknown op " + op)
 	}
-	t.changes = append(t.changes, cmd+" "+strings.Join(args, " "))
-	return nil
+	return "", nil
+}
+
+// quoteValues quotes what iptables -S quotes: the cgroup path and the
+// comment.
+func quoteValues(rule string) string {
+	f := strings.Fields(rule)
+	for i := 1; i < len(f); i++ {
+		if f[i-1] == "--path" || f[i-1] == "--comment" {
+			f[i] = `"` + strings.ReplaceAll(f[i], `\`, `\\`) + `"`
+		}
+	}
+	return strings.Join(f, " ")
 }
 
 const qemuUID = 64055
@@ -94,9 +119,13 @@ func TestTheRulesRefuseQEMUsNewLoopbackConnectionsButItsAnswersAndDNS(t *testing
 		if !slices.Equal(got[:len(want)], want) || !strings.HasPrefix(got[len(want)], "-j REJECT") || len(got) != len(want)+1 {
 			t.Fatalf("%s chain %q", f.cmd, got)
 		}
-		jump := "-o lo -d " + f.loopback + " -m owner --uid-owner 64055 -j " + Chain
+		guests := []string{"-p tcp ! --syn -j RETURN", "-j " + AllowChain, "-j " + DenyChain, "-o lo -d " + f.loopback + " -j " + Chain}
+		if got := tables.chains[f.cmd][GuestsChain]; !slices.Equal(got, guests) {
+			t.Fatalf("%s guests' chain %q, want %q", f.cmd, got, guests)
+		}
+		jump := "-m owner --uid-owner 64055 -j " + GuestsChain
 		if out := tables.chains[f.cmd]["OUTPUT"]; !slices.Equal(out, []string{jump}) {
-			t.Fatalf("%s OUTPUT %q, want only the jump for QEMU's user to its loopback", f.cmd, out)
+			t.Fatalf("%s OUTPUT %q, want only the jump for QEMU's user", f.cmd, out)
 		}
 	}
 }

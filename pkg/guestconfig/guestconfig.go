@@ -33,13 +33,8 @@ type Config struct {
 	// it is killed and the VM powers off.
 	StopTimeout Duration `json:"stop_timeout"`
 	Network     Network  `json:"network"`
-	// HostPorts are the host ports the guest reaches at Network.Gateway:
-	// its dependencies' balancers and the host ports it opted into. Init
-	// listens on them and carries each connection over the agent channel,
-	// the guest's only way to the host.
-	HostPorts []int `json:"host_ports,omitempty"`
-	// Internet lets the guest reach the outside through the user-mode
-	// network (its default route); without it the network is restricted.
+	// Internet gives the guest a default route through the user-mode
+	// network; the host's firewall lets it out.
 	Internet bool `json:"internet,omitempty"`
 	// Metadata is what the guest's instance metadata service answers at
 	// 169.254.169.254, as EC2's does.
@@ -50,19 +45,16 @@ type Config struct {
 type Network struct {
 	Interface string `json:"interface"` // eth0
 	Address   string `json:"address"`   // CIDR, 10.0.2.15/24
-	// Gateway is where the guest finds the host ports it may reach; init
-	// serves it on the guest's own lo (QEMU's user network would map it to
-	// all of the host's loopback).
+	// Gateway is the user network's own address: the host's 127.0.0.1 as
+	// the guest sees it (where its dependencies' balancers and host ports
+	// are, as far as the host's firewall lets it), the source of forwarded
+	// connections and the route to the outside.
 	Gateway string `json:"gateway"` // 10.0.2.2
 	DNS     string `json:"dns"`     // 10.0.2.3
-	// Host is the user network's own address (QEMU's host=): forwarded
-	// connections come from it, and it routes to the outside when the
-	// guest may go there.
-	Host string `json:"host"` // 10.0.2.254
 }
 
 // UserNetwork is the fixed layout of QEMU's user-mode (slirp) network.
-var UserNetwork = Network{Interface: "eth0", Address: "10.0.2.15/24", Gateway: "10.0.2.2", DNS: "10.0.2.3", Host: "10.0.2.254"}
+var UserNetwork = Network{Interface: "eth0", Address: "10.0.2.15/24", Gateway: "10.0.2.2", DNS: "10.0.2.3"}
 
 // Duration is a time.Duration that reads and writes as "10s".
 type Duration time.Duration

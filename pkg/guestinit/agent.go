@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/agent"
@@ -14,10 +13,8 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/guestlayout"
 )
 
-// startAgent serves the host's channel (its health checks and exec reach
-// the guest through it) and the listeners by which the service reaches
-// the host ports it may: each connection to Gateway:PORT is carried to
-// the host's 127.0.0.1:PORT, where the host decides whether to allow it.
+// startAgent serves the host's channel: its health checks, exec and
+// wakes reach the guest through it.
 func startAgent(ctx context.Context, in *Init) error {
 	dev, err := agent.FindPort("/sys", agent.PortName)
 	if err != nil {
@@ -34,14 +31,6 @@ func startAgent(ctx context.Context, in *Init) error {
 	}
 	in.Agent = g
 	go g.Run(ctx)
-	for _, port := range in.Config.HostPorts {
-		addr := net.JoinHostPort(in.Config.Network.Gateway, strconv.Itoa(port))
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return fmt.Errorf("listen on %s for the host: %w", addr, err)
-		}
-		go g.Forward(ctx, ln, port)
-	}
 	return nil
 }
 

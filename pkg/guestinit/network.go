@@ -15,8 +15,8 @@ import (
 
 // configureNetwork brings up lo and the user-mode network's fixed address.
 // QEMU's user network has a known layout, so no DHCP client is needed. A
-// guest without internet access has no default route: its user network
-// is restricted, and the host ports it may reach come through the agent.
+// guest without internet access has no default route; the host's
+// loopback, where its dependencies are, is on its own network (Gateway).
 func configureNetwork(_ context.Context, in *Init) error {
 	n := in.Config.Network
 	lo, err := netlink.LinkByName("lo")
@@ -43,16 +43,6 @@ func configureNetwork(_ context.Context, in *Init) error {
 	if err := netlink.LinkSetUp(link); err != nil {
 		return fmt.Errorf("%s up: %w", n.Interface, err)
 	}
-	// The gateway's address is the guest's own, on lo: connections to
-	// Gateway:PORT meet init's listeners (startAgent), never QEMU's
-	// user network, which would hand them to the host's loopback.
-	gw, err := netlink.ParseAddr(n.Gateway + "/32")
-	if err != nil {
-		return fmt.Errorf("gateway %q: %w", n.Gateway, err)
-	}
-	if err := netlink.AddrAdd(lo, gw); err != nil {
-		return fmt.Errorf("add %s to lo: %w", n.Gateway, err)
-	}
 	md, err := netlink.ParseAddr(MetadataAddr + "/32")
 	if err != nil {
 		return err
@@ -61,8 +51,8 @@ func configureNetwork(_ context.Context, in *Init) error {
 		return fmt.Errorf("add %s to lo: %w", MetadataAddr, err)
 	}
 	if in.Config.Internet {
-		if err := netlink.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.ParseIP(n.Host)}); err != nil {
-			return fmt.Errorf("default route via %s: %w", n.Host, err)
+		if err := netlink.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.ParseIP(n.Gateway)}); err != nil {
+			return fmt.Errorf("default route via %s: %w", n.Gateway, err)
 		}
 	}
 	return nil

@@ -59,6 +59,9 @@ type Hypervisor interface {
 	Limits(ctx context.Context, name string) (Limits, error)
 	// PSS is the proportional set size of the running domain's QEMU, KiB.
 	PSS(ctx context.Context, name string) (uint64, error)
+	// Cgroups is the running domain's QEMU's /proc/PID/cgroup: where the
+	// host's firewall finds its connections.
+	Cgroups(ctx context.Context, name string) (string, error)
 	// Stats samples every running domain's CPU time and memory.
 	Stats(ctx context.Context) (map[string]Stats, error)
 	// Events streams domain lifecycle events until ctx ends.

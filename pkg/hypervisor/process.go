@@ -20,19 +20,41 @@ const qemuPidDir = "/run/libvirt/qemu"
 // snapshot, once KSM merged them) divided among the sharers. Reading it
 // walks the process's page tables, so it is asked for, not sampled.
 func (h *Libvirt) PSS(ctx context.Context, name string) (uint64, error) {
+	pid, err := h.qemuPID(name)
+	if err != nil {
+		return 0, fmt.Errorf("pss of %s: %w", name, err)
+	}
+	return rollupPSS(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+}
+
+// Cgroups is the running domain's QEMU's /proc/PID/cgroup.
+func (h *Libvirt) Cgroups(ctx context.Context, name string) (string, error) {
+	pid, err := h.qemuPID(name)
+	if err != nil {
+		return "", fmt.Errorf("cgroups of %s: %w", name, err)
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return "", fmt.Errorf("cgroups of %s: %w", name, err)
+	}
+	return string(b), nil
+}
+
+// qemuPID is the running domain's QEMU's pid, from the file libvirt keeps.
+func (h *Libvirt) qemuPID(name string) (int, error) {
 	dir := qemuPidDir
 	if h.uri != nil && h.uri.Path == "/session" {
 		dir = filepath.Join(os.Getenv("XDG_RUNTIME_DIR"), "libvirt", "qemu", "run")
 	}
 	b, err := os.ReadFile(filepath.Join(dir, name+".pid"))
 	if err != nil {
-		return 0, fmt.Errorf("pss of %s: %w", name, err)
+		return 0, err
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil {
-		return 0, fmt.Errorf("pss of %s: pid file: %w", name, err)
+		return 0, fmt.Errorf("pid file: %w", err)
 	}
-	return rollupPSS(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	return pid, nil
 }
 
 func rollupPSS(p string) (uint64, error) {

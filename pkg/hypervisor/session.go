@@ -307,6 +307,14 @@ func (s *Session) PSS(ctx context.Context, name string) (uint64, error) {
 	return l.PSS(ctx, name)
 }
 
+func (s *Session) Cgroups(ctx context.Context, name string) (string, error) {
+	l, err := s.conn()
+	if err != nil {
+		return "", err
+	}
+	return l.Cgroups(ctx, name)
+}
+
 func (s *Session) Stats(ctx context.Context) (map[string]Stats, error) {
 	l, err := s.conn()
 	if err != nil {

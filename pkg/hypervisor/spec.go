@@ -41,14 +41,12 @@ type DomainSpec struct {
 	// daemon and the guest's init talk over; libvirt picks the socket's
 	// path (AgentSocket reads it back). Empty for none.
 	Agent string
-	// Internet lets the guest open connections to the outside through the
-	// user-mode network. Without it the network is restricted: the guest
-	// answers forwarded connections and reaches nothing itself, not even
-	// the host's loopback at 10.0.2.2; the agent port is its way out.
-	Internet bool
-	// NetHost is the address the user network takes for itself (QEMU's
-	// host=, 10.0.2.2 when empty).
-	NetHost string
+	// OpenNetwork lets the guest open connections through the user-mode
+	// network: to the host's loopback at 10.0.2.2 and to the outside, as
+	// far as the host's firewall lets each guest (pkg/firewall). Without
+	// it the network is restricted: the guest answers forwarded
+	// connections and reaches nothing itself.
+	OpenNetwork bool
 	// Incoming starts QEMU waiting for a saved state (LoadState) instead
 	// of booting the kernel.
 	Incoming bool
@@ -144,15 +142,13 @@ func (s *DomainSpec) XML() (string, error) {
 		d.SysInfo = []libvirtxml.DomainSysInfo{{FWCfg: fw}}
 	}
 	// The user-mode network is given to QEMU directly: libvirt 9.0 has no
-	// way to say restrict=on.
+	// way to say restrict=on. IPv6 is off: the firewall holds guests to
+	// what they may reach by IPv4 rules.
 	restrict := "on"
-	if s.Internet {
+	if s.OpenNetwork {
 		restrict = "off"
 	}
-	netdev := "user,id=" + NetdevID + ",restrict=" + restrict
-	if s.NetHost != "" {
-		netdev += ",host=" + s.NetHost
-	}
+	netdev := "user,id=" + NetdevID + ",restrict=" + restrict + ",ipv6=off"
 	args := []libvirtxml.DomainQEMUCommandlineArg{
 		{Value: "-netdev"}, {Value: netdev},
 		{Value: "-device"}, {Value: "virtio-net-pci,netdev=" + NetdevID + ",addr=" + nicSlot},

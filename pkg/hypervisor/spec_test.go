@@ -159,10 +159,10 @@ func TestXMLDiskIsTheQcow2OverlayOnVirtioVda(t *testing.T) {
 	}
 }
 
-func TestXMLNetworkIsARestrictedUserModeNetdevUnlessInternetIsAllowed(t *testing.T) {
-	for _, internet := range []bool{false, true} {
+func TestXMLNetworkIsARestrictedIPv4UserModeNetdevUnlessOpen(t *testing.T) {
+	for _, open := range []bool{false, true} {
 		s := testSpec(TCG)
-		s.Internet = internet
+		s.OpenNetwork = open
 		d, out := parse(t, s)
 		if d.Devices != nil && len(d.Devices.Interfaces) != 0 {
 			t.Fatalf("libvirt interfaces cannot say restrict=on; want the netdev on the command line:\n%s", out)
@@ -174,12 +174,12 @@ func TestXMLNetworkIsARestrictedUserModeNetdevUnlessInternetIsAllowed(t *testing
 		for _, a := range d.QEMUCommandline.Args {
 			args = append(args, a.Value)
 		}
-		want := []string{"-netdev", "user,id=" + NetdevID + ",restrict=on", "-device", "virtio-net-pci,netdev=" + NetdevID + ",addr=" + nicSlot}
-		if internet {
-			want[1] = "user,id=" + NetdevID + ",restrict=off"
+		want := []string{"-netdev", "user,id=" + NetdevID + ",restrict=on,ipv6=off", "-device", "virtio-net-pci,netdev=" + NetdevID + ",addr=" + nicSlot}
+		if open {
+			want[1] = "user,id=" + NetdevID + ",restrict=off,ipv6=off"
 		}
 		if !slices.Equal(args, want) {
-			t.Errorf("internet=%v: args %q, want %q", internet, args, want)
+			t.Errorf("open=%v: args %q, want %q", open, args, want)
 		}
 	}
 }

@@ -3,28 +3,161 @@ package instance
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/firewall"
+	"github.com/vmfleet/vmfleet/pkg/hypervisor/hypervisortest"
 )
 
-func TestAnInstanceWithInternetBootsOnlyOnceTheHostsLoopbackIsGuarded(t *testing.T) {
-	m, f := newManager(t)
-	guarded := 0
-	m.Firewall = func(context.Context) error { guarded++; return nil }
-	launch(t, m, Options{Image: testImage(t)})
-	if guarded != 0 {
-		t.Fatalf("a restricted instance called the firewall %d times", guarded)
-	}
-	launch(t, m, Options{Image: testImage(t), Internet: true})
-	if guarded != 1 {
-		t.Fatalf("an instance with internet called the firewall %d times, want once before it booted", guarded)
-	}
+// fakeFirewall records what the instance manager asks of the firewall,
+// and when, on the fake hypervisor's clock of calls.
+type fakeFirewall struct {
+	hv *hypervisortest.Fake
 
-	m, f = newManager(t)
-	m.Firewall = func(context.Context) error { return errors.New(`exec: "iptables": executable file not found in $PATH`) }
-	_, err := m.Launch(context.Background(), Options{Image: testImage(t), Internet: true})
-	if err == nil || !Permanent(err) || !strings.Contains(err.Error(), "egress.internet") || !strings.Contains(err.Error(), "iptables") {
-		t.Fatalf("launch without a guard: %v, want a permanent error naming egress.internet and the cause", err)
+	mu       sync.Mutex
+	calls    []string // "ensure", "admit DOMAIN CGROUP PORTS INTERNET", "forget DOMAIN"
+	hvBefore map[string]int
+	fail     error
+}
+
+func (f *fakeFirewall) log(call string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+	if f.hvBefore == nil {
+		f.hvBefore = map[string]int{}
 	}
-	assertNothingLeft(t, m, f)
+	f.hvBefore[call] = len(f.hv.Calls())
+	return f.fail
+}
+
+func (f *fakeFirewall) Ensure(context.Context) error { return f.log("ensure") }
+
+func (f *fakeFirewall) Admit(_ context.Context, domain, cgroup string, r firewall.Reach) error {
+	return f.log(fmt.Sprintf("admit %s %s %v %v", domain, cgroup, r.HostPorts, r.Internet))
+}
+
+func (f *fakeFirewall) Forget(_ context.Context, domain string) error {
+	return f.log("forget " + domain)
+}
+
+func (f *fakeFirewall) Prune(context.Context, func(string) bool) error { return f.log("prune") }
+
+func (f *fakeFirewall) called() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+func withFirewall(t *testing.T) (*Manager, *hypervisortest.Fake, *fakeFirewall) {
+	m, hv := newManager(t)
+	fw := &fakeFirewall{hv: hv}
+	m.Firewall = fw
+	return m, hv, fw
+}
+
+func TestARestrictedInstanceNeverTouchesTheFirewall(t *testing.T) {
+	m, _, fw := withFirewall(t)
+	inst := launch(t, m, Options{Image: testImage(t)})
+	if err := m.Terminate(context.Background(), inst, 0); err != nil {
+		t.Fatal(err)
+	}
+	if calls := fw.called(); len(calls) != 1 || calls[0] != "forget "+inst.Domain {
+		t.Fatalf("firewall calls %q, want only the forget every ended domain gets", calls)
+	}
+}
+
+func TestAnInstanceWithDependenciesIsAdmittedWithItsPortsBeforeItRuns(t *testing.T) {
+	m, hv, fw := withFirewall(t)
+	inst := launch(t, m, Options{Image: testImage(t), HostPorts: []int{41000, 5432}})
+	admit := fmt.Sprintf("admit %s /machine/qemu-%s.libvirt-qemu [41000 5432] false", inst.Domain, inst.Domain)
+	calls := fw.called()
+	if !slices.Equal(calls, []string{"ensure", admit}) {
+		t.Fatalf("firewall calls %q, want ensure then %q", calls, admit)
+	}
+	methods := hv.Methods(inst.Domain)
+	resume := slices.Index(methods, "Resume")
+	var hvCalls []string
+	for _, c := range hv.Calls()[:fw.hvBefore[admit]] {
+		if c.Domain == inst.Domain {
+			hvCalls = append(hvCalls, c.Method)
+		}
+	}
+	if resume < 0 || slices.Contains(hvCalls, "Resume") || !slices.Contains(hvCalls, "Start") {
+		t.Fatalf("admitted after %q (all: %q): want after the paused start, before Resume", hvCalls, methods)
+	}
+	if !defineSpec(t, hv, inst.Domain).OpenNetwork {
+		t.Fatal("its network is restricted: it could not reach its dependencies")
+	}
+	if err := m.Terminate(context.Background(), inst, 0); err != nil {
+		t.Fatal(err)
+	}
+	if calls := fw.called(); calls[len(calls)-1] != "forget "+inst.Domain {
+		t.Fatalf("after Terminate: %q, want its rules forgotten", calls)
+	}
+}
+
+func TestAnInstanceWithInternetOnlyIsAdmittedToo(t *testing.T) {
+	m, _, fw := withFirewall(t)
+	inst := launch(t, m, Options{Image: testImage(t), Internet: true})
+	if calls := fw.called(); len(calls) != 2 || calls[1] != fmt.Sprintf("admit %s /machine/qemu-%s.libvirt-qemu [] true", inst.Domain, inst.Domain) {
+		t.Fatalf("firewall calls %q", calls)
+	}
+}
+
+func TestStoppingOrHibernatingForgetsTheRulesOfTheQEMUThatWent(t *testing.T) {
+	m, _, fw := withFirewall(t)
+	inst := launch(t, m, Options{Image: testImage(t), HostPorts: []int{41000}})
+	if err := m.Stop(context.Background(), inst, time.Duration(0)); err != nil {
+		t.Fatal(err)
+	}
+	if calls := fw.called(); calls[len(calls)-1] != "forget "+inst.Domain {
+		t.Fatalf("after Stop: %q", calls)
+	}
+}
+
+func TestWithoutAWorkingFirewallAnOpenInstanceIsRefusedAndNothingIsLeft(t *testing.T) {
+	m, hv, fw := withFirewall(t)
+	fw.fail = errors.New(`exec: "iptables": executable file not found in $PATH`)
+	_, err := m.Launch(context.Background(), Options{Image: testImage(t), HostPorts: []int{41000}})
+	if err == nil || !Permanent(err) || !strings.Contains(err.Error(), "depends_on and egress") || !strings.Contains(err.Error(), "iptables") {
+		t.Fatalf("launch without a firewall: %v, want a permanent error naming depends_on, egress and the cause", err)
+	}
+	assertNothingLeft(t, m, hv)
+
+	m, hv = newManager(t) // no firewall at all
+	if _, err := m.Launch(context.Background(), Options{Image: testImage(t), Internet: true}); err == nil || !Permanent(err) {
+		t.Fatalf("launch with internet and no firewall: %v, want refused", err)
+	}
+	assertNothingLeft(t, m, hv)
+}
+
+func TestAFailedAdmitLeavesNoDomainAndNoRules(t *testing.T) {
+	m, hv, fw := withFirewall(t)
+	hv.FailOn("Cgroups", errors.New("no such process"))
+	if _, err := m.Launch(context.Background(), Options{Image: testImage(t), HostPorts: []int{41000}}); err == nil {
+		t.Fatal("launched without its rules")
+	}
+	assertNothingLeft(t, m, hv)
+	if calls := fw.called(); !slices.ContainsFunc(calls, func(c string) bool { return strings.HasPrefix(c, "forget ") }) {
+		t.Fatalf("firewall calls %q: want the domain's rules forgotten", calls)
+	}
+}
+
+func TestAStandbysKeySaysWhetherItsNetworkIsOpen(t *testing.T) {
+	img := testImage(t)
+	closed := StandbyKey(Options{Image: img})
+	deps := StandbyKey(Options{Image: img, HostPorts: []int{41000}})
+	other := StandbyKey(Options{Image: img, HostPorts: []int{41001}})
+	if closed == deps {
+		t.Fatal("a standby with a restricted network would serve a launch that needs its dependencies")
+	}
+	if deps != other {
+		t.Fatal("the ports are handed over at Take; they should not split standbys")
+	}
 }

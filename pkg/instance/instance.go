@@ -89,8 +89,9 @@ type Options struct {
 	// from, so a controller can tell outdated instances after a restart.
 	Template string
 	// HostPorts are the host ports (on 127.0.0.1) the guest may reach, at
-	// the user network's gateway: its dependencies' balancers and the
-	// host ports it opted into. Nothing else on the host is reachable.
+	// the user network's host address (10.0.2.2): its dependencies'
+	// balancers and the host ports it opted into. Nothing else on the host
+	// is reachable.
 	HostPorts []int
 	// Internet lets the guest reach the outside network.
 	Internet bool
@@ -141,9 +142,9 @@ type Manager struct {
 	Snapshots *snapshot.Store
 	// NoBurst starts instances at their cap instead of bursting.
 	NoBurst bool
-	// Firewall, called before an instance with Internet boots, keeps such
-	// guests off the host's loopback (pkg/firewall); nil guards nothing.
-	Firewall func(ctx context.Context) error
+	// Firewall holds guests whose network is open (dependencies, egress)
+	// to what they may reach; without one, such guests are refused.
+	Firewall Firewall
 
 	bursts bursts
 }
@@ -344,6 +345,7 @@ func (m *Manager) discard(ctx context.Context, inst *Instance, defined bool) {
 	cleanup := context.WithoutCancel(ctx)
 	if defined {
 		_ = m.HV.Destroy(cleanup, inst.Domain)
+		m.ended(cleanup, inst.Domain)
 		_ = m.HV.Undefine(cleanup, inst.Domain)
 	}
 	_ = os.RemoveAll(inst.Dir)

@@ -107,7 +107,11 @@ func (m *Manager) halt(ctx context.Context, inst *Instance, grace time.Duration)
 			m.waitStopped(ctx, inst.Domain, grace)
 		}
 	}
-	return m.HV.Destroy(ctx, inst.Domain)
+	if err := m.HV.Destroy(ctx, inst.Domain); err != nil {
+		return err
+	}
+	m.ended(ctx, inst.Domain)
+	return nil
 }
 
 // Owns says whether inst lives in this manager's directory: a daemon

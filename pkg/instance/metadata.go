@@ -3,7 +3,6 @@ package instance
 import (
 	"encoding/xml"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
@@ -46,15 +45,12 @@ func metadataOf(inst *Instance) metadata {
 		Reach: inst.Reach, Snapshot: inst.Snapshot, CPUQuota: inst.cpuQuota, Pool: inst.Pool}
 }
 
-// Reach is what a guest may open connections to; the daemon's side of
-// the agent channel enforces it.
+// Reach is what a guest may open connections to; the host's firewall
+// holds it to that.
 type Reach struct {
 	HostPorts []int `xml:"vmfleet:host-port" json:"host_ports,omitempty"`
 	Internet  bool  `xml:"vmfleet:internet,omitempty" json:"internet,omitempty"`
 }
-
-// Allows says whether the guest may reach host port.
-func (r Reach) Allows(port int) bool { return slices.Contains(r.HostPorts, port) }
 
 func (m *metadata) marshal() (string, error) {
 	m.NS = hypervisor.MetadataNamespace

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/agent"
-	"github.com/vmfleet/vmfleet/pkg/guestconfig"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/snapshot"
 )
@@ -34,7 +33,7 @@ func shapeOf(accel hypervisor.Accel, o Options) snapshot.Shape {
 func domainSpec(shape snapshot.Shape, o Options, name, disk, console string) *hypervisor.DomainSpec {
 	spec := SnapshotSpec(shape, name, disk, console)
 	spec.CPUQuota = quota(o.CPU)
-	spec.Internet = o.Internet
+	spec.OpenNetwork = openNetwork(o)
 	return spec
 }
 
@@ -46,7 +45,7 @@ func SnapshotSpec(shape snapshot.Shape, name, disk, console string) *hypervisor.
 		Name: name, Accel: shape.Accel, VCPUs: shape.VCPUs, MemoryMiB: shape.MemoryMiB, CPUPeriod: cpuPeriod,
 		Firmware: shape.Firmware, Kernel: shape.Kernel, Initrd: shape.Initrd, Cmdline: shape.Cmdline,
 		Disk: disk, ConsoleLog: console, TBCacheMiB: tbCache(),
-		Agent: agent.PortName, NetHost: guestconfig.UserNetwork.Host,
+		Agent: agent.PortName,
 	}
 }
 

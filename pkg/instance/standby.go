@@ -57,6 +57,11 @@ func (m *Manager) Prepare(ctx context.Context, o Options) (inst *Instance, err e
 		return inst, fmt.Errorf("prepare a standby: %w", err)
 	}
 	su.md.Standby, su.md.Snapshot, inst.Snapshot = true, snap.Key, snap.Key
+	if openNetwork(o) {
+		if err := m.guard(ctx); err != nil {
+			return inst, err
+		}
+	}
 	su.spec.Incoming = true
 	// fw_cfg needs a file at start; the config that counts comes with the
 	// wake.
@@ -70,6 +75,13 @@ func (m *Manager) Prepare(ctx context.Context, o Options) (inst *Instance, err e
 	}
 	if err := m.HV.Start(ctx, inst.Domain, true); err != nil {
 		return inst, err
+	}
+	if openNetwork(o) {
+		// Until it is taken it may reach no host port, but its kind's
+		// internet: its staging brings its network up.
+		if err := m.admit(ctx, inst.Domain, Reach{Internet: o.Internet}); err != nil {
+			return inst, err
+		}
 	}
 	if err := m.loadFile(ctx, inst.Domain, snap.State); err != nil {
 		return inst, fmt.Errorf("prepare a standby: %w", err)
@@ -125,6 +137,11 @@ func (m *Manager) Take(ctx context.Context, inst *Instance, o Options) error {
 			return err
 		}
 	}
+	if openNetwork(o) {
+		if err := m.admit(ctx, inst.Domain, inst.Reach); err != nil {
+			return err
+		}
+	}
 	if err := m.HV.Resume(ctx, inst.Domain); err != nil {
 		return err
 	}
@@ -139,12 +156,13 @@ func (m *Manager) Take(ctx context.Context, inst *Instance, o Options) error {
 
 // StandbyKey is what a standby made for o can serve: the launches whose
 // options lead to the same domain (image, service name, shape, caps and
-// network). Env, egress ports and host port are handed over at Take.
+// network, open or not). Env, egress ports and host port are handed over
+// at Take.
 func StandbyKey(o Options) string {
 	if o.Image == nil {
 		return ""
 	}
 	_ = o.defaults() // on a copy: the service, cpu and memory launches get
-	return fmt.Sprintf("fleet=%s/service=%s/template=%s/image=%s/cpu=%g/memory=%d/internet=%v",
-		o.Fleet, o.Service, o.Template, o.Image.Digest, o.CPU, o.MemoryBytes, o.Internet)
+	return fmt.Sprintf("fleet=%s/service=%s/template=%s/image=%s/cpu=%g/memory=%d/internet=%v/open=%v",
+		o.Fleet, o.Service, o.Template, o.Image.Digest, o.CPU, o.MemoryBytes, o.Internet, openNetwork(o))
 }

@@ -46,7 +46,7 @@ func (m *Manager) setup(accel hypervisor.Accel, o Options, inst *Instance) (*set
 	gc := guestconfig.Config{
 		Service: o.Service, InstanceID: inst.ID, Hostname: o.Service + "-" + strings.TrimPrefix(inst.ID, "i-"),
 		Command: o.Image.Command, Env: env, StopTimeout: guestconfig.Duration(o.StopTimeout),
-		Network: guestconfig.UserNetwork, HostPorts: o.HostPorts, Internet: o.Internet,
+		Network: guestconfig.UserNetwork, Internet: o.Internet,
 	}
 	gc.Metadata = identity(inst, &gc, o)
 	cfg, err := gc.Encode()
@@ -95,6 +95,7 @@ func (m *Manager) Start(ctx context.Context, inst *Instance, o Options) error {
 	if err := m.start(ctx, accel, o, inst); err != nil {
 		m.forgetBurst(inst.Domain)
 		_ = m.HV.Destroy(context.WithoutCancel(ctx), inst.Domain)
+		m.ended(ctx, inst.Domain)
 		inst.State = hypervisor.Shutoff
 		return err
 	}
@@ -105,10 +106,10 @@ func (m *Manager) Start(ctx context.Context, inst *Instance, o Options) error {
 // hibernated memory, from the snapshot of its shape, or by booting.
 func (m *Manager) start(ctx context.Context, accel hypervisor.Accel, o Options, inst *Instance) error {
 	log := m.log().With("instance", inst.ID, "service", o.Service)
-	if o.Internet && m.Firewall != nil {
+	if openNetwork(o) {
 		// Before every boot: a firewall flushed since the last is mended.
-		if err := m.Firewall(ctx); err != nil {
-			return invalid{fmt.Errorf("egress.internet: %w; or leave internet off", err)}
+		if err := m.guard(ctx); err != nil {
+			return err
 		}
 	}
 	su, err := m.setup(accel, o, inst)
@@ -188,6 +189,11 @@ func (m *Manager) start(ctx context.Context, accel hypervisor.Accel, o Options, 
 			return err
 		}
 	}
+	if openNetwork(o) {
+		if err := m.admit(ctx, inst.Domain, inst.Reach); err != nil {
+			return err
+		}
+	}
 	if err := m.HV.Resume(ctx, inst.Domain); err != nil {
 		return err
 	}
@@ -241,6 +247,7 @@ func (m *Manager) Hibernate(ctx context.Context, inst *Instance) error {
 		_ = os.Remove(path)
 		return fmt.Errorf("hibernate %s: %w", inst.ID, err)
 	}
+	m.ended(ctx, inst.Domain)
 	inst.State = hypervisor.Shutoff
 	return nil
 }

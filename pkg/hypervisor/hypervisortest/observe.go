@@ -147,3 +147,21 @@ func (f *Fake) PSS(ctx context.Context, name string) (uint64, error) {
 	}
 	return d.Stats.RSSKiB, nil
 }
+
+// Cgroups places a running domain's QEMU on the unified hierarchy as
+// libvirt does on a host without systemd.
+func (f *Fake) Cgroups(ctx context.Context, name string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("Cgroups", name); err != nil {
+		return "", err
+	}
+	d, err := f.get(name)
+	if err != nil {
+		return "", err
+	}
+	if d.State != hypervisor.Running && d.State != hypervisor.Paused {
+		return "", fmt.Errorf("cgroups of %s: domain is not running", name)
+	}
+	return "0::/machine/qemu-" + name + ".libvirt-qemu/emulator\n", nil
+}

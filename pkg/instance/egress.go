@@ -1,0 +1,85 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/vmfleet/vmfleet/pkg/firewall"
+)
+
+// Firewall holds each guest whose user network is open to what it may
+// reach; pkg/firewall's Guard is the one on a host.
+type Firewall interface {
+	// Ensure puts back the rules every guest relies on.
+	Ensure(ctx context.Context) error
+	// Admit makes domain's guest, its QEMU in cgroup, reach exactly r.
+	Admit(ctx context.Context, domain, cgroup string, r firewall.Reach) error
+	// Forget removes domain's rules.
+	Forget(ctx context.Context, domain string) error
+	// Prune removes the rules of every domain keep says is gone.
+	Prune(ctx context.Context, keep func(domain string) bool) error
+}
+
+// openNetwork says whether the guest opens connections of its own: to
+// its dependencies and host ports at 10.0.2.2, or to the outside. Its
+// network is then open, and the firewall holds it to those.
+func openNetwork(o Options) bool { return o.Internet || len(o.HostPorts) > 0 }
+
+// guard mends the firewall before a guest with an open network is made.
+func (m *Manager) guard(ctx context.Context) error {
+	if m.Firewall == nil {
+		return invalid{errors.New("depends_on and egress need the host's firewall, which this daemon does not keep; or leave them out")}
+	}
+	if err := m.Firewall.Ensure(ctx); err != nil {
+		return invalid{fmt.Errorf("depends_on and egress: %w; or leave them out", err)}
+	}
+	return nil
+}
+
+// admit gives the paused domain's guest its reach on the host's firewall,
+// before it runs an instruction with its network open.
+func (m *Manager) admit(ctx context.Context, domain string, r Reach) error {
+	if m.Firewall == nil {
+		return m.guard(ctx)
+	}
+	procs, err := m.HV.Cgroups(ctx, domain)
+	if err != nil {
+		return err
+	}
+	cgroup, err := firewall.Cgroup(procs)
+	if err != nil {
+		return fmt.Errorf("firewall of %s: %w", domain, err)
+	}
+	return m.Firewall.Admit(ctx, domain, cgroup, firewall.Reach{HostPorts: r.HostPorts, Internet: r.Internet})
+}
+
+// ended is the firewall's part of a domain's QEMU going: its rules hold
+// its cgroup until removed. A failure is logged; the next daemon start
+// prunes what is left.
+func (m *Manager) ended(ctx context.Context, domain string) {
+	if m.Firewall == nil {
+		return
+	}
+	if err := m.Firewall.Forget(context.WithoutCancel(ctx), domain); err != nil {
+		m.log().Warn("remove a guest's firewall rules", "domain", domain, "err", err)
+	}
+}
+
+// PruneFirewall removes the rules of domains libvirt no longer knows:
+// those a killed daemon left. Any home's domain libvirt knows keeps its
+// rules, even shut off: another daemon may be starting it.
+func (m *Manager) PruneFirewall(ctx context.Context) error {
+	if m.Firewall == nil {
+		return nil
+	}
+	doms, err := m.HV.Domains(ctx)
+	if err != nil {
+		return fmt.Errorf("prune the firewall: %w", err)
+	}
+	known := map[string]bool{}
+	for _, d := range doms {
+		known[d.Name] = true
+	}
+	return m.Firewall.Prune(ctx, func(domain string) bool { return known[domain] })
+}
