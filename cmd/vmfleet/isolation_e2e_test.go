@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/firewall"
 )
 
 // hostServer serves one page on the host (its loopback unless said
@@ -184,6 +186,24 @@ func TestGuestsReachOnlyTheirDependenciesAndOptedInHostPorts(t *testing.T) {
 		}
 		if n := secret.accepted.Load() - before; n != 0 {
 			t.Errorf("the host's loopback service accepted %d connections from the open guest", n)
+		}
+	})
+	t.Run("a daemon starting puts back the rules a flush took", func(t *testing.T) {
+		for _, chain := range []string{firewall.AllowChain, firewall.DenyChain} {
+			tool(t, "iptables", "-w", "-F", chain)
+		}
+		dep := fetchFrom(fleetListen(t, e, "iso", "db"))
+		dep = strings.Replace(dep, "127.0.0.1", "10.0.2.2", 1)
+		if r := e.inGuest(web[0].ID, dep); r.code == 0 {
+			t.Fatalf("web reached its dependency with its rules flushed: the test proves nothing")
+		}
+		e.must("daemon", "stop")
+		e.waitFor("web reaching its dependency again", 2*time.Minute, func() bool {
+			r := e.inGuest(web[0].ID, dep)
+			return r.code == 0 && strings.Contains(r.stdout, "the db's page")
+		})
+		if r := e.inGuest(web[0].ID, fetchFrom(outsideAddr)); r.code == 0 {
+			t.Errorf("web, without internet, read %q from %s after the restart", r.stdout, outsideAddr)
 		}
 	})
 	t.Run("exec passes the exit status through", func(t *testing.T) {

@@ -147,6 +147,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err := d.instances.PruneFirewall(ctx); err != nil {
 			d.log.Warn("remove the firewall rules of guests a stopped daemon left", "err", err)
 		}
+		if err := d.instances.Readmit(ctx); err != nil {
+			d.log.Warn("put back the firewall rules of running guests", "err", err)
+		}
 	}()
 	go func() {
 		if err := d.instances.Recap(ctx); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/vmfleet/vmfleet/pkg/firewall"
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 )
 
 // Firewall holds each guest whose user network is open to what it may
@@ -21,10 +22,14 @@ type Firewall interface {
 	Prune(ctx context.Context, keep func(domain string) bool) error
 }
 
+// open says whether the instance's guest opens connections of its own
+// (openNetwork, as it was launched).
+func (r Reach) open() bool { return r.Internet || len(r.HostPorts) > 0 }
+
 // openNetwork says whether the guest opens connections of its own: to
 // its dependencies and host ports at 10.0.2.2, or to the outside. Its
 // network is then open, and the firewall holds it to those.
-func openNetwork(o Options) bool { return o.Internet || len(o.HostPorts) > 0 }
+func openNetwork(o Options) bool { return Reach{HostPorts: o.HostPorts, Internet: o.Internet}.open() }
 
 // guard mends the firewall before a guest with an open network is made.
 func (m *Manager) guard(ctx context.Context) error {
@@ -82,4 +87,32 @@ func (m *Manager) PruneFirewall(ctx context.Context) error {
 		known[d.Name] = true
 	}
 	return m.Firewall.Prune(ctx, func(domain string) bool { return known[domain] })
+}
+
+// Readmit gives every running instance of this home whose network is open
+// its rules again, as it was launched with them: a daemon starting mends
+// a firewall flushed while none ran.
+func (m *Manager) Readmit(ctx context.Context) error {
+	insts, err := m.List(ctx)
+	if err != nil {
+		return fmt.Errorf("readmit guests to the firewall: %w", err)
+	}
+	guarded := false
+	var errs []error
+	for _, inst := range insts {
+		running := inst.State == hypervisor.Running || inst.State == hypervisor.Paused
+		if !m.Owns(inst) || !running || !inst.Reach.open() {
+			continue
+		}
+		if !guarded {
+			if err := m.guard(ctx); err != nil {
+				return err
+			}
+			guarded = true
+		}
+		if err := m.admit(ctx, inst.Domain, inst.Reach); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

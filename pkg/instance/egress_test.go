@@ -161,3 +161,21 @@ func TestAStandbysKeySaysWhetherItsNetworkIsOpen(t *testing.T) {
 		t.Fatal("the ports are handed over at Take; they should not split standbys")
 	}
 }
+
+func TestReadmitGivesRunningOpenInstancesTheirRulesAgain(t *testing.T) {
+	m, _, fw := withFirewall(t)
+	open := launch(t, m, Options{Image: testImage(t), HostPorts: []int{41000}})
+	launch(t, m, Options{Image: testImage(t)}) // restricted: no rules to give
+	stopped := launch(t, m, Options{Image: testImage(t), Internet: true})
+	if err := m.Stop(context.Background(), stopped, 0); err != nil {
+		t.Fatal(err)
+	}
+	before := len(fw.called())
+	if err := m.Readmit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ensure", fmt.Sprintf("admit %s /machine/qemu-%s.libvirt-qemu [41000] false", open.Domain, open.Domain)}
+	if got := fw.called()[before:]; !slices.Equal(got, want) {
+		t.Fatalf("readmit: %q, want %q", got, want)
+	}
+}
