@@ -55,13 +55,17 @@ func Cgroup(procCgroup string) (string, error) {
 	return "", errors.New("QEMU has no cgroup of its own on the unified hierarchy (cgroup v2), by which the firewall tells guests apart; mount cgroup2 before libvirtd starts")
 }
 
-// Admit makes domain's guest, whose QEMU runs in cgroup, reach exactly r
-// through an open user network: it replaces the rules the domain had.
-// The new rules are in before the old go, so a guest whose rules change
-// (a standby taken) is never left without.
-func (g *Guard) Admit(ctx context.Context, domain, cgroup string, r Reach) error {
+// Admit makes domain's guest, whose QEMU runs as uid in cgroup, reach
+// exactly r through an open user network: it replaces the rules the
+// domain had. The new rules are in before the old go, so a guest whose
+// rules change (a standby taken) is never left without.
+func (g *Guard) Admit(ctx context.Context, domain string, uid int, cgroup string, r Reach) error {
 	if g.uid == 0 {
 		return g.Ensure(ctx) // says why not
+	}
+	if uid != g.uid {
+		// OUTPUT jumps to the guests' chain for that user only.
+		return fmt.Errorf("firewall of %s: its QEMU runs as uid %d, not as libvirt's QEMU user (uid %d) whose connections the firewall holds; use qemu:///system", domain, uid, g.uid)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -25,7 +25,7 @@ func admitted(t *testing.T) (*fakeTables, *Guard) {
 
 func TestAGuestWithoutInternetMayOpenItsHostPortsAndNothingElse(t *testing.T) {
 	tables, g := admitted(t)
-	if err := g.Admit(context.Background(), "vmfleet-web", webCgroup, Reach{HostPorts: []int{40001, 5432}}); err != nil {
+	if err := g.Admit(context.Background(), "vmfleet-web", qemuUID, webCgroup, Reach{HostPorts: []int{40001, 5432}}); err != nil {
 		t.Fatal(err)
 	}
 	allow := tables.chains["iptables"][AllowChain]
@@ -44,7 +44,7 @@ func TestAGuestWithoutInternetMayOpenItsHostPortsAndNothingElse(t *testing.T) {
 
 func TestAGuestWithInternetIsRefusedOnlyTheLoopbackItWasNotGiven(t *testing.T) {
 	tables, g := admitted(t)
-	if err := g.Admit(context.Background(), "vmfleet-open", webCgroup, Reach{Internet: true}); err != nil {
+	if err := g.Admit(context.Background(), "vmfleet-open", qemuUID, webCgroup, Reach{Internet: true}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(tables.chains["iptables"][AllowChain]) + len(tables.chains["iptables"][DenyChain]); n != 0 {
@@ -55,9 +55,9 @@ func TestAGuestWithInternetIsRefusedOnlyTheLoopbackItWasNotGiven(t *testing.T) {
 func TestAdmittingAgainReplacesTheRulesAddingTheNewBeforeRemovingTheOld(t *testing.T) {
 	tables, g := admitted(t)
 	ctx := context.Background()
-	g.Admit(ctx, "vmfleet-web", webCgroup, Reach{}) // a standby: nothing yet
+	g.Admit(ctx, "vmfleet-web", qemuUID, webCgroup, Reach{}) // a standby: nothing yet
 	before := len(tables.changes)
-	if err := g.Admit(ctx, "vmfleet-web", webCgroup, Reach{HostPorts: []int{40001}}); err != nil {
+	if err := g.Admit(ctx, "vmfleet-web", qemuUID, webCgroup, Reach{HostPorts: []int{40001}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(tables.chains["iptables"][AllowChain]); got != 1 {
@@ -82,8 +82,8 @@ func TestAdmittingAgainReplacesTheRulesAddingTheNewBeforeRemovingTheOld(t *testi
 func TestForgetRemovesOnlyThatGuestsRules(t *testing.T) {
 	tables, g := admitted(t)
 	ctx := context.Background()
-	g.Admit(ctx, "vmfleet-web", webCgroup, Reach{HostPorts: []int{40001}})
-	g.Admit(ctx, "vmfleet-db", dbCgroup, Reach{})
+	g.Admit(ctx, "vmfleet-web", qemuUID, webCgroup, Reach{HostPorts: []int{40001}})
+	g.Admit(ctx, "vmfleet-db", qemuUID, dbCgroup, Reach{})
 	if err := g.Forget(ctx, "vmfleet-db"); err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +105,8 @@ func TestForgetRemovesOnlyThatGuestsRules(t *testing.T) {
 func TestPruneRemovesTheRulesOfDomainsThatAreGone(t *testing.T) {
 	tables, g := admitted(t)
 	ctx := context.Background()
-	g.Admit(ctx, "vmfleet-web", webCgroup, Reach{HostPorts: []int{40001}})
-	g.Admit(ctx, "vmfleet-db", dbCgroup, Reach{HostPorts: []int{40002}})
+	g.Admit(ctx, "vmfleet-web", qemuUID, webCgroup, Reach{HostPorts: []int{40001}})
+	g.Admit(ctx, "vmfleet-db", qemuUID, dbCgroup, Reach{HostPorts: []int{40002}})
 	if err := g.Prune(ctx, func(d string) bool { return d == "vmfleet-web" }); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestAdmitMendsAFlushedFirewallFirst(t *testing.T) {
 	tables, g := admitted(t)
 	tables.chains["iptables"]["OUTPUT"] = nil
 	tables.chains["iptables"][GuestsChain] = nil
-	if err := g.Admit(context.Background(), "vmfleet-web", webCgroup, Reach{}); err != nil {
+	if err := g.Admit(context.Background(), "vmfleet-web", qemuUID, webCgroup, Reach{}); err != nil {
 		t.Fatal(err)
 	}
 	if len(tables.chains["iptables"]["OUTPUT"]) != 1 || len(tables.chains["iptables"][GuestsChain]) != 4 {
@@ -148,5 +148,17 @@ func TestTheCgroupToMatchIsTheDomainsOnTheUnifiedHierarchy(t *testing.T) {
 		if _, err := Cgroup(proc); err == nil || !strings.Contains(err.Error(), "cgroup2") {
 			t.Errorf("Cgroup(%q): %v; want an error that says to mount cgroup2", proc, err)
 		}
+	}
+}
+
+func TestAGuestWhoseQEMUIsNotQEMUsUserIsNotAdmitted(t *testing.T) {
+	tables, g := admitted(t)
+	before := len(tables.changes)
+	err := g.Admit(context.Background(), "vmfleet-web", 0, webCgroup, Reach{HostPorts: []int{40001}})
+	if err == nil || !strings.Contains(err.Error(), "uid 0") {
+		t.Fatalf("a QEMU running as root: %v, want refused (the jump to its rules is for QEMU's user only)", err)
+	}
+	if extra := tables.changes[before:]; len(extra) != 0 {
+		t.Fatalf("changed the firewall anyway: %q", extra)
 	}
 }

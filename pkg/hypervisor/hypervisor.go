@@ -59,9 +59,9 @@ type Hypervisor interface {
 	Limits(ctx context.Context, name string) (Limits, error)
 	// PSS is the proportional set size of the running domain's QEMU, KiB.
 	PSS(ctx context.Context, name string) (uint64, error)
-	// Cgroups is the running domain's QEMU's /proc/PID/cgroup: where the
-	// host's firewall finds its connections.
-	Cgroups(ctx context.Context, name string) (string, error)
+	// QEMUProcess describes the running domain's QEMU: what the host's
+	// firewall tells its connections by.
+	QEMUProcess(ctx context.Context, name string) (Process, error)
 	// Stats samples every running domain's CPU time and memory.
 	Stats(ctx context.Context) (map[string]Stats, error)
 	// Events streams domain lifecycle events until ctx ends.
@@ -87,6 +87,12 @@ const (
 	Stopping State = "stopping"
 	Other    State = "other"
 )
+
+// Process is a domain's QEMU process as the host sees it.
+type Process struct {
+	UID     int    // its filesystem uid, which owns the sockets it opens
+	Cgroups string // its /proc/PID/cgroup
+}
 
 // Limits are the caps read back from libvirt.
 type Limits struct {

@@ -27,17 +27,37 @@ func (h *Libvirt) PSS(ctx context.Context, name string) (uint64, error) {
 	return rollupPSS(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 }
 
-// Cgroups is the running domain's QEMU's /proc/PID/cgroup.
-func (h *Libvirt) Cgroups(ctx context.Context, name string) (string, error) {
+// QEMUProcess describes the running domain's QEMU process.
+func (h *Libvirt) QEMUProcess(ctx context.Context, name string) (Process, error) {
 	pid, err := h.qemuPID(name)
 	if err != nil {
-		return "", fmt.Errorf("cgroups of %s: %w", name, err)
+		return Process{}, fmt.Errorf("qemu process of %s: %w", name, err)
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	return readProcess(fmt.Sprintf("/proc/%d", pid))
+}
+
+// readProcess reads a process's uid and cgroups from its /proc directory.
+func readProcess(dir string) (Process, error) {
+	cg, err := os.ReadFile(filepath.Join(dir, "cgroup"))
 	if err != nil {
-		return "", fmt.Errorf("cgroups of %s: %w", name, err)
+		return Process{}, err
 	}
-	return string(b), nil
+	status, err := os.ReadFile(filepath.Join(dir, "status"))
+	if err != nil {
+		return Process{}, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		// Uid: real, effective, saved, filesystem; the firewall's owner
+		// match reads a socket's opener's filesystem uid.
+		if f := strings.Fields(line); len(f) == 5 && f[0] == "Uid:" {
+			uid, err := strconv.Atoi(f[4])
+			if err != nil {
+				return Process{}, fmt.Errorf("%s/status: %q", dir, line)
+			}
+			return Process{UID: uid, Cgroups: string(cg)}, nil
+		}
+	}
+	return Process{}, fmt.Errorf("%s/status: no Uid line", dir)
 }
 
 // qemuPID is the running domain's QEMU's pid, from the file libvirt keeps.

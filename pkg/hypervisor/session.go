@@ -307,12 +307,12 @@ func (s *Session) PSS(ctx context.Context, name string) (uint64, error) {
 	return l.PSS(ctx, name)
 }
 
-func (s *Session) Cgroups(ctx context.Context, name string) (string, error) {
+func (s *Session) QEMUProcess(ctx context.Context, name string) (Process, error) {
 	l, err := s.conn()
 	if err != nil {
-		return "", err
+		return Process{}, err
 	}
-	return l.Cgroups(ctx, name)
+	return l.QEMUProcess(ctx, name)
 }
 
 func (s *Session) Stats(ctx context.Context) (map[string]Stats, error) {

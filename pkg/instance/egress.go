@@ -14,8 +14,9 @@ import (
 type Firewall interface {
 	// Ensure puts back the rules every guest relies on.
 	Ensure(ctx context.Context) error
-	// Admit makes domain's guest, its QEMU in cgroup, reach exactly r.
-	Admit(ctx context.Context, domain, cgroup string, r firewall.Reach) error
+	// Admit makes domain's guest, its QEMU running as uid in cgroup,
+	// reach exactly r.
+	Admit(ctx context.Context, domain string, uid int, cgroup string, r firewall.Reach) error
 	// Forget removes domain's rules.
 	Forget(ctx context.Context, domain string) error
 	// Prune removes the rules of every domain keep says is gone.
@@ -48,15 +49,15 @@ func (m *Manager) admit(ctx context.Context, domain string, r Reach) error {
 	if m.Firewall == nil {
 		return m.guard(ctx)
 	}
-	procs, err := m.HV.Cgroups(ctx, domain)
+	qemu, err := m.HV.QEMUProcess(ctx, domain)
 	if err != nil {
 		return err
 	}
-	cgroup, err := firewall.Cgroup(procs)
+	cgroup, err := firewall.Cgroup(qemu.Cgroups)
 	if err != nil {
 		return fmt.Errorf("firewall of %s: %w", domain, err)
 	}
-	return m.Firewall.Admit(ctx, domain, cgroup, firewall.Reach{HostPorts: r.HostPorts, Internet: r.Internet})
+	return m.Firewall.Admit(ctx, domain, qemu.UID, cgroup, firewall.Reach{HostPorts: r.HostPorts, Internet: r.Internet})
 }
 
 // ended is the firewall's part of a domain's QEMU going: its rules hold

@@ -38,7 +38,10 @@ func (f *fakeFirewall) log(call string) error {
 
 func (f *fakeFirewall) Ensure(context.Context) error { return f.log("ensure") }
 
-func (f *fakeFirewall) Admit(_ context.Context, domain, cgroup string, r firewall.Reach) error {
+func (f *fakeFirewall) Admit(_ context.Context, domain string, uid int, cgroup string, r firewall.Reach) error {
+	if uid != hypervisortest.QEMUUID {
+		return fmt.Errorf("uid %d", uid)
+	}
 	return f.log(fmt.Sprintf("admit %s %s %v %v", domain, cgroup, r.HostPorts, r.Internet))
 }
 
@@ -139,7 +142,7 @@ func TestWithoutAWorkingFirewallAnOpenInstanceIsRefusedAndNothingIsLeft(t *testi
 
 func TestAFailedAdmitLeavesNoDomainAndNoRules(t *testing.T) {
 	m, hv, fw := withFirewall(t)
-	hv.FailOn("Cgroups", errors.New("no such process"))
+	hv.FailOn("QEMUProcess", errors.New("no such process"))
 	if _, err := m.Launch(context.Background(), Options{Image: testImage(t), HostPorts: []int{41000}}); err == nil {
 		t.Fatal("launched without its rules")
 	}

@@ -148,20 +148,23 @@ func (f *Fake) PSS(ctx context.Context, name string) (uint64, error) {
 	return d.Stats.RSSKiB, nil
 }
 
-// Cgroups places a running domain's QEMU on the unified hierarchy as
-// libvirt does on a host without systemd.
-func (f *Fake) Cgroups(ctx context.Context, name string) (string, error) {
+// QEMUProcess places a running domain's QEMU on the unified hierarchy as
+// libvirt does on a host without systemd, running as QEMUUID.
+func (f *Fake) QEMUProcess(ctx context.Context, name string) (hypervisor.Process, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.record("Cgroups", name); err != nil {
-		return "", err
+	if err := f.record("QEMUProcess", name); err != nil {
+		return hypervisor.Process{}, err
 	}
 	d, err := f.get(name)
 	if err != nil {
-		return "", err
+		return hypervisor.Process{}, err
 	}
 	if d.State != hypervisor.Running && d.State != hypervisor.Paused {
-		return "", fmt.Errorf("cgroups of %s: domain is not running", name)
+		return hypervisor.Process{}, fmt.Errorf("qemu process of %s: domain is not running", name)
 	}
-	return "0::/machine/qemu-" + name + ".libvirt-qemu/emulator\n", nil
+	return hypervisor.Process{UID: QEMUUID, Cgroups: "0::/machine/qemu-" + name + ".libvirt-qemu/emulator\n"}, nil
 }
+
+// QEMUUID is the uid the fake's QEMUs run as: Debian's libvirt-qemu.
+const QEMUUID = 64055
