@@ -10,14 +10,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/user"
 	"sync"
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/agent"
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/controller"
-	"github.com/vmfleet/vmfleet/pkg/firewall"
 	"github.com/vmfleet/vmfleet/pkg/home"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/image"
@@ -143,14 +141,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.log.Warn("remove the standbys a stopped daemon left", "err", err)
 		}
 	}()
-	go func() {
-		if err := d.instances.PruneFirewall(ctx); err != nil {
-			d.log.Warn("remove the firewall rules of guests a stopped daemon left", "err", err)
-		}
-		if err := d.instances.Readmit(ctx); err != nil {
-			d.log.Warn("put back the firewall rules of running guests", "err", err)
-		}
-	}()
+	go d.keepFirewall(ctx)
 	go func() {
 		if err := d.instances.Recap(ctx); err != nil {
 			d.log.Warn("cap instances a stopped daemon left bursting", "err", err)
@@ -276,15 +267,4 @@ func (d *Daemon) launchInfo() api.Launch {
 		})
 	}
 	return l
-}
-
-// guestFirewall holds the guests whose network is open to what each may
-// reach; none where QEMU's user is unknown (launches of such guests say
-// so).
-func guestFirewall() instance.Firewall {
-	uid, ok := hypervisor.QEMUUser(user.Lookup)
-	if !ok {
-		return nil
-	}
-	return firewall.New(uid, nil)
 }

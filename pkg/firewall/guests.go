@@ -120,6 +120,45 @@ func (g *Guard) Prune(ctx context.Context, keep func(domain string) bool) error 
 	return g.delete(ctx, f, "gone domains", gone)
 }
 
+// Rules counts each domain's rules: what a guest was given (Admit) that
+// is still there.
+func (g *Guard) Rules(ctx context.Context) (map[string]int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	all, err := g.rulesOf(ctx, g.families[0], "")
+	if err != nil {
+		return nil, fmt.Errorf("list the guests' firewall rules: %w", err)
+	}
+	counts := map[string]int{}
+	for _, r := range all {
+		counts[domainOf(r)]++
+	}
+	return counts, nil
+}
+
+// RuleCount is how many rules Admit gives a guest that may reach r.
+func RuleCount(r Reach) int {
+	return len(guestRules("", "", r))
+}
+
+// Intact says whether the jump to the guests' chain and that chain are
+// as Ensure left them: a cheaper look than Ensure, for a periodic check.
+func (g *Guard) Intact(ctx context.Context) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, f := range g.families {
+		if g.do(ctx, f.cmd, append([]string{"-w", "-C"}, g.jump()...)...) != nil {
+			return false
+		}
+		for _, r := range f.guestRules() {
+			if g.do(ctx, f.cmd, append([]string{"-w", "-C", GuestsChain}, r...)...) != nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func (g *Guard) delete(ctx context.Context, f family, domain string, rules [][]string) error {
 	for _, r := range rules {
 		if err := g.do(ctx, f.cmd, append([]string{"-w", "-D"}, r...)...); err != nil {

@@ -162,3 +162,29 @@ func TestAGuestWhoseQEMUIsNotQEMUsUserIsNotAdmitted(t *testing.T) {
 		t.Fatalf("changed the firewall anyway: %q", extra)
 	}
 }
+
+func TestRulesCountsWhatEachGuestStillHasAndIntactSeesAFlush(t *testing.T) {
+	tables, g := admitted(t)
+	ctx := context.Background()
+	web, db := Reach{HostPorts: []int{40001, 40002}}, Reach{Internet: true, HostPorts: []int{40003}}
+	g.Admit(ctx, "vmfleet-web", qemuUID, webCgroup, web)
+	g.Admit(ctx, "vmfleet-db", qemuUID, dbCgroup, db)
+	counts, err := g.Rules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["vmfleet-web"] != RuleCount(web) || counts["vmfleet-db"] != RuleCount(db) || RuleCount(web) != 4 || RuleCount(db) != 1 {
+		t.Fatalf("counts %v, want web %d and db %d", counts, RuleCount(web), RuleCount(db))
+	}
+	if !g.Intact(ctx) {
+		t.Fatal("Ensure's firewall is not intact")
+	}
+	tables.chains["iptables"][DenyChain] = nil
+	if counts, _ := g.Rules(ctx); counts["vmfleet-web"] != 2 {
+		t.Fatalf("after a flush of the deny chain web has %d rules, want its 2 allows", counts["vmfleet-web"])
+	}
+	tables.chains["iptables"][GuestsChain] = tables.chains["iptables"][GuestsChain][1:]
+	if g.Intact(ctx) {
+		t.Fatal("a chain missing its first rule looks intact")
+	}
+}

@@ -21,6 +21,10 @@ type Firewall interface {
 	Forget(ctx context.Context, domain string) error
 	// Prune removes the rules of every domain keep says is gone.
 	Prune(ctx context.Context, keep func(domain string) bool) error
+	// Rules counts the rules each domain has.
+	Rules(ctx context.Context) (map[string]int, error)
+	// Intact says whether the rules every guest relies on are in place.
+	Intact(ctx context.Context) bool
 }
 
 // open says whether the instance's guest opens connections of its own
@@ -72,45 +76,61 @@ func (m *Manager) ended(ctx context.Context, domain string) {
 	}
 }
 
-// PruneFirewall removes the rules of domains libvirt no longer knows:
-// those a killed daemon left. Any home's domain libvirt knows keeps its
-// rules, even shut off: another daemon may be starting it.
-func (m *Manager) PruneFirewall(ctx context.Context) error {
+// CheckFirewall mends what a firewall flush took: the chains, and the
+// rules of every running guest of this home whose network is open, as it
+// was launched with them. With prune it first removes the rules of
+// domains libvirt no longer knows (those a killed daemon left); any
+// home's domain libvirt knows keeps its rules, even shut off, as another
+// daemon may be starting it. Cheap when nothing is missing: a few
+// iptables listings.
+func (m *Manager) CheckFirewall(ctx context.Context, prune bool) error {
 	if m.Firewall == nil {
 		return nil
 	}
 	doms, err := m.HV.Domains(ctx)
 	if err != nil {
-		return fmt.Errorf("prune the firewall: %w", err)
+		return fmt.Errorf("check the firewall: %w", err)
 	}
-	known := map[string]bool{}
+	if prune {
+		known := map[string]bool{}
+		for _, d := range doms {
+			known[d.Name] = true
+		}
+		if err := m.Firewall.Prune(ctx, func(domain string) bool { return known[domain] }); err != nil {
+			return err
+		}
+	}
+	var open []*Instance
 	for _, d := range doms {
-		known[d.Name] = true
-	}
-	return m.Firewall.Prune(ctx, func(domain string) bool { return known[domain] })
-}
-
-// Readmit gives every running instance of this home whose network is open
-// its rules again, as it was launched with them: a daemon starting mends
-// a firewall flushed while none ran.
-func (m *Manager) Readmit(ctx context.Context) error {
-	insts, err := m.List(ctx)
-	if err != nil {
-		return fmt.Errorf("readmit guests to the firewall: %w", err)
-	}
-	guarded := false
-	var errs []error
-	for _, inst := range insts {
-		running := inst.State == hypervisor.Running || inst.State == hypervisor.Paused
-		if !m.Owns(inst) || !running || !inst.Reach.open() {
+		md, err := parseMetadata(d.Metadata)
+		if err != nil || md.Standby { // a standby's rules are given again when it is taken
 			continue
 		}
-		if !guarded {
-			if err := m.guard(ctx); err != nil {
-				return err
-			}
-			guarded = true
+		inst := instanceOf(d, md)
+		running := inst.State == hypervisor.Running || inst.State == hypervisor.Paused
+		if m.Owns(inst) && running && inst.Reach.open() {
+			open = append(open, inst)
 		}
+	}
+	if len(open) == 0 {
+		return nil
+	}
+	if !m.Firewall.Intact(ctx) {
+		if err := m.guard(ctx); err != nil {
+			return err
+		}
+	}
+	counts, err := m.Firewall.Rules(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, inst := range open {
+		r := firewall.Reach{HostPorts: inst.Reach.HostPorts, Internet: inst.Reach.Internet}
+		if counts[inst.Domain] == firewall.RuleCount(r) {
+			continue
+		}
+		m.log().Warn("a guest's firewall rules were gone; putting them back", "domain", inst.Domain)
 		if err := m.admit(ctx, inst.Domain, inst.Reach); err != nil {
 			errs = append(errs, err)
 		}

@@ -20,9 +20,11 @@ type fakeFirewall struct {
 	hv *hypervisortest.Fake
 
 	mu       sync.Mutex
-	calls    []string // "ensure", "admit DOMAIN CGROUP PORTS INTERNET", "forget DOMAIN"
+	calls    []string // "ensure", "admit DOMAIN CGROUP PORTS INTERNET", "forget DOMAIN", "prune"
 	hvBefore map[string]int
 	fail     error
+	rules    map[string]int // domain → rules it holds
+	broken   bool           // the chains are not intact
 }
 
 func (f *fakeFirewall) log(call string) error {
@@ -42,14 +44,49 @@ func (f *fakeFirewall) Admit(_ context.Context, domain string, uid int, cgroup s
 	if uid != hypervisortest.QEMUUID {
 		return fmt.Errorf("uid %d", uid)
 	}
-	return f.log(fmt.Sprintf("admit %s %s %v %v", domain, cgroup, r.HostPorts, r.Internet))
+	if err := f.log(fmt.Sprintf("admit %s %s %v %v", domain, cgroup, r.HostPorts, r.Internet)); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.rules == nil {
+		f.rules = map[string]int{}
+	}
+	f.rules[domain] = firewall.RuleCount(r)
+	return nil
 }
 
 func (f *fakeFirewall) Forget(_ context.Context, domain string) error {
+	f.mu.Lock()
+	delete(f.rules, domain)
+	f.mu.Unlock()
 	return f.log("forget " + domain)
 }
 
 func (f *fakeFirewall) Prune(context.Context, func(string) bool) error { return f.log("prune") }
+
+func (f *fakeFirewall) Rules(context.Context) (map[string]int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]int{}
+	for d, n := range f.rules {
+		out[d] = n
+	}
+	return out, nil
+}
+
+func (f *fakeFirewall) Intact(context.Context) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.broken
+}
+
+// flush is a firewall reload that took every rule.
+func (f *fakeFirewall) flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules, f.broken = nil, true
+}
 
 func (f *fakeFirewall) called() []string {
 	f.mu.Lock()
@@ -165,7 +202,25 @@ func TestAStandbysKeySaysWhetherItsNetworkIsOpen(t *testing.T) {
 	}
 }
 
-func TestReadmitGivesRunningOpenInstancesTheirRulesAgain(t *testing.T) {
+func TestACheckWithNothingMissingChangesNothing(t *testing.T) {
+	m, _, fw := withFirewall(t)
+	launch(t, m, Options{Image: testImage(t), HostPorts: []int{41000}})
+	before := len(fw.called())
+	if err := m.CheckFirewall(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	if got := fw.called()[before:]; len(got) != 0 {
+		t.Fatalf("a check of an intact firewall did %q", got)
+	}
+	if err := m.CheckFirewall(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if got := fw.called()[before:]; !slices.Equal(got, []string{"prune"}) {
+		t.Fatalf("a check that prunes did %q, want the prune alone", got)
+	}
+}
+
+func TestACheckPutsBackTheChainsAndTheRulesOfRunningOpenInstances(t *testing.T) {
 	m, _, fw := withFirewall(t)
 	open := launch(t, m, Options{Image: testImage(t), HostPorts: []int{41000}})
 	launch(t, m, Options{Image: testImage(t)}) // restricted: no rules to give
@@ -173,12 +228,13 @@ func TestReadmitGivesRunningOpenInstancesTheirRulesAgain(t *testing.T) {
 	if err := m.Stop(context.Background(), stopped, 0); err != nil {
 		t.Fatal(err)
 	}
+	fw.flush()
 	before := len(fw.called())
-	if err := m.Readmit(context.Background()); err != nil {
+	if err := m.CheckFirewall(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"ensure", fmt.Sprintf("admit %s /machine/qemu-%s.libvirt-qemu [41000] false", open.Domain, open.Domain)}
 	if got := fw.called()[before:]; !slices.Equal(got, want) {
-		t.Fatalf("readmit: %q, want %q", got, want)
+		t.Fatalf("check after a flush: %q, want %q", got, want)
 	}
 }
