@@ -31,6 +31,9 @@ type Firewall interface {
 // (openNetwork, as it was launched).
 func (r Reach) open() bool { return r.Internet || len(r.HostPorts) > 0 }
 
+// rules is the reach as the firewall takes it.
+func (r Reach) rules() firewall.Reach { return firewall.Reach{HostPorts: r.HostPorts, Internet: r.Internet} }
+
 // openNetwork says whether the guest opens connections of its own: to
 // its dependencies and host ports at 10.0.2.2, or to the outside. Its
 // network is then open, and the firewall holds it to those.
@@ -61,7 +64,7 @@ func (m *Manager) admit(ctx context.Context, domain string, r Reach) error {
 	if err != nil {
 		return fmt.Errorf("firewall of %s: %w", domain, err)
 	}
-	return m.Firewall.Admit(ctx, domain, qemu.UID, cgroup, firewall.Reach{HostPorts: r.HostPorts, Internet: r.Internet})
+	return m.Firewall.Admit(ctx, domain, qemu.UID, cgroup, r.rules())
 }
 
 // ended is the firewall's part of a domain's QEMU going: its rules hold
@@ -126,8 +129,7 @@ func (m *Manager) CheckFirewall(ctx context.Context, prune bool) error {
 	}
 	var errs []error
 	for _, inst := range open {
-		r := firewall.Reach{HostPorts: inst.Reach.HostPorts, Internet: inst.Reach.Internet}
-		if counts[inst.Domain] == firewall.RuleCount(r) {
+		if counts[inst.Domain] == firewall.RuleCount(inst.Reach.rules()) {
 			continue
 		}
 		m.log().Warn("a guest's firewall rules were gone; putting them back", "domain", inst.Domain)
