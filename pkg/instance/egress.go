@@ -32,7 +32,9 @@ type Firewall interface {
 func (r Reach) open() bool { return r.Internet || len(r.HostPorts) > 0 }
 
 // rules is the reach as the firewall takes it.
-func (r Reach) rules() firewall.Reach { return firewall.Reach{HostPorts: r.HostPorts, Internet: r.Internet} }
+func (r Reach) rules() firewall.Reach {
+	return firewall.Reach{HostPorts: r.HostPorts, Internet: r.Internet}
+}
 
 // openNetwork says whether the guest opens connections of its own: to
 // its dependencies and host ports at 10.0.2.2, or to the outside. Its
