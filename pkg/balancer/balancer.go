@@ -147,8 +147,12 @@ type Balancer struct {
 	// serving counts Serve calls, whose connections Shutdown waits for.
 	serving sync.WaitGroup
 
-	mu       sync.Mutex
-	closed   bool
+	mu sync.Mutex
+	// closed means Close began: nothing new, and the connections go.
+	closed bool
+	// stopping means Shutdown began: no new listener or target, while the
+	// connections already accepted still reach targets.
+	stopping bool
 	targets  []*target // registration order
 	byAddr   map[string]*target
 	rotation []*target // healthy, not draining, registration order
@@ -253,7 +257,7 @@ func (b *Balancer) register(addr string, initial health.State) error {
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
+	if b.refusing() {
 		return fmt.Errorf("register %s: %w", addr, ErrClosed)
 	}
 	if old, ok := b.byAddr[addr]; ok {
@@ -396,7 +400,7 @@ func (b *Balancer) Targets() []TargetStatus {
 // meanwhile wait for the next process instead of being refused.
 func (b *Balancer) Shutdown(ctx context.Context) error {
 	b.mu.Lock()
-	b.closed = true
+	b.stopping = true
 	b.mu.Unlock()
 	b.stopAccepting()
 	done := make(chan struct{})
@@ -419,6 +423,10 @@ func (b *Balancer) Close() error {
 	b.wg.Wait()
 	return nil
 }
+
+// refusing says whether the balancer takes no new listener or target;
+// Balancer.mu held.
+func (b *Balancer) refusing() bool { return b.closed || b.stopping }
 
 // reason is the target's ELB reason; Balancer.mu held.
 func (t *target) reason() string {

@@ -577,6 +577,41 @@ func TestShutdownLetsAConnectionInFlightFinishAndAcceptsNoNewOne(t *testing.T) {
 	}
 }
 
+// A connection accepted before Shutdown and still dialing its target when
+// Shutdown begins is in flight too: it reaches a target (once in CI, a
+// daemon upgrade reset one request of 88 this way).
+func TestShutdownLetsAConnectionStillDialingReachItsTarget(t *testing.T) {
+	slow := tcpCheck
+	slow.Interval = time.Hour // keep the stuck target "healthy"
+	b, lb := startBalancer(t, Options{Check: slow, ConnectTimeout: 500 * time.Millisecond})
+	stuck, good := newStuckTarget(t), newRawBackend(t, "good")
+	register(t, b, stuck.addr, good.addr) // rotation tries stuck first
+	waitState(t, b, stuck.addr, health.Healthy)
+	waitState(t, b, good.addr, health.Healthy)
+	stuck.fill(t)
+	answer := make(chan string, 1)
+	go func() {
+		got, err := ask(lb, "name")
+		if err != nil {
+			got = err.Error()
+		}
+		answer <- got
+	}()
+	time.Sleep(200 * time.Millisecond) // accepted; dialing the stuck target
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shut <- b.Shutdown(ctx)
+	}()
+	if got := <-answer; got != "good" {
+		t.Errorf("the connection that was dialing when Shutdown began got %q, want the good target's answer", got)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
+
 func TestATargetCountsItsConnectionsAndBytesBothWays(t *testing.T) {
 	backend, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -50,7 +50,7 @@ func ListenAddr(addr string) (string, error) {
 // supervisor keeps open across restarts), until ctx ends or Close.
 func (b *Balancer) Start(ctx context.Context, ln net.Listener) (net.Addr, error) {
 	b.mu.Lock()
-	if b.closed {
+	if b.refusing() {
 		b.mu.Unlock()
 		ln.Close()
 		return nil, fmt.Errorf("listen %s: %w", ln.Addr(), ErrClosed)
@@ -72,7 +72,7 @@ func (b *Balancer) Start(ctx context.Context, ln net.Listener) (net.Addr, error)
 // returns an error if accepting fails for good. Serve closes ln.
 func (b *Balancer) Serve(ctx context.Context, ln net.Listener) error {
 	b.mu.Lock()
-	if b.closed {
+	if b.refusing() {
 		b.mu.Unlock()
 		ln.Close()
 		return fmt.Errorf("serve on %s: %w", ln.Addr(), ErrClosed)
