@@ -341,11 +341,9 @@ func pickPort(inst *Instance, o Options) error {
 // discard removes what making inst left, after a failure: its domain
 // (if defined), its directory.
 func (m *Manager) discard(ctx context.Context, inst *Instance, defined bool) {
-	m.forgetBurst(inst.Domain)
 	cleanup := context.WithoutCancel(ctx)
 	if defined {
-		_ = m.HV.Destroy(cleanup, inst.Domain)
-		m.ended(cleanup, inst.Domain)
+		_ = m.destroy(cleanup, inst.Domain)
 		_ = m.HV.Undefine(cleanup, inst.Domain)
 	}
 	_ = os.RemoveAll(inst.Dir)

@@ -107,10 +107,17 @@ func (m *Manager) halt(ctx context.Context, inst *Instance, grace time.Duration)
 			m.waitStopped(ctx, inst.Domain, grace)
 		}
 	}
-	if err := m.HV.Destroy(ctx, inst.Domain); err != nil {
+	return m.destroy(ctx, inst.Domain)
+}
+
+// destroy ends the domain's QEMU at once, and what the manager keeps for
+// a running QEMU: its burst and, once it is gone, its firewall rules.
+func (m *Manager) destroy(ctx context.Context, domain string) error {
+	m.forgetBurst(domain)
+	if err := m.HV.Destroy(ctx, domain); err != nil {
 		return err
 	}
-	m.ended(ctx, inst.Domain)
+	m.ended(ctx, domain)
 	return nil
 }
 

@@ -93,9 +93,7 @@ func (m *Manager) Start(ctx context.Context, inst *Instance, o Options) error {
 		return err
 	}
 	if err := m.start(ctx, accel, o, inst); err != nil {
-		m.forgetBurst(inst.Domain)
-		_ = m.HV.Destroy(context.WithoutCancel(ctx), inst.Domain)
-		m.ended(ctx, inst.Domain)
+		_ = m.destroy(context.WithoutCancel(ctx), inst.Domain)
 		inst.State = hypervisor.Shutoff
 		return err
 	}
@@ -242,12 +240,10 @@ func (m *Manager) Hibernate(ctx context.Context, inst *Instance) error {
 		_ = m.HV.Resume(context.WithoutCancel(ctx), inst.Domain)
 		return fmt.Errorf("hibernate %s: %w", inst.ID, err)
 	}
-	m.forgetBurst(inst.Domain)
-	if err := m.HV.Destroy(ctx, inst.Domain); err != nil {
+	if err := m.destroy(ctx, inst.Domain); err != nil {
 		_ = os.Remove(path)
 		return fmt.Errorf("hibernate %s: %w", inst.ID, err)
 	}
-	m.ended(ctx, inst.Domain)
 	inst.State = hypervisor.Shutoff
 	return nil
 }
