@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/yamux"
+
 	"github.com/vmfleet/vmfleet/pkg/health"
 )
 
@@ -91,13 +93,17 @@ func readAll(t *testing.T, c net.Conn) string {
 }
 
 func TestTheHostServesNoStreamTheGuestOpens(t *testing.T) {
-	_, g, _ := start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	sess, err := g.session(ctx)
+	q := newQEMU(t)
+	l := OpenLink(q.socket, LinkOptions{})
+	defer l.Close()
+	// A guest that does not keep to the protocol: its own yamux end.
+	port, _ := q.open()
+	defer port.Close()
+	sess, err := yamux.Server(&frames{ReadWriteCloser: port}, sessionConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer sess.Close()
 	st, err := sess.OpenStream()
 	if err != nil {
 		t.Fatal(err)

@@ -2,14 +2,12 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -25,10 +23,6 @@ type Guest struct {
 	SetClock func(time.Time) error
 	// Log receives one line per session change; nil discards.
 	Log io.Writer
-
-	mu      sync.Mutex
-	sess    *yamux.Session
-	changed chan struct{}
 }
 
 // FindPort finds the device of the virtio-serial port called name.
@@ -54,11 +48,6 @@ const (
 // connects again, on a freshly opened port, so no byte of a dead session
 // leaks into the next.
 func (g *Guest) Run(ctx context.Context) {
-	g.mu.Lock()
-	if g.changed == nil {
-		g.changed = make(chan struct{})
-	}
-	g.mu.Unlock()
 	idle := minIdlePoll
 	for ctx.Err() == nil {
 		port, err := g.Open()
@@ -74,9 +63,7 @@ func (g *Guest) Run(ctx context.Context) {
 			continue
 		}
 		began := time.Now()
-		g.set(sess)
 		g.accept(ctx, sess)
-		g.set(nil)
 		sess.Close()
 		port.Close()
 		// A port with no host reads as EOF at once, and nothing tells
@@ -101,14 +88,6 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
-}
-
-func (g *Guest) set(s *yamux.Session) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.sess = s
-	close(g.changed)
-	g.changed = make(chan struct{})
 }
 
 func (g *Guest) accept(ctx context.Context, sess *yamux.Session) {
@@ -141,24 +120,5 @@ func (g *Guest) serve(ctx context.Context, st net.Conn) {
 	default:
 		reply(st, fmt.Errorf("the guest serves no %q streams", h.Op))
 		st.Close()
-	}
-}
-
-func (g *Guest) session(ctx context.Context) (*yamux.Session, error) {
-	for {
-		g.mu.Lock()
-		if g.changed == nil {
-			g.changed = make(chan struct{})
-		}
-		s, changed := g.sess, g.changed
-		g.mu.Unlock()
-		if s != nil && !s.IsClosed() {
-			return s, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, errors.New("the host is not connected to this guest's agent port")
-		case <-changed:
-		}
 	}
 }
