@@ -22,21 +22,21 @@ import (
 func isolationBenchFleet(b *testing.B) (home, file string) {
 	home = benchHome(b)
 	file = fleetFile(b, fmt.Sprintf(`name: bench
-time_scale: 1
+time_scale: 0.1
 services:
   db:
     image: {binary: %s}
     command: ["/app/hello", "-listen", ":8080"]
     port: 8080
     memory: 128MiB
-    health: {type: http, path: /healthz, interval: 1s, timeout: 900ms, healthy_threshold: 2, unhealthy_threshold: 2}
+    health: {type: http, path: /healthz, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 2}
   client:
     image: {rootfs: %s}
     command: [/app/loadgen, -listen, ":8080"]
     port: 8080
     memory: 128MiB
     depends_on: [db]
-    health: {type: tcp, interval: 1s, timeout: 900ms, healthy_threshold: 2, unhealthy_threshold: 2}
+    health: {type: tcp, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 2}
 `, bin("hello"), busyboxTar(b, "", bin("loadgen"))))
 	vm(b, home, "up", "-f", file, "-d", "--wait-timeout", "5m")
 	b.Cleanup(func() { execVmfleet(home, "down", "-f", file, "-t", "0s") })

@@ -20,7 +20,7 @@ func BenchmarkScaleOneToTen(b *testing.B) {
 				env = append(env, "VMFLEET_COLD_BOOT=1")
 			}
 			file := helloFleet(b, "scale", `    instances: 1
-    health: {type: http, path: /healthz, interval: 500ms, timeout: 400ms, healthy_threshold: 2, unhealthy_threshold: 3}
+    health: {type: http, path: /healthz, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 3}
 `)
 			vmEnv(b, home, env, "up", "-f", file, "--detach", "--wait-timeout", "5m")
 			b.Cleanup(func() { vmEnv(b, home, env, "down", "-f", file, "-t", "0s") })
@@ -66,7 +66,7 @@ func homeDomains(b *testing.B, home string, env []string) map[string]bool {
 // keys, indented as the service's.
 func helloFleet(tb testing.TB, fleet, rest string) string {
 	return fleetFile(tb, fmt.Sprintf(`name: %s
-time_scale: 1 # the timings below are meant as written
+time_scale: 0.1 # health checks every 1s (the floor), 0.8s timeout
 services:
   hello:
     image: {binary: %s}

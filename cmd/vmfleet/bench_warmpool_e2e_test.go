@@ -19,7 +19,7 @@ func BenchmarkScaleFromWarmPool(b *testing.B) {
 		b.Run("pool="+state, func(b *testing.B) {
 			home := benchHome(b)
 			file := helloFleet(b, "warm", `    instances: 1
-    health: {type: http, path: /healthz, interval: 500ms, timeout: 400ms, healthy_threshold: 2, unhealthy_threshold: 3}
+    health: {type: http, path: /healthz, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 3}
     scaling: {min: 1, max: 10}
     warm_pool: {max_group_prepared_capacity: 10, pool_state: `+state+`, reuse_on_scale_in: true}
 `)

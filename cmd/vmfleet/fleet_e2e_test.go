@@ -34,9 +34,9 @@ func freePort(t *testing.T) int {
 func writeFleet(t *testing.T, catalogPort, webPort, catalogInstances int) string {
 	t.Helper()
 	dir := t.TempDir()
-	health := `{type: http, path: /healthz, interval: 1s, timeout: 500ms, healthy_threshold: 2, unhealthy_threshold: 2}`
+	health := `{type: http, path: /healthz, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 2}`
 	yaml := fmt.Sprintf(`name: shop
-time_scale: 1 # the timings below are meant as written
+time_scale: 0.1 # health checks every 1s (the floor), 0.8s timeout
 services:
   catalog:
     image: {binary: %[1]s}
@@ -47,7 +47,7 @@ services:
     cpu: 0.5
     memory: 128MiB
     health: %[5]s
-    balancer: {listen: 127.0.0.1:%[2]d, deregistration_delay: 1s}
+    balancer: {listen: 127.0.0.1:%[2]d, deregistration_delay: 10s}
   web:
     image: {binary: %[1]s}
     command: ["/app/hello", "-listen", ":8080"]
@@ -58,7 +58,7 @@ services:
     memory: 128MiB
     depends_on: [catalog]
     health: %[5]s
-    balancer: {listen: 127.0.0.1:%[3]d, deregistration_delay: 1s}
+    balancer: {listen: 127.0.0.1:%[3]d, deregistration_delay: 10s}
 `, bin("hello"), catalogPort, webPort, catalogInstances, health)
 	p := filepath.Join(dir, "fleet.yaml")
 	if err := os.WriteFile(p, []byte(yaml), 0o644); err != nil {

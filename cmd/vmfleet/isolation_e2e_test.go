@@ -53,9 +53,9 @@ func shellFleet(t *testing.T, hostPort int) string {
 	t.Helper()
 	tarball := busyboxTar(t, "the db's page\n")
 	httpd := `[/bin/busybox, httpd, -f, -p, "8080", -h, /www]`
-	check := `{type: tcp, interval: 1s, timeout: 900ms, healthy_threshold: 2, unhealthy_threshold: 2}`
+	check := `{type: tcp, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 2}`
 	file := fleetFile(t, fmt.Sprintf(`name: iso
-time_scale: 1
+time_scale: 0.1
 services:
   db:
     image: {rootfs: %[1]s}
@@ -300,14 +300,14 @@ func TestSlowStartingTCPServiceGetsNoConnectionBeforeItListens(t *testing.T) {
 	// Listens six seconds after it starts, like redis loading its data;
 	// QEMU's forward accepts for it from the first instant.
 	file := fleetFile(t, fmt.Sprintf(`name: slow
-time_scale: 1
+time_scale: 0.1
 services:
   cache:
     image: {rootfs: %s}
     command: [/bin/sh, -c, "busybox sleep 6; exec busybox httpd -f -p 8080 -h /www"]
     port: 8080
     memory: 128MiB
-    health: {type: tcp, interval: 1s, timeout: 900ms, healthy_threshold: 2, unhealthy_threshold: 2}
+    health: {type: tcp, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 2}
 `, busyboxTar(t, "ready\n")))
 	start := time.Now()
 	e.must("up", "-f", file, "--detach", "--wait-timeout", "4m")
@@ -332,7 +332,7 @@ func TestInstanceMetadataAnswersLikeEC2sToTheAWSSDK(t *testing.T) {
 	needLibvirt(t)
 	e := newTestEnv(t)
 	file := fleetFile(t, fmt.Sprintf(`name: meta
-time_scale: 1
+time_scale: 0.1
 services:
   asker:
     image: {binary: %s}
@@ -341,7 +341,7 @@ services:
     user_data: "#!/bin/sh\necho hello from user data\n"
     cpu: 0.5
     memory: 128MiB
-    health: {type: tcp, interval: 1s, timeout: 900ms, healthy_threshold: 2, unhealthy_threshold: 2}
+    health: {type: tcp, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 2}
 `, bin("imdsclient")))
 	e.must("up", "-f", file, "--detach", "--wait-timeout", "4m")
 	rows := e.instances()

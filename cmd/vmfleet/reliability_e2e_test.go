@@ -24,7 +24,7 @@ import (
 func writeService(t *testing.T, port, instances int, extra ...string) string {
 	t.Helper()
 	yaml := fmt.Sprintf(`name: solo
-time_scale: 1 # the timings below are meant as written
+time_scale: 0.1 # health checks every 1s (the floor), 0.8s timeout
 services:
   api:
     image: {binary: %s}
@@ -34,8 +34,8 @@ services:
     instances: %d
     cpu: 0.5
     memory: 128MiB
-    health: {type: http, path: /healthz, interval: 500ms, timeout: 400ms, healthy_threshold: 2, unhealthy_threshold: 2}
-    balancer: {listen: 127.0.0.1:%d, deregistration_delay: 1s}
+    health: {type: http, path: /healthz, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 2}
+    balancer: {listen: 127.0.0.1:%d, deregistration_delay: 10s}
 `, bin("hello"), instances, port)
 	for _, l := range extra {
 		yaml += "    " + l + "\n"

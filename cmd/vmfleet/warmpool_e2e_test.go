@@ -48,10 +48,10 @@ func poolOf(t *testing.T, domain string) string {
 func TestWarmPoolsFillServeAScaleOutAndRefill(t *testing.T) {
 	needLibvirt(t)
 	e := newTestEnv(t)
-	health := `{type: http, path: /healthz, interval: 1s, timeout: 500ms, healthy_threshold: 2, unhealthy_threshold: 2}`
+	health := `{type: http, path: /healthz, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 2}`
 	states := []string{"running", "stopped", "hibernated"}
 	ports := map[string]int{}
-	yaml := "name: warm\ntime_scale: 1\nservices:\n"
+	yaml := "name: warm\ntime_scale: 0.1\nservices:\n"
 	for _, st := range states {
 		ports[st] = freePort(t)
 		yaml += fmt.Sprintf(`  %[1]s:
@@ -62,7 +62,7 @@ func TestWarmPoolsFillServeAScaleOutAndRefill(t *testing.T) {
     cpu: 0.5
     memory: 128MiB
     health: %[3]s
-    balancer: {listen: 127.0.0.1:%[4]d, deregistration_delay: 1s}
+    balancer: {listen: 127.0.0.1:%[4]d, deregistration_delay: 10s}
     scaling: {min: 0, max: 3}
     warm_pool: {min_size: 1, max_group_prepared_capacity: 2, pool_state: %[1]s}
 `, st, bin("hello"), health, ports[st])

@@ -59,6 +59,9 @@ type Options struct {
 	// always may boot.
 	BootCPUs               float64
 	HealthCheckGracePeriod time.Duration
+	// HealthFloors are the least health periods the fleet runs; nil runs
+	// limits.EmulationFloors (unit tests with no guest run lower ones).
+	HealthFloors *limits.HealthFloors
 	// Listeners makes the balancers' listening sockets (the daemon's
 	// supervisor keeps them open across restarts); nil listens directly.
 	Listeners Listeners
@@ -161,6 +164,10 @@ func New(opts Options) *Controller {
 	}
 	if opts.HealthCheckGracePeriod == 0 {
 		opts.HealthCheckGracePeriod = limits.DefaultHealthCheckGracePeriod
+	}
+	if opts.HealthFloors == nil {
+		f := limits.EmulationFloors()
+		opts.HealthFloors = &f
 	}
 	c := &Controller{
 		opts: opts, log: opts.Log, services: map[string]*service{},

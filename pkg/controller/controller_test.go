@@ -30,6 +30,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/image"
 	"github.com/vmfleet/vmfleet/pkg/instance"
 	"github.com/vmfleet/vmfleet/pkg/kernel"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 var helloBin string // a static binary to bake; its bytes are all that matter here
@@ -105,7 +106,7 @@ type harness struct {
 }
 
 const fleetYAML = `name: shop
-time_scale: 1 # the timings below are meant as written
+time_scale: 0.02 # checks every 100ms: unit tests run below the emulation floors
 services:
 %s`
 
@@ -117,7 +118,7 @@ func serviceYAML(name string, instances int, greeting string, deps ...string) st
     port: 8080
     instances: %d
     cpu: 0.5
-    health: {type: http, path: /healthz, interval: 100ms, timeout: 50ms, healthy_threshold: 2, unhealthy_threshold: 2}
+    health: {type: http, path: /healthz, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 2}
     balancer: {deregistration_delay: 0s}
 `, name, helloBin, greeting, instances)
 	if len(deps) > 0 {
@@ -160,6 +161,7 @@ func start(t *testing.T, services ...string) *harness {
 		Images:                 h.bake(f),
 		Instances:              &instance.Manager{HV: h.fake, Dir: filepath.Join(dir, "instances"), Firewall: acceptingFirewall()},
 		HealthCheckGracePeriod: time.Minute,
+		HealthFloors:           &limits.HealthFloors{}, // no guest to emulate: the scaled periods run as they are
 		Observe: func(ev Event) {
 			select {
 			case h.events <- ev:
@@ -392,7 +394,7 @@ func TestReloadRollsOutChangesAndAddsAndRemovesServices(t *testing.T) {
 func TestReloadRefusesToChangeARunningBalancer(t *testing.T) {
 	h := start(t, serviceYAML("web", 1, "v1"))
 	for _, change := range [][2]string{
-		{"interval: 100ms", "interval: 200ms"},
+		{"interval: 5s", "interval: 10s"},
 		{"deregistration_delay: 0s", "deregistration_delay: 1s"},
 		{"deregistration_delay: 0s", "deregistration_delay: 0s, replay: false"},
 	} {
@@ -492,6 +494,7 @@ services:
 		t.Fatal(err)
 	}
 	ctrl := New(Options{Fleet: f, Images: h.bake(f), Instances: &instance.Manager{HV: h.fake, Dir: filepath.Join(dir, "instances"), Firewall: acceptingFirewall()},
+		HealthFloors: &limits.HealthFloors{},
 		Observe: func(ev Event) {
 			select {
 			case h.events <- ev:

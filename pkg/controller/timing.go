@@ -29,10 +29,12 @@ func (c *Controller) grace() time.Duration {
 	return limits.ScaledGracePeriod(c.opts.HealthCheckGracePeriod, c.timeScale())
 }
 
-// checkOf is a service's health check as its balancer runs it.
+// checkOf is a service's health check as its balancer runs it: scaled,
+// and never below the floors an emulated guest meets.
 func (c *Controller) checkOf(h fleetfile.Health) health.Check {
+	p := limits.RunHealthPeriods(h.Interval, h.Timeout, h.UnhealthyThreshold, c.timeScale(), *c.opts.HealthFloors)
 	return health.Check{
-		Type: health.Type(h.Type), Path: h.Path, Interval: c.scaled(h.Interval), Timeout: limits.ScaledHealthTimeout(h.Timeout, h.Interval, c.timeScale()),
+		Type: health.Type(h.Type), Path: h.Path, Interval: p.Interval, Timeout: p.Timeout, Silence: p.Silence,
 		HealthyThreshold: h.HealthyThreshold, UnhealthyThreshold: h.UnhealthyThreshold,
 	}
 }

@@ -541,7 +541,15 @@ services:
     command: [/web]
     port: 8080
     health: {timeout: 0s}
-`, line: 6, want: "0s must be more than zero"},
+`, line: 6, want: "services.web.health.timeout: 0s is outside AWS's range of 2s to 120s; give whole seconds in that range"},
+		{name: "interval shorter than AWS's", yaml: `
+services:
+  web:
+    image: {binary: ./web}
+    command: [/web]
+    port: 8080
+    health: {interval: 1s}
+`, line: 6, want: "services.web.health.interval: 1s is outside AWS's range of 5s to 300s; give whole seconds in that range; time_scale, not a shorter period, makes a fleet run faster"},
 		{name: "timeout not shorter than interval", yaml: `
 services:
   web:
@@ -549,9 +557,9 @@ services:
     command: [/web]
     port: 8080
     health:
-      interval: 2s
-      timeout: 2s
-`, line: 8, want: "services.web.health.timeout: timeout 2s is not shorter than interval 2s"},
+      interval: 5s
+      timeout: 5s
+`, line: 8, want: "services.web.health.timeout: timeout 5s is not shorter than interval 5s"},
 		{name: "interval below the default timeout", yaml: `
 services:
   web:
@@ -559,8 +567,8 @@ services:
     command: [/web]
     port: 8080
     health:
-      interval: 2s
-`, line: 7, want: "timeout 5s (the default) is not shorter than interval 2s"},
+      interval: 5s
+`, line: 7, want: "timeout 5s (the default) is not shorter than interval 5s"},
 		{name: "healthy threshold below AWS's range", yaml: `
 services:
   web:
@@ -849,7 +857,7 @@ services:
     port: 8080
     depends_on: [nope]
     memory: lots
-    health: {timeout: 1s, type: grpc}
+    health: {timeout: 2s, type: grpc}
   api:
     image: {binary: ./api}
     port: 99999

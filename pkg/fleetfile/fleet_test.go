@@ -379,7 +379,7 @@ services:
 
 func TestExtensionKeysCanHoldSharedAnchors(t *testing.T) {
 	f := mustParse(t, "/srv/shop/fleet.yaml", `
-x-health: &health {path: /healthz, interval: 5s, timeout: 1s}
+x-health: &health {path: /healthz, interval: 5s, timeout: 2s}
 services:
   web:
     image: {binary: ./web}

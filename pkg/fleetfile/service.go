@@ -325,13 +325,15 @@ func (p *parser) health(e entry, at string) Health {
 	// comparison against the default standing in for it.
 	durationsOK := true
 	interval, hasInterval := fields["interval"]
+	// AWS's ranges, in AWS time: the time scale, not a shorter period,
+	// is how a fleet runs faster (limits.RunHealthPeriods).
 	if hasInterval {
-		d, ok := p.positiveDuration(interval, at+".interval")
+		d, ok := p.boundedDuration(interval, at+".interval", limits.CheckHealthInterval)
 		h.Interval, durationsOK = cmp.Or(d, h.Interval), durationsOK && ok
 	}
 	timeout, hasTimeout := fields["timeout"]
 	if hasTimeout {
-		d, ok := p.positiveDuration(timeout, at+".timeout")
+		d, ok := p.boundedDuration(timeout, at+".timeout", limits.CheckHealthTimeout)
 		h.Timeout, durationsOK = cmp.Or(d, h.Timeout), durationsOK && ok
 	}
 	if durationsOK && h.Timeout >= h.Interval && (hasInterval || hasTimeout) {

@@ -42,7 +42,7 @@ func TestUpServesTheFleetAndCleanupRemovesIt(t *testing.T) {
 	})
 	file := filepath.Join(t.TempDir(), "fleet.yaml")
 	os.WriteFile(file, []byte(fmt.Sprintf(`name: harness
-time_scale: 1 # the timings below are meant as written
+time_scale: 0.1 # health checks every 1s (the floor), 0.8s timeout
 services:
   api:
     image: {binary: %s}
@@ -52,7 +52,7 @@ services:
     instances: 1
     cpu: 0.5
     memory: 128MiB
-    health: {type: http, path: /healthz, interval: 500ms, timeout: 400ms, healthy_threshold: 2, unhealthy_threshold: 2}
+    health: {type: http, path: /healthz, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 2}
     balancer: {deregistration_delay: 0s}
 `, filepath.Join(bin, "hello"))), 0o644)
 

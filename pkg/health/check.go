@@ -65,6 +65,10 @@ type Check struct {
 	// UnhealthyThreshold is the number of consecutive failures that take a
 	// target out of service.
 	UnhealthyThreshold int
+	// Silence, where checks run inside the target (see Watcher), is how
+	// long the host waits for a report before it counts one failed check;
+	// zero allows a heartbeat (every ReportEvery) to be one interval late.
+	Silence time.Duration `json:",omitempty"`
 }
 
 // DefaultCheck returns the check an ALB target group gets when nothing is

@@ -27,8 +27,7 @@ var (
 	// ErrCannotWatch: the far end has no watches (an older guest); the
 	// checker probes it one check at a time instead.
 	ErrCannotWatch = errors.New("the target cannot run a health check watch")
-	// ErrSilent: no report for SilenceLimit, as long as the unhealthy
-	// threshold's worth of checks and one more interval.
+	// ErrSilent: no report for SilenceLimit.
 	ErrSilent = errors.New("no health report")
 )
 
@@ -39,15 +38,21 @@ func (c Check) ReportEvery() time.Duration {
 	return c.Interval * time.Duration(c.UnhealthyThreshold)
 }
 
-// SilenceLimit is how long a watch may go unheard before its target
-// counts as unhealthy: a heartbeat late by up to an interval is tolerated.
-func (c Check) SilenceLimit() time.Duration { return c.ReportEvery() + c.Interval }
+// SilenceLimit is how long a watch may go unheard before it counts as one
+// failed check: Silence, or a heartbeat late by up to an interval.
+func (c Check) SilenceLimit() time.Duration {
+	if c.Silence > 0 {
+		return c.Silence
+	}
+	return c.ReportEvery() + c.Interval
+}
 
 // runWatch keeps a watch of the target running, mirroring its state. A
-// broken watch counts as one failed check and is started again on the
-// next point of the interval's grid; a silent one makes the target
-// unhealthy at once, its silence having lasted as long as the threshold's
-// checks. It returns false when the target cannot be watched.
+// broken or silent watch counts as one failed check and is started again
+// on the next point of the interval's grid: a guest late with its report,
+// starved of CPU under emulation, is not replaced for one late heartbeat
+// but only after the unhealthy threshold's worth of them. It returns
+// false when the target cannot be watched.
 func (c *Checker) runWatch(ctx context.Context) bool {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -60,7 +65,6 @@ func (c *Checker) runWatch(ctx context.Context) bool {
 			c.log.Debug("target cannot be watched; probing each check", "err", err)
 			return false
 		case errors.Is(err, ErrSilent):
-			c.failures = max(c.failures, c.check.UnhealthyThreshold-1)
 			c.record(err)
 		case err == nil:
 			err = errors.New("health check watch ended")

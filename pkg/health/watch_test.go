@@ -64,10 +64,12 @@ func TestAWatchedTargetTakesTheStatesTheFarEndReports(t *testing.T) {
 	}
 }
 
-func TestASilentWatchMakesItsTargetUnhealthyAtOnce(t *testing.T) {
+// A late heartbeat is a failed check, not instant death: healthy
+// instances under load were replaced in a loop when one silence was.
+func TestASilentWatchCountsAsOneFailedCheck(t *testing.T) {
 	var starts atomic.Int32
 	watch := func(ctx context.Context, check Check, target string, from State, report func(State, string)) error {
-		if starts.Add(1) == 1 {
+		if starts.Add(1) <= 2 {
 			return errors.Join(ErrSilent, errors.New("for 60ms"))
 		}
 		<-ctx.Done()
@@ -75,8 +77,40 @@ func TestASilentWatchMakesItsTargetUnhealthyAtOnce(t *testing.T) {
 	}
 	events, _ := watchChecker(t, Healthy, watch, nil)
 	tr := nextTransition(t, events)
-	if tr.To != Unhealthy || !strings.Contains(tr.Reason, "no health report") {
-		t.Fatalf("transition %+v, want unhealthy for the silence after one watch", tr)
+	if tr.To != Unhealthy || starts.Load() != 2 || !strings.Contains(tr.Reason, "no health report") {
+		t.Fatalf("transition %+v after %d watches, want unhealthy after the threshold's 2 silent ones", tr, starts.Load())
+	}
+}
+
+func TestOneSilenceThenAReportKeepsTheTargetHealthy(t *testing.T) {
+	var starts atomic.Int32
+	watch := func(ctx context.Context, check Check, target string, from State, report func(State, string)) error {
+		if starts.Add(1) == 1 {
+			return errors.Join(ErrSilent, errors.New("for 60ms"))
+		}
+		report(Healthy, "")
+		<-ctx.Done()
+		return nil
+	}
+	events, c := watchChecker(t, Healthy, watch, nil)
+	select {
+	case tr := <-events:
+		t.Fatalf("one late heartbeat changed the state: %+v", tr)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if starts.Load() < 2 || c.State() != Healthy {
+		t.Fatalf("after %d watches the state is %v, want healthy on the second", starts.Load(), c.State())
+	}
+}
+
+func TestSilenceLimitIsTheChecksOwnWhenSet(t *testing.T) {
+	c := Check{Interval: time.Second, UnhealthyThreshold: 2}
+	if got := c.SilenceLimit(); got != 3*time.Second {
+		t.Errorf("default silence %v, want a heartbeat (2s) one interval late", got)
+	}
+	c.Silence = 5 * time.Second
+	if got := c.SilenceLimit(); got != 5*time.Second {
+		t.Errorf("silence %v, want the check's own 5s", got)
 	}
 }
 

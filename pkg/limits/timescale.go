@@ -67,22 +67,3 @@ const MinScaledGracePeriod = 60 * time.Second
 func ScaledGracePeriod(d time.Duration, scale float64) time.Duration {
 	return max(Scaled(d, scale), min(d, MinScaledGracePeriod))
 }
-
-// MinScaledHealthTimeout is the least health check timeout scaling makes:
-// a check reaches the service inside its guest through the agent channel,
-// a few round trips to a guest that, emulated and capped, may wait tens
-// of milliseconds for its CPU each time (20 booting instances at 0.25 of
-// a core missed 250 ms checks here).
-const MinScaledHealthTimeout = time.Second
-
-// ScaledHealthTimeout is Scaled for a health check's timeout: not below
-// MinScaledHealthTimeout (unless already shorter in AWS time, as for the
-// grace period), and always below the scaled interval, which the check
-// must fit in.
-func ScaledHealthTimeout(timeout, interval time.Duration, scale float64) time.Duration {
-	t := max(Scaled(timeout, scale), min(timeout, MinScaledHealthTimeout))
-	if iv := Scaled(interval, scale); t >= iv {
-		t = max(iv*4/5, Scaled(timeout, scale))
-	}
-	return t
-}

@@ -103,22 +103,3 @@ func ExampleCheckTimeScale() {
 	}
 	// Output: time_scale 2 is more than 1, which would run slower than AWS; give 0.001 to 1, like 0.05 (1 is AWS's own time)
 }
-
-func TestScaledHealthTimeoutLeavesAnEmulatedGuestTimeToAnswer(t *testing.T) {
-	for _, tc := range []struct {
-		timeout, interval time.Duration
-		scale             float64
-		want              time.Duration
-	}{
-		{5 * time.Second, 30 * time.Second, 0.05, time.Second},                         // AWS's defaults: 250ms would be too short
-		{5 * time.Second, 30 * time.Second, 1, 5 * time.Second},                        // AWS's own time: as written
-		{900 * time.Millisecond, time.Second, 1, 900 * time.Millisecond},               // shorter than the floor as written: kept
-		{5 * time.Second, 10 * time.Second, 0.1, 800 * time.Millisecond},               // the interval (1s) bounds it
-		{10 * time.Second, 60 * time.Second, 0.5, 5 * time.Second},                     // above the floor: scaled as any period
-		{2 * time.Second, 5 * time.Second, 0.001, time.Duration(4) * time.Millisecond}, // interval 5ms: 4/5 of it
-	} {
-		if got := limits.ScaledHealthTimeout(tc.timeout, tc.interval, tc.scale); got != tc.want {
-			t.Errorf("timeout %v interval %v at %g: %v, want %v", tc.timeout, tc.interval, tc.scale, got, tc.want)
-		}
-	}
-}
