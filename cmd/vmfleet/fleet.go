@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -52,17 +51,13 @@ func upCommand() *cli.Command {
 }
 
 func applyRequest(c *cli.Context, dryRun bool) (api.ApplyRequest, error) {
-	file, err := filepath.Abs(c.String("file"))
+	req, err := client.ReadFleet(c.String("file"))
 	if err != nil {
-		return api.ApplyRequest{}, err
-	}
-	// Checked here too, so a bad file fails in one line before any daemon
-	// is started; the daemon parses it again as the source of truth.
-	if _, err := fleetfile.Load(file); err != nil {
 		return api.ApplyRequest{}, bad(err)
 	}
-	return api.ApplyRequest{File: file, DryRun: dryRun, BootCPUs: c.Float64("boot-cpus"), TimeScale: c.Float64("time-scale"),
-		KernelVersion: c.String("kernel-version"), Init: c.String("init")}, nil
+	req.DryRun, req.BootCPUs, req.TimeScale = dryRun, c.Float64("boot-cpus"), c.Float64("time-scale")
+	req.KernelVersion, req.Init = c.String("kernel-version"), c.String("init")
+	return req, nil
 }
 
 // up applies the file and waits. In the foreground it then follows the
@@ -153,6 +148,9 @@ func printChanges(res api.ApplyResult) {
 func down(ctx context.Context, cl *client.Client, fleet string, grace time.Duration) error {
 	fmt.Printf("draining fleet %s\n", fleet)
 	if err := cl.Down(ctx, fleet, grace); err != nil {
+		if ctx.Err() != nil { // Ctrl-C: the daemon finishes what it began
+			return fmt.Errorf("down %s: interrupted; the daemon goes on taking it down (vmfleet ls shows it until it is gone)", fleet)
+		}
 		return fmt.Errorf("down %s: %w", fleet, err)
 	}
 	fmt.Printf("fleet %s is down\n", fleet)

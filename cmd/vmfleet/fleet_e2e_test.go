@@ -515,9 +515,14 @@ func (e *testEnv) assertNoFleet(name string) {
 }
 
 func domains(rows []psEntry) []string {
+	return column(rows, func(r psEntry) string { return r.Domain })
+}
+
+// column is one field of every row, sorted.
+func column(rows []psEntry, field func(psEntry) string) []string {
 	var out []string
 	for _, r := range rows {
-		out = append(out, r.Domain)
+		out = append(out, field(r))
 	}
 	sort.Strings(out)
 	return out

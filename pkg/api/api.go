@@ -90,8 +90,13 @@ type Snapshot struct {
 
 // ApplyRequest asks the daemon to make a fleet file so.
 type ApplyRequest struct {
-	// File is the fleet file's absolute path; the daemon reads it.
+	// File is the fleet file's absolute path: it names the fleet file in
+	// Files, and relative paths in it are relative to its directory.
 	File string `json:"file"`
+	// Files are the content of the fleet file and of every env file it
+	// names, by absolute path (client.ReadFleet): the daemon reads no
+	// file of the client's but the images' inputs.
+	Files map[string][]byte `json:"files"`
 	// DryRun computes the changes without making them (vmfleet diff).
 	DryRun bool `json:"dry_run,omitempty"`
 	// BootCPUs bounds the CPU caps of instances booting at once (0: the

@@ -144,6 +144,9 @@ type Controller struct {
 	balancers map[string]*balancer.Balancer // by service, as last published
 	down      bool
 	downDone  chan struct{}
+	// stopGrace is how long an instance taken out of service has to stop
+	// before it is destroyed: docker stop's 10 s, or down's -t.
+	stopGrace time.Duration
 	wg        sync.WaitGroup
 	seq       int
 	resyncing bool
@@ -172,7 +175,7 @@ func New(opts Options) *Controller {
 	c := &Controller{
 		opts: opts, log: opts.Log, services: map[string]*service{},
 		health: make(chan health.Transition, 64), metrics: make(chan observation, 1), results: make(chan func(), 64), requests: make(chan func()),
-		downDone: make(chan struct{}),
+		downDone: make(chan struct{}), stopGrace: limits.DefaultStopTimeout,
 	}
 	for _, s := range opts.Fleet.StartOrder() {
 		c.order = append(c.order, s.Name)
@@ -366,12 +369,12 @@ func (c *Controller) scale(counts map[string]int) error {
 
 // Down drains and removes every instance, dependents first, and returns
 // once they are gone.
-func (c *Controller) Down(ctx context.Context) error {
+func (c *Controller) Down(ctx context.Context, grace time.Duration) error {
 	if err := c.call(ctx, func() {
 		if !c.down {
 			c.emit("", "", "down", "draining every instance")
 		}
-		c.down = true
+		c.down, c.stopGrace = true, grace
 	}); err != nil {
 		return err
 	}

@@ -406,6 +406,27 @@ func TestReloadRefusesToChangeARunningBalancer(t *testing.T) {
 	}
 }
 
+// down -t: the guests get the grace asked for, none with -t 0s.
+func TestDownGivesEachGuestTheGraceAsked(t *testing.T) {
+	for _, grace := range []time.Duration{0, 2 * time.Second} {
+		h := start(t, serviceYAML("web", 2, "w"))
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := h.ctrl.Down(ctx, grace); err != nil {
+			t.Fatal(err)
+		}
+		asked := 0
+		for _, c := range h.fake.Calls() {
+			if c.Method == "Shutdown" {
+				asked++
+			}
+		}
+		if want := map[bool]int{true: 0, false: 2}[grace == 0]; asked != want {
+			t.Errorf("down -t %v asked %d guests to shut down, want %d", grace, asked, want)
+		}
+	}
+}
+
 func TestDownStopsDependentsBeforeTheirDependencies(t *testing.T) {
 	h := start(t, serviceYAML("catalog", 1, "c"), serviceYAML("web", 2, "w", "catalog"))
 	st := h.ctrl.Status()
@@ -413,7 +434,7 @@ func TestDownStopsDependentsBeforeTheirDependencies(t *testing.T) {
 	web, _ := serviceOf(st, "web")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := h.ctrl.Down(ctx); err != nil {
+	if err := h.ctrl.Down(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
 	if names := h.fake.Names(); len(names) != 0 {

@@ -74,7 +74,7 @@ func (c *Controller) reconcile(ctx context.Context) {
 			c.retire(ctx, s, m, 0)
 		}
 		for _, m := range p.retire {
-			c.retire(ctx, s, m, 10*time.Second)
+			c.retire(ctx, s, m, c.stopGrace)
 		}
 		for i := 0; i < p.launch && !now.Before(s.notBefore) && s.launchError == ""; i++ {
 			if !budget.take(instance.BootCPU(s.spec.CPU)) {

@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/client"
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/image"
 	"github.com/vmfleet/vmfleet/pkg/limits"
+	"github.com/vmfleet/vmfleet/pkg/stack"
 )
 
 // Apply makes a fleet file so: parse, compute the change against the
@@ -18,7 +20,7 @@ import (
 // fleet's controller. It returns once the change is made, not once the
 // fleet is in service: the client waits for that.
 func (d *Daemon) Apply(ctx context.Context, req api.ApplyRequest) (api.ApplyResult, error) {
-	f, err := fleetfile.Load(req.File)
+	f, err := fleetfile.Load(req.File, fleetfile.WithReadFile(client.FilesOf(req)))
 	if err != nil {
 		return api.ApplyResult{}, api.Invalid(err)
 	}
@@ -34,11 +36,11 @@ func (d *Daemon) Apply(ctx context.Context, req api.ApplyRequest) (api.ApplyResu
 	}
 	run := d.fleet(f.Name, !req.DryRun)
 	if run == nil { // a dry run of a fleet never applied
-		next, err := digests(d.images, f, in)
+		next, err := d.compile(f, in, req.BootCPUs, nil)
 		if err != nil {
-			return api.ApplyResult{}, api.Invalid(err)
+			return api.ApplyResult{}, err
 		}
-		return api.ApplyResult{Fleet: f.Name, Changes: diff(nil, next)}, nil
+		return api.ApplyResult{Fleet: f.Name, Changes: stack.Diff(nil, &next)}, nil
 	}
 	opCtx, end, err := run.beginOp(ctx, false)
 	if err != nil {
@@ -46,17 +48,17 @@ func (d *Daemon) Apply(ctx context.Context, req api.ApplyRequest) (api.ApplyResu
 	}
 	defer end()
 
-	next, err := digests(d.images, f, in)
-	if err != nil {
-		return api.ApplyResult{}, api.Invalid(err)
-	}
 	run.mu.Lock()
 	cur, running := run.rec, run.ctrl != nil
 	run.mu.Unlock()
-	changes := diff(cur, next)
+	next, err := d.compile(f, in, req.BootCPUs, cur)
+	if err != nil {
+		return api.ApplyResult{}, err
+	}
+	changes := stack.Diff(cur, &next)
 	res := api.ApplyResult{Fleet: f.Name, Changes: changes}
 	if cur != nil {
-		res.Generation = cur.Generation
+		res.Generation = cur.Fleet.Generation
 	}
 	if req.DryRun || (len(changes) == 0 && running) {
 		if cur == nil {
@@ -75,38 +77,41 @@ func (d *Daemon) Apply(ctx context.Context, req api.ApplyRequest) (api.ApplyResu
 		}
 		return res, err
 	}
-	rec := nextRecord(cur, f, images, req.BootCPUs)
 	if !running {
-		if err := d.start(rec, images); err != nil {
+		if err := d.start(&next, images); err != nil {
 			if cur == nil {
 				d.forget(run)
 			}
 			return res, err
 		}
-	} else if err := d.reload(opCtx, run, rec, f, images); err != nil {
+	} else if err := d.reload(opCtx, run, &next, images); err != nil {
 		return res, err
 	}
-	res.Generation = rec.Generation
+	res.Generation = next.Fleet.Generation
 	return res, nil
 }
 
-// digests computes, without baking, what each service's image would be.
-func digests(images *image.Store, f *fleetfile.Fleet, in image.Inputs) (desired, error) {
-	out := desired{spec: f, digests: map[string]string{}}
+// compile is the stack a fleet file makes, with what cur, the running
+// stack, carries over (see stack.Inherit). The images' digests are
+// computed without baking.
+func (d *Daemon) compile(f *fleetfile.Fleet, in image.Inputs, bootCPUs float64, cur *stack.Stack) (stack.Stack, error) {
+	digests := map[string]string{}
 	for _, s := range f.Services {
-		dg, err := images.Digest(recipe(f, s), in)
+		dg, err := d.images.Digest(recipe(f, s), in)
 		if err != nil {
-			return out, fmt.Errorf("service %s: %w", s.Name, err)
+			return stack.Stack{}, api.Invalid(fmt.Errorf("service %s: %w", s.Name, err))
 		}
-		out.digests[s.Name] = dg
+		digests[s.Name] = dg
 	}
-	return out, nil
+	next := stack.Compile(f, digests, bootCPUs)
+	next.Inherit(cur)
+	return next, nil
 }
 
 // recipe is how a service's image is baked: <fleet>-<service>.
 func recipe(f *fleetfile.Fleet, s *fleetfile.Service) *image.Recipe {
 	r := &image.Recipe{
-		Name: f.Name + "-" + s.Name, Binary: s.Image.Binary, Rootfs: s.Image.Rootfs,
+		Name: stack.ResourceName(f.Name, s.Name), Binary: s.Image.Binary, Rootfs: s.Image.Rootfs,
 		Command: s.Command, Port: s.Port, Env: sortedEnv(s.Env),
 	}
 	for _, cp := range s.Image.Copies {
@@ -148,25 +153,4 @@ func (d *Daemon) bake(ctx context.Context, f *fleetfile.Fleet, in image.Inputs) 
 		out[s.Name] = res.Manifest
 	}
 	return out, nil
-}
-
-// nextRecord is cur with f applied: counts set by scale stand until the
-// file's own count changes.
-func nextRecord(cur *record, f *fleetfile.Fleet, images map[string]*image.Manifest, bootCPUs float64) *record {
-	rec := &record{Name: f.Name, File: f.File, Spec: f, Images: map[string]string{}, Listen: map[string]string{},
-		Desired: map[string]int{}, FileCounts: map[string]int{}, BootCPUs: bootCPUs}
-	for _, s := range f.Services {
-		rec.Images[s.Name] = images[s.Name].Digest
-		rec.FileCounts[s.Name] = s.Instances
-		rec.Desired[s.Name] = s.Instances
-		if cur != nil {
-			if n, ok := cur.Desired[s.Name]; ok && cur.FileCounts[s.Name] == s.Instances {
-				rec.Desired[s.Name] = n
-			}
-			if a, ok := cur.Listen[s.Name]; ok && cur.Spec.Service(s.Name) != nil && cur.Spec.Service(s.Name).Balancer.Listen == s.Balancer.Listen {
-				rec.Listen[s.Name] = a
-			}
-		}
-	}
-	return rec
 }

@@ -4,29 +4,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/controller"
-	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/image"
+	"github.com/vmfleet/vmfleet/pkg/stack"
 )
 
-// start makes rec's controller, binds its balancers and runs it; it
-// adopts what libvirt already runs for the fleet. The record is saved
-// once the balancers listen (their bound ports are part of it).
-func (d *Daemon) start(rec *record, images map[string]*image.Manifest) error {
-	run := d.fleet(rec.Name, true)
+// start makes st's controller, binds its balancers and runs it; it
+// adopts what libvirt already runs for the fleet. The stack is saved once
+// the balancers listen (their bound addresses are part of it).
+func (d *Daemon) start(st *stack.Stack, images map[string]*image.Manifest) error {
+	name := st.Fleet.Name
+	run := d.fleet(name, true)
 	d.mu.Lock()
 	dctx := d.ctx
 	d.mu.Unlock()
 	ctx, stop := context.WithCancel(dctx)
-	var ctrl *controller.Controller
-	ctrl = controller.New(controller.Options{
-		Fleet: rec.Spec, Images: images, Instances: d.instances, Log: d.log.With("fleet", rec.Name),
-		BootCPUs: rec.BootCPUs, Listen: rec.Listen, Desired: rec.Desired, Listeners: d.cfg.Listeners, Protected: rec.Protected,
-		OnChange: func(st controller.State) { d.onChange(run, st) },
+	ctrl := controller.New(controller.Options{
+		Fleet: st.Spec(), Images: images, Instances: d.instances, Log: d.log.With("fleet", name),
+		BootCPUs: st.Fleet.BootCPUs, Listen: st.Bound(), Desired: st.Desired(), Listeners: d.cfg.Listeners, Protected: st.Protected(),
+		OnChange: func(cs controller.State) { d.onChange(run, cs) },
 		Observe:  d.emit,
 		Links:    d.links,
 	})
@@ -34,23 +35,21 @@ func (d *Daemon) start(rec *record, images map[string]*image.Manifest) error {
 		stop()
 		return api.Invalid(err)
 	}
-	rec.Listen = ctrl.Addresses()
-	gen, err := d.state.save(dctx, rec)
-	if err != nil {
+	bound(st, ctrl.Addresses())
+	if err := d.state.save(dctx, st); err != nil {
 		stop()
 		return api.Failed(err)
 	}
-	rec.Generation = gen
 	done := make(chan struct{})
 	run.mu.Lock()
-	run.rec, run.ctrl, run.stop, run.done, run.runErr = rec, ctrl, stop, done, nil
+	run.rec, run.ctrl, run.stop, run.done, run.runErr = st, ctrl, stop, done, nil
 	run.mu.Unlock()
 	go func() {
 		defer close(done)
 		err := ctrl.Run(ctx)
 		if err != nil {
-			d.log.Error("controller stopped", "fleet", rec.Name, "err", err)
-			d.emit(api.Event{Fleet: rec.Name, Kind: "error", Message: "controller stopped: " + err.Error()})
+			d.log.Error("controller stopped", "fleet", name, "err", err)
+			d.emit(api.Event{Fleet: name, Kind: "error", Message: "controller stopped: " + err.Error()})
 		}
 		run.mu.Lock()
 		run.runErr = err
@@ -62,50 +61,64 @@ func (d *Daemon) start(rec *record, images map[string]*image.Manifest) error {
 	return nil
 }
 
-// reload hands a changed record to the running controller. A change of
+// bound records the addresses the balancers listen on in their target
+// groups.
+func bound(st *stack.Stack, addrs map[string]string) {
+	for i := range st.Services {
+		st.Services[i].TargetGroup.Bound = addrs[st.Services[i].Name]
+	}
+}
+
+// reload hands a changed stack to the running controller. A change of
 // balancer settings needs a new controller: the old one stops (its
 // instances keep running) and the new one adopts them behind the same
 // sockets.
-func (d *Daemon) reload(ctx context.Context, run *fleetRun, rec *record, f *fleetfile.Fleet, images map[string]*image.Manifest) error {
+func (d *Daemon) reload(ctx context.Context, run *fleetRun, st *stack.Stack, images map[string]*image.Manifest) error {
 	ctrl := run.controller()
-	err := ctrl.Reload(ctx, f, images)
+	err := ctrl.Reload(ctx, st.Spec(), images)
 	if errors.Is(err, controller.ErrRestartNeeded) {
-		d.emit(api.Event{Fleet: f.Name, Kind: "restart", Message: err.Error() + ": a new controller adopts the instances"})
+		d.emit(api.Event{Fleet: st.Fleet.Name, Kind: "restart", Message: err.Error() + ": a new controller adopts the instances"})
 		old := ctrl.Addresses()
 		run.stopController()
+		kept := st.Bound()
 		for svc, addr := range old {
-			if _, kept := rec.Listen[svc]; !kept && d.cfg.Listeners != nil {
+			if kept[svc] == "" && d.cfg.Listeners != nil {
 				d.cfg.Listeners.Release(addr)
 			}
 		}
-		return d.start(rec, images)
+		return d.start(st, images)
 	}
 	if err != nil {
 		return api.Invalid(err)
 	}
-	rec.Listen = ctrl.Addresses()
-	gen, err := d.state.save(ctx, rec)
-	if err != nil {
+	bound(st, ctrl.Addresses())
+	if err := d.state.save(ctx, st); err != nil {
 		return api.Failed(err)
 	}
-	rec.Generation = gen
 	run.mu.Lock()
-	run.rec = rec
+	run.rec = st
 	run.mu.Unlock()
 	return nil
 }
 
 // onChange records counts changed by scale. It is called on the
 // controller's goroutine, which must not wait on the disk: the save runs
-// aside, and always writes the latest record.
-func (d *Daemon) onChange(run *fleetRun, st controller.State) {
+// aside, and always writes the latest stack.
+func (d *Daemon) onChange(run *fleetRun, cs controller.State) {
 	run.mu.Lock()
 	if run.rec == nil {
 		run.mu.Unlock()
 		return
 	}
 	cp := *run.rec
-	cp.Desired, cp.Protected = st.Desired, st.Protected
+	cp.Services = slices.Clone(cp.Services)
+	for i := range cp.Services {
+		g := &cp.Services[i].Group
+		if n, ok := cs.Desired[cp.Services[i].Name]; ok {
+			g.Desired = n
+		}
+		g.ProtectedFromScaleIn = cs.Protected[cp.Services[i].Name]
+	}
 	run.rec = &cp
 	run.mu.Unlock()
 	go func() {
@@ -117,24 +130,26 @@ func (d *Daemon) onChange(run *fleetRun, st controller.State) {
 		if latest == nil {
 			return
 		}
-		if _, err := d.state.save(context.Background(), latest); err != nil {
-			d.log.Warn("save fleet state", "fleet", latest.Name, "err", err)
+		cp := *latest
+		cp.Services = slices.Clone(cp.Services)
+		if err := d.state.save(context.Background(), &cp); err != nil {
+			d.log.Warn("save fleet state", "fleet", cp.Fleet.Name, "err", err)
 		}
 	}()
 }
 
-// resume starts a recorded fleet after a daemon restart, with the images
-// it was applied with (the fleet file is not read again).
-func (d *Daemon) resume(ctx context.Context, rec *record) error {
+// resume starts a stored fleet after a daemon restart, with the images it
+// was applied with (the fleet file is not read again).
+func (d *Daemon) resume(st *stack.Stack) error {
 	images := map[string]*image.Manifest{}
-	for svc, digest := range rec.Images {
+	for svc, digest := range st.Digests() {
 		m, err := d.images.Get(digest)
 		if err != nil {
-			return fmt.Errorf("service %s: image %s: %w", svc, short(digest), err)
+			return fmt.Errorf("service %s: image %s: %w", svc, digest[:min(12, len(digest))], err)
 		}
 		images[svc] = m
 	}
-	return d.start(rec, images)
+	return d.start(st, images)
 }
 
 // Scale sets desired counts of a fleet's services, all or nothing.
@@ -186,9 +201,17 @@ func (d *Daemon) Fleets() []api.FleetSummary {
 }
 
 // Down drains and removes a fleet: dependents first, every instance,
-// balancer and record. It wins over an apply in progress, and removes
-// the fleet's instances even with no controller (one that was killed).
+// balancer and record. It wins over an apply in progress, and removes the
+// fleet's instances even with no controller (one that was killed).
+//
+// Once asked for, a down is the daemon's to finish: it is recorded in the
+// store before anything stops, and runs on the daemon's own lifetime, so
+// a client's Ctrl-C leaves the fleet going down, never half up with later
+// ups refused, and a daemon restarted meanwhile finishes it (resume).
 func (d *Daemon) Down(ctx context.Context, name string, grace time.Duration) error {
+	d.mu.Lock()
+	ctx = d.ctx
+	d.mu.Unlock()
 	run := d.fleet(name, false)
 	orphans, err := d.fleetInstances(ctx, name)
 	if err != nil {
@@ -197,20 +220,22 @@ func (d *Daemon) Down(ctx context.Context, name string, grace time.Duration) err
 	if run == nil && len(orphans) == 0 {
 		return api.NotFound(fmt.Errorf("no fleet named %s; see vmfleet ls", name))
 	}
+	if err := d.state.deleting(ctx, name); err != nil {
+		return api.Failed(err)
+	}
 	if run != nil {
 		_, end, err := run.beginOp(ctx, true)
 		if err != nil {
 			return err
 		}
 		defer end()
-		ctrl := run.controller()
-		if ctrl != nil {
-			if err := ctrl.Down(ctx); err != nil {
+		defer d.forget(run) // after the records are gone: an up then starts afresh
+		if ctrl := run.controller(); ctrl != nil {
+			if err := ctrl.Down(ctx, grace); err != nil {
 				return api.Failed(fmt.Errorf("down %s: %w", name, err))
 			}
 			run.stopController()
 		}
-		d.forget(run)
 	}
 	// Whatever no controller took down.
 	if orphans, err = d.fleetInstances(ctx, name); err != nil {

@@ -156,14 +156,22 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.mu.Lock()
 	d.ctx = ctx
 	d.mu.Unlock()
-	recs, err := d.state.load(ctx)
+	stacks, err := d.state.load(ctx)
 	if err != nil {
 		return err
 	}
-	for _, rec := range recs {
-		if err := d.resume(ctx, rec); err != nil {
-			d.log.Error("resume fleet", "fleet", rec.Name, "err", err)
-			d.emit(api.Event{Fleet: rec.Name, Kind: "error", Message: "could not resume: " + err.Error()})
+	for i := range stacks {
+		name := stacks[i].Fleet.Name
+		if err := d.resume(&stacks[i]); err != nil {
+			d.log.Error("resume fleet", "fleet", name, "err", err)
+			d.emit(api.Event{Fleet: name, Kind: "error", Message: "could not resume: " + err.Error()})
+		}
+		if stacks[i].Fleet.Status == store.StatusDeleteInProgress {
+			go func() { // a down the last daemon did not finish
+				if err := d.Down(ctx, name, limits.DefaultStopTimeout); err != nil {
+					d.log.Error("finish taking a fleet down", "fleet", name, "err", err)
+				}
+			}()
 		}
 	}
 	<-ctx.Done()

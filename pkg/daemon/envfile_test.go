@@ -8,6 +8,14 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 )
 
+const base = `name: shop
+services:
+  web:
+    image: {binary: ./web}
+    command: [/app/web]
+    port: 8080
+`
+
 // An env file's variables reach the image recipe as env's do, so a change
 // to the file changes the image digest (image's digest tests cover Env)
 // and the next up rolls the group.

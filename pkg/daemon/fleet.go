@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/controller"
+	"github.com/vmfleet/vmfleet/pkg/stack"
 )
 
 // fleetRun is one fleet in the daemon: its record and its controller.
@@ -18,8 +19,8 @@ type fleetRun struct {
 	op     sync.Mutex
 	saving sync.Mutex // one save of the record at a time
 
-	mu        sync.Mutex // guards the fields below; never held across I/O
-	rec       *record
+	mu        sync.Mutex   // guards the fields below; never held across I/O
+	rec       *stack.Stack // as last saved; replaced, never changed in place
 	ctrl      *controller.Controller
 	stop      context.CancelFunc // ends the controller's Run
 	done      chan struct{}      // closed when Run has returned

@@ -38,7 +38,7 @@ func (d *Daemon) prune(ctx context.Context) {
 	for _, r := range d.fleets {
 		r.mu.Lock()
 		if r.rec != nil {
-			for _, dg := range r.rec.Images {
+			for _, dg := range r.rec.Digests() {
 				used[dg] = true
 			}
 		}

@@ -71,9 +71,24 @@ type LaunchTemplateVersion struct {
 	// Port is the guest port the service listens on; 0 for none.
 	Port int `json:"port"`
 	// CPU is the instance's CPU cap in cores.
-	CPU         float64   `json:"cpu"`
-	MemoryBytes int64     `json:"memory_bytes"`
-	Created     time.Time `json:"created"`
+	CPU         float64 `json:"cpu"`
+	MemoryBytes int64   `json:"memory_bytes"`
+	// UserData is what the instance reads at the metadata service's
+	// /latest/user-data, as an EC2 launch template's.
+	UserData string `json:"user_data,omitempty"`
+	// Egress is what the instance may reach besides its group's
+	// dependencies, as a security group's egress rules say.
+	Egress  Egress    `json:"egress"`
+	Created time.Time `json:"created"`
+}
+
+// Egress is a launch template's outbound reach beyond the balancers of
+// its group's dependencies. The zero value reaches nothing else.
+type Egress struct {
+	// HostPorts are ports on the host's loopback the instance may reach.
+	HostPorts []int `json:"host_ports,omitempty"`
+	// Internet lets the instance open connections to the outside.
+	Internet bool `json:"internet,omitempty"`
 }
 
 // Probe types of a target group's health check.
@@ -171,6 +186,20 @@ type Group struct {
 	InstanceWarmup time.Duration          `json:"instance_warmup,omitempty"`
 	DisableScaleIn bool                   `json:"disable_scale_in,omitempty"`
 	Policies       []TargetTrackingPolicy `json:"policies,omitempty"`
+	// WarmPool is the group's warm pool (PutWarmPool); nil for none.
+	WarmPool *WarmPool `json:"warm_pool,omitempty"`
+}
+
+// WarmPool is an Auto Scaling group's warm pool: instances prepared ahead
+// of a scale-out, never in service until the group takes them.
+type WarmPool struct {
+	MinSize int `json:"min_size"`
+	// MaxGroupPreparedCapacity bounds group and pool together; -1 is
+	// AWS's "unset" (the group's max).
+	MaxGroupPreparedCapacity int `json:"max_group_prepared_capacity"`
+	// PoolState is one of limits.PoolStates.
+	PoolState      string `json:"pool_state"`
+	ReuseOnScaleIn bool   `json:"reuse_on_scale_in,omitempty"`
 }
 
 // TargetTrackingPolicy keeps one metric of a group near a target.
@@ -178,6 +207,10 @@ type TargetTrackingPolicy struct {
 	Metric string  `json:"metric"`
 	Target float64 `json:"target"`
 }
+
+// StatusDeleteInProgress is an Auto Scaling group's Status while
+// DeleteAutoScalingGroup runs; a fleet being taken down has it.
+const StatusDeleteInProgress = "Delete in progress"
 
 // Fleet is one fleet file brought up: the groups of its services.
 type Fleet struct {
@@ -191,6 +224,9 @@ type Fleet struct {
 	// TimeScale multiplies every AWS period of the fleet (see
 	// limits.DefaultTimeScale); 0 in a record written before it existed.
 	TimeScale float64 `json:"time_scale,omitempty"`
+	// Status is StatusDeleteInProgress once a down has begun: a daemon
+	// that restarts finishes the down rather than bringing the fleet back.
+	Status string `json:"status,omitempty"`
 	// Generation counts changes to the fleet and its groups. The store
 	// keeps it (and Updated): a Put of the fleet or of one of its groups
 	// that changes nothing leaves it alone, so an `up` with nothing to do

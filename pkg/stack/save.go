@@ -1,0 +1,135 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/vmfleet/vmfleet/pkg/store"
+)
+
+// Save stores st in tx: for each service a launch template version (a new
+// one, made the default, only when what it launches changed), its target
+// group, its group and its image (an AMI named after the service), then
+// the fleet. Services the stored fleet had and st has not lose their
+// resources. st is left holding what the store assigned: version numbers
+// and the fleet's generation.
+func Save(tx *store.Tx, st *Stack) error {
+	if err := deleteGone(tx, st); err != nil {
+		return err
+	}
+	for i := range st.Services {
+		s := &st.Services[i]
+		name := s.Group.Name
+		v, _, err := tx.CreateLaunchTemplateVersion(name, s.LaunchTemplate)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetDefaultLaunchTemplateVersion(name, v); err != nil {
+			return err
+		}
+		if s.LaunchTemplate, err = tx.LaunchTemplateVersion(name, v); err != nil {
+			return err
+		}
+		s.Group.LaunchTemplateVersion = v
+		if err := tx.PutTargetGroup(&s.TargetGroup); err != nil {
+			return err
+		}
+		if err := tx.PutGroup(&s.Group); err != nil {
+			return err
+		}
+		if dg := s.LaunchTemplate.ImageDigest; dg != "" {
+			if err := tx.PutImage(&store.Image{Name: name, Digest: dg}); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.PutFleet(&st.Fleet)
+}
+
+func deleteGone(tx *store.Tx, st *Stack) error {
+	old, err := tx.GetFleet(st.Fleet.Name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, g := range old.Groups {
+		if !slices.Contains(st.Fleet.Groups, g) {
+			if err := deleteService(tx, g); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Delete removes the named fleet and all its resources; a fleet not
+// stored is no error.
+func Delete(tx *store.Tx, name string) error {
+	f, err := tx.GetFleet(name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, g := range f.Groups {
+		if err := deleteService(tx, g); err != nil {
+			return err
+		}
+	}
+	return tx.DeleteFleet(name)
+}
+
+func deleteService(tx *store.Tx, name string) error {
+	for _, del := range []func(string) error{tx.DeleteGroup, tx.DeleteTargetGroup, tx.DeleteLaunchTemplate, tx.DeleteImage} {
+		if err := del(name); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Load reads the named fleet's stack.
+func Load(tx *store.Tx, name string) (Stack, error) {
+	f, err := tx.GetFleet(name)
+	if err != nil {
+		return Stack{}, err
+	}
+	st := Stack{Fleet: f}
+	for _, name := range f.Groups {
+		g, err := tx.GetGroup(name)
+		if err != nil {
+			return st, fmt.Errorf("fleet %s: %w", f.Name, err)
+		}
+		lt, err := tx.LaunchTemplateVersion(g.LaunchTemplate, g.LaunchTemplateVersion)
+		if err != nil {
+			return st, fmt.Errorf("fleet %s: %w", f.Name, err)
+		}
+		tg, err := tx.GetTargetGroup(g.TargetGroup)
+		if err != nil {
+			return st, fmt.Errorf("fleet %s: %w", f.Name, err)
+		}
+		st.Services = append(st.Services, Service{Name: g.Service, LaunchTemplate: lt, Group: g, TargetGroup: tg})
+	}
+	return st, nil
+}
+
+// LoadAll reads every fleet's stack, sorted by name.
+func LoadAll(tx *store.Tx) ([]Stack, error) {
+	fleets, err := tx.ListFleets()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Stack, 0, len(fleets))
+	for _, f := range fleets {
+		st, err := Load(tx, f.Name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}

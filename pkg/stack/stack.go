@@ -1,0 +1,193 @@
+// Package stack is a fleet's desired state as the AWS resources it
+// compiles to, the way a CloudFormation template compiles into a stack:
+// for each service a launch template version, an Auto Scaling group and a
+// target group. The fleet file is one way to write a stack (Compile); the
+// store keeps it (Save, Load); Diff compares two field by field, so a
+// field added to a resource is compared without anyone remembering to.
+package stack
+
+import (
+	"maps"
+	"path/filepath"
+	"slices"
+
+	"github.com/vmfleet/vmfleet/pkg/fleetfile"
+	"github.com/vmfleet/vmfleet/pkg/limits"
+	"github.com/vmfleet/vmfleet/pkg/store"
+)
+
+// Stack is one fleet's resources.
+type Stack struct {
+	Fleet store.Fleet
+	// Services in the fleet file's order.
+	Services []Service
+}
+
+// Service is the resources of one service, all named ResourceName.
+type Service struct {
+	Name           string
+	LaunchTemplate store.LaunchTemplateVersion
+	Group          store.Group
+	TargetGroup    store.TargetGroup
+}
+
+// ResourceName names every resource of a fleet's service.
+func ResourceName(fleet, service string) string { return fleet + "-" + service }
+
+// Service returns the named service, or nil.
+func (s *Stack) Service(name string) *Service {
+	for i := range s.Services {
+		if s.Services[i].Name == name {
+			return &s.Services[i]
+		}
+	}
+	return nil
+}
+
+// Compile turns a fleet file into its resources, with the image digest
+// each service bakes to. What only a running fleet knows (a balancer's
+// bound address, counts set by scale, protection) comes from Inherit.
+func Compile(f *fleetfile.Fleet, digests map[string]string, bootCPUs float64) Stack {
+	st := Stack{Fleet: store.Fleet{Name: f.Name, File: f.File, BootCPUs: bootCPUs, TimeScale: f.TimeScale}}
+	for _, svc := range f.Services {
+		name := ResourceName(f.Name, svc.Name)
+		st.Fleet.Groups = append(st.Fleet.Groups, name)
+		s := Service{
+			Name: svc.Name,
+			LaunchTemplate: store.LaunchTemplateVersion{
+				Template: name, ImageDigest: digests[svc.Name], Command: svc.Command, Env: svc.Env, Port: svc.Port,
+				CPU: svc.CPU, MemoryBytes: svc.MemoryBytes, UserData: svc.UserData,
+				Egress: store.Egress{HostPorts: svc.Egress.HostPorts, Internet: svc.Egress.Internet},
+			},
+			TargetGroup: store.TargetGroup{
+				Name: name, Listen: svc.Balancer.Listen,
+				HealthCheck: store.HealthCheck{Type: svc.Health.Type, Path: svc.Health.Path, Interval: svc.Health.Interval,
+					Timeout: svc.Health.Timeout, HealthyThreshold: svc.Health.HealthyThreshold, UnhealthyThreshold: svc.Health.UnhealthyThreshold},
+				DeregistrationDelay: svc.Balancer.DeregistrationDelay, Replay: svc.Balancer.Replay,
+			},
+			Group: store.Group{
+				Name: name, Fleet: f.Name, Service: svc.Name, LaunchTemplate: name, TargetGroup: name,
+				Desired: svc.Instances, FileDesired: svc.Instances,
+				HealthCheckType: store.GroupHealthELB, HealthCheckGracePeriod: limits.DefaultHealthCheckGracePeriod,
+				TerminationPolicies: []string{store.TerminationDefault}, DependsOn: svc.DependsOn,
+			},
+		}
+		g := &s.Group
+		g.Min, g.Max = svc.Bounds()
+		if sc := svc.Scaling; sc != nil {
+			g.Scaling, g.InstanceWarmup, g.DisableScaleIn = true, sc.InstanceWarmup, sc.DisableScaleIn
+			if len(sc.TerminationPolicies) > 0 {
+				g.TerminationPolicies = sc.TerminationPolicies
+			}
+			for _, p := range sc.TargetTracking {
+				g.Policies = append(g.Policies, store.TargetTrackingPolicy{Metric: p.Metric, Target: p.Target})
+			}
+		}
+		if wp := svc.WarmPool; wp != nil {
+			g.WarmPool = &store.WarmPool{MinSize: wp.MinSize, MaxGroupPreparedCapacity: wp.MaxGroupPreparedCapacity,
+				PoolState: wp.PoolState, ReuseOnScaleIn: wp.ReuseOnScaleIn}
+		}
+		st.Services = append(st.Services, s)
+	}
+	return st
+}
+
+// Inherit carries over from cur, the stack a fleet runs, what a new
+// compile of its file cannot know: the address each balancer is bound to
+// (dependents were told it) while its listen address is unchanged, scale-in
+// protection, and a count set by scale, which stands until the file's own
+// count changes (store.Group.ApplyFileCount), within the group's new
+// bounds as UpdateAutoScalingGroup keeps it.
+func (s *Stack) Inherit(cur *Stack) {
+	if cur == nil {
+		return
+	}
+	s.Fleet.Generation = cur.Fleet.Generation
+	for i := range s.Services {
+		next := &s.Services[i]
+		old := cur.Service(next.Name)
+		if old == nil {
+			continue
+		}
+		g := old.Group
+		g.ApplyFileCount(next.Group.FileDesired)
+		next.Group.Desired = min(max(g.Desired, next.Group.Min), next.Group.Max)
+		next.Group.ProtectedFromScaleIn = old.Group.ProtectedFromScaleIn
+		next.Group.LaunchTemplateVersion = old.Group.LaunchTemplateVersion
+		if old.TargetGroup.Listen == next.TargetGroup.Listen {
+			next.TargetGroup.Bound = old.TargetGroup.Bound
+		}
+	}
+}
+
+// Spec is the fleet file a stack was compiled from, as the controller
+// runs it; Compile(Spec()) gives the stack back (a test walks every
+// field). The images' recipes are not resources: the digests stand for
+// them.
+func (s *Stack) Spec() *fleetfile.Fleet {
+	f := &fleetfile.Fleet{Name: s.Fleet.Name, File: s.Fleet.File, TimeScale: s.Fleet.TimeScale}
+	if f.File != "" {
+		f.Dir = filepath.Dir(f.File)
+	}
+	for _, svc := range s.Services {
+		lt, g, tg := svc.LaunchTemplate, svc.Group, svc.TargetGroup
+		hc := tg.HealthCheck
+		out := &fleetfile.Service{
+			Name: svc.Name, Command: lt.Command, Env: lt.Env, Port: lt.Port, Instances: g.FileDesired,
+			CPU: lt.CPU, MemoryBytes: lt.MemoryBytes, UserData: lt.UserData, DependsOn: g.DependsOn,
+			Egress: fleetfile.Egress{HostPorts: lt.Egress.HostPorts, Internet: lt.Egress.Internet},
+			Health: fleetfile.Health{Type: hc.Type, Path: hc.Path, Interval: hc.Interval, Timeout: hc.Timeout,
+				HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold},
+			Balancer: fleetfile.Balancer{Listen: tg.Listen, DeregistrationDelay: tg.DeregistrationDelay, Replay: tg.Replay},
+		}
+		if g.Scaling {
+			out.Scaling = &fleetfile.Scaling{Min: g.Min, Max: g.Max, InstanceWarmup: g.InstanceWarmup, DisableScaleIn: g.DisableScaleIn}
+			if tp := g.TerminationPolicies; !slices.Equal(tp, []string{store.TerminationDefault}) {
+				out.Scaling.TerminationPolicies = tp // as the file gave them; none means Default
+			}
+			for _, p := range g.Policies {
+				out.Scaling.TargetTracking = append(out.Scaling.TargetTracking, fleetfile.TargetTracking{Metric: p.Metric, Target: p.Target})
+			}
+		}
+		if wp := g.WarmPool; wp != nil {
+			out.WarmPool = &fleetfile.WarmPool{MinSize: wp.MinSize, MaxGroupPreparedCapacity: wp.MaxGroupPreparedCapacity,
+				PoolState: wp.PoolState, ReuseOnScaleIn: wp.ReuseOnScaleIn}
+		}
+		f.Services = append(f.Services, out)
+	}
+	return f
+}
+
+// Digests are each service's image digest.
+func (s *Stack) Digests() map[string]string {
+	return each(s, func(v *Service) string { return v.LaunchTemplate.ImageDigest })
+}
+
+// Bound are the addresses the balancers are bound to, by service; only
+// services whose balancer is bound.
+func (s *Stack) Bound() map[string]string {
+	out := each(s, func(v *Service) string { return v.TargetGroup.Bound })
+	maps.DeleteFunc(out, func(_, addr string) bool { return addr == "" })
+	return out
+}
+
+// Desired are the groups' desired counts, by service.
+func (s *Stack) Desired() map[string]int {
+	return each(s, func(v *Service) int { return v.Group.Desired })
+}
+
+// Protected are the instances protected from scale-in, by service; only
+// services with any.
+func (s *Stack) Protected() map[string][]string {
+	out := each(s, func(v *Service) []string { return v.Group.ProtectedFromScaleIn })
+	maps.DeleteFunc(out, func(_ string, ids []string) bool { return len(ids) == 0 })
+	return out
+}
+
+func each[T any](s *Stack, f func(*Service) T) map[string]T {
+	out := make(map[string]T, len(s.Services))
+	for i := range s.Services {
+		out[s.Services[i].Name] = f(&s.Services[i])
+	}
+	return out
+}

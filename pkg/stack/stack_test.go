@@ -1,0 +1,152 @@
+package stack
+
+import (
+	"context"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/fleetfile"
+	"github.com/vmfleet/vmfleet/pkg/store"
+)
+
+const digest = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// full is a stack of one service whose every field is set, its names
+// consistent as Save needs them.
+func full() Stack {
+	var s Service
+	fill(reflect.ValueOf(&s).Elem())
+	var f store.Fleet
+	fill(reflect.ValueOf(&f).Elem())
+	f.Name, s.Name = "shop", "web"
+	name := ResourceName(f.Name, s.Name)
+	f.Groups = []string{name}
+	s.LaunchTemplate.Template, s.LaunchTemplate.ImageDigest = name, digest
+	s.Group.Name, s.Group.Fleet, s.Group.Service, s.Group.LaunchTemplate, s.Group.TargetGroup = name, f.Name, s.Name, name, name
+	s.TargetGroup.Name = name
+	return Stack{Fleet: f, Services: []Service{s}}
+}
+
+// resources are the resource types of a stack, each with where it sits.
+var resources = []struct {
+	name string
+	typ  reflect.Type
+	at   func(*Stack) reflect.Value
+}{
+	{api.ResourceFleet, reflect.TypeFor[store.Fleet](), func(s *Stack) reflect.Value { return reflect.ValueOf(&s.Fleet).Elem() }},
+	{api.ResourceLaunchTemplate, reflect.TypeFor[store.LaunchTemplateVersion](), func(s *Stack) reflect.Value {
+		return reflect.ValueOf(&s.Services[0].LaunchTemplate).Elem()
+	}},
+	{api.ResourceGroup, reflect.TypeFor[store.Group](), func(s *Stack) reflect.Value { return reflect.ValueOf(&s.Services[0].Group).Elem() }},
+	{api.ResourceTargetGroup, reflect.TypeFor[store.TargetGroup](), func(s *Stack) reflect.Value {
+		return reflect.ValueOf(&s.Services[0].TargetGroup).Elem()
+	}},
+}
+
+// clone copies a stack deeply enough for change, which replaces slices
+// and maps rather than writing into them.
+func clone(s Stack) Stack {
+	s.Services = slices.Clone(s.Services)
+	for i := range s.Services {
+		if wp := s.Services[i].Group.WarmPool; wp != nil {
+			cp := *wp
+			s.Services[i].Group.WarmPool = &cp
+		}
+	}
+	return s
+}
+
+func TestDiffReportsAChangeToEveryFieldOfEveryResource(t *testing.T) {
+	base := full()
+	for _, r := range resources {
+		for _, l := range leaves(r.typ) {
+			next := clone(base)
+			l.change(r.at(&next))
+			got := Diff(&base, &next)
+			top := strings.Split(l.path, ".")[0]
+			if slices.Contains(identity[r.name], top) {
+				if len(got) != 0 {
+					t.Errorf("%s %s is identity, yet a change to it is reported: %v", r.name, l.path, got)
+				}
+				continue
+			}
+			if len(got) != 1 || got[0].Resource != r.name || got[0].Action != api.Update || !strings.Contains(got[0].Detail, l.path) {
+				t.Errorf("a change to %s %s: got %v, want one update of the %s naming %s", r.name, l.path, got, r.name, l.path)
+			}
+		}
+	}
+}
+
+// What Diff passes over is said here a second time, so that widening it
+// (and so hiding a desired field from diff and up) takes a change here.
+func TestIdentityIsWhatSaysWhichResourceItIs(t *testing.T) {
+	want := map[string][]string{
+		api.ResourceFleet:          {"name", "groups", "status", "generation", "updated"},
+		api.ResourceLaunchTemplate: {"template", "version", "created"},
+		api.ResourceGroup:          {"name", "fleet", "service", "launch_template", "launch_template_version", "target_group", "file_desired"},
+		api.ResourceTargetGroup:    {"name", "bound"},
+	}
+	if !reflect.DeepEqual(identity, want) {
+		t.Errorf("identity is %v, want %v", identity, want)
+	}
+	for _, r := range resources {
+		var paths []string
+		for _, l := range leaves(r.typ) {
+			paths = append(paths, strings.Split(l.path, ".")[0])
+		}
+		for _, id := range identity[r.name] {
+			if !slices.Contains(paths, id) {
+				t.Errorf("%s has no field %s", r.name, id)
+			}
+		}
+	}
+}
+
+func TestSaveAndLoadKeepEveryField(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	for _, r := range resources {
+		for _, l := range leaves(r.typ) {
+			st := full()
+			if !slices.Contains(identity[r.name], strings.Split(l.path, ".")[0]) {
+				l.change(r.at(&st)) // each field in turn with a value of its own
+			}
+			if l.path == "image_digest" {
+				st.Services[0].LaunchTemplate.ImageDigest = strings.Repeat("f", 64) // the store takes only digests
+			}
+			saved := clone(st)
+			if err := db.Update(ctx, func(tx *store.Tx) error { return Save(tx, &saved) }); err != nil {
+				t.Fatalf("save with %s %s changed: %v", r.name, l.path, err)
+			}
+			var got Stack
+			if err := db.View(ctx, func(tx *store.Tx) error { got, err = Load(tx, "shop"); return err }); err != nil {
+				t.Fatal(err)
+			}
+			if d := Diff(&saved, &got); len(d) != 0 || !reflect.DeepEqual(saved, got) {
+				t.Errorf("with %s %s changed, load gave back another stack: %v\nsaved %+v\nloaded %+v", r.name, l.path, d, saved, got)
+			}
+		}
+	}
+}
+
+func TestAFleetFileCompilesToResourcesThatGiveItBack(t *testing.T) {
+	// Every field set: a field added to fleetfile.Service that Compile or
+	// Spec forgets makes the two differ.
+	var svc fleetfile.Service
+	fill(reflect.ValueOf(&svc).Elem())
+	svc.Image = fleetfile.Image{} // baked into the digest, not a resource
+	svc.Scaling.TerminationPolicies = []string{store.TerminationOldestInstance}
+	f := &fleetfile.Fleet{Name: "shop", File: "/srv/shop/fleet.yaml", Dir: "/srv/shop", TimeScale: 0.05, Services: []*fleetfile.Service{&svc}}
+	st := Compile(f, map[string]string{svc.Name: digest}, 2)
+	if got := st.Spec(); !reflect.DeepEqual(got, f) {
+		t.Errorf("Spec(Compile(f)) differs from f:\n got %+v\nwant %+v", *got.Services[0], svc)
+	}
+}
