@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/hashicorp/yamux"
 )
 
@@ -48,7 +49,8 @@ const (
 // connects again, on a freshly opened port, so no byte of a dead session
 // leaks into the next.
 func (g *Guest) Run(ctx context.Context) {
-	idle := minIdlePoll
+	// Sleeps double from 2×minIdlePoll, as each short session ends.
+	idle := &backoff.ExponentialBackOff{InitialInterval: 2 * minIdlePoll, Multiplier: 2, MaxInterval: maxIdlePoll}
 	for ctx.Err() == nil {
 		port, err := g.Open()
 		if err != nil {
@@ -69,11 +71,11 @@ func (g *Guest) Run(ctx context.Context) {
 		// A port with no host reads as EOF at once, and nothing tells
 		// the guest when one connects: poll, ever slower while none does.
 		if time.Since(began) < maxIdlePoll {
-			idle = min(2*idle, maxIdlePoll)
+			sleep(ctx, idle.NextBackOff())
 		} else {
-			idle = minIdlePoll
+			idle.Reset()
+			sleep(ctx, minIdlePoll)
 		}
-		sleep(ctx, idle)
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
+	"github.com/cenkalti/backoff/v5"
 	"github.com/hashicorp/yamux"
 )
 
@@ -67,15 +67,14 @@ const (
 func (l *Link) keep(ctx context.Context) {
 	defer close(l.done)
 	b := backoff.NewExponentialBackOff()
-	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = 50*time.Millisecond, 2*time.Second, 0
+	b.InitialInterval, b.MaxInterval = 50*time.Millisecond, 2*time.Second
 	// A guest whose agent is not up yet never sees the first ping (the
 	// port drops what comes before it is opened): wait briefly at first,
 	// longer each time, for a busy guest.
-	wait := firstPingWait
+	waits := &backoff.ExponentialBackOff{InitialInterval: firstPingWait, Multiplier: 2, MaxInterval: maxPingWait}
 	for ctx.Err() == nil {
-		sess, err := l.connect(ctx, wait)
+		sess, err := l.connect(ctx, waits.NextBackOff())
 		if err != nil {
-			wait = min(2*wait, maxPingWait)
 			l.log.Debug("agent not reachable yet", "err", err)
 			select {
 			case <-ctx.Done():
@@ -84,7 +83,7 @@ func (l *Link) keep(ctx context.Context) {
 			continue
 		}
 		b.Reset()
-		wait = firstPingWait
+		waits.Reset()
 		l.set(sess)
 		l.accept(ctx, sess)
 		l.set(nil)

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
@@ -109,7 +110,8 @@ func (b *Balancer) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (b *Balancer) acceptLoop(ctx, connCtx context.Context, ln net.Listener, conns *sync.WaitGroup) error {
-	var backoff time.Duration
+	// 5 ms, doubling to 1 s, without jitter.
+	wait := &backoff.ExponentialBackOff{InitialInterval: 5 * time.Millisecond, Multiplier: 2, MaxInterval: time.Second}
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -120,18 +122,18 @@ func (b *Balancer) acceptLoop(ctx, connCtx context.Context, ln net.Listener, con
 			// instead of spinning or giving up, as net/http does.
 			var te interface{ Temporary() bool }
 			if errors.As(err, &te) && te.Temporary() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				b.log.Warn("accept failed; retrying", "addr", ln.Addr(), "err", err, "in", backoff)
+				d := wait.NextBackOff()
+				b.log.Warn("accept failed; retrying", "addr", ln.Addr(), "err", err, "in", d)
 				select {
 				case <-ctx.Done():
 					return nil
-				case <-time.After(backoff):
+				case <-time.After(d):
 				}
 				continue
 			}
 			return fmt.Errorf("accept on %s: %w", ln.Addr(), err)
 		}
-		backoff = 0
+		wait.Reset()
 		conns.Add(1)
 		go func() {
 			defer conns.Done()

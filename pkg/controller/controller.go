@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/vmfleet/vmfleet/pkg/agent"
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/autoscale"
@@ -89,19 +90,20 @@ type Event = api.Event
 
 // service is one service's runtime state.
 type service struct {
-	spec      *fleetfile.Service
-	image     *image.Manifest
-	desired   int
-	bal       *balancer.Balancer
-	listen    string // the balancer's actual address
-	env       []string
-	reach     []int // host ports its guests may reach: dependencies' balancers, egress
-	members   map[string]*member
-	insts     map[string]*instance.Instance
-	removed   bool // gone from the fleet file: scaled to zero, then dropped
-	failures  int
-	notBefore time.Time    // launch backoff after failures
-	ln        net.Listener // bound, not yet served (see bind)
+	spec    *fleetfile.Service
+	image   *image.Manifest
+	desired int
+	bal     *balancer.Balancer
+	listen  string // the balancer's actual address
+	env     []string
+	reach   []int // host ports its guests may reach: dependencies' balancers, egress
+	members map[string]*member
+	insts   map[string]*instance.Instance
+	removed bool // gone from the fleet file: scaled to zero, then dropped
+	// launchBackOff paces launches after failures (nil after a success).
+	launchBackOff *backoff.ExponentialBackOff
+	notBefore     time.Time    // launch backoff after failures
+	ln            net.Listener // bound, not yet served (see bind)
 	// protected instances are never picked by scale-in.
 	protected map[string]bool
 	// tracker is the service's target tracking (nil without policies).

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/vmfleet/vmfleet/pkg/balancer"
 	"github.com/vmfleet/vmfleet/pkg/instance"
 )
@@ -35,7 +36,7 @@ func (c *Controller) launch(ctx context.Context, s *service) {
 				c.emit(name, "", "error", "launch failed (retrying in %s): %v", backoff, err)
 				return
 			}
-			s.failures, s.launchError = 0, ""
+			s.launchBackOff, s.launchError = nil, ""
 			m.key, m.phase, m.launched, m.woken = inst.ID, booting, time.Now(), inst.Snapshot != ""
 			s.members[inst.ID] = m
 			s.insts[inst.ID] = inst
@@ -49,10 +50,12 @@ func (c *Controller) launch(ctx context.Context, s *service) {
 }
 
 // backOff counts a failed launch and holds the service's launches back,
-// doubling up to 32 s; it returns how long.
+// 2 s doubling up to 32 s, without jitter; it returns how long.
 func (s *service) backOff() time.Duration {
-	s.failures++
-	d := time.Duration(1<<min(s.failures, 5)) * time.Second
+	if s.launchBackOff == nil {
+		s.launchBackOff = &backoff.ExponentialBackOff{InitialInterval: 2 * time.Second, Multiplier: 2, MaxInterval: 32 * time.Second}
+	}
+	d := s.launchBackOff.NextBackOff()
 	s.notBefore = time.Now().Add(d)
 	return d
 }

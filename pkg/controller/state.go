@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/google/renameio/v2"
 )
 
 // State is what a fleet's controller keeps beside libvirt: the balancer
@@ -51,9 +53,5 @@ func WriteState(dir string, s *State) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, ".state.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dir, "state.json"))
+	return renameio.WriteFile(filepath.Join(dir, "state.json"), b, 0o600, renameio.WithTempDir(dir))
 }

@@ -3,7 +3,7 @@ package fleetfile
 import (
 	"fmt"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/vmfleet/vmfleet/pkg/limits"
 )

@@ -6,7 +6,7 @@ import (
 	"io/fs"
 	"maps"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/vmfleet/vmfleet/pkg/envfile"
 )

@@ -350,16 +350,21 @@ func (m *monitor) Run(cmd []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// libvirt hands QMP errors back inside the reply.
+	return qmpReply([]byte(out))
+}
+
+// qmpReply is a QMP reply, or its error: libvirt hands QMP errors back
+// inside the reply, where go-qemu's typed commands do not look.
+func qmpReply(out []byte) ([]byte, error) {
 	var reply struct {
 		Error *struct {
 			Class, Desc string
 		} `json:"error"`
 	}
-	if json.Unmarshal([]byte(out), &reply) == nil && reply.Error != nil {
+	if json.Unmarshal(out, &reply) == nil && reply.Error != nil {
 		return nil, fmt.Errorf("qmp %s: %s", reply.Error.Class, reply.Error.Desc)
 	}
-	return []byte(out), nil
+	return out, nil
 }
 
 func (m *monitor) Events(context.Context) (<-chan qmp.Event, error) {

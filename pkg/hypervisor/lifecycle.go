@@ -127,6 +127,7 @@ func (h *Libvirt) ForwardPort(ctx context.Context, name string, hostPort, guestP
 		return err
 	}
 	mon := raw.NewMonitor(&monitor{l: h.l, d: d})
+	// HMP: QEMU 7.2 has no QMP command that adds a forward to a running user netdev.
 	out, err := mon.HumanMonitorCommand(fmt.Sprintf("hostfwd_add %s tcp:127.0.0.1:%d-:%d", NetdevID, hostPort, guestPort), nil)
 	if err != nil {
 		return fmt.Errorf("forward 127.0.0.1:%d to %s:%d: %w", hostPort, name, guestPort, err)

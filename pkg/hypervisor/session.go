@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
+	"github.com/cenkalti/backoff/v5"
 )
 
 // ErrReconnecting is what calls fail with while libvirtd is away.
@@ -77,17 +77,17 @@ func (s *Session) keep(ctx context.Context) {
 			s.set(nil)
 			s.log.Warn("lost the libvirt connection; reconnecting", "uri", s.uri)
 		}
-		b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(100*time.Millisecond),
-			backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
-		l, err := backoff.RetryNotifyWithData(func() (*Libvirt, error) {
+		b := backoff.NewExponentialBackOff()
+		b.InitialInterval, b.MaxInterval = 100*time.Millisecond, 5*time.Second
+		l, err := backoff.Retry(ctx, func() (*Libvirt, error) {
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
 			return Connect(cctx, s.uri)
-		}, backoff.WithContext(b, ctx), func(err error, _ time.Duration) {
+		}, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(0), backoff.WithNotify(func(err error, _ time.Duration) {
 			s.mu.Lock()
 			s.err = err
 			s.mu.Unlock()
-		})
+		}))
 		if err != nil {
 			return // ctx ended
 		}

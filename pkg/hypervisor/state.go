@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
+	"github.com/digitalocean/go-qemu/qmp"
+	"github.com/digitalocean/go-qemu/qmp/raw"
 )
 
 // A domain's state travels as a QEMU migration stream over a unix socket,
@@ -71,16 +73,8 @@ func (h *Libvirt) SaveState(ctx context.Context, name, dir string, w io.Writer) 
 		return fmt.Errorf("save %s: %w", name, err)
 	}
 	mon := &monitor{l: h.l, d: d}
-	steps := []string{
-		`{"execute":"stop"}`,
-		// QEMU's default cap is 128 MiB/s, a local file wants none.
-		`{"execute":"migrate-set-parameters","arguments":{"max-bandwidth":17179869184}}`,
-		qmpCommand("migrate", map[string]any{"uri": "unix:" + sock}),
-	}
-	for _, c := range steps {
-		if _, err := mon.Run([]byte(c)); err != nil {
-			return fmt.Errorf("save %s: %w", name, err)
-		}
+	if err := startSave(mon, sock); err != nil {
+		return fmt.Errorf("save %s: %w", name, err)
 	}
 	conn, err := accept(ctx, ln)
 	if err != nil {
@@ -108,7 +102,7 @@ func (h *Libvirt) LoadState(ctx context.Context, name string, r io.Reader) error
 	}
 	sock := filepath.Join(dir, "incoming.sock")
 	mon := &monitor{l: h.l, d: d}
-	if _, err := mon.Run([]byte(qmpCommand("migrate-incoming", map[string]any{"uri": "unix:" + sock}))); err != nil {
+	if err := raw.NewMonitor(mon).MigrateIncoming("unix:" + sock); err != nil {
 		return fmt.Errorf("load the state of %s: %w", name, err)
 	}
 	defer os.Remove(sock)
@@ -138,10 +132,29 @@ func (h *Libvirt) channelDir(d libvirt.Domain) (string, error) {
 	return "", errors.New("the domain has no channel socket (it needs DomainSpec.Agent)")
 }
 
+// startSave stops the vCPUs and has QEMU send its state to sock.
+func startSave(mon qmp.Monitor, sock string) error {
+	m := raw.NewMonitor(mon)
+	if err := m.Stop(); err != nil {
+		return err
+	}
+	// QEMU's default cap is 128 MiB/s, a local file wants none.
+	unlimited := int64(16 << 30)
+	if err := m.MigrateSetParameters(&raw.MigrateSetParameters{MaxBandwidth: &unlimited}); err != nil {
+		return err
+	}
+	return m.Migrate("unix:"+sock, nil, nil, nil)
+}
+
+// queryMigrate is sent as is: go-qemu's generated reply type predates
+// QEMU 7.2 and fails to decode 7.2's newer states (wait-unplug,
+// postcopy-paused, postcopy-recover).
+var queryMigrate, _ = json.Marshal(qmp.Command{Execute: "query-migrate"})
+
 // waitMigration waits until QEMU says the transfer completed.
-func waitMigration(ctx context.Context, mon *monitor, what string) error {
+func waitMigration(ctx context.Context, mon qmp.Monitor, what string) error {
 	for {
-		out, err := mon.Run([]byte(`{"execute":"query-migrate"}`))
+		out, err := mon.Run(queryMigrate)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
@@ -187,11 +200,6 @@ func giveToQEMU(sock string) error {
 	}
 	// No such group, or not ours to give: QEMU runs as us or as root.
 	return os.Chmod(sock, 0o600)
-}
-
-func qmpCommand(name string, args map[string]any) string {
-	b, _ := json.Marshal(map[string]any{"execute": name, "arguments": args})
-	return string(b)
 }
 
 func randomHex() string {

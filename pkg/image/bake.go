@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
 // BakeOption changes how Bake reports.
@@ -89,6 +91,11 @@ func (s *Store) Bake(ctx context.Context, r Recipe, in Inputs, opts ...BakeOptio
 	}
 	m, shared, err := s.build(ctx, &r, in, dg, tmp, c)
 	if err != nil {
+		return nil, fmt.Errorf("bake %s: %w", r.Name, diskFull(err, s.Root))
+	}
+	// The manifest must be on disk before the directory that makes it
+	// found is, or a crash leaves an image whose cached bake reads junk.
+	if err := syncFiles(tmp); err != nil {
 		return nil, fmt.Errorf("bake %s: %w", r.Name, diskFull(err, s.Root))
 	}
 	if err := os.Rename(tmp, dir); err != nil {
@@ -246,22 +253,16 @@ func (s *Store) placeKernel(in Inputs) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	tmp, err := os.CreateTemp(dir, ".vmlinuz-")
+	// 0644 whatever the umask: QEMU's user must read it.
+	f, err := renameio.NewPendingFile(dst, renameio.WithTempDir(dir), renameio.WithStaticPermissions(0o644))
 	if err != nil {
 		return "", err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, src); err != nil {
-		tmp.Close()
+	defer f.Cleanup()
+	if _, err := io.Copy(f, src); err != nil {
 		return "", fmt.Errorf("copy kernel: %w", err)
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	return dst, os.Rename(tmp.Name(), dst)
+	return dst, f.CloseAtomicallyReplace()
 }
 
 // setName points a name at a digest, atomically.
@@ -270,19 +271,8 @@ func (s *Store) setName(name, digest string) error {
 	if b, err := os.ReadFile(s.namePath(name)); err == nil && strings.TrimSpace(string(b)) == digest {
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Join(s.Root, "tmp"), "name-")
+	err := renameio.WriteFile(s.namePath(name), []byte(digest+"\n"), 0o600, renameio.WithTempDir(filepath.Join(s.Root, "tmp")))
 	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(digest + "\n"); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), s.namePath(name)); err != nil {
 		return fmt.Errorf("name image %s: %w", name, err)
 	}
 	return nil

@@ -198,4 +198,22 @@ func TestBakeKeepsTheManifestFromOtherUsers(t *testing.T) {
 			t.Errorf("%s has mode %o: QEMU, running as its own user, cannot read it", f, mode)
 		}
 	}
+	if b := readFile(t, s.namePath("hello")); string(b) != res.Manifest.Digest+"\n" {
+		t.Errorf("the name hello holds %q, want the digest", b)
+	}
+	if mode := stat(t, s.namePath("hello")).Mode().Perm(); mode != 0o600 {
+		t.Errorf("the name file has mode %o, want 0600", mode)
+	}
+	// The atomic writes leave no temporary file beside what they wrote.
+	for _, d := range []string{filepath.Join(s.Root, "tmp"), filepath.Dir(res.Manifest.Kernel)} {
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if d != filepath.Dir(res.Manifest.Kernel) || e.Name() != "vmlinuz" {
+				t.Errorf("left behind in %s: %s", d, e.Name())
+			}
+		}
+	}
 }

@@ -42,6 +42,11 @@ func (s *Store) shared(kind, digest string, fill func(dir string) error) (dir st
 	if err := fill(tmp); err != nil {
 		return "", false, err
 	}
+	// Once renamed it is found and never made again: its bytes must be on
+	// disk first (qemu-img does not sync what it writes).
+	if err := syncFiles(tmp); err != nil {
+		return "", false, err
+	}
 	if err := os.Rename(tmp, dir); err != nil {
 		if _, statErr := os.Stat(dir); statErr != nil {
 			return "", false, fmt.Errorf("store %s %s: %w", kind, digest[:12], err)
@@ -84,4 +89,32 @@ func (s *Store) pruneShared() error {
 		}
 	}
 	return nil
+}
+
+// syncFiles flushes the regular files in dir, and dir itself, to disk.
+func syncFiles(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			if err := syncPath(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return syncPath(dir)
+}
+
+func syncPath(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

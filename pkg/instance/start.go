@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/renameio/v2"
 	"github.com/vmfleet/vmfleet/pkg/guestconfig"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/snapshot"
@@ -223,17 +224,16 @@ func (m *Manager) Stop(ctx context.Context, inst *Instance, grace time.Duration)
 // resumes it where it was.
 func (m *Manager) Hibernate(ctx context.Context, inst *Instance) error {
 	path := hibernationOf(inst)
-	f, err := os.CreateTemp(inst.Dir, ".hibernation-*")
+	f, err := renameio.NewPendingFile(path, renameio.WithTempDir(inst.Dir))
 	if err != nil {
 		return fmt.Errorf("hibernate %s: %w", inst.ID, err)
 	}
-	defer os.Remove(f.Name())
+	defer f.Cleanup()
+	// Synced before the rename: QEMU is destroyed next, and its memory
+	// must not be lost to a crash that keeps an empty file.
 	err = m.HV.SaveState(ctx, inst.Domain, inst.Dir, f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil {
-		err = os.Rename(f.Name(), path)
+		err = f.CloseAtomicallyReplace()
 	}
 	if err != nil {
 		// Saving left it paused: let it run on rather than lose it.

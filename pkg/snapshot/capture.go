@@ -131,6 +131,11 @@ func (s *Store) capture(ctx context.Context, key string, id identity, shape Shap
 		return nil, fmt.Errorf("capture template %s: %w", key, err)
 	}
 	err = s.hv.SaveState(ctx, name, work, f)
+	if err == nil {
+		// Synced, as the template file below: the rename of work makes
+		// the template found, and clones would load what a crash left.
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -152,7 +157,7 @@ func (s *Store) capture(ctx context.Context, key string, id identity, shape Shap
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(work, templateFile), append(b, '\n'), 0o600); err != nil {
+	if err := writeSynced(filepath.Join(work, templateFile), append(b, '\n'), 0o600); err != nil {
 		return nil, fmt.Errorf("capture template %s: %w", key, err)
 	}
 	_ = os.RemoveAll(final)
@@ -162,4 +167,20 @@ func (s *Store) capture(ctx context.Context, key string, id identity, shape Shap
 	log.Info("captured template", "vcpus", shape.VCPUs, "memory_mib", shape.MemoryMiB,
 		"boot", booted.Round(time.Millisecond), "took", t.Took.Round(time.Millisecond), "state_bytes", t.StateBytes)
 	return t, nil
+}
+
+// writeSynced writes a new file and flushes it to disk.
+func writeSynced(p string, b []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

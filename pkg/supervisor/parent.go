@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 )
 
 // Config is what the supervisor runs.
@@ -45,7 +47,10 @@ func Run(ctx context.Context, cfg Config) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	failures := 0
+	// A crash loop's restarts wait 200 ms, doubling to 3.2 s, no jitter;
+	// the first crash after a quiet spell restarts at once.
+	crashes := &backoff.ExponentialBackOff{InitialInterval: 200 * time.Millisecond, Multiplier: 2, MaxInterval: 3200 * time.Millisecond}
+	quiet := true
 	for {
 		started := time.Now()
 		code, err := runWorker(ctx, cfg.Worker(), apiFile, h, hup, log)
@@ -56,7 +61,8 @@ func Run(ctx context.Context, cfg Config) error {
 			return nil // the worker was asked to shut down
 		}
 		if errors.Is(err, errRestart) {
-			failures = 0
+			crashes.Reset()
+			quiet = true
 			continue
 		}
 		// A worker that never got ready (a bad flag, a locked store)
@@ -66,13 +72,14 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		// A crash: start again at once, but back off a crash loop.
 		if time.Since(started) > 10*time.Second {
-			failures = 0
+			crashes.Reset()
+			quiet = true
 		}
 		delay := time.Duration(0)
-		if failures > 0 {
-			delay = min(time.Duration(1<<min(failures, 5))*100*time.Millisecond, 5*time.Second)
+		if !quiet {
+			delay = crashes.NextBackOff()
 		}
-		failures++
+		quiet = false
 		log.Warn("worker died; starting another", "code", code, "err", err, "after", delay)
 		select {
 		case <-ctx.Done():
