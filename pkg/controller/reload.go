@@ -133,14 +133,13 @@ func fileCounts(f *fleetfile.Fleet) map[string]int {
 	return out
 }
 
-// State is what the controller would need to carry on after a restart.
+// state is what the daemon stores of the controller's doing.
 func (c *Controller) state() State {
-	st := State{Fleet: c.opts.Fleet.Name, File: c.opts.Fleet.File, Listen: map[string]string{}, Desired: map[string]int{}, FileInstances: c.fileCounts}
+	st := State{Fleet: c.opts.Fleet.Name, Desired: map[string]int{}}
 	for name, s := range c.services {
 		if s.removed {
 			continue
 		}
-		st.Listen[name] = s.listen
 		st.Desired[name] = s.desired
 		for id := range s.protected {
 			if st.Protected == nil {
