@@ -134,10 +134,10 @@ type event struct {
 	Message  string
 }
 
-func events(t *testing.T, e *testEnv) []event {
+func events(t *testing.T, e *testEnv, fleet string) []event {
 	t.Helper()
 	var out []event
-	for _, line := range strings.Split(strings.TrimSpace(e.must("events", "--fleet", "auto", "--json")), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(e.must("events", "--fleet", fleet, "--json")), "\n") {
 		var ev event
 		if json.Unmarshal([]byte(line), &ev) == nil {
 			out = append(out, ev)
@@ -159,7 +159,7 @@ func scaleOutAndBack(t *testing.T, e *testEnv, url string, workers, want int, me
 	if d := desiredFromMetrics(t, e); d < want {
 		t.Errorf("/metrics says desired %d at the peak, want >= %d", d, want)
 	}
-	evs := events(t, e)
+	evs := events(t, e, "auto")
 	var alarm, launched, healthy time.Time
 	var first string
 	for _, ev := range evs {
@@ -194,7 +194,7 @@ func scaleOutAndBack(t *testing.T, e *testEnv, url string, workers, want int, me
 		t.Errorf("/metrics says desired %d after the scale-in, want 1", d)
 	}
 	in := false
-	for _, ev := range events(t, e) {
+	for _, ev := range events(t, e, "auto") {
 		if ev.Kind == "autoscaling" && strings.Contains(ev.Message, "AlarmLow-"+metric+" in state ALARM") && strings.Contains(ev.Message, "to 1.") {
 			in = true
 		}

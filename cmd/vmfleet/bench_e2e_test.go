@@ -7,6 +7,7 @@ package main
 //	VMFLEET_INTEGRATION=1 go test -run '^$' -bench BalancerVsDirect -count 6 ./cmd/vmfleet
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -165,9 +166,14 @@ func BenchmarkRunLoop(b *testing.B) {
 }
 
 // median is the middle of ds (which it sorts).
-func median(ds []time.Duration) time.Duration {
-	slices.Sort(ds)
-	return ds[len(ds)/2]
+// median sorts xs and returns its middle value; zero for none.
+func median[T cmp.Ordered](xs []T) T {
+	var zero T
+	if len(xs) == 0 {
+		return zero
+	}
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }
 
 // waitStandby waits until a standby whose kind contains kind is ready.
