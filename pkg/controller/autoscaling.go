@@ -106,13 +106,7 @@ func (c *Controller) onMetrics(o observation) {
 // SetDesiredCapacity does.
 func checkBounds(s *service, n int) error {
 	lo, hi := s.spec.Bounds()
-	if n < lo || n > hi {
-		if s.spec.Scaling == nil {
-			return fmt.Errorf("scale %s=%d: a group holds at most %d instances (limits.MaxGroupSize); nothing was changed", s.spec.Name, n, limits.MaxGroupSize)
-		}
-		return fmt.Errorf("scale %s=%d: outside the group's bounds %d..%d; change scaling.min and scaling.max in the fleet file to go beyond them; nothing was changed", s.spec.Name, n, lo, hi)
-	}
-	return nil
+	return limits.CheckDesired(s.spec.Name, n, lo, hi, s.spec.Scaling != nil)
 }
 
 // Protect sets the scale-in protection of instances of the fleet, as

@@ -353,9 +353,6 @@ func (c *Controller) scale(counts map[string]int) error {
 		if s := c.services[svc]; s == nil || s.removed {
 			return fmt.Errorf("scale: fleet %s has no service %q; nothing was changed", c.opts.Fleet.Name, svc)
 		}
-		if counts[svc] < 0 {
-			return fmt.Errorf("scale %s=%d: the count cannot be negative; nothing was changed", svc, counts[svc])
-		}
 		if err := checkBounds(c.services[svc], counts[svc]); err != nil {
 			return err
 		}

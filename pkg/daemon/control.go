@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -110,8 +109,7 @@ func (d *Daemon) onChange(run *fleetRun, cs controller.State) {
 		run.mu.Unlock()
 		return
 	}
-	cp := *run.rec
-	cp.Services = slices.Clone(cp.Services)
+	cp := run.rec.Clone()
 	for i := range cp.Services {
 		g := &cp.Services[i].Group
 		if n, ok := cs.Desired[cp.Services[i].Name]; ok {
@@ -119,7 +117,7 @@ func (d *Daemon) onChange(run *fleetRun, cs controller.State) {
 		}
 		g.ProtectedFromScaleIn = cs.Protected[cp.Services[i].Name]
 	}
-	run.rec = &cp
+	run.rec = cp
 	run.mu.Unlock()
 	go func() {
 		run.saving.Lock()
@@ -130,9 +128,8 @@ func (d *Daemon) onChange(run *fleetRun, cs controller.State) {
 		if latest == nil {
 			return
 		}
-		cp := *latest
-		cp.Services = slices.Clone(cp.Services)
-		if err := d.state.save(context.Background(), &cp); err != nil {
+		cp := latest.Clone()
+		if err := d.state.save(context.Background(), cp); err != nil {
 			d.log.Warn("save fleet state", "fleet", cp.Fleet.Name, "err", err)
 		}
 	}()
@@ -152,16 +149,36 @@ func (d *Daemon) resume(st *stack.Stack) error {
 	return d.start(st, images)
 }
 
-// Scale sets desired counts of a fleet's services, all or nothing.
+// Scale sets desired counts of a fleet's services, all or nothing, as
+// SetDesiredCapacity does: the counts are stored first, then the
+// controller acts on them, so a count the caller was told is set survives
+// a restart.
 func (d *Daemon) Scale(ctx context.Context, fleet string, counts map[string]int) (api.Fleet, error) {
 	run := d.fleet(fleet, false)
 	if run == nil {
 		return api.Fleet{}, api.NotFound(fmt.Errorf("no fleet named %s; start it with vmfleet up", fleet))
 	}
-	ctrl := run.controller()
-	if ctrl == nil {
+	_, end, err := run.beginOp(ctx, false)
+	if err != nil {
+		return api.Fleet{}, err
+	}
+	defer end()
+	run.mu.Lock()
+	ctrl, cur := run.ctrl, run.rec
+	run.mu.Unlock()
+	if ctrl == nil || cur == nil {
 		return api.Fleet{}, api.Conflict(fmt.Errorf("fleet %s has no running controller", fleet))
 	}
+	next := cur.Clone()
+	if err := next.SetDesired(counts); err != nil {
+		return api.Fleet{}, api.Invalid(err)
+	}
+	if err := d.state.save(ctx, next); err != nil {
+		return api.Fleet{}, api.Failed(err)
+	}
+	run.mu.Lock()
+	run.rec = next
+	run.mu.Unlock()
 	if err := ctrl.Scale(ctx, counts); err != nil {
 		return api.Fleet{}, api.Invalid(err)
 	}

@@ -74,6 +74,21 @@ func CheckGroupMax(n int) error {
 	return nil
 }
 
+// CheckDesired reports whether service's group, bounded by lo..hi (by its
+// scaling block, or by 0..MaxGroupSize without one), may be set to n, as
+// SetDesiredCapacity checks it. It reads whole.
+func CheckDesired(service string, n, lo, hi int, scaling bool) error {
+	switch {
+	case n < 0:
+		return fmt.Errorf("scale %s=%d: the count cannot be negative; nothing was changed", service, n)
+	case (n < lo || n > hi) && !scaling:
+		return fmt.Errorf("scale %s=%d: a group holds at most %d instances (limits.MaxGroupSize); nothing was changed", service, n, MaxGroupSize)
+	case n < lo || n > hi:
+		return fmt.Errorf("scale %s=%d: outside the group's bounds %d..%d; change scaling.min and scaling.max in the fleet file to go beyond them; nothing was changed", service, n, lo, hi)
+	}
+	return nil
+}
+
 // CheckInstanceWarmup reports whether d can be an instance warm-up.
 func CheckInstanceWarmup(d time.Duration) error {
 	return checkPeriod(d, MaxInstanceWarmup)

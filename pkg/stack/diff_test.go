@@ -133,3 +133,35 @@ func TestABoundBalancerAddressStandsWhileItsListenAddressIsUnchanged(t *testing.
 		t.Errorf("bound %q after the listen address changed, want none yet", got)
 	}
 }
+
+// A scale is SetDesiredCapacity: within each group's bounds, all or
+// nothing.
+func TestSetDesiredIsAllOrNothingWithinEachGroupsBounds(t *testing.T) {
+	st := compiled(t, base+"    scaling: {min: 1, max: 3}\n  api:\n    image: {binary: ./api}\n    command: [/app/api]\n    port: 9090\n", "aaaa", nil)
+	for _, tc := range []struct {
+		counts map[string]int
+		err    string
+	}{
+		{map[string]int{"web": 3, "api": 7}, ""},
+		{map[string]int{"web": 4, "api": 1}, "scale web=4: outside the group's bounds 1..3"},
+		{map[string]int{"api": 101}, "a group holds at most 100 instances"},
+		{map[string]int{"api": -1}, "the count cannot be negative"},
+		{map[string]int{"nosuch": 1}, `fleet shop has no service "nosuch"`},
+	} {
+		next := st.Clone()
+		err := next.SetDesired(tc.counts)
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%v: %v", tc.counts, err)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%v: got %v, want %q", tc.counts, err, tc.err)
+		case tc.err != "" && (next.Service("web").Group.Desired != 2 || next.Service("api").Group.Desired != 1):
+			t.Errorf("%v was refused, yet changed a count", tc.counts)
+		case tc.err == "" && (next.Service("web").Group.Desired != 3 || next.Service("api").Group.Desired != 7):
+			t.Errorf("%v: desired %d and %d", tc.counts, next.Service("web").Group.Desired, next.Service("api").Group.Desired)
+		}
+	}
+	if st.Service("web").Group.Desired != 2 {
+		t.Errorf("a clone's scale changed the stack it was cloned from")
+	}
+}

@@ -7,6 +7,7 @@
 package stack
 
 import (
+	"fmt"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -118,6 +119,32 @@ func (s *Stack) Inherit(cur *Stack) {
 			next.TargetGroup.Bound = old.TargetGroup.Bound
 		}
 	}
+}
+
+// SetDesired sets the desired counts of services, all or nothing, as
+// SetDesiredCapacity does: each within its group's bounds.
+func (s *Stack) SetDesired(counts map[string]int) error {
+	for _, name := range slices.Sorted(maps.Keys(counts)) {
+		svc := s.Service(name)
+		if svc == nil {
+			return fmt.Errorf("scale: fleet %s has no service %q; nothing was changed", s.Fleet.Name, name)
+		}
+		g := svc.Group
+		if err := limits.CheckDesired(name, counts[name], g.Min, g.Max, g.Scaling); err != nil {
+			return err
+		}
+	}
+	for name, n := range counts {
+		s.Service(name).Group.Desired = n
+	}
+	return nil
+}
+
+// Clone is a copy of s whose services can be changed without changing s's.
+func (s *Stack) Clone() *Stack {
+	cp := *s
+	cp.Services = slices.Clone(s.Services)
+	return &cp
 }
 
 // Spec is the fleet file a stack was compiled from, as the controller
