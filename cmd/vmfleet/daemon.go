@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+	"github.com/google/renameio/v2"
 	"github.com/urfave/cli/v2"
 
 	"github.com/vmfleet/vmfleet/pkg/client"
@@ -270,7 +271,8 @@ func apiToken(h home.Home) (string, error) {
 		return string(b), nil
 	}
 	tok := newToken()
-	if err := os.WriteFile(h.Token(), []byte(tok), 0o600); err != nil {
+	// Whole or not at all: a crash must not leave an empty token.
+	if err := renameio.WriteFile(h.Token(), []byte(tok), 0o600); err != nil {
 		return "", fmt.Errorf("API token: %w", err)
 	}
 	return tok, nil
@@ -323,12 +325,12 @@ func metricsListener(ctx context.Context, h home.Home, ls *supervisor.Listeners,
 			if err != nil {
 				return nil, fmt.Errorf("--metrics %s: %w", flag, err)
 			}
-			return ln, os.WriteFile(remembered, []byte(ln.Addr().String()), 0o600)
+			return ln, renameio.WriteFile(remembered, []byte(ln.Addr().String()), 0o600)
 		}
 	}
 	ln, err := ls.Listen(ctx, "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("metrics listener: %w", err)
 	}
-	return ln, os.WriteFile(remembered, []byte(ln.Addr().String()), 0o600)
+	return ln, renameio.WriteFile(remembered, []byte(ln.Addr().String()), 0o600)
 }
