@@ -134,6 +134,7 @@ const (
 	ResourceLaunchTemplate = "launch-template"
 	ResourceGroup          = "group"
 	ResourceTargetGroup    = "target-group"
+	ResourceLoadBalancer   = "load-balancer"
 )
 
 // Change actions.

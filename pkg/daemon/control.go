@@ -60,11 +60,11 @@ func (d *Daemon) start(st *stack.Stack, images map[string]*image.Manifest) error
 	return nil
 }
 
-// bound records the addresses the balancers listen on in their target
-// groups.
+// bound records the addresses the balancers listen on in their
+// listeners.
 func bound(st *stack.Stack, addrs map[string]string) {
 	for i := range st.Services {
-		st.Services[i].TargetGroup.Bound = addrs[st.Services[i].Name]
+		st.Services[i].LoadBalancer.Listener.Bound = addrs[st.Services[i].Name]
 	}
 }
 

@@ -11,15 +11,16 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
-// identity are the fields of each resource that say which resource it
-// is, or what the store keeps about it, rather than what is desired:
-// Diff passes them over. Every other field is compared; a test walks
+// identity are the fields of each resource (by JSON path) that say which
+// resource it is, or what the store keeps about it (a listener's bound
+// address), rather than what is desired: Diff passes them over. Every other field is compared; a test walks
 // them all.
 var identity = map[string][]string{
 	api.ResourceFleet:          {"name", "groups", "status", "generation", "updated"},
 	api.ResourceLaunchTemplate: {"template", "version", "created"},
-	api.ResourceGroup:          {"name", "fleet", "service", "launch_template", "launch_template_version", "target_group", "file_desired"},
-	api.ResourceTargetGroup:    {"name", "bound"},
+	api.ResourceGroup:          {"name", "fleet", "service", "launch_template", "launch_template_version", "target_group", "load_balancer", "file_desired"},
+	api.ResourceTargetGroup:    {"name"},
+	api.ResourceLoadBalancer:   {"name", "listener.bound"},
 }
 
 // Diff lists what making next out of cur changes, one line a resource,
@@ -50,7 +51,8 @@ func Diff(cur, next *Stack) []api.Change {
 			lt, g, tg := s.LaunchTemplate, s.Group, s.TargetGroup
 			add(api.Create, api.ResourceLaunchTemplate, name, fmt.Sprintf("image %s, cpu %g, memory %s", short(lt.ImageDigest), lt.CPU, limits.FormatSize(lt.MemoryBytes)))
 			add(api.Create, api.ResourceGroup, name, fmt.Sprintf("desired %d, bounds %d..%d, %d target tracking policies", g.Desired, g.Min, g.Max, len(g.Policies)))
-			add(api.Create, api.ResourceTargetGroup, name, fmt.Sprintf("listen %s, %s check %s", tg.Listen, tg.HealthCheck.Type, asRun(next, s)))
+			add(api.Create, api.ResourceTargetGroup, name, fmt.Sprintf("%s check %s", tg.HealthCheck.Type, asRun(next, s)))
+			add(api.Create, api.ResourceLoadBalancer, name, "listen "+s.LoadBalancer.Listener.Listen)
 			continue
 		}
 		if d := fieldChanges(api.ResourceLaunchTemplate, old.LaunchTemplate, s.LaunchTemplate); d != "" {
@@ -62,6 +64,9 @@ func Diff(cur, next *Stack) []api.Change {
 		if d := fieldChanges(api.ResourceTargetGroup, old.TargetGroup, s.TargetGroup); d != "" {
 			add(api.Update, api.ResourceTargetGroup, name, fmt.Sprintf("%s; check %s (the instances stay)", d, asRun(next, s)))
 		}
+		if d := fieldChanges(api.ResourceLoadBalancer, old.LoadBalancer, s.LoadBalancer); d != "" {
+			add(api.Update, api.ResourceLoadBalancer, name, d+" (the instances stay)")
+		}
 	}
 	if cur != nil {
 		for _, s := range cur.Services {
@@ -70,6 +75,7 @@ func Diff(cur, next *Stack) []api.Change {
 				add(api.Delete, api.ResourceGroup, name, fmt.Sprintf("drains its %d instances", s.Group.Desired))
 				add(api.Delete, api.ResourceLaunchTemplate, name, "")
 				add(api.Delete, api.ResourceTargetGroup, name, "")
+				add(api.Delete, api.ResourceLoadBalancer, name, "")
 			}
 		}
 	}
@@ -96,16 +102,16 @@ func walk(prefix string, a, b reflect.Value, skip []string, out *[]string) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name := strings.Split(f.Tag.Get("json"), ",")[0]
-		if name == "" || name == "-" || prefix == "" && slices.Contains(skip, name) {
+		path := prefix + name
+		if name == "" || name == "-" || slices.Contains(skip, path) {
 			continue
 		}
-		path := prefix + name
 		va, vb := a.Field(i), b.Field(i)
 		switch {
 		case f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Time]():
-			walk(path+".", va, vb, nil, out)
+			walk(path+".", va, vb, skip, out)
 		case f.Type.Kind() == reflect.Pointer && !va.IsNil() && !vb.IsNil():
-			walk(path+".", va.Elem(), vb.Elem(), nil, out)
+			walk(path+".", va.Elem(), vb.Elem(), skip, out)
 		case !same(va, vb):
 			*out = append(*out, path+" "+describe(path, va, vb))
 		}

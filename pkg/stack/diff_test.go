@@ -64,7 +64,7 @@ func TestDiffSaysWhatAnApplyWouldChangeLikeAPlan(t *testing.T) {
 		{"health", base + "    health: {interval: 10s}\n", "aaaa",
 			[]string{"~ target-group shop-web: health_check.interval 30s -> 10s; check runs every 1s, timeout 800ms, silence 5s"}},
 		{"added", base + "  api:\n    image: {binary: ./api}\n    command: [/app/api]\n    port: 9090\n", "aaaa",
-			[]string{"+ launch-template shop-api", "+ group shop-api: desired 1", "+ target-group shop-api: listen 127.0.0.1:0, http check runs every 1.5s, timeout 1s, silence 5s"}},
+			[]string{"+ launch-template shop-api", "+ group shop-api: desired 1", "+ target-group shop-api: http check runs every 1.5s, timeout 1s, silence 5s", "+ load-balancer shop-api: listen 127.0.0.1:0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			next := compiled(t, tc.yaml, tc.digest, &cur)
@@ -91,7 +91,7 @@ func TestDiffSaysWhatAnApplyWouldChangeLikeAPlan(t *testing.T) {
 func TestDiffOfANewFleetCreatesEverything(t *testing.T) {
 	next := compiled(t, base, "aaaa", nil)
 	got := lines(Diff(nil, &next))
-	for _, w := range []string{"+ fleet shop", "+ launch-template shop-web", "+ group shop-web: desired 2", "+ target-group shop-web"} {
+	for _, w := range []string{"+ fleet shop", "+ launch-template shop-web", "+ group shop-web: desired 2", "+ target-group shop-web", "+ load-balancer shop-web"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("want %q in:\n%s", w, got)
 		}
@@ -124,12 +124,12 @@ func TestAScaledCountStandsUntilTheFilesCountChanges(t *testing.T) {
 
 func TestABoundBalancerAddressStandsWhileItsListenAddressIsUnchanged(t *testing.T) {
 	cur := compiled(t, base, "aaaa", nil)
-	cur.Services[0].TargetGroup.Bound = "127.0.0.1:41234"
-	if got := compiled(t, base, "aaaa", &cur).Services[0].TargetGroup.Bound; got != "127.0.0.1:41234" {
+	cur.Services[0].LoadBalancer.Listener.Bound = "127.0.0.1:41234"
+	if got := compiled(t, base, "aaaa", &cur).Services[0].LoadBalancer.Listener.Bound; got != "127.0.0.1:41234" {
 		t.Errorf("bound %q after re-applying the file, want the running balancer's", got)
 	}
 	moved := base + "    balancer: {listen: 127.0.0.1:9000}\n"
-	if got := compiled(t, moved, "aaaa", &cur).Services[0].TargetGroup.Bound; got != "" {
+	if got := compiled(t, moved, "aaaa", &cur).Services[0].LoadBalancer.Listener.Bound; got != "" {
 		t.Errorf("bound %q after the listen address changed, want none yet", got)
 	}
 }

@@ -35,6 +35,9 @@ func Save(tx *store.Tx, st *Stack) error {
 		if err := tx.PutTargetGroup(&s.TargetGroup); err != nil {
 			return err
 		}
+		if err := tx.PutLoadBalancer(&s.LoadBalancer); err != nil {
+			return err
+		}
 		if err := tx.PutGroup(&s.Group); err != nil {
 			return err
 		}
@@ -84,7 +87,7 @@ func Delete(tx *store.Tx, name string) error {
 }
 
 func deleteService(tx *store.Tx, name string) error {
-	for _, del := range []func(string) error{tx.DeleteGroup, tx.DeleteTargetGroup, tx.DeleteLaunchTemplate, tx.DeleteImage} {
+	for _, del := range []func(string) error{tx.DeleteGroup, tx.DeleteLoadBalancer, tx.DeleteTargetGroup, tx.DeleteLaunchTemplate, tx.DeleteImage} {
 		if err := del(name); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
@@ -112,7 +115,11 @@ func Load(tx *store.Tx, name string) (Stack, error) {
 		if err != nil {
 			return st, fmt.Errorf("fleet %s: %w", f.Name, err)
 		}
-		st.Services = append(st.Services, Service{Name: g.Service, LaunchTemplate: lt, Group: g, TargetGroup: tg})
+		lb, err := tx.GetLoadBalancer(g.LoadBalancer)
+		if err != nil {
+			return st, fmt.Errorf("fleet %s: %w", f.Name, err)
+		}
+		st.Services = append(st.Services, Service{Name: g.Service, LaunchTemplate: lt, Group: g, TargetGroup: tg, LoadBalancer: lb})
 	}
 	return st, nil
 }

@@ -30,6 +30,7 @@ type Service struct {
 	LaunchTemplate store.LaunchTemplateVersion
 	Group          store.Group
 	TargetGroup    store.TargetGroup
+	LoadBalancer   store.LoadBalancer
 }
 
 // ResourceName names every resource of a fleet's service.
@@ -60,14 +61,15 @@ func Compile(f *fleetfile.Fleet, digests map[string]string, bootCPUs float64) St
 				CPU: svc.CPU, MemoryBytes: svc.MemoryBytes, UserData: svc.UserData,
 				Egress: store.Egress{HostPorts: svc.Egress.HostPorts, Internet: svc.Egress.Internet},
 			},
+			LoadBalancer: store.LoadBalancer{Name: name, Listener: store.Listener{Listen: svc.Balancer.Listen, TargetGroup: name}},
 			TargetGroup: store.TargetGroup{
-				Name: name, Listen: svc.Balancer.Listen,
+				Name: name,
 				HealthCheck: store.HealthCheck{Type: svc.Health.Type, Path: svc.Health.Path, Interval: svc.Health.Interval,
 					Timeout: svc.Health.Timeout, HealthyThreshold: svc.Health.HealthyThreshold, UnhealthyThreshold: svc.Health.UnhealthyThreshold},
 				DeregistrationDelay: svc.Balancer.DeregistrationDelay, Replay: svc.Balancer.Replay,
 			},
 			Group: store.Group{
-				Name: name, Fleet: f.Name, Service: svc.Name, LaunchTemplate: name, TargetGroup: name,
+				Name: name, Fleet: f.Name, Service: svc.Name, LaunchTemplate: name, TargetGroup: name, LoadBalancer: name,
 				Desired: svc.Instances, FileDesired: svc.Instances,
 				HealthCheckType: store.GroupHealthELB, HealthCheckGracePeriod: limits.DefaultHealthCheckGracePeriod,
 				TerminationPolicies: []string{store.TerminationDefault}, DependsOn: svc.DependsOn,
@@ -115,8 +117,8 @@ func (s *Stack) Inherit(cur *Stack) {
 		next.Group.Desired = min(max(g.Desired, next.Group.Min), next.Group.Max)
 		next.Group.ProtectedFromScaleIn = old.Group.ProtectedFromScaleIn
 		next.Group.LaunchTemplateVersion = old.Group.LaunchTemplateVersion
-		if old.TargetGroup.Listen == next.TargetGroup.Listen {
-			next.TargetGroup.Bound = old.TargetGroup.Bound
+		if ol, nl := &old.LoadBalancer.Listener, &next.LoadBalancer.Listener; ol.Listen == nl.Listen {
+			nl.Bound = ol.Bound
 		}
 	}
 }
@@ -157,7 +159,7 @@ func (s *Stack) Spec() *fleetfile.Fleet {
 		f.Dir = filepath.Dir(f.File)
 	}
 	for _, svc := range s.Services {
-		lt, g, tg := svc.LaunchTemplate, svc.Group, svc.TargetGroup
+		lt, g, tg, ln := svc.LaunchTemplate, svc.Group, svc.TargetGroup, svc.LoadBalancer.Listener
 		hc := tg.HealthCheck
 		out := &fleetfile.Service{
 			Name: svc.Name, Command: lt.Command, Env: lt.Env, Port: lt.Port, Instances: g.FileDesired,
@@ -165,7 +167,7 @@ func (s *Stack) Spec() *fleetfile.Fleet {
 			Egress: fleetfile.Egress{HostPorts: lt.Egress.HostPorts, Internet: lt.Egress.Internet},
 			Health: fleetfile.Health{Type: hc.Type, Path: hc.Path, Interval: hc.Interval, Timeout: hc.Timeout,
 				HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold},
-			Balancer: fleetfile.Balancer{Listen: tg.Listen, DeregistrationDelay: tg.DeregistrationDelay, Replay: tg.Replay},
+			Balancer: fleetfile.Balancer{Listen: ln.Listen, DeregistrationDelay: tg.DeregistrationDelay, Replay: tg.Replay},
 		}
 		if g.Scaling {
 			out.Scaling = &fleetfile.Scaling{Min: g.Min, Max: g.Max, InstanceWarmup: g.InstanceWarmup, DisableScaleIn: g.DisableScaleIn}
@@ -193,7 +195,7 @@ func (s *Stack) Digests() map[string]string {
 // Bound are the addresses the balancers are bound to, by service; only
 // services whose balancer is bound.
 func (s *Stack) Bound() map[string]string {
-	out := each(s, func(v *Service) string { return v.TargetGroup.Bound })
+	out := each(s, func(v *Service) string { return v.LoadBalancer.Listener.Bound })
 	maps.DeleteFunc(out, func(_, addr string) bool { return addr == "" })
 	return out
 }

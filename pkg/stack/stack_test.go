@@ -27,7 +27,7 @@ func full() Stack {
 	f.Groups = []string{name}
 	s.LaunchTemplate.Template, s.LaunchTemplate.ImageDigest = name, digest
 	s.Group.Name, s.Group.Fleet, s.Group.Service, s.Group.LaunchTemplate, s.Group.TargetGroup = name, f.Name, s.Name, name, name
-	s.TargetGroup.Name = name
+	s.TargetGroup.Name, s.LoadBalancer.Name, s.Group.LoadBalancer = name, name, name
 	return Stack{Fleet: f, Services: []Service{s}}
 }
 
@@ -45,6 +45,21 @@ var resources = []struct {
 	{api.ResourceTargetGroup, reflect.TypeFor[store.TargetGroup](), func(s *Stack) reflect.Value {
 		return reflect.ValueOf(&s.Services[0].TargetGroup).Elem()
 	}},
+	{api.ResourceLoadBalancer, reflect.TypeFor[store.LoadBalancer](), func(s *Stack) reflect.Value {
+		return reflect.ValueOf(&s.Services[0].LoadBalancer).Elem()
+	}},
+}
+
+// isIdentity: the field at path, or a struct it is in, is identity.
+func isIdentity(resource, path string) bool {
+	for p := path; ; p = p[:strings.LastIndex(p, ".")] {
+		if slices.Contains(identity[resource], p) {
+			return true
+		}
+		if !strings.Contains(p, ".") {
+			return false
+		}
+	}
 }
 
 // clone copies a stack deeply enough for change, which replaces slices
@@ -67,8 +82,7 @@ func TestDiffReportsAChangeToEveryFieldOfEveryResource(t *testing.T) {
 			next := clone(base)
 			l.change(r.at(&next))
 			got := Diff(&base, &next)
-			top := strings.Split(l.path, ".")[0]
-			if slices.Contains(identity[r.name], top) {
+			if isIdentity(r.name, l.path) {
 				if len(got) != 0 {
 					t.Errorf("%s %s is identity, yet a change to it is reported: %v", r.name, l.path, got)
 				}
@@ -87,8 +101,9 @@ func TestIdentityIsWhatSaysWhichResourceItIs(t *testing.T) {
 	want := map[string][]string{
 		api.ResourceFleet:          {"name", "groups", "status", "generation", "updated"},
 		api.ResourceLaunchTemplate: {"template", "version", "created"},
-		api.ResourceGroup:          {"name", "fleet", "service", "launch_template", "launch_template_version", "target_group", "file_desired"},
-		api.ResourceTargetGroup:    {"name", "bound"},
+		api.ResourceGroup:          {"name", "fleet", "service", "launch_template", "launch_template_version", "target_group", "load_balancer", "file_desired"},
+		api.ResourceTargetGroup:    {"name"},
+		api.ResourceLoadBalancer:   {"name", "listener.bound"},
 	}
 	if !reflect.DeepEqual(identity, want) {
 		t.Errorf("identity is %v, want %v", identity, want)
@@ -96,7 +111,7 @@ func TestIdentityIsWhatSaysWhichResourceItIs(t *testing.T) {
 	for _, r := range resources {
 		var paths []string
 		for _, l := range leaves(r.typ) {
-			paths = append(paths, strings.Split(l.path, ".")[0])
+			paths = append(paths, l.path)
 		}
 		for _, id := range identity[r.name] {
 			if !slices.Contains(paths, id) {
@@ -116,7 +131,7 @@ func TestSaveAndLoadKeepEveryField(t *testing.T) {
 	for _, r := range resources {
 		for _, l := range leaves(r.typ) {
 			st := full()
-			if !slices.Contains(identity[r.name], strings.Split(l.path, ".")[0]) {
+			if !isIdentity(r.name, l.path) {
 				l.change(r.at(&st)) // each field in turn with a value of its own
 			}
 			if l.path == "image_digest" {

@@ -8,12 +8,13 @@ import (
 
 // record is a resource kept under its name in a bucket of its own.
 type record interface {
-	Image | TargetGroup | Group | Fleet | LaunchTemplate
+	Image | TargetGroup | LoadBalancer | Group | Fleet | LaunchTemplate
 	recordName() string
 }
 
 func (v Image) recordName() string          { return v.Name }
 func (v TargetGroup) recordName() string    { return v.Name }
+func (v LoadBalancer) recordName() string   { return v.Name }
 func (v Group) recordName() string          { return v.Name }
 func (v Fleet) recordName() string          { return v.Name }
 func (v LaunchTemplate) recordName() string { return v.Name }
@@ -27,8 +28,11 @@ type kind[T record] struct {
 
 func images() kind[Image]             { return kind[Image]{bucketImages, "image"} }
 func targetGroups() kind[TargetGroup] { return kind[TargetGroup]{bucketTargets, "target group"} }
-func groups() kind[Group]             { return kind[Group]{bucketGroups, "group"} }
-func fleets() kind[Fleet]             { return kind[Fleet]{bucketFleets, "fleet"} }
+func loadBalancers() kind[LoadBalancer] {
+	return kind[LoadBalancer]{bucketLoadBalancers, "load balancer"}
+}
+func groups() kind[Group] { return kind[Group]{bucketGroups, "group"} }
+func fleets() kind[Fleet] { return kind[Fleet]{bucketFleets, "fleet"} }
 func templates() kind[LaunchTemplate] {
 	return kind[LaunchTemplate]{bucketTemplates, "launch template"}
 }

@@ -45,8 +45,10 @@ func TestEveryKindRoundTrips(t *testing.T) {
 	created := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	roundTrip(t, s, Image{Name: "web", Digest: testDigest, Created: created},
 		(*Tx).PutImage, (*Tx).GetImage, (*Tx).DeleteImage, (*Tx).ListImages)
+	roundTrip(t, s, LoadBalancer{Name: "shop-web", Listener: Listener{Listen: "127.0.0.1:0", Bound: "127.0.0.1:40123", TargetGroup: "shop-web"}},
+		(*Tx).PutLoadBalancer, (*Tx).GetLoadBalancer, (*Tx).DeleteLoadBalancer, (*Tx).ListLoadBalancers)
 	roundTrip(t, s, TargetGroup{
-		Name: "shop-web", Listen: "127.0.0.1:0", Bound: "127.0.0.1:40123",
+		Name: "shop-web",
 		HealthCheck: HealthCheck{Type: ProbeHTTP, Path: "/healthz", Interval: 2 * time.Second,
 			Timeout: time.Second, HealthyThreshold: 2, UnhealthyThreshold: 3},
 		DeregistrationDelay: 5 * time.Second, Replay: true,

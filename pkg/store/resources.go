@@ -111,20 +111,33 @@ type HealthCheck struct {
 }
 
 // TargetGroup is a load balancer's set of targets (an ELB target group):
-// where it listens and how it checks the instances behind it.
+// how it checks the instances behind it and lets them go.
 type TargetGroup struct {
-	Name string `json:"name"`
-	// Listen is the address as configured, e.g. "127.0.0.1:0".
-	Listen string `json:"listen"`
-	// Bound is the address actually bound. It is kept so that a restarted
-	// daemon listens on the same port its dependents were told.
-	Bound       string      `json:"bound,omitempty"`
+	Name        string      `json:"name"`
 	HealthCheck HealthCheck `json:"health_check"`
 	// DeregistrationDelay is how long a target leaving the group keeps
 	// serving the connections it has.
 	DeregistrationDelay time.Duration `json:"deregistration_delay"`
 	// Replay resends a request that failed on one target to another.
 	Replay bool `json:"replay"`
+}
+
+// LoadBalancer is a service's load balancer (an ALB) with its one
+// listener: where clients reach the service.
+type LoadBalancer struct {
+	Name     string   `json:"name"`
+	Listener Listener `json:"listener"`
+}
+
+// Listener is a load balancer's listener: its address, and the target
+// group it forwards to (its default action).
+type Listener struct {
+	// Listen is the address as configured, e.g. "127.0.0.1:0".
+	Listen string `json:"listen"`
+	// Bound is the address actually bound. It is kept so that a restarted
+	// daemon listens on the same port its dependents were told.
+	Bound       string `json:"bound,omitempty"`
+	TargetGroup string `json:"target_group"`
 }
 
 // Health check types of a group, as AWS names them.
@@ -157,6 +170,8 @@ type Group struct {
 	LaunchTemplateVersion int    `json:"launch_template_version"`
 	// TargetGroup is empty for a service without a load balancer.
 	TargetGroup string `json:"target_group,omitempty"`
+	// LoadBalancer is the load balancer in front of TargetGroup.
+	LoadBalancer string `json:"load_balancer,omitempty"`
 
 	Min     int `json:"min"`
 	Max     int `json:"max"`

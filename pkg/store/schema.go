@@ -24,13 +24,15 @@ const (
 	bucketFleets    = "fleets"
 	// v2: the activity history, keyed by 8 big-endian bytes of a sequence.
 	bucketActivities = "activities"
+	// Load balancers and their listeners; made on open, no data to move.
+	bucketLoadBalancers = "load_balancers"
 
 	keySchemaVersion = "schema_version"
 )
 
 // kindBuckets are the buckets of the current schema's resources.
 func kindBuckets() []string {
-	return []string{bucketImages, bucketTemplates, bucketVersions, bucketTargets, bucketGroups, bucketFleets, bucketActivities}
+	return []string{bucketImages, bucketTemplates, bucketVersions, bucketTargets, bucketLoadBalancers, bucketGroups, bucketFleets, bucketActivities}
 }
 
 // A migration takes the schema from one version to the next inside one

@@ -52,7 +52,7 @@ func TestUpdateKeepsNothingWhenItsFuncFails(t *testing.T) {
 	err := s.Update(context.Background(), func(tx *Tx) error {
 		for _, put := range []error{
 			tx.PutImage(&Image{Name: "web", Digest: testDigest}),
-			tx.PutTargetGroup(&TargetGroup{Name: "web", Listen: "127.0.0.1:0"}),
+			tx.PutTargetGroup(&TargetGroup{Name: "web"}),
 			tx.PutFleet(&Fleet{Name: "shop", Groups: []string{"shop-web"}}),
 			tx.PutGroup(&Group{Name: "shop-web", Fleet: "shop", Desired: 2}),
 		} {

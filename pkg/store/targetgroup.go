@@ -11,3 +11,17 @@ func (tx *Tx) DeleteTargetGroup(name string) error { return targetGroups().del(t
 
 // ListTargetGroups returns every target group, sorted by name.
 func (tx *Tx) ListTargetGroups() ([]TargetGroup, error) { return targetGroups().list(tx) }
+
+// GetLoadBalancer returns the load balancer called name.
+func (tx *Tx) GetLoadBalancer(name string) (LoadBalancer, error) {
+	return loadBalancers().get(tx, name)
+}
+
+// PutLoadBalancer stores lb under its name.
+func (tx *Tx) PutLoadBalancer(lb *LoadBalancer) error { return loadBalancers().put(tx, *lb) }
+
+// DeleteLoadBalancer removes the load balancer called name.
+func (tx *Tx) DeleteLoadBalancer(name string) error { return loadBalancers().del(tx, name) }
+
+// ListLoadBalancers returns every load balancer, sorted by name.
+func (tx *Tx) ListLoadBalancers() ([]LoadBalancer, error) { return loadBalancers().list(tx) }
