@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -89,7 +88,7 @@ func Up(t testing.TB, file string, opts ...Option) *Fleet {
 	if err != nil {
 		t.Fatalf("fleettest: %v", err)
 	}
-	abs, err := filepath.Abs(file)
+	req, err := client.ReadFleet(file)
 	if err != nil {
 		t.Fatalf("fleettest: %v", err)
 	}
@@ -99,7 +98,7 @@ func Up(t testing.TB, file string, opts ...Option) *Fleet {
 	if err != nil {
 		t.Fatalf("fleettest: %v", err)
 	}
-	res, err := cl.Apply(ctx, api.ApplyRequest{File: abs})
+	res, err := cl.Apply(ctx, req)
 	if err != nil {
 		t.Fatalf("fleettest: up %s: %v", file, err)
 	}
