@@ -9,6 +9,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/limits"
+	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
 // identity are the fields of each resource (by JSON path) that say which
@@ -50,8 +51,8 @@ func Diff(cur, next *Stack) []api.Change {
 		if old == nil {
 			lt, g, tg := s.LaunchTemplate, s.Group, s.TargetGroup
 			add(api.Create, api.ResourceLaunchTemplate, name, fmt.Sprintf("image %s, cpu %g, memory %s", short(lt.ImageDigest), lt.CPU, limits.FormatSize(lt.MemoryBytes)))
-			add(api.Create, api.ResourceGroup, name, fmt.Sprintf("desired %d, bounds %d..%d, %d target tracking policies", g.Desired, g.Min, g.Max, len(g.Policies)))
-			add(api.Create, api.ResourceTargetGroup, name, fmt.Sprintf("%s check %s", tg.HealthCheck.Type, asRun(next, s)))
+			add(api.Create, api.ResourceGroup, name, fmt.Sprintf("desired %d, bounds %d..%d, %d target tracking policies; %s", g.Desired, g.Min, g.Max, len(g.Policies), groupRuns(next, g)))
+			add(api.Create, api.ResourceTargetGroup, name, fmt.Sprintf("%s check %s; deregistration delay runs %v", tg.HealthCheck.Type, asRun(next, s), limits.Scaled(tg.DeregistrationDelay, next.Fleet.TimeScale)))
 			add(api.Create, api.ResourceLoadBalancer, name, "listen "+s.LoadBalancer.Listener.Listen)
 			continue
 		}
@@ -59,10 +60,11 @@ func Diff(cur, next *Stack) []api.Change {
 			add(api.Update, api.ResourceLaunchTemplate, name, d+" (rolls every instance, launch before terminate)")
 		}
 		if d := fieldChanges(api.ResourceGroup, old.Group, s.Group); d != "" {
-			add(api.Update, api.ResourceGroup, name, d)
+			add(api.Update, api.ResourceGroup, name, d+"; "+groupRuns(next, s.Group))
 		}
 		if d := fieldChanges(api.ResourceTargetGroup, old.TargetGroup, s.TargetGroup); d != "" {
-			add(api.Update, api.ResourceTargetGroup, name, fmt.Sprintf("%s; check %s (the instances stay)", d, asRun(next, s)))
+			add(api.Update, api.ResourceTargetGroup, name, fmt.Sprintf("%s; check %s, deregistration delay runs %v (the instances stay)",
+				d, asRun(next, s), limits.Scaled(s.TargetGroup.DeregistrationDelay, next.Fleet.TimeScale)))
 		}
 		if d := fieldChanges(api.ResourceLoadBalancer, old.LoadBalancer, s.LoadBalancer); d != "" {
 			add(api.Update, api.ResourceLoadBalancer, name, d+" (the instances stay)")
@@ -86,6 +88,15 @@ func Diff(cur, next *Stack) []api.Change {
 func asRun(st *Stack, s Service) string {
 	hc := s.TargetGroup.HealthCheck
 	return "runs " + limits.RunHealthPeriods(hc.Interval, hc.Timeout, hc.UnhealthyThreshold, st.Fleet.TimeScale, limits.EmulationFloors()).String()
+}
+
+// groupRuns is a group's periods as the fleet runs them.
+func groupRuns(st *Stack, g store.Group) string {
+	out := fmt.Sprintf("grace period runs %v", limits.ScaledGracePeriod(g.HealthCheckGracePeriod, st.Fleet.TimeScale))
+	if g.Scaling {
+		out += fmt.Sprintf(", instance warm-up %v, a datapoint %v", limits.Scaled(g.InstanceWarmup, st.Fleet.TimeScale), limits.Scaled(time.Minute, st.Fleet.TimeScale))
+	}
+	return out
 }
 
 // fieldChanges describes every field of a resource that differs between

@@ -64,7 +64,10 @@ func TestDiffSaysWhatAnApplyWouldChangeLikeAPlan(t *testing.T) {
 		{"health", base + "    health: {interval: 10s}\n", "aaaa",
 			[]string{"~ target-group shop-web: health_check.interval 30s -> 10s; check runs every 1s, timeout 800ms, silence 5s"}},
 		{"added", base + "  api:\n    image: {binary: ./api}\n    command: [/app/api]\n    port: 9090\n", "aaaa",
-			[]string{"+ launch-template shop-api", "+ group shop-api: desired 1", "+ target-group shop-api: http check runs every 1.5s, timeout 1s, silence 5s", "+ load-balancer shop-api: listen 127.0.0.1:0"}},
+			[]string{"+ launch-template shop-api", "+ group shop-api: desired 1, bounds 0..100, 0 target tracking policies; grace period runs 1m0s",
+				"+ target-group shop-api: http check runs every 1.5s, timeout 1s, silence 5s; deregistration delay runs 15s", "+ load-balancer shop-api: listen 127.0.0.1:0"}},
+		{"scaling", base + "    scaling: {min: 1, max: 4, instance_warmup: 60s}\n", "aaaa",
+			[]string{"~ group shop-web: min 0 -> 1, max 100 -> 4, scaling false -> true, instance_warmup 0s -> 1m0s; grace period runs 1m0s, instance warm-up 3s, a datapoint 3s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			next := compiled(t, tc.yaml, tc.digest, &cur)
