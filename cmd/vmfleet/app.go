@@ -10,7 +10,7 @@ import (
 )
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:  "vmfleet",
 		Usage: "run services as fleets of real VMs: baked images, one VM per instance, a balancer in front",
 		Flags: []cli.Flag{
@@ -25,6 +25,29 @@ func newApp() *cli.App {
 			metricsCommand(), protectCommand(), daemonCommand(), infoCommand(), versionCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main prints errors, once
+		// Without an action urfave shows "No help topic" and exits 3.
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return bad(fmt.Errorf("unknown command %q; run vmfleet help for the list", c.Args().First()))
+			}
+			return cli.ShowAppHelp(c)
+		},
+		OnUsageError: usageError,
+	}
+	setUsageError(app.Commands)
+	return app
+}
+
+// usageError makes a bad flag bad input, in one line with where to look,
+// instead of urfave's help page and a failure's exit status.
+func usageError(c *cli.Context, err error, _ bool) error {
+	return bad(fmt.Errorf("%v; see %s --help", err, c.Command.HelpName))
+}
+
+func setUsageError(cmds []*cli.Command) {
+	for _, cmd := range cmds {
+		cmd.OnUsageError = usageError
+		setUsageError(cmd.Subcommands)
 	}
 }
 
