@@ -1,0 +1,101 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/hypervisor"
+	"github.com/vmfleet/vmfleet/pkg/hypervisor/hypervisortest"
+	"github.com/vmfleet/vmfleet/pkg/instance"
+)
+
+// stalling is the fake with a libvirtd that can stop answering listings,
+// as the session behaves then: the call waits until its ctx ends.
+type stalling struct {
+	*hypervisortest.Fake
+	mu      sync.Mutex
+	stalled bool
+}
+
+func (s *stalling) stall(on bool) {
+	s.mu.Lock()
+	s.stalled = on
+	s.mu.Unlock()
+}
+
+func (s *stalling) Domains(ctx context.Context) ([]hypervisor.Domain, error) {
+	s.mu.Lock()
+	stalled := s.stalled
+	s.mu.Unlock()
+	if stalled {
+		<-ctx.Done()
+		return nil, fmt.Errorf("list domains: %w", hypervisor.ErrUnresponsive)
+	}
+	return s.Fake.Domains(ctx)
+}
+
+// psDaemon is a daemon whose home runs n instances on the fake, behind
+// the inventory the daemon keeps.
+func psDaemon(t testing.TB, n int) (*Daemon, *stalling) {
+	t.Helper()
+	dir := t.TempDir()
+	hv := &stalling{Fake: &hypervisortest.Fake{}}
+	created := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	for i := range n {
+		hv.Add(fmt.Sprintf("vmfleet-web-%02d", i), hypervisor.Running, fmt.Sprintf(
+			`<vmfleet:instance xmlns:vmfleet="%s"><vmfleet:id>i-%02d</vmfleet:id><vmfleet:service>web</vmfleet:service><vmfleet:fleet>shop</vmfleet:fleet>`+
+				`<vmfleet:image><vmfleet:name>web</vmfleet:name><vmfleet:digest>sha256:ab</vmfleet:digest></vmfleet:image>`+
+				`<vmfleet:port><vmfleet:host>%d</vmfleet:host><vmfleet:guest>8080</vmfleet:guest></vmfleet:port>`+
+				`<vmfleet:dir>%s</vmfleet:dir><vmfleet:created>%s</vmfleet:created><vmfleet:reach></vmfleet:reach></vmfleet:instance>`,
+			hypervisor.MetadataNamespace, i, 20000+i, filepath.Join(dir, fmt.Sprintf("i-%02d", i)), created.Add(time.Duration(i)*time.Second).Format(time.RFC3339Nano)))
+	}
+	inv := hypervisor.NewInventory(hv, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go inv.Run(ctx)
+	return &Daemon{inv: inv, instances: &instance.Manager{HV: inv, Dir: dir}, events: newHub(nil), fleets: map[string]*fleetRun{}}, hv
+}
+
+// ps answers from what the daemon knows: 50 instances well under 20 ms,
+// with libvirtd stalled too.
+func TestPsAnswersAtOnceWithLibvirtdStalled(t *testing.T) {
+	d, hv := psDaemon(t, 50)
+	ps := func() ([]int, time.Duration) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		start := time.Now()
+		rows, err := d.Instances(ctx)
+		if err != nil {
+			t.Fatalf("ps: %v", err)
+		}
+		return make([]int, len(rows)), time.Since(start)
+	}
+	if rows, _ := ps(); len(rows) != 50 {
+		t.Fatalf("ps listed %d instances, want 50", len(rows))
+	}
+	hv.stall(true)
+	defer hv.stall(false)
+	for range 20 {
+		if rows, took := ps(); len(rows) != 50 || took > 20*time.Millisecond {
+			t.Fatalf("ps with libvirtd stalled: %d rows in %s, want 50 under 20ms", len(rows), took)
+		}
+	}
+}
+
+func BenchmarkPs50LibvirtdStalled(b *testing.B) {
+	d, hv := psDaemon(b, 50)
+	ctx := context.Background()
+	if rows, err := d.Instances(ctx); err != nil || len(rows) != 50 {
+		b.Fatalf("ps: %d rows, %v", len(rows), err)
+	}
+	hv.stall(true)
+	defer hv.stall(false)
+	b.ResetTimer()
+	for range b.N {
+		d.Instances(ctx)
+	}
+}
