@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/digitalocean/go-libvirt"
 )
 
 // ErrUnresponsive is a call libvirtd did not answer in time.
@@ -50,6 +52,11 @@ func call[T any](ctx context.Context, s *Session, op string, long bool, f func(*
 	}()
 	select {
 	case r := <-done:
+		if r.err != nil && errors.Is(r.err, libvirt.ErrInterrupted) {
+			// The connection went (libvirtd restarted, or we dropped it
+			// as stalled) while the call was out.
+			return r.v, fmt.Errorf("%s: lost the connection to libvirtd at %s while waiting (stalled or restarted): %w", op, s.uri, r.err)
+		}
 		return r.v, r.err
 	case <-ctx.Done():
 		s.suspect(l)
