@@ -208,7 +208,7 @@ func (d *Daemon) Info(ctx context.Context) api.Info {
 }
 
 // infoAccelWait bounds Info's first question to libvirtd.
-const infoAccelWait = 300 * time.Millisecond
+const infoAccelWait = time.Second
 
 // Instances lists every instance libvirt has for this home, with health
 // and phase from its fleet's controller. It answers from what the daemon

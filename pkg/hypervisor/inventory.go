@@ -10,8 +10,8 @@ import (
 
 const (
 	// inventoryResync re-lists even without a change or an event: the
-	// safety net under lifecycle events, as a controller's resync is.
-	inventoryResync = 5 * time.Second
+	// safety net under lifecycle events, at a controller's resync period.
+	inventoryResync = 15 * time.Second
 	// listTimeout bounds one listing.
 	listTimeout = 10 * time.Second
 	// knownWait is the most Known waits for a change made through the
