@@ -40,7 +40,7 @@ func TestUsageMistakesExit2InOneLine(t *testing.T) {
 		{"unknown global flag", []string{"--nosuch", "ps"}, []string{"-nosuch", "--help"}},
 		{"bad flag value", []string{"down", "-t", "soon"}, []string{"soon", "vmfleet down --help"}},
 		{"missing --name", []string{"bake", "--binary", "/bin/true"}, []string{"--name is missing", "--name hello"}},
-		{"help for an unknown command", []string{"help", "nosuch"}, []string{"nosuch"}},
+		{"help for an unknown command", []string{"help", "nosuch"}, []string{`unknown command "nosuch"`, "vmfleet help"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, line, printed := runCLI(t, tc.args...)
@@ -82,6 +82,16 @@ func TestExitCodeIsDecidedByTheErrorAlone(t *testing.T) {
 	} {
 		if got := exitCode(tc.err); got != tc.want {
 			t.Errorf("%s: exitCode(%v) = %d, want %d", tc.name, tc.err, got, tc.want)
+		}
+	}
+}
+
+// Help, asked for any way, is no mistake.
+func TestHelpExits0(t *testing.T) {
+	for _, args := range [][]string{{}, {"--help"}, {"-h"}, {"help"}, {"help", "ps"}, {"ps", "--help"}, {"daemon", "stop", "--help"}} {
+		code, line, printed := runCLI(t, args...)
+		if code != 0 || !strings.Contains(printed, "USAGE") {
+			t.Errorf("vmfleet %v: exit %d (%q), want 0 and the help page; printed %q", args, code, line, printed)
 		}
 	}
 }

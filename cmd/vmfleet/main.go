@@ -54,8 +54,8 @@ func (s exitStatus) Error() string { return "" }
 // exitCode is the one place an error becomes an exit status: 0 for none, 2
 // for the caller's mistake (a bad flag, an unknown command, input the daemon
 // refused: api.Classify decides, so a full disk is never one), 1 for any
-// failure. urfave/cli returns its own cli.Exit only for `help` of a
-// command it does not know: the caller's mistake too.
+// failure. urfave/cli's own cli.Exit (a help topic it does not know) is
+// the caller's mistake too.
 func exitCode(err error) int {
 	var st exitStatus
 	var ec cli.ExitCoder

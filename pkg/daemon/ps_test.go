@@ -3,11 +3,14 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/vmfleet/vmfleet/pkg/client"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor/hypervisortest"
 	"github.com/vmfleet/vmfleet/pkg/instance"
@@ -97,5 +100,26 @@ func BenchmarkPs50LibvirtdStalled(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		d.Instances(ctx)
+	}
+}
+
+// BenchmarkPsOverTheAPI50 is ps as the CLI asks it: HTTP, JSON, 50 rows,
+// libvirtd stalled.
+func BenchmarkPsOverTheAPI50(b *testing.B) {
+	d, hv := psDaemon(b, 50)
+	srv := httptest.NewServer(d.Handler("", func() {}))
+	defer srv.Close()
+	cl := client.TCP(strings.TrimPrefix(srv.URL, "http://"), "")
+	ctx := context.Background()
+	if rows, err := cl.Instances(ctx); err != nil || len(rows) != 50 {
+		b.Fatalf("ps: %d rows, %v", len(rows), err)
+	}
+	hv.stall(true)
+	defer hv.stall(false)
+	b.ResetTimer()
+	for range b.N {
+		if _, err := cl.Instances(ctx); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
