@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,7 +52,7 @@ func TestAStoppedLibvirtdLeavesPsLsAndEventsAnswering(t *testing.T) {
 	var slowest time.Duration
 	timed := func(args ...string) result {
 		start := time.Now()
-		r := e.vmfleet(args...)
+		r := e.vmfleetFor(3*time.Second, args...) // a hang fails, not blocks, the test
 		took := time.Since(start)
 		slowest = max(slowest, took)
 		if took > time.Second {
@@ -72,7 +75,7 @@ func TestAStoppedLibvirtdLeavesPsLsAndEventsAnswering(t *testing.T) {
 	// rm needs libvirtd: it fails, in one line naming it, within the time
 	// the daemon takes to find the stall.
 	start := time.Now()
-	r := e.vmfleet("rm", "-f", inst.ID)
+	r := e.vmfleetFor(20*time.Second, "rm", "-f", inst.ID)
 	took := time.Since(start)
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 	if r.code != 1 || len(lines) != 1 || !strings.Contains(lines[0], "libvirtd") || took > 15*time.Second {
@@ -93,4 +96,22 @@ func TestAStoppedLibvirtdLeavesPsLsAndEventsAnswering(t *testing.T) {
 	if strings.Contains(e.must("ps"), inst.ID) {
 		t.Errorf("ps still shows %s after rm", inst.ID)
 	}
+}
+
+// vmfleetFor is vmfleet killed after limit (exit -1).
+func (e *testEnv) vmfleetFor(limit time.Duration, args ...string) result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin("vmfleet"), append([]string{"--home", e.home}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatalf("vmfleet %v: %v", args, err)
+	}
+	return r
 }

@@ -55,7 +55,7 @@ func call[T any](ctx context.Context, s *Session, op string, long bool, f func(*
 		if r.err != nil && errors.Is(r.err, libvirt.ErrInterrupted) {
 			// The connection went (libvirtd restarted, or we dropped it
 			// as stalled) while the call was out.
-			return r.v, fmt.Errorf("%s: lost the connection to libvirtd at %s while waiting (stalled or restarted): %w", op, s.uri, r.err)
+			return r.v, fmt.Errorf("%s: the connection to libvirtd at %s dropped while waiting (it stalled or restarted; try again once it answers): %w", op, s.uri, libvirt.ErrInterrupted)
 		}
 		return r.v, r.err
 	case <-ctx.Done():
