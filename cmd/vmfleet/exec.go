@@ -60,11 +60,11 @@ func execCommand() *cli.Command {
 			status, err := cl.Exec(ctx, instance, req, stdin, os.Stdout, os.Stderr, resize)
 			switch {
 			case err != nil && c.Context.Err() != nil:
-				return cli.Exit("", 128+int(syscall.SIGINT)) // interrupted, as a shell reports it
+				return exitStatus(128 + int(syscall.SIGINT)) // interrupted, as a shell reports it
 			case err != nil:
 				return err
 			case status != 0:
-				return cli.Exit("", status)
+				return exitStatus(status)
 			}
 			return nil
 		},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,7 +22,7 @@ func bakeCommand() *cli.Command {
 		Usage:     "bake a service into a bootable image (cached by content)",
 		ArgsUsage: "[-- COMMAND ARGS...]",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "name", Usage: "image name (lower-case letters, digits, '-')", Required: true},
+			&cli.StringFlag{Name: "name", Usage: "image name (lower-case letters, digits, '-'); required"},
 			&cli.StringFlag{Name: "binary", Usage: "a static Linux executable; lands in /app/"},
 			&cli.StringSliceFlag{Name: "copy", Usage: "SRC:DST, a host file or directory copied into the image (repeatable)"},
 			&cli.StringFlag{Name: "rootfs", Usage: "a root filesystem tarball (tar, tar.gz, tar.xz, tar.zst), e.g. from docker export"},
@@ -32,6 +33,11 @@ func bakeCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print the manifest as JSON"},
 		},
 		Action: func(c *cli.Context) error {
+			// Checked here, not with Required: urfave's own check prints
+			// the help page and fails as if the machine had.
+			if c.String("name") == "" {
+				return bad(errors.New("--name is missing: name the image, e.g. vmfleet bake --name hello --binary ./hello"))
+			}
 			cl, _, err := ensureDaemon(c)
 			if err != nil {
 				return err

@@ -41,23 +41,31 @@ func main() {
 	}
 }
 
-// usage marks the caller's mistake: exit status 2, like a bad flag.
-type usage struct{ error }
+// bad marks err as the caller's mistake (exit status 2), as the daemon
+// marks what it refuses.
+func bad(err error) error { return api.Invalid(err) }
 
-func (u usage) Unwrap() error { return u.error }
+// exitStatus is a status a command passes on as it is (exec: the guest
+// command's); it prints nothing.
+type exitStatus int
 
-// bad marks err as bad input.
-func bad(err error) error { return usage{err} }
+func (s exitStatus) Error() string { return "" }
 
-// exitCode is 2 for bad input (ours or the daemon's verdict), else 1.
+// exitCode is the one place an error becomes an exit status: 0 for none, 2
+// for the caller's mistake (a bad flag, an unknown command, input the daemon
+// refused: api.Classify decides, so a full disk is never one), 1 for any
+// failure. urfave/cli's own cli.Exit (a help topic it does not know) is
+// the caller's mistake too.
 func exitCode(err error) int {
-	var u usage
+	var st exitStatus
 	var ec cli.ExitCoder
 	switch {
-	case errors.As(err, &u), api.BadInput(err):
+	case err == nil:
+		return 0
+	case errors.As(err, &st):
+		return int(st)
+	case api.BadInput(err), errors.As(err, &ec):
 		return 2
-	case errors.As(err, &ec) && ec.ExitCode() != 0:
-		return ec.ExitCode()
 	}
 	return 1
 }

@@ -57,6 +57,7 @@ type Daemon struct {
 	cfg       Config
 	log       *slog.Logger
 	hv        *hypervisor.Session
+	inv       *hypervisor.Inventory // hv, with the listing ps answers from
 	images    *image.Store
 	instances *instance.Manager
 	state     state
@@ -97,7 +98,10 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		hv.Close()
 		return nil, err
 	}
-	instances := &instance.Manager{HV: hv, Dir: cfg.Home.Instances(), Log: cfg.Log, Firewall: guestFirewall()}
+	// Everything that changes domains goes through the inventory, so
+	// that ps, served from its listing, shows each change at once.
+	inv := hypervisor.NewInventory(hv, cfg.Log)
+	instances := &instance.Manager{HV: inv, Dir: cfg.Home.Instances(), Log: cfg.Log, Firewall: guestFirewall()}
 	if !cfg.ColdBoot {
 		snaps, err := snapshot.Open(cfg.Home.Snapshots(), hv, instance.SnapshotSpec, cfg.Log)
 		if err != nil {
@@ -112,7 +116,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		instances.Snapshots = snaps
 	}
 	d := &Daemon{
-		cfg: cfg, log: cfg.Log, hv: hv, images: st, state: state{db: db},
+		cfg: cfg, log: cfg.Log, hv: hv, inv: inv, images: st, state: state{db: db},
 		instances: instances,
 		events:    newHub(past), metrics: metrics.NewRecorder(), started: time.Now(), fleets: map[string]*fleetRun{},
 	}
@@ -135,6 +139,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer d.state.db.Close()
 	defer d.links.Close()
 	defer d.standbys.Close() // first: its standbys' domains go while libvirt is at hand
+	go d.inv.Run(ctx)
 	go d.sample(ctx)
 	go func() {
 		if err := d.standbys.Clean(ctx); err != nil {
@@ -198,7 +203,10 @@ func (d *Daemon) Info(ctx context.Context) api.Info {
 	}
 	in.Launch = d.launchInfo()
 	_, in.Libvirt = d.hv.Connected()
-	if acc, why, err := d.hv.Accel(ctx); err == nil {
+	// Asked once, then known: info must answer with libvirtd stalled.
+	actx, cancel := context.WithTimeout(ctx, infoAccelWait)
+	defer cancel()
+	if acc, why, err := d.hv.Accel(actx); err == nil {
 		in.Accel, in.AccelReason = string(acc), why
 	}
 	d.mu.Lock()
@@ -207,10 +215,15 @@ func (d *Daemon) Info(ctx context.Context) api.Info {
 	return in
 }
 
+// infoAccelWait bounds Info's first question to libvirtd.
+const infoAccelWait = time.Second
+
 // Instances lists every instance libvirt has for this home, with health
-// and phase from its fleet's controller.
+// and phase from its fleet's controller. It answers from what the daemon
+// knows (the inventory's listing, the controllers' status), never
+// waiting on libvirtd beyond a change just made.
 func (d *Daemon) Instances(ctx context.Context) ([]api.InstanceRow, error) {
-	list, err := d.instances.List(ctx)
+	list, err := d.instances.Known(ctx)
 	if err != nil {
 		return nil, api.Failed(fmt.Errorf("list instances: %w", err))
 	}

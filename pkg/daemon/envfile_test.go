@@ -16,6 +16,15 @@ services:
     port: 8080
 `
 
+func parsed(t *testing.T, yaml string) *fleetfile.Fleet {
+	t.Helper()
+	f, err := fleetfile.Parse("/x/fleet.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 // An env file's variables reach the image recipe as env's do, so a change
 // to the file changes the image digest (image's digest tests cover Env)
 // and the next up rolls the group.

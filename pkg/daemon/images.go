@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -31,9 +30,8 @@ func (d *Daemon) Bake(ctx context.Context, req api.BakeRequest) (api.BakeResult,
 	start := time.Now()
 	res, err := d.images.Bake(ctx, r, in)
 	if err != nil {
-		if errors.Is(err, image.ErrDiskFull) || errors.Is(err, context.Canceled) {
-			return api.BakeResult{}, api.Failed(err)
-		}
+		// What the bake refuses is the recipe's fault; api.Classify keeps
+		// a full disk or a cancelled bake a failure.
 		return api.BakeResult{}, api.Invalid(err)
 	}
 	return api.BakeResult{Image: imageOf(res.Manifest), Cached: res.Cached, Took: time.Since(start)}, nil

@@ -261,7 +261,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 func reply(w http.ResponseWriter, v any, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	if err != nil {
-		e := api.AsError(err)
+		e := api.Classify(err)
 		w.WriteHeader(e.Status())
 		json.NewEncoder(w).Encode(e)
 		return

@@ -36,36 +36,10 @@ func ChooseURI(flag string, getenv func(string) string) string {
 type Libvirt struct {
 	uri *url.URL
 	l   *libvirt.Libvirt
+	raw *rawDialer // nil for remote transports
 	mu  sync.Mutex // go-libvirt is safe for concurrent calls; this guards accel
 	acc Accel
 	why string
-}
-
-// Connect opens a libvirt connection. The error says how to start libvirtd
-// when nothing answers.
-func Connect(ctx context.Context, uri string) (*Libvirt, error) {
-	u, err := url.Parse(uri)
-	if err != nil {
-		return nil, fmt.Errorf("libvirt URI %q: %w", uri, err)
-	}
-	type result struct {
-		l   *libvirt.Libvirt
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		l, err := libvirt.ConnectToURI(u)
-		ch <- result{l, err}
-	}()
-	select {
-	case <-ctx.Done():
-		return nil, fmt.Errorf("connect to libvirt at %s: %w", uri, ctx.Err())
-	case r := <-ch:
-		if r.err != nil {
-			return nil, fmt.Errorf("cannot reach libvirtd at %s (%v); start it with make setup, or systemctl start libvirtd, or libvirtd -d and virtlogd -d", uri, rootCause(r.err))
-		}
-		return &Libvirt{uri: u, l: r.l}, nil
-	}
 }
 
 func rootCause(err error) error {
@@ -78,7 +52,22 @@ func rootCause(err error) error {
 	}
 }
 
-func (h *Libvirt) Close() error { return h.l.Disconnect() }
+// Close says goodbye to libvirtd, but does not wait on one that stopped
+// answering.
+func (h *Libvirt) Close() error {
+	done := make(chan error, 1)
+	go func() { done <- h.l.Disconnect() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(closeWait):
+		h.abort()
+		return errors.New("libvirtd did not answer the close; dropped the connection")
+	}
+}
+
+// closeWait is how long Close waits for libvirtd to acknowledge.
+const closeWait = 2 * time.Second
 
 func (h *Libvirt) lookup(name string) (libvirt.Domain, error) {
 	d, err := h.l.DomainLookupByName(name)

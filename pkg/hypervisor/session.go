@@ -28,6 +28,8 @@ type Session struct {
 	ready chan struct{} // closed while cur is set
 	err   error         // why the last attempt failed
 	stop  context.CancelFunc
+	// probing holds the connections a ping is out on (see suspect).
+	probing map[*Libvirt]bool
 }
 
 // Dial keeps a connection to libvirtd up until Close. A libvirtd not
@@ -38,7 +40,7 @@ func Dial(ctx context.Context, uri string, log *slog.Logger) *Session {
 		log = slog.New(slog.DiscardHandler)
 	}
 	keep, stop := context.WithCancel(context.Background())
-	s := &Session{uri: uri, log: log, stop: stop, ready: make(chan struct{})}
+	s := &Session{uri: uri, log: log, stop: stop, ready: make(chan struct{}), probing: map[*Libvirt]bool{}}
 	l, err := Connect(ctx, uri)
 	if err != nil {
 		s.err = err
@@ -62,17 +64,26 @@ func (s *Session) set(l *Libvirt) {
 	}
 }
 
-// keep waits for the connection to drop and makes a new one.
+// keep pings the connection while it is up, waits for it to drop (or
+// be dropped as stalled) and makes a new one.
 func (s *Session) keep(ctx context.Context) {
+	ping := time.NewTicker(keepaliveEvery)
+	defer ping.Stop()
 	for {
 		s.mu.Lock()
 		cur := s.cur
 		s.mu.Unlock()
 		if cur != nil {
-			select {
-			case <-ctx.Done():
-				return
-			case <-cur.lost():
+		wait:
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-ping.C:
+					s.suspect(cur)
+				case <-cur.lost():
+					break wait
+				}
 			}
 			s.set(nil)
 			s.log.Warn("lost the libvirt connection; reconnecting", "uri", s.uri)
@@ -203,132 +214,107 @@ func (s *Session) Close() error {
 	return nil
 }
 
+// Every call goes through call (call.go): it returns when ctx ends even
+// if libvirtd never answers.
+
 func (s *Session) Accel(ctx context.Context) (Accel, string, error) {
-	l, err := s.conn()
-	if err != nil {
-		return "", "", err
+	type accel struct {
+		a   Accel
+		why string
 	}
-	return l.Accel(ctx)
+	r, err := call(ctx, s, "ask libvirtd for KVM", false, func(l *Libvirt) (accel, error) {
+		a, why, err := l.Accel(ctx)
+		return accel{a, why}, err
+	})
+	return r.a, r.why, err
 }
 
 func (s *Session) Define(ctx context.Context, spec *DomainSpec) error {
-	return with(s, func(l *Libvirt) error { return l.Define(ctx, spec) })
+	return do(ctx, s, "define "+spec.Name, func(l *Libvirt) error { return l.Define(ctx, spec) })
 }
 
 func (s *Session) SetMetadata(ctx context.Context, name, xml string) error {
-	return with(s, func(l *Libvirt) error { return l.SetMetadata(ctx, name, xml) })
+	return do(ctx, s, "set the metadata of "+name, func(l *Libvirt) error { return l.SetMetadata(ctx, name, xml) })
 }
 
 func (s *Session) Create(ctx context.Context, spec *DomainSpec, paused bool) error {
-	return with(s, func(l *Libvirt) error { return l.Create(ctx, spec, paused) })
+	return do(ctx, s, "create "+spec.Name, func(l *Libvirt) error { return l.Create(ctx, spec, paused) })
 }
 
 func (s *Session) Version(ctx context.Context) (string, error) {
-	l, err := s.conn()
-	if err != nil {
-		return "", err
-	}
-	return l.Version(ctx)
+	return call(ctx, s, "ask libvirtd for QEMU's version", false, func(l *Libvirt) (string, error) { return l.Version(ctx) })
 }
 
+// SaveState and LoadState stream a whole machine: only the caller's ctx
+// bounds them.
 func (s *Session) SaveState(ctx context.Context, name, dir string, w io.Writer) error {
-	return with(s, func(l *Libvirt) error { return l.SaveState(ctx, name, dir, w) })
+	_, err := call(ctx, s, "save the state of "+name, true, func(l *Libvirt) (struct{}, error) { return struct{}{}, l.SaveState(ctx, name, dir, w) })
+	return err
 }
 
 func (s *Session) LoadState(ctx context.Context, name string, r io.Reader) error {
-	return with(s, func(l *Libvirt) error { return l.LoadState(ctx, name, r) })
+	_, err := call(ctx, s, "load the state of "+name, true, func(l *Libvirt) (struct{}, error) { return struct{}{}, l.LoadState(ctx, name, r) })
+	return err
 }
 
 func (s *Session) Start(ctx context.Context, name string, paused bool) error {
-	return with(s, func(l *Libvirt) error { return l.Start(ctx, name, paused) })
+	return do(ctx, s, "start "+name, func(l *Libvirt) error { return l.Start(ctx, name, paused) })
 }
 
 func (s *Session) Resume(ctx context.Context, name string) error {
-	return with(s, func(l *Libvirt) error { return l.Resume(ctx, name) })
+	return do(ctx, s, "resume "+name, func(l *Libvirt) error { return l.Resume(ctx, name) })
 }
 
 func (s *Session) Pause(ctx context.Context, name string) error {
-	return with(s, func(l *Libvirt) error { return l.Pause(ctx, name) })
+	return do(ctx, s, "pause "+name, func(l *Libvirt) error { return l.Pause(ctx, name) })
 }
 
 func (s *Session) SetCPUQuota(ctx context.Context, name string, quota int64) error {
-	return with(s, func(l *Libvirt) error { return l.SetCPUQuota(ctx, name, quota) })
+	return do(ctx, s, "set the CPU quota of "+name, func(l *Libvirt) error { return l.SetCPUQuota(ctx, name, quota) })
 }
 
 func (s *Session) SetMemoryHardLimit(ctx context.Context, name string, bytes int64) error {
-	return with(s, func(l *Libvirt) error { return l.SetMemoryHardLimit(ctx, name, bytes) })
+	return do(ctx, s, "set the memory limit of "+name, func(l *Libvirt) error { return l.SetMemoryHardLimit(ctx, name, bytes) })
 }
 
 func (s *Session) ForwardPort(ctx context.Context, name string, hostPort, guestPort int) error {
-	return with(s, func(l *Libvirt) error { return l.ForwardPort(ctx, name, hostPort, guestPort) })
+	return do(ctx, s, "forward a port to "+name, func(l *Libvirt) error { return l.ForwardPort(ctx, name, hostPort, guestPort) })
 }
 
 func (s *Session) Shutdown(ctx context.Context, name string) error {
-	return with(s, func(l *Libvirt) error { return l.Shutdown(ctx, name) })
+	return do(ctx, s, "shut down "+name, func(l *Libvirt) error { return l.Shutdown(ctx, name) })
 }
 
 func (s *Session) Destroy(ctx context.Context, name string) error {
-	return with(s, func(l *Libvirt) error { return l.Destroy(ctx, name) })
+	return do(ctx, s, "destroy "+name, func(l *Libvirt) error { return l.Destroy(ctx, name) })
 }
 
 func (s *Session) Undefine(ctx context.Context, name string) error {
-	return with(s, func(l *Libvirt) error { return l.Undefine(ctx, name) })
+	return do(ctx, s, "undefine "+name, func(l *Libvirt) error { return l.Undefine(ctx, name) })
 }
 
 func (s *Session) Domains(ctx context.Context) ([]Domain, error) {
-	l, err := s.conn()
-	if err != nil {
-		return nil, err
-	}
-	return l.Domains(ctx)
+	return call(ctx, s, "list domains", false, func(l *Libvirt) ([]Domain, error) { return l.Domains(ctx) })
 }
 
 func (s *Session) Limits(ctx context.Context, name string) (Limits, error) {
-	l, err := s.conn()
-	if err != nil {
-		return Limits{}, err
-	}
-	return l.Limits(ctx, name)
+	return call(ctx, s, "read the limits of "+name, false, func(l *Libvirt) (Limits, error) { return l.Limits(ctx, name) })
 }
 
 func (s *Session) AgentSocket(ctx context.Context, name, port string) (string, error) {
-	l, err := s.conn()
-	if err != nil {
-		return "", err
-	}
-	return l.AgentSocket(ctx, name, port)
+	return call(ctx, s, "find the agent socket of "+name, false, func(l *Libvirt) (string, error) { return l.AgentSocket(ctx, name, port) })
 }
 
 func (s *Session) PSS(ctx context.Context, name string) (uint64, error) {
-	l, err := s.conn()
-	if err != nil {
-		return 0, err
-	}
-	return l.PSS(ctx, name)
+	return call(ctx, s, "read the memory of "+name, false, func(l *Libvirt) (uint64, error) { return l.PSS(ctx, name) })
 }
 
 func (s *Session) QEMUProcess(ctx context.Context, name string) (Process, error) {
-	l, err := s.conn()
-	if err != nil {
-		return Process{}, err
-	}
-	return l.QEMUProcess(ctx, name)
+	return call(ctx, s, "find the QEMU of "+name, false, func(l *Libvirt) (Process, error) { return l.QEMUProcess(ctx, name) })
 }
 
 func (s *Session) Stats(ctx context.Context) (map[string]Stats, error) {
-	l, err := s.conn()
-	if err != nil {
-		return nil, err
-	}
-	return l.Stats(ctx)
-}
-
-func with(s *Session, f func(*Libvirt) error) error {
-	l, err := s.conn()
-	if err != nil {
-		return err
-	}
-	return f(l)
+	return call(ctx, s, "read domain stats", false, func(l *Libvirt) (map[string]Stats, error) { return l.Stats(ctx) })
 }
 
 var _ Hypervisor = (*Session)(nil)

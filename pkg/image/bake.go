@@ -10,10 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/google/renameio/v2"
+
+	"github.com/vmfleet/vmfleet/pkg/api"
 )
 
 // BakeOption changes how Bake reports.
@@ -28,10 +29,11 @@ func OnBuild(f func()) BakeOption { return func(o *bakeOptions) { o.building = f
 // ErrDiskFull is a bake that ran out of space.
 var ErrDiskFull = errors.New("no space left on device")
 
-// diskFull turns running out of space, wherever in the bake it happened
-// (the filesystem writer, qemu-img), into one line that says so and what to do.
+// diskFull turns running out of space or quota, wherever in the bake it
+// happened (the filesystem writer, qemu-img), into one line that says so
+// and what to do.
 func diskFull(err error, root string) error {
-	if errors.Is(err, syscall.ENOSPC) || strings.Contains(err.Error(), "No space left on device") || strings.Contains(err.Error(), "no space left on device") {
+	if api.DiskFull(err) {
 		return fmt.Errorf("%w on the disk holding %s; free space there or choose a home on a larger disk (--home)", ErrDiskFull, root)
 	}
 	return err

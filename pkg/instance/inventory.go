@@ -22,11 +22,33 @@ func (m *Manager) Standbys(ctx context.Context) ([]*Instance, error) {
 	return m.list(ctx, true)
 }
 
+// Known lists the instances from the listing the hypervisor keeps when it
+// keeps one (a hypervisor.Inventory), without waiting on libvirtd: what
+// ps shows. Otherwise it is List.
+func (m *Manager) Known(ctx context.Context) ([]*Instance, error) {
+	k, ok := m.HV.(interface {
+		Known(context.Context) ([]hypervisor.Domain, error)
+	})
+	if !ok {
+		return m.List(ctx)
+	}
+	doms, err := k.Known(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return m.instancesOf(doms, false), nil
+}
+
 func (m *Manager) list(ctx context.Context, standbys bool) ([]*Instance, error) {
 	doms, err := m.HV.Domains(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return m.instancesOf(doms, standbys), nil
+}
+
+// instancesOf are the instances (or the standbys) among doms, oldest first.
+func (m *Manager) instancesOf(doms []hypervisor.Domain, standbys bool) []*Instance {
 	var out []*Instance
 	for _, d := range doms {
 		md, err := parseMetadata(d.Metadata)
@@ -44,7 +66,7 @@ func (m *Manager) list(ctx context.Context, standbys bool) ([]*Instance, error) 
 		}
 		return out[i].ID < out[j].ID
 	})
-	return out, nil
+	return out
 }
 
 // instanceOf is the instance a domain and its metadata describe
