@@ -119,6 +119,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		cfg: cfg, log: cfg.Log, hv: hv, inv: inv, images: st, state: state{db: db},
 		instances: instances,
 		events:    newHub(past), metrics: metrics.NewRecorder(), started: time.Now(), fleets: map[string]*fleetRun{},
+		ctx: ctx, // until Run sets its own: the API may be served before Run begins
 	}
 	max := cfg.Standbys
 	if cfg.ColdBoot || max < 0 {
