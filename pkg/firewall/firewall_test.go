@@ -45,7 +45,15 @@ func (t *fakeTables) apply(cmd string, args []string) (string, error) {
 	chains := t.chains[cmd]
 	rules, exists := chains[chain]
 	switch {
-	case op == "-S" || op == "-C" || op == "-F" || op == "-A" || op == "-I" || op == "-D":
+	case op == "-S" && !exists:
+		// iptables-nft before 1.8.11 (Debian 12's 1.8.9) says so of a
+		// chain that is not there; legacy says "No chain".
+		return "", errors.New("iptables v1.8.9 (nf_tables): chain `" + chain + "' in table `filter' is incompatible, use 'nft' tool.")
+	case op == "-C" || op == "-D":
+		if !exists {
+			return "", errors.New("iptables: Bad rule (does a matching rule exist in that chain?).")
+		}
+	case op == "-F" || op == "-A" || op == "-I":
 		if !exists {
 			return "", errors.New("iptables: No chain/target/match by that name.")
 		}
