@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -107,8 +109,40 @@ func fetchFrom(addr string) string {
 	return fmt.Sprintf(`printf 'GET /index.html HTTP/1.0\r\n\r\n' | busybox nc -w 5 %s %s`, host, port)
 }
 
+// removeGuestFirewall takes every vmfleet chain and jump out of iptables
+// and ip6tables, as on a machine no daemon has run on yet.
+func removeGuestFirewall(t *testing.T) {
+	t.Helper()
+	chains := []string{firewall.GuestsChain, firewall.AllowChain, firewall.DenyChain, firewall.Chain}
+	for _, cmd := range []string{"iptables", "ip6tables"} {
+		for exec.Command(cmd, "-w", "-D", "OUTPUT", "-m", "owner", "--uid-owner", qemuUID(t), "-j", firewall.GuestsChain).Run() == nil {
+		}
+		for _, op := range []string{"-F", "-X"} {
+			for _, c := range chains {
+				exec.Command(cmd, "-w", op, c).Run() // absent already: fine
+			}
+		}
+		if out, _ := exec.Command(cmd, "-w", "-S").Output(); strings.Contains(string(out), "VMFLEET") {
+			t.Fatalf("%s still holds vmfleet's rules:\n%s", cmd, out)
+		}
+	}
+}
+
+// qemuUID is libvirt's QEMU user, whose connections the firewall holds.
+func qemuUID(t *testing.T) string {
+	t.Helper()
+	u, err := user.Lookup("libvirt-qemu")
+	if err != nil {
+		t.Skipf("no libvirt-qemu user: %v", err)
+	}
+	return u.Uid
+}
+
 func TestGuestsReachOnlyTheirDependenciesAndOptedInHostPorts(t *testing.T) {
 	needLibvirt(t)
+	// A fresh machine: its first daemon makes the chains as it launches
+	// the first guest with an open network.
+	removeGuestFirewall(t)
 	e := newTestEnv(t)
 	secret := newHostServer(t, "a host service nobody opted into\n")
 	allowed := newHostServer(t, "a host database web opted into\n")
@@ -130,6 +164,17 @@ func TestGuestsReachOnlyTheirDependenciesAndOptedInHostPorts(t *testing.T) {
 		}
 		if r := e.inGuest(web[0].ID, fetchFrom(addr)); r.code != 0 || !strings.Contains(r.stdout, "the db's page") {
 			t.Fatalf("dependency through %s: exit %d, %q %s", addr, r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("each guest admitted once, by its launch, on a fresh machine", func(t *testing.T) {
+		log, err := os.ReadFile(filepath.Join(e.home, "daemon.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(log), "\n") {
+			if strings.Contains(line, "putting them back") || strings.Contains(line, "incompatible") || strings.Contains(line, "check the guests' firewall rules") {
+				t.Errorf("daemon log: %s", line)
+			}
 		}
 	})
 	t.Run("a host port it opted into", func(t *testing.T) {
