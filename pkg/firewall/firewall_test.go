@@ -14,6 +14,9 @@ type fakeTables struct {
 	chains  map[string]map[string][]string // cmd → chain → rules
 	changes []string                       // every command that changed something
 	missing bool                           // no iptables on this host
+	// before runs ahead of each command: another process's commands in
+	// between ours.
+	before func(cmd string, args []string)
 }
 
 func newFakeTables() *fakeTables {
@@ -30,6 +33,9 @@ func (t *fakeTables) run(_ context.Context, cmd string, args ...string) (string,
 	}
 	if args[0] != "-w" {
 		return "", errors.New("not waiting for the xtables lock")
+	}
+	if t.before != nil {
+		t.before(cmd, args)
 	}
 	out, err := t.apply(cmd, args)
 	if err == nil && args[1] != "-S" && args[1] != "-C" {
@@ -218,5 +224,22 @@ func TestLiftTakesOutOnlyTheJumpAndEnsurePutsItBack(t *testing.T) {
 		if len(tables.chains[f.cmd]["OUTPUT"]) != 1 {
 			t.Fatalf("%s: Ensure did not put the jump back", f.cmd)
 		}
+	}
+}
+
+func TestAChainAnotherDaemonMadeMeanwhileIsTakenAsMade(t *testing.T) {
+	tables := newFakeTables()
+	// Another home's daemon on this host makes each chain between this
+	// one's look and its -N.
+	tables.before = func(cmd string, args []string) {
+		if args[1] == "-N" {
+			tables.chains[cmd][args[2]] = nil
+		}
+	}
+	if err := New(qemuUID, tables.run).Ensure(context.Background()); err != nil {
+		t.Fatalf("a chain made meanwhile: %v", err)
+	}
+	if len(tables.chains["iptables"][GuestsChain]) != 4 {
+		t.Fatalf("guests' chain %q", tables.chains["iptables"][GuestsChain])
 	}
 }
