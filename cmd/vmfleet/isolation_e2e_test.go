@@ -109,6 +109,9 @@ func fetchFrom(addr string) string {
 
 func TestGuestsReachOnlyTheirDependenciesAndOptedInHostPorts(t *testing.T) {
 	needLibvirt(t)
+	// A fresh machine: its first daemon makes the chains as it launches
+	// the first guest with an open network.
+	removeGuestFirewall(t)
 	e := newTestEnv(t)
 	secret := newHostServer(t, "a host service nobody opted into\n")
 	allowed := newHostServer(t, "a host database web opted into\n")
@@ -130,6 +133,17 @@ func TestGuestsReachOnlyTheirDependenciesAndOptedInHostPorts(t *testing.T) {
 		}
 		if r := e.inGuest(web[0].ID, fetchFrom(addr)); r.code != 0 || !strings.Contains(r.stdout, "the db's page") {
 			t.Fatalf("dependency through %s: exit %d, %q %s", addr, r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("each guest admitted once, by its launch, on a fresh machine", func(t *testing.T) {
+		log, err := os.ReadFile(filepath.Join(e.home, "daemon.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(log), "\n") {
+			if strings.Contains(line, "putting them back") || strings.Contains(line, "incompatible") || strings.Contains(line, "check the guests' firewall rules") {
+				t.Errorf("daemon log: %s", line)
+			}
 		}
 	})
 	t.Run("a host port it opted into", func(t *testing.T) {

@@ -158,7 +158,11 @@ func (g *Guard) ensureChain(ctx context.Context, cmd, chain string) error {
 	if g.do(ctx, cmd, "-w", "-S", chain) == nil {
 		return nil
 	}
-	return g.do(ctx, cmd, "-w", "-N", chain)
+	err := g.do(ctx, cmd, "-w", "-N", chain)
+	if err != nil && g.do(ctx, cmd, "-w", "-S", chain) == nil {
+		return nil // another home's daemon on this host made it meanwhile
+	}
+	return err
 }
 
 // ensureRules makes chain hold exactly rules, rebuilding it whole if one

@@ -14,6 +14,9 @@ type fakeTables struct {
 	chains  map[string]map[string][]string // cmd → chain → rules
 	changes []string                       // every command that changed something
 	missing bool                           // no iptables on this host
+	// before runs ahead of each command: another process's commands in
+	// between ours.
+	before func(cmd string, args []string)
 }
 
 func newFakeTables() *fakeTables {
@@ -31,6 +34,9 @@ func (t *fakeTables) run(_ context.Context, cmd string, args ...string) (string,
 	if args[0] != "-w" {
 		return "", errors.New("not waiting for the xtables lock")
 	}
+	if t.before != nil {
+		t.before(cmd, args)
+	}
 	out, err := t.apply(cmd, args)
 	if err == nil && args[1] != "-S" && args[1] != "-C" {
 		t.changes = append(t.changes, cmd+" "+strings.Join(args, " "))
@@ -45,7 +51,15 @@ func (t *fakeTables) apply(cmd string, args []string) (string, error) {
 	chains := t.chains[cmd]
 	rules, exists := chains[chain]
 	switch {
-	case op == "-S" || op == "-C" || op == "-F" || op == "-A" || op == "-I" || op == "-D":
+	case op == "-S" && !exists:
+		// iptables-nft before 1.8.11 (Debian 12's 1.8.9) says so of a
+		// chain that is not there; legacy says "No chain".
+		return "", errors.New("iptables v1.8.9 (nf_tables): chain `" + chain + "' in table `filter' is incompatible, use 'nft' tool.")
+	case op == "-C" || op == "-D":
+		if !exists {
+			return "", errors.New("iptables: Bad rule (does a matching rule exist in that chain?).")
+		}
+	case op == "-F" || op == "-A" || op == "-I":
 		if !exists {
 			return "", errors.New("iptables: No chain/target/match by that name.")
 		}
@@ -210,5 +224,22 @@ func TestLiftTakesOutOnlyTheJumpAndEnsurePutsItBack(t *testing.T) {
 		if len(tables.chains[f.cmd]["OUTPUT"]) != 1 {
 			t.Fatalf("%s: Ensure did not put the jump back", f.cmd)
 		}
+	}
+}
+
+func TestAChainAnotherDaemonMadeMeanwhileIsTakenAsMade(t *testing.T) {
+	tables := newFakeTables()
+	// Another home's daemon on this host makes each chain between this
+	// one's look and its -N.
+	tables.before = func(cmd string, args []string) {
+		if args[1] == "-N" {
+			tables.chains[cmd][args[2]] = nil
+		}
+	}
+	if err := New(qemuUID, tables.run).Ensure(context.Background()); err != nil {
+		t.Fatalf("a chain made meanwhile: %v", err)
+	}
+	if len(tables.chains["iptables"][GuestsChain]) != 4 {
+		t.Fatalf("guests' chain %q", tables.chains["iptables"][GuestsChain])
 	}
 }

@@ -175,7 +175,7 @@ func (g *Guard) rulesOf(ctx context.Context, f family, domain string) ([][]strin
 	for _, chain := range []string{AllowChain, DenyChain} {
 		out, err := g.run(ctx, f.cmd, "-w", "-S", chain)
 		if err != nil {
-			if strings.Contains(err.Error(), "No chain") {
+			if noChain(err) {
 				continue // nothing to find: Ensure makes it
 			}
 			return nil, err
@@ -195,6 +195,16 @@ func (g *Guard) rulesOf(ctx context.Context, f family, domain string) ([][]strin
 		}
 	}
 	return rules, nil
+}
+
+// noChain says whether a listing failed for want of the chain: legacy
+// iptables says "No chain"; iptables-nft before 1.8.11 (Debian 12's
+// 1.8.9) calls a missing chain "incompatible, use 'nft' tool", as it
+// calls one holding rules it cannot read. Our chains hold only rules we
+// wrote, so here it means missing (go-iptables reads it so too).
+func noChain(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "No chain") || strings.Contains(msg, "incompatible, use 'nft' tool")
 }
 
 // domainOf is the domain a rule is tagged with; "" for none.

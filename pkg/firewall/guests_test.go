@@ -188,3 +188,22 @@ func TestRulesCountsWhatEachGuestStillHasAndIntactSeesAFlush(t *testing.T) {
 		t.Fatal("a chain missing its first rule looks intact")
 	}
 }
+
+func TestAFreshHostWithoutTheChainsHasNoRulesToListPruneOrForget(t *testing.T) {
+	// No Ensure yet: the first check of a daemon on a fresh machine.
+	tables := newFakeTables()
+	g := New(qemuUID, tables.run)
+	ctx := context.Background()
+	if err := g.Prune(ctx, func(string) bool { return false }); err != nil {
+		t.Fatalf("prune before any chain exists: %v", err)
+	}
+	if err := g.Forget(ctx, "vmfleet-web"); err != nil {
+		t.Fatalf("forget before any chain exists: %v", err)
+	}
+	if counts, err := g.Rules(ctx); err != nil || len(counts) != 0 {
+		t.Fatalf("rules before any chain exists: %v, %v; want none", counts, err)
+	}
+	if len(tables.changes) != 0 {
+		t.Fatalf("changed the firewall: %q", tables.changes)
+	}
+}

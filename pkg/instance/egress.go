@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/vmfleet/vmfleet/pkg/firewall"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
@@ -81,6 +82,43 @@ func (m *Manager) ended(ctx context.Context, domain string) {
 	}
 }
 
+// admitting is the domains whose rules a launch, a take or an end is
+// changing right now. A check must leave them to it: a launched guest's
+// metadata names its reach while its QEMU is paused and not yet admitted,
+// and a check that counted its rules then would admit it a second time.
+type admitting struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// begin marks domain as changing until the returned func is called.
+func (a *admitting) begin(domain string) (end func()) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.n == nil {
+		a.n = map[string]int{}
+	}
+	a.n[domain]++
+	return func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.n[domain]--; a.n[domain] <= 0 {
+			delete(a.n, domain)
+		}
+	}
+}
+
+// now is the domains changing at this moment.
+func (a *admitting) now() map[string]bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make(map[string]bool, len(a.n))
+	for d := range a.n {
+		out[d] = true
+	}
+	return out
+}
+
 // CheckFirewall mends what a firewall flush took: the chains, and the
 // rules of every running guest of this home whose network is open, as it
 // was launched with them. With prune it first removes the rules of
@@ -92,23 +130,39 @@ func (m *Manager) CheckFirewall(ctx context.Context, prune bool) error {
 	if m.Firewall == nil {
 		return nil
 	}
+	var before map[string]int
+	if prune {
+		// The rules are listed before the domains: a domain is admitted
+		// after it is defined, so one whose rules were there and that
+		// libvirt no longer knows is gone for good, while one launched
+		// since the domains were listed has rules this listing lacks.
+		var err error
+		if before, err = m.Firewall.Rules(ctx); err != nil {
+			return err
+		}
+	}
 	doms, err := m.HV.Domains(ctx)
 	if err != nil {
 		return fmt.Errorf("check the firewall: %w", err)
 	}
+	// Taken after the domains were listed: a domain listed and not
+	// changing now has had its launch's admission (marked before it is
+	// defined, or its metadata set) finished.
+	busy := m.admitting.now()
 	if prune {
 		known := map[string]bool{}
 		for _, d := range doms {
 			known[d.Name] = true
 		}
-		if err := m.Firewall.Prune(ctx, func(domain string) bool { return known[domain] }); err != nil {
+		gone := func(domain string) bool { return before[domain] > 0 && !known[domain] }
+		if err := m.Firewall.Prune(ctx, func(domain string) bool { return !gone(domain) }); err != nil {
 			return err
 		}
 	}
 	var open []*Instance
 	for _, d := range doms {
 		md, err := parseMetadata(d.Metadata)
-		if err != nil || md.Standby { // a standby's rules are given again when it is taken
+		if err != nil || md.Standby || busy[d.Name] { // a standby's rules are given again when it is taken
 			continue
 		}
 		inst := instanceOf(d, md)
@@ -134,7 +188,8 @@ func (m *Manager) CheckFirewall(ctx context.Context, prune bool) error {
 		if counts[inst.Domain] == firewall.RuleCount(inst.Reach.rules()) {
 			continue
 		}
-		m.log().Warn("a guest's firewall rules were gone; putting them back", "domain", inst.Domain)
+		m.log().Warn("a guest's firewall rules were gone; putting them back", "domain", inst.Domain,
+			"rules", counts[inst.Domain], "want", firewall.RuleCount(inst.Reach.rules()))
 		if err := m.admit(ctx, inst.Domain, inst.Reach); err != nil {
 			errs = append(errs, err)
 		}

@@ -63,7 +63,18 @@ func (f *fakeFirewall) Forget(_ context.Context, domain string) error {
 	return f.log("forget " + domain)
 }
 
-func (f *fakeFirewall) Prune(context.Context, func(string) bool) error { return f.log("prune") }
+// Prune removes, as Guard does, the rules there are now of every domain
+// keep says is gone.
+func (f *fakeFirewall) Prune(_ context.Context, keep func(string) bool) error {
+	f.mu.Lock()
+	for d := range f.rules {
+		if !keep(d) {
+			delete(f.rules, d)
+		}
+	}
+	f.mu.Unlock()
+	return f.log("prune")
+}
 
 func (f *fakeFirewall) Rules(context.Context) (map[string]int, error) {
 	f.mu.Lock()

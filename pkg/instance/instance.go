@@ -146,7 +146,8 @@ type Manager struct {
 	// to what they may reach; without one, such guests are refused.
 	Firewall Firewall
 
-	bursts bursts
+	bursts    bursts
+	admitting admitting
 }
 
 func (m *Manager) log() *slog.Logger {

@@ -135,6 +135,9 @@ func (m *Manager) halt(ctx context.Context, inst *Instance, grace time.Duration)
 // destroy ends the domain's QEMU at once, and what the manager keeps for
 // a running QEMU: its burst and, once it is gone, its firewall rules.
 func (m *Manager) destroy(ctx context.Context, domain string) error {
+	// A check that listed it running must not give back the rules its end
+	// removes.
+	defer m.admitting.begin(domain)()
 	m.forgetBurst(domain)
 	if err := m.HV.Destroy(ctx, domain); err != nil {
 		return err

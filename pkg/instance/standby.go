@@ -122,6 +122,8 @@ func (m *Manager) Take(ctx context.Context, inst *Instance, o Options) error {
 		return err
 	}
 	su.md.Snapshot = inst.Snapshot
+	// Its metadata names its reach from here; its rules come with admit.
+	defer m.admitting.begin(inst.Domain)()
 	x, err := su.md.marshal()
 	if err != nil {
 		return err

@@ -106,6 +106,9 @@ func (m *Manager) Start(ctx context.Context, inst *Instance, o Options) error {
 func (m *Manager) start(ctx context.Context, accel hypervisor.Accel, o Options, inst *Instance) error {
 	log := m.log().With("instance", inst.ID, "service", o.Service)
 	if openNetwork(o) {
+		// From before its domain is defined until it is admitted (and on to
+		// its end here), the firewall's check leaves it to this launch.
+		defer m.admitting.begin(inst.Domain)()
 		// Before every boot: a firewall flushed since the last is mended.
 		if err := m.guard(ctx); err != nil {
 			return err
