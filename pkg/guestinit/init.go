@@ -48,6 +48,7 @@ var steps = []step{
 	{"mount pseudo filesystems", mountPseudo},
 	{"set timer slack", setTimerSlack},
 	{"load modules", loadModules},
+	{"isolate metadata", listenMetadata},
 	{"await clone", awaitClone},
 	{"load late modules", unlessStaged(loadLateModules)},
 	{"read config", readConfig},

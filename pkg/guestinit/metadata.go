@@ -17,8 +17,9 @@ const MetadataAddr = "169.254.169.254"
 // listenMetadata opens the metadata server's socket in a network
 // namespace of its own (see metadataLink), so that every port on every
 // address of the guest's own namespace stays the service's, as on EC2,
-// where the metadata service is outside the instance. It is part of
-// configuring the network, which a standby does before it is taken.
+// where the metadata service is outside the instance. Nothing in it is
+// one instance's, so a template makes it before it is saved and its
+// clones restore it made (under TCG it costs a booting guest 0.1-0.2 s).
 func listenMetadata(_ context.Context, in *Init) error {
 	ln, err := metadataLink{}.listen()
 	if err != nil {
@@ -32,7 +33,7 @@ func listenMetadata(_ context.Context, in *Init) error {
 // over at boot (or in the wake that took a standby).
 func serveMetadata(ctx context.Context, in *Init) error {
 	if in.metadataLn == nil {
-		return fmt.Errorf("instance metadata: no listener (the network was not configured)")
+		return fmt.Errorf("instance metadata: no listener (the isolate metadata step did not run)")
 	}
 	h, err := imds.NewHandler(in.Config.Metadata, imds.Options{})
 	if err != nil {

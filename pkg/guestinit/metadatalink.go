@@ -7,6 +7,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // Why a namespace inside the guest and not a forward to the host: QEMU's
@@ -63,12 +64,14 @@ func (l metadataLink) listenLocked(outer netns.NsHandle) (net.Listener, error) {
 		return nil, fmt.Errorf("make the metadata server's network namespace: %w", err)
 	}
 	defer inner.Close()
-	outerH, err := netlink.NewHandleAt(outer)
+	// Route sockets only: the guest kernel has no xfrm or netfilter
+	// netlink built in, and NewHandleAt opens those too unless told.
+	outerH, err := netlink.NewHandleAt(outer, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("netlink in the guest's namespace: %w", err)
 	}
 	defer outerH.Close()
-	innerH, err := netlink.NewHandleAt(inner)
+	innerH, err := netlink.NewHandleAt(inner, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("netlink in the metadata server's namespace: %w", err)
 	}

@@ -13,12 +13,11 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/guestlayout"
 )
 
-// configureNetwork brings up lo, the metadata server's link and the
-// user-mode network's fixed address. QEMU's user network has a known
-// layout, so no DHCP client is needed. A
+// configureNetwork brings up lo and the user-mode network's fixed address.
+// QEMU's user network has a known layout, so no DHCP client is needed. A
 // guest without internet access has no default route; the host's
 // loopback, where its dependencies are, is on its own network (Gateway).
-func configureNetwork(ctx context.Context, in *Init) error {
+func configureNetwork(_ context.Context, in *Init) error {
 	n := in.Config.Network
 	lo, err := netlink.LinkByName("lo")
 	if err != nil {
@@ -26,9 +25,6 @@ func configureNetwork(ctx context.Context, in *Init) error {
 	}
 	if err := netlink.LinkSetUp(lo); err != nil {
 		return fmt.Errorf("lo up: %w", err)
-	}
-	if err := listenMetadata(ctx, in); err != nil {
-		return err
 	}
 	if n.Interface == "" {
 		return nil
