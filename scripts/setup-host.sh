@@ -9,7 +9,8 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 
 SOCK=/var/run/libvirt/libvirt-sock
 KERNEL_PKG=${VMFLEET_KERNEL_PACKAGE:-linux-image-cloud-amd64}
-PKGS=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients e2fsprogs busybox-static curl libxml2-utils iptables "$KERNEL_PKG")
+# mmdebstrap: the end-to-end tests' Debian root filesystem (nginx on port 80).
+PKGS=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients e2fsprogs busybox-static curl libxml2-utils iptables mmdebstrap "$KERNEL_PKG")
 
 sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -31,6 +32,9 @@ type Init struct {
 	children *children
 	// staged: a standby did the staged steps before it was taken.
 	staged bool
+	// metadataLn is the metadata server's socket, in its own network
+	// namespace (listenMetadata).
+	metadataLn net.Listener
 }
 
 // step is one thing init does before the service starts.
@@ -44,6 +48,7 @@ var steps = []step{
 	{"mount pseudo filesystems", mountPseudo},
 	{"set timer slack", setTimerSlack},
 	{"load modules", loadModules},
+	{"isolate metadata", listenMetadata},
 	{"await clone", awaitClone},
 	{"load late modules", unlessStaged(loadLateModules)},
 	{"read config", readConfig},

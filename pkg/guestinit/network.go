@@ -43,13 +43,6 @@ func configureNetwork(_ context.Context, in *Init) error {
 	if err := netlink.LinkSetUp(link); err != nil {
 		return fmt.Errorf("%s up: %w", n.Interface, err)
 	}
-	md, err := netlink.ParseAddr(MetadataAddr + "/32")
-	if err != nil {
-		return err
-	}
-	if err := netlink.AddrAdd(lo, md); err != nil {
-		return fmt.Errorf("add %s to lo: %w", MetadataAddr, err)
-	}
 	if in.Config.Internet {
 		if err := netlink.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.ParseIP(n.Gateway)}); err != nil {
 			return fmt.Errorf("default route via %s: %w", n.Gateway, err)

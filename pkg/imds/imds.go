@@ -2,7 +2,8 @@
 // metadata service does, so tools and SDKs written for EC2 (aws-sdk-go-v2's
 // imds client, cloud-init's EC2 source, curl scripts) work inside a vmfleet
 // guest unchanged. It is only the HTTP handler; the guest's init listens on
-// 169.254.169.254 and passes requests here.
+// 169.254.169.254 in a network namespace of its own (so every port of the
+// guest's is the service's) and passes requests here.
 package imds
 
 import (
