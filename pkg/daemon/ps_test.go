@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,37 +15,12 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/instance"
 )
 
-// stalling is the fake with a libvirtd that can stop answering listings,
-// as the session behaves then: the call waits until its ctx ends.
-type stalling struct {
-	*hypervisortest.Fake
-	mu      sync.Mutex
-	stalled bool
-}
-
-func (s *stalling) stall(on bool) {
-	s.mu.Lock()
-	s.stalled = on
-	s.mu.Unlock()
-}
-
-func (s *stalling) Domains(ctx context.Context) ([]hypervisor.Domain, error) {
-	s.mu.Lock()
-	stalled := s.stalled
-	s.mu.Unlock()
-	if stalled {
-		<-ctx.Done()
-		return nil, fmt.Errorf("list domains: %w", hypervisor.ErrUnresponsive)
-	}
-	return s.Fake.Domains(ctx)
-}
-
 // psDaemon is a daemon whose home runs n instances on the fake, behind
 // the inventory the daemon keeps.
-func psDaemon(t testing.TB, n int) (*Daemon, *stalling) {
+func psDaemon(t testing.TB, n int) (*Daemon, *hypervisortest.Stalling) {
 	t.Helper()
 	dir := t.TempDir()
-	hv := &stalling{Fake: &hypervisortest.Fake{}}
+	hv := &hypervisortest.Stalling{Fake: &hypervisortest.Fake{}}
 	created := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
 	for i := range n {
 		hv.Add(fmt.Sprintf("vmfleet-web-%02d", i), hypervisor.Running, fmt.Sprintf(
@@ -80,8 +54,8 @@ func TestPsAnswersAtOnceWithLibvirtdStalled(t *testing.T) {
 	if n := ps(); n != 50 {
 		t.Fatalf("ps listed %d instances, want 50", n)
 	}
-	hv.stall(true)
-	defer hv.stall(false)
+	hv.Stall(true)
+	defer hv.Stall(false)
 	for range 20 {
 		if n := ps(); n != 50 {
 			t.Fatalf("ps with libvirtd stalled listed %d instances, want 50", n)
@@ -95,8 +69,8 @@ func BenchmarkPs50LibvirtdStalled(b *testing.B) {
 	if rows, err := d.Instances(ctx); err != nil || len(rows) != 50 {
 		b.Fatalf("ps: %d rows, %v", len(rows), err)
 	}
-	hv.stall(true)
-	defer hv.stall(false)
+	hv.Stall(true)
+	defer hv.Stall(false)
 	b.ResetTimer()
 	for range b.N {
 		d.Instances(ctx)
@@ -114,8 +88,8 @@ func BenchmarkPsOverTheAPI50(b *testing.B) {
 	if rows, err := cl.Instances(ctx); err != nil || len(rows) != 50 {
 		b.Fatalf("ps: %d rows, %v", len(rows), err)
 	}
-	hv.stall(true)
-	defer hv.stall(false)
+	hv.Stall(true)
+	defer hv.Stall(false)
 	b.ResetTimer()
 	for range b.N {
 		if _, err := cl.Instances(ctx); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,36 +11,9 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/hypervisor/hypervisortest"
 )
 
-// stalling is the fake with a libvirtd that can stop answering listings,
-// as the session behaves then: the call waits until its ctx ends.
-type stalling struct {
-	*hypervisortest.Fake
-	mu      sync.Mutex
-	stalled bool
-	lists   int
-}
-
-func (s *stalling) stall(on bool) {
-	s.mu.Lock()
-	s.stalled = on
-	s.mu.Unlock()
-}
-
-func (s *stalling) Domains(ctx context.Context) ([]hypervisor.Domain, error) {
-	s.mu.Lock()
-	stalled := s.stalled
-	s.lists++
-	s.mu.Unlock()
-	if stalled {
-		<-ctx.Done()
-		return nil, fmt.Errorf("list domains: %w", hypervisor.ErrUnresponsive)
-	}
-	return s.Fake.Domains(ctx)
-}
-
-func running(t *testing.T, n int) (*stalling, *hypervisor.Inventory) {
+func running(t *testing.T, n int) (*hypervisortest.Stalling, *hypervisor.Inventory) {
 	t.Helper()
-	hv := &stalling{Fake: &hypervisortest.Fake{}}
+	hv := &hypervisortest.Stalling{Fake: &hypervisortest.Fake{}}
 	for i := range n {
 		hv.Add(fmt.Sprintf("vmfleet-%02d", i), hypervisor.Running, "<vmfleet/>")
 	}
@@ -70,8 +42,8 @@ func TestInventoryAnswersFromMemoryWhileLibvirtdStalls(t *testing.T) {
 	if doms, _ := known(t, inv); len(doms) != 50 {
 		t.Fatalf("listed %d domains, want 50", len(doms))
 	}
-	hv.stall(true)
-	defer hv.stall(false)
+	hv.Stall(true)
+	defer hv.Stall(false)
 	for range 100 {
 		doms, took := known(t, inv)
 		if len(doms) != 50 || took > time.Second {
@@ -98,8 +70,8 @@ func TestInventoryShowsAChangeAtOnceAndNeverWaitsLong(t *testing.T) {
 		t.Errorf("after undefining one of 3: %v in %s, want 2 at once", doms, took)
 	}
 
-	hv.stall(true)
-	defer hv.stall(false)
+	hv.Stall(true)
+	defer hv.Stall(false)
 	inv.Destroy(ctx, "vmfleet-02") // a change the stalled listing cannot show
 	if doms, took := known(t, inv); len(doms) != 2 || took > time.Second {
 		t.Errorf("with libvirtd stalled after a change: %d domains in %s, want the last listing within 1s", len(doms), took)
@@ -109,7 +81,7 @@ func TestInventoryShowsAChangeAtOnceAndNeverWaitsLong(t *testing.T) {
 // Before any listing succeeded there is nothing to answer with: the
 // error says why (the session's names libvirtd and the fix).
 func TestInventoryFailsOnlyWhenItNeverListed(t *testing.T) {
-	hv := &stalling{Fake: &hypervisortest.Fake{}}
+	hv := &hypervisortest.Stalling{Fake: &hypervisortest.Fake{}}
 	down := errors.New("libvirtd is not reachable; reconnecting")
 	hv.FailOn("Domains", down)
 	inv := hypervisor.NewInventory(hv, nil)
@@ -123,7 +95,7 @@ func TestInventoryFailsOnlyWhenItNeverListed(t *testing.T) {
 }
 
 func BenchmarkInventoryKnown50(b *testing.B) {
-	hv := &stalling{Fake: &hypervisortest.Fake{}}
+	hv := &hypervisortest.Stalling{Fake: &hypervisortest.Fake{}}
 	for i := range 50 {
 		hv.Add(fmt.Sprintf("vmfleet-%02d", i), hypervisor.Running, "<vmfleet/>")
 	}
@@ -132,7 +104,7 @@ func BenchmarkInventoryKnown50(b *testing.B) {
 	defer cancel()
 	go inv.Run(ctx)
 	inv.Known(ctx)
-	hv.stall(true)
+	hv.Stall(true)
 	b.ResetTimer()
 	for range b.N {
 		inv.Known(ctx)
