@@ -100,9 +100,11 @@ func (d *Daemon) reload(ctx context.Context, run *fleetRun, st *stack.Stack, ima
 	return nil
 }
 
-// onChange records counts changed by scale. It is called on the
-// controller's goroutine, which must not wait on the disk: the save runs
-// aside, and always writes the latest stack.
+// onChange records counts a controller changed (a policy's scale,
+// protection). It is called on the controller's goroutine, which must not
+// wait on the disk: the save runs aside, writes the latest counts only,
+// into the stack as stored then, so it never puts back an older launch
+// template that an up saved meanwhile.
 func (d *Daemon) onChange(run *fleetRun, cs controller.State) {
 	run.mu.Lock()
 	if run.rec == nil {
@@ -110,29 +112,30 @@ func (d *Daemon) onChange(run *fleetRun, cs controller.State) {
 		return
 	}
 	cp := run.rec.Clone()
-	for i := range cp.Services {
-		g := &cp.Services[i].Group
-		if n, ok := cs.Desired[cp.Services[i].Name]; ok {
-			g.Desired = n
-		}
-		g.ProtectedFromScaleIn = cs.Protected[cp.Services[i].Name]
-	}
-	run.rec = cp
+	setCounts(cp, cs)
+	run.rec, run.counts = cp, cs
 	run.mu.Unlock()
 	go func() {
 		run.saving.Lock()
 		defer run.saving.Unlock()
 		run.mu.Lock()
-		latest := run.rec
+		latest := run.counts
 		run.mu.Unlock()
-		if latest == nil {
-			return
-		}
-		cp := latest.Clone()
-		if err := d.state.save(context.Background(), cp); err != nil {
-			d.log.Warn("save fleet state", "fleet", cp.Fleet.Name, "err", err)
+		if err := d.state.counts(context.Background(), cs.Fleet, latest); err != nil {
+			d.log.Warn("save fleet state", "fleet", cs.Fleet, "err", err)
 		}
 	}()
+}
+
+// setCounts puts a controller's desired counts and protection into st.
+func setCounts(st *stack.Stack, cs controller.State) {
+	for i := range st.Services {
+		g := &st.Services[i].Group
+		if n, ok := cs.Desired[st.Services[i].Name]; ok {
+			g.Desired = n
+		}
+		g.ProtectedFromScaleIn = cs.Protected[st.Services[i].Name]
+	}
 }
 
 // resume starts a stored fleet after a daemon restart, with the images it

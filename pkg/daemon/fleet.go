@@ -17,10 +17,11 @@ import (
 type fleetRun struct {
 	name   string
 	op     sync.Mutex
-	saving sync.Mutex // one save of the record at a time
+	saving sync.Mutex // one save of the controller's counts at a time
 
-	mu        sync.Mutex   // guards the fields below; never held across I/O
-	rec       *stack.Stack // as last saved; replaced, never changed in place
+	mu        sync.Mutex       // guards the fields below; never held across I/O
+	rec       *stack.Stack     // as last saved; replaced, never changed in place
+	counts    controller.State // the controller's latest, for the save aside
 	ctrl      *controller.Controller
 	stop      context.CancelFunc // ends the controller's Run
 	done      chan struct{}      // closed when Run has returned
