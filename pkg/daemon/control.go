@@ -23,12 +23,17 @@ func (d *Daemon) start(st *stack.Stack, images map[string]*image.Manifest) error
 	dctx := d.ctx
 	d.mu.Unlock()
 	ctx, stop := context.WithCancel(dctx)
+	links := d.links
+	if d.cfg.ProbeForwards {
+		links = nil
+	}
 	ctrl := controller.New(controller.Options{
 		Fleet: st.Spec(), Images: images, Instances: d.instances, Log: d.log.With("fleet", name),
 		BootCPUs: st.Fleet.BootCPUs, Listen: st.Bound(), Desired: st.Desired(), Listeners: d.cfg.Listeners, Protected: st.Protected(),
-		OnChange: func(cs controller.State) { d.onChange(run, cs) },
-		Observe:  d.emit,
-		Links:    d.links,
+		OnChange:     func(cs controller.State) { d.onChange(run, cs) },
+		Observe:      d.emit,
+		Links:        links,
+		HealthFloors: d.cfg.HealthFloors,
 	})
 	if err := ctrl.Listen(ctx); err != nil {
 		stop()

@@ -50,13 +50,35 @@ type Config struct {
 	// Standbys is how many `run` standbys the daemon keeps at most (see
 	// package standby); 0 for none.
 	Standbys int
+
+	// Hypervisor is libvirt; nil dials URI. Unit tests give the fake.
+	Hypervisor Hypervisor
+	// Firewall holds the guests whose network is open; nil is the host's.
+	Firewall instance.Firewall
+	// HealthFloors are the least health periods a fleet runs; nil runs
+	// limits.EmulationFloors. Unit tests, whose guests are host
+	// processes, run lower ones.
+	HealthFloors *limits.HealthFloors
+	// ProbeForwards checks each instance's health through its forward
+	// from the host rather than from inside its guest: unit tests, whose
+	// guests are host processes with no agent.
+	ProbeForwards bool
+}
+
+// Hypervisor is what the daemon asks of libvirt: every call an instance
+// needs, and what info says of the connection. A hypervisor.Session is
+// the real one.
+type Hypervisor interface {
+	hypervisor.Hypervisor
+	URI() string
+	Connected() (bool, string)
 }
 
 // Daemon owns the fleets of one home.
 type Daemon struct {
 	cfg       Config
 	log       *slog.Logger
-	hv        *hypervisor.Session
+	hv        Hypervisor
 	inv       *hypervisor.Inventory // hv, with the listing ps answers from
 	images    *image.Store
 	instances *instance.Manager
@@ -81,7 +103,13 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Inputs == nil {
 		cfg.Inputs = BakeInputs
 	}
-	hv := hypervisor.Dial(ctx, cfg.URI, cfg.Log)
+	hv := cfg.Hypervisor
+	if hv == nil {
+		hv = hypervisor.Dial(ctx, cfg.URI, cfg.Log)
+	}
+	if cfg.Firewall == nil {
+		cfg.Firewall = guestFirewall()
+	}
 	st, err := image.OpenStore(cfg.Home.Dir)
 	if err != nil {
 		hv.Close()
@@ -101,7 +129,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	// Everything that changes domains goes through the inventory, so
 	// that ps, served from its listing, shows each change at once.
 	inv := hypervisor.NewInventory(hv, cfg.Log)
-	instances := &instance.Manager{HV: inv, Dir: cfg.Home.Instances(), Log: cfg.Log, Firewall: guestFirewall()}
+	instances := &instance.Manager{HV: inv, Dir: cfg.Home.Instances(), Log: cfg.Log, Firewall: cfg.Firewall}
 	if !cfg.ColdBoot {
 		snaps, err := snapshot.Open(cfg.Home.Snapshots(), hv, instance.SnapshotSpec, cfg.Log)
 		if err != nil {

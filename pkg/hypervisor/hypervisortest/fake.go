@@ -439,3 +439,9 @@ func (f *Fake) Close() error {
 	_ = f.record("Close", "")
 	return nil
 }
+
+// URI names the fake, as a session names its libvirt.
+func (f *Fake) URI() string { return "fake:///system" }
+
+// Connected is always so: the fake's libvirtd never goes away.
+func (f *Fake) Connected() (bool, string) { return true, "connected" }
