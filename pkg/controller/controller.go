@@ -117,15 +117,9 @@ type service struct {
 // launch template. A change to any part (image, cpu, memory, egress, user
 // data) rolls the service, launch before terminate.
 func (s *service) template() string {
-	t := fmt.Sprintf("%s/cpu=%g/mem=%d", s.image.Digest, s.spec.CPU, s.spec.MemoryBytes)
-	// Egress only when set, so templates made before it existed still match.
-	if eg := s.spec.Egress; len(eg.HostPorts) > 0 || eg.Internet {
-		t += fmt.Sprintf("/egress=%v/internet=%v", eg.HostPorts, eg.Internet)
-	}
-	if u := s.spec.UserData; u != "" {
-		t += fmt.Sprintf("/user-data=%x", sha256.Sum256([]byte(u)))
-	}
-	return t
+	eg := s.spec.Egress
+	return fmt.Sprintf("%s/cpu=%g/mem=%d/egress=%v/internet=%v/user-data=%x", s.image.Digest, s.spec.CPU, s.spec.MemoryBytes,
+		eg.HostPorts, eg.Internet, sha256.Sum256([]byte(s.spec.UserData)))
 }
 
 // Controller reconciles one fleet.
@@ -303,9 +297,6 @@ func (c *Controller) adopt(ctx context.Context) error {
 			continue
 		}
 		tmpl := inst.Template
-		if tmpl == "" && inst.ImageDigest == s.image.Digest {
-			tmpl = s.template() // made before templates were recorded
-		}
 		// In service since its creation as far as warm-up goes: it served
 		// under the last controller.
 		m := &member{key: inst.ID, digest: tmpl, phase: inService, launched: inst.Created, inService: inst.Created}

@@ -237,7 +237,7 @@ type Fleet struct {
 	// once (0: the machine's cores).
 	BootCPUs float64 `json:"boot_cpus,omitempty"`
 	// TimeScale multiplies every AWS period of the fleet (see
-	// limits.DefaultTimeScale); 0 in a record written before it existed.
+	// limits.DefaultTimeScale).
 	TimeScale float64 `json:"time_scale,omitempty"`
 	// Status is StatusDeleteInProgress once a down has begun: a daemon
 	// that restarts finishes the down rather than bringing the fleet back.
