@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/guestexec"
 )
 
 // runCLI runs the CLI in-process as main does: the exit status and the
@@ -79,6 +80,8 @@ func TestExitCodeIsDecidedByTheErrorAlone(t *testing.T) {
 		{"EDQUOT in a bake", api.Invalid(&os.PathError{Op: "write", Path: "/h/x", Err: syscall.EDQUOT}), 1},
 		{"full disk decoded from the daemon", &api.Error{Kind: api.KindFailed, Message: "no space left on device on the disk holding /h"}, 1},
 		{"exec passes the command's status on", exitStatus(7), 7},
+		{"exec of a program the guest lacks", &guestexec.StartError{Status: 127, Message: "in the guest: start /no/such/program: no such file"}, 127},
+		{"exec of a program the guest cannot run", &guestexec.StartError{Status: 126, Message: "in the guest: permission denied"}, 126},
 	} {
 		if got := exitCode(tc.err); got != tc.want {
 			t.Errorf("%s: exitCode(%v) = %d, want %d", tc.name, tc.err, got, tc.want)

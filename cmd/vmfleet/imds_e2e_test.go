@@ -49,7 +49,7 @@ func debianRootfs(t *testing.T, packages ...string) string {
 func nginxFleet(t *testing.T, name, extra string) string {
 	rootfs := debianRootfs(t, "nginx-light", "curl")
 	return fleetFile(t, fmt.Sprintf(`name: %s
-time_scale: 1
+time_scale: 0.1 # health checks every 1s (the floor), 0.8s timeout
 services:
   nginx:
     image: {rootfs: %s}
@@ -57,7 +57,7 @@ services:
     port: 80
     cpu: 1
     memory: 256MiB
-    health: {type: http, path: /instance-id, interval: 1s, timeout: 900ms, healthy_threshold: 2, unhealthy_threshold: 2}
+    health: {type: http, path: /instance-id, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 2}
 %s`, name, rootfs, extra))
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/guestexec"
 	"github.com/vmfleet/vmfleet/pkg/guestinit"
 	"github.com/vmfleet/vmfleet/pkg/guestlayout"
 )
@@ -58,12 +59,15 @@ func (s exitStatus) Error() string { return "" }
 // the caller's mistake too.
 func exitCode(err error) int {
 	var st exitStatus
+	var se *guestexec.StartError
 	var ec cli.ExitCoder
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &st):
 		return int(st)
+	case errors.As(err, &se): // exec: the guest could not start it, as a shell says (126, 127)
+		return se.Status
 	case api.BadInput(err), errors.As(err, &ec):
 		return 2
 	}

@@ -49,6 +49,9 @@ func (e *Error) Status() int {
 
 // BadInput reports whether err is the caller's mistake.
 func BadInput(err error) bool {
+	if err == nil {
+		return false
+	}
 	k := Classify(err).Kind
 	return k == KindInvalid || k == KindNotFound
 }
