@@ -48,6 +48,9 @@ func call[T any](ctx context.Context, s *Session, op string, long bool, f func(*
 	start := time.Now()
 	go func() {
 		v, err := f(l)
+		if !errors.Is(err, libvirt.ErrInterrupted) {
+			s.answered.Store(time.Now().UnixNano())
+		}
 		done <- result{v, err}
 	}()
 	select {
@@ -74,8 +77,12 @@ func do(ctx context.Context, s *Session, op string, f func(*Libvirt) error) erro
 }
 
 // suspect pings l once (not again while a ping is out) and drops the
-// connection if libvirtd does not answer: the session dials again, and
-// every call waiting on l fails at once.
+// connection if libvirtd answers nothing, neither the ping nor any other
+// call, for probeTimeout: the session dials again, and every call
+// waiting on l fails at once. A libvirtd that answers other calls is
+// busy (twenty domains destroyed at once queue a ping for seconds), not
+// stalled, and its connection is kept: dropping it failed every call in
+// flight ("libvirtd is not reachable") in a down of twenty instances.
 func (s *Session) suspect(l *Libvirt) {
 	s.mu.Lock()
 	if s.probing[l] {
@@ -95,12 +102,23 @@ func (s *Session) suspect(l *Libvirt) {
 			l.l.ConnectGetLibVersion() // any answer, an error too, is a live libvirtd
 			close(answered)
 		}()
-		select {
-		case <-answered:
-		case <-l.lost():
-		case <-time.After(probeTimeout):
+		wait := time.NewTimer(probeTimeout)
+		defer wait.Stop()
+		for {
+			select {
+			case <-answered:
+				return
+			case <-l.lost():
+				return
+			case <-wait.C:
+			}
+			if since := time.Since(time.Unix(0, s.answered.Load())); since < probeTimeout {
+				wait.Reset(probeTimeout - since) // busy, not stalled: look again
+				continue
+			}
 			s.log.Warn("libvirtd stopped answering; dropping the connection and dialling again", "uri", s.uri, "waited", probeTimeout)
 			l.abort()
+			return
 		}
 	}()
 }

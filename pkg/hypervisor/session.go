@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -30,6 +31,9 @@ type Session struct {
 	stop  context.CancelFunc
 	// probing holds the connections a ping is out on (see suspect).
 	probing map[*Libvirt]bool
+	// answered is when libvirtd last answered any call (unix ns): a
+	// libvirtd busy with twenty destroys answers late, yet answers.
+	answered atomic.Int64
 }
 
 // Dial keeps a connection to libvirtd up until Close. A libvirtd not
