@@ -212,6 +212,7 @@ func (d *Daemon) Fleet(name string) (api.Fleet, error) {
 
 // Fleets lists every fleet.
 func (d *Daemon) Fleets() []api.FleetSummary {
+	d.waitLoaded(context.Background())
 	out := []api.FleetSummary{}
 	for _, f := range d.statuses() {
 		fs := api.FleetSummary{Name: f.Name, File: f.File, Down: f.Down, TimeScale: f.TimeScale, Services: []api.ServiceSummary{}}
@@ -242,7 +243,7 @@ func (d *Daemon) Down(ctx context.Context, name string, grace time.Duration) err
 	if err != nil {
 		return err
 	}
-	if run == nil && len(orphans) == 0 {
+	if run == nil && len(orphans) == 0 && !d.state.has(ctx, name) {
 		return api.NotFound(fmt.Errorf("no fleet named %s; see vmfleet ls", name))
 	}
 	if err := d.state.deleting(ctx, name); err != nil {

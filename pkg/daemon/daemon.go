@@ -89,6 +89,10 @@ type Daemon struct {
 	standbys  *standby.Pool
 	started   time.Time
 
+	// loaded is closed once Run has taken back the stored fleets: until
+	// then ls and ps would show a home with fleets as empty.
+	loaded chan struct{}
+
 	mu     sync.Mutex // guards fleets; never held across I/O
 	fleets map[string]*fleetRun
 	ctx    context.Context // the daemon's lifetime, for controllers
@@ -147,7 +151,8 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		cfg: cfg, log: cfg.Log, hv: hv, inv: inv, images: st, state: state{db: db},
 		instances: instances,
 		events:    newHub(past), metrics: metrics.NewRecorder(), started: time.Now(), fleets: map[string]*fleetRun{},
-		ctx: ctx, // until Run sets its own: the API may be served before Run begins
+		ctx:    ctx, // until Run sets its own: the API may be served before Run begins
+		loaded: make(chan struct{}),
 	}
 	max := cfg.Standbys
 	if cfg.ColdBoot || max < 0 {
@@ -192,22 +197,27 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.mu.Unlock()
 	stacks, err := d.state.load(ctx)
 	if err != nil {
+		close(d.loaded)
 		return err
 	}
 	for i := range stacks {
 		name := stacks[i].Fleet.Name
-		if err := d.resume(&stacks[i]); err != nil {
-			d.log.Error("resume fleet", "fleet", name, "err", err)
-			d.emit(api.Event{Fleet: name, Kind: "error", Message: "could not resume: " + err.Error()})
-		}
 		if stacks[i].Fleet.Status == store.StatusDeleteInProgress {
-			go func() { // a down the last daemon did not finish
+			// A down the last daemon did not finish: finished, not
+			// resumed (a controller started again would launch first).
+			go func() {
 				if err := d.Down(ctx, name, limits.DefaultStopTimeout); err != nil {
 					d.log.Error("finish taking a fleet down", "fleet", name, "err", err)
 				}
 			}()
+			continue
+		}
+		if err := d.resume(&stacks[i]); err != nil {
+			d.log.Error("resume fleet", "fleet", name, "err", err)
+			d.emit(api.Event{Fleet: name, Kind: "error", Message: "could not resume: " + err.Error()})
 		}
 	}
+	close(d.loaded)
 	<-ctx.Done()
 	runs := d.runs()
 	for _, r := range runs {
@@ -244,6 +254,23 @@ func (d *Daemon) Info(ctx context.Context) api.Info {
 	return in
 }
 
+// waitLoaded waits, at most loadWait, until Run has taken back the stored
+// fleets, so that a daemon just started does not answer ls or ps as if
+// its home were empty.
+func (d *Daemon) waitLoaded(ctx context.Context) {
+	t := time.NewTimer(loadWait)
+	defer t.Stop()
+	select {
+	case <-d.loaded:
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// loadWait bounds waitLoaded: taking fleets back reads the store and
+// binds balancers; libvirt calls in it are bounded on their own.
+const loadWait = 10 * time.Second
+
 // infoAccelWait bounds Info's first question to libvirtd.
 const infoAccelWait = time.Second
 
@@ -252,6 +279,7 @@ const infoAccelWait = time.Second
 // knows (the inventory's listing, the controllers' status), never
 // waiting on libvirtd beyond a change just made.
 func (d *Daemon) Instances(ctx context.Context) ([]api.InstanceRow, error) {
+	d.waitLoaded(ctx)
 	list, err := d.instances.Known(ctx)
 	if err != nil {
 		return nil, api.Failed(fmt.Errorf("list instances: %w", err))

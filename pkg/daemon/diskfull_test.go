@@ -83,7 +83,7 @@ func fullDiskDaemon(t *testing.T) (*Daemon, image.Inputs, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &Daemon{images: st, events: newHub(nil), fleets: map[string]*fleetRun{},
+	d := &Daemon{images: st, events: newHub(nil), fleets: map[string]*fleetRun{}, loaded: loadedNow(),
 		cfg: Config{Inputs: func(string, string) (image.Inputs, error) { return in, nil }}}
 	return d, in, tarball
 }
@@ -110,7 +110,7 @@ func writeTar(t *testing.T, path string, files map[string][]byte) {
 // A fleet that does not exist is the caller's mistake, as the CLI reads
 // it from the answer: not_found, which exits 2.
 func TestAFleetNotFoundIsBadInputOverTheWire(t *testing.T) {
-	d := &Daemon{events: newHub(nil), fleets: map[string]*fleetRun{}}
+	d := &Daemon{events: newHub(nil), fleets: map[string]*fleetRun{}, loaded: loadedNow()}
 	srv := httptest.NewServer(d.Handler("", func() {}))
 	defer srv.Close()
 	cl := client.TCP(strings.TrimPrefix(srv.URL, "http://"), "")

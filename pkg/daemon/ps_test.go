@@ -34,7 +34,7 @@ func psDaemon(t testing.TB, n int) (*Daemon, *hypervisortest.Stalling) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go inv.Run(ctx)
-	return &Daemon{inv: inv, instances: &instance.Manager{HV: inv, Dir: dir}, events: newHub(nil), fleets: map[string]*fleetRun{}}, hv
+	return &Daemon{inv: inv, instances: &instance.Manager{HV: inv, Dir: dir}, events: newHub(nil), fleets: map[string]*fleetRun{}, loaded: loadedNow()}, hv
 }
 
 // ps answers from what the daemon knows, with libvirtd stalled too: a ps
@@ -96,4 +96,11 @@ func BenchmarkPsOverTheAPI50(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// loadedNow is the loaded channel of a daemon made without New or Run.
+func loadedNow() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
 }

@@ -43,6 +43,12 @@ func (s state) counts(ctx context.Context, fleet string, cs controller.State) er
 	return nil
 }
 
+// has says whether the named fleet is stored.
+func (s state) has(ctx context.Context, name string) bool {
+	err := s.db.View(ctx, func(tx *store.Tx) error { _, err := tx.GetFleet(name); return err })
+	return err == nil
+}
+
 // deleting records that the named fleet is being taken down; a fleet not
 // stored (only orphans left) is no error.
 func (s state) deleting(ctx context.Context, name string) error {
