@@ -34,6 +34,8 @@ type Session struct {
 	// answered is when libvirtd last answered any call (unix ns): a
 	// libvirtd busy with twenty destroys answers late, yet answers.
 	answered atomic.Int64
+	// events is the one lifecycle subscription each connection makes.
+	events fanout
 }
 
 // Dial keeps a connection to libvirtd up until Close. A libvirtd not
@@ -45,6 +47,7 @@ func Dial(ctx context.Context, uri string, log *slog.Logger) *Session {
 	}
 	keep, stop := context.WithCancel(context.Background())
 	s := &Session{uri: uri, log: log, stop: stop, ready: make(chan struct{}), probing: map[*Libvirt]bool{}}
+	s.events.subs = map[chan Event]struct{}{}
 	l, err := Connect(ctx, uri)
 	if err != nil {
 		s.err = err
@@ -78,6 +81,7 @@ func (s *Session) keep(ctx context.Context) {
 		cur := s.cur
 		s.mu.Unlock()
 		if cur != nil {
+			go s.relay(ctx, cur)
 		wait:
 			for {
 				select {
@@ -151,60 +155,6 @@ func (s *Session) Connected() (bool, string) {
 
 // URI is the libvirt URI the session keeps connected.
 func (s *Session) URI() string { return s.uri }
-
-// Events streams lifecycle events across reconnects until ctx ends. A
-// reconnect may miss events: callers resync from Domains, as after any
-// outage.
-func (s *Session) Events(ctx context.Context) (<-chan Event, error) {
-	out := make(chan Event, 64)
-	go func() {
-		defer close(out)
-		for {
-			l, err := s.wait(ctx)
-			if err != nil {
-				return
-			}
-			sub, cancel := context.WithCancel(ctx)
-			in, err := l.Events(sub)
-			if err == nil {
-				s.pump(sub, l, in, out)
-			}
-			cancel()
-			if ctx.Err() != nil {
-				return
-			}
-			// Lost the connection (or could not subscribe): wait for the
-			// next one, but not in a tight loop.
-			select {
-			case <-ctx.Done():
-				return
-			case <-l.lost():
-			case <-time.After(time.Second):
-			}
-		}
-	}()
-	return out, nil
-}
-
-func (s *Session) pump(ctx context.Context, l *Libvirt, in <-chan Event, out chan<- Event) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-l.lost():
-			return
-		case ev, ok := <-in:
-			if !ok {
-				return
-			}
-			select {
-			case out <- ev:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}
-}
 
 // Close stops reconnecting and closes the connection.
 func (s *Session) Close() error {
