@@ -94,12 +94,36 @@ func (c *Controller) onMetrics(o observation) {
 				Requests: im.ConnRate * secs, NetIn: im.NetRxRate * secs, NetOut: im.NetTxRate * secs})
 		}
 		s.tracker.Observe(o.now, o.interval, samples)
+		if s.scaling {
+			continue // the last decision is not stored yet
+		}
 		if d, ok := s.tracker.Decide(o.now, s.desired); ok {
 			c.emit(s.spec.Name, "", "autoscaling", "%s", d.Cause)
-			s.desired = d.To
-			c.changed()
+			c.setDesired(s, d.To)
 		}
 	}
+}
+
+// setDesired has a policy's count stored, aside; the store hands it back
+// through Scale. Owner goroutine.
+func (c *Controller) setDesired(s *service, n int) {
+	if c.opts.SetDesired == nil {
+		_ = c.scale(map[string]int{s.spec.Name: n})
+		return
+	}
+	s.scaling = true
+	ctx, name := c.ctx, s.spec.Name
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		err := c.opts.SetDesired(ctx, name, n)
+		c.deliver(ctx, func() {
+			s.scaling = false
+			if err != nil {
+				c.emit(name, "", "error", "store the policy's desired %d: %v", n, err)
+			}
+		})
+	}()
 }
 
 // checkBounds refuses a count outside the service's group bounds, as
@@ -109,9 +133,10 @@ func checkBounds(s *service, n int) error {
 	return limits.CheckDesired(s.spec.Name, n, lo, hi, s.spec.Scaling != nil)
 }
 
-// Protect sets the scale-in protection of instances of the fleet, as
-// SetInstanceProtection does: a protected instance is never picked by a
-// scale-in (it is still replaced when it fails).
+// Protect tells the controller the scale-in protection of instances of
+// the fleet, once their metadata has it (instance.Manager.SetProtected),
+// as SetInstanceProtection sets it: a protected instance is never picked
+// by a scale-in (it is still replaced when it fails).
 func (c *Controller) Protect(ctx context.Context, ids []string, on bool) error {
 	var err error
 	if cerr := c.call(ctx, func() {
@@ -137,7 +162,6 @@ func (c *Controller) Protect(ctx context.Context, ids []string, on bool) error {
 				c.emit(s.spec.Name, id, "unprotected", "no longer protected from scale-in")
 			}
 		}
-		c.changed()
 	}); cerr != nil {
 		return cerr
 	}

@@ -69,14 +69,14 @@ type Options struct {
 	// Listen overrides balancer addresses per service (re-adoption keeps
 	// the ports dependents were told).
 	Listen map[string]string
-	// Desired overrides the fleet file's instance counts (counts set by
-	// scale stand until the file's own count changes; the daemon decides).
+	// Desired are the groups' desired counts as stored, by service; a
+	// service missing runs its file count.
 	Desired map[string]int
-	// Protected are the instances protected from scale-in, by service.
-	Protected map[string][]string
-	// OnChange is told the controller's state after a scale or a reload,
-	// from the controller's goroutine, so it survives a restart.
-	OnChange func(State)
+	// SetDesired writes a scaling policy's decision to where desired state
+	// is stored, which hands it back through Scale: the controller acts
+	// only on what is stored. It runs aside from the controller's
+	// goroutine. Nil scales at once (no store: unit tests).
+	SetDesired func(ctx context.Context, service string, n int) error
 	// Observe is told of every event, from the controller's goroutine.
 	Observe func(Event)
 	// Links are the daemon's agent channels into the guests: health checks
@@ -111,6 +111,8 @@ type service struct {
 	// launchError stops launches after an error retrying cannot cure,
 	// until a reload changes the service.
 	launchError string
+	// scaling is set while a policy's decision is being stored.
+	scaling bool
 }
 
 // template identifies what a service's instances are launched from: its
@@ -148,9 +150,6 @@ type Controller struct {
 	resyncing bool
 	running   bool            // Run has adopted and serves the balancers
 	ctx       context.Context // the balancers' lifetime, set by Listen
-	// fileCounts are the fleet file's instance counts as last loaded; a
-	// count changed by Scale stands until the file's own count changes.
-	fileCounts map[string]int
 }
 
 // New prepares a controller; Start bakes and listens, Run reconciles.
@@ -175,19 +174,11 @@ func New(opts Options) *Controller {
 	}
 	for _, s := range opts.Fleet.StartOrder() {
 		c.order = append(c.order, s.Name)
-		desired := s.Instances
-		if n, ok := opts.Desired[s.Name]; ok {
-			desired = n
-		}
-		svc := &service{spec: s, image: opts.Images[s.Name], desired: desired, members: map[string]*member{}, insts: map[string]*instance.Instance{},
+		svc := &service{spec: s, image: opts.Images[s.Name], desired: desiredOf(s, opts.Desired), members: map[string]*member{}, insts: map[string]*instance.Instance{},
 			protected: map[string]bool{}}
-		for _, id := range opts.Protected[s.Name] {
-			svc.protected[id] = true
-		}
 		c.services[s.Name] = svc
 		c.track(svc)
 	}
-	c.fileCounts = fileCounts(opts.Fleet)
 	c.publish() // readers never see an empty fleet as a ready one
 	return c
 }
@@ -302,6 +293,9 @@ func (c *Controller) adopt(ctx context.Context) error {
 		m := &member{key: inst.ID, digest: tmpl, phase: inService, launched: inst.Created, inService: inst.Created}
 		s.members[inst.ID] = m
 		s.insts[inst.ID] = inst
+		if inst.ProtectedFromScaleIn {
+			s.protected[inst.ID] = true
+		}
 		// It was in service when the last controller left; the check
 		// takes it out if that changed.
 		c.link(inst)
@@ -325,8 +319,8 @@ func (c *Controller) call(ctx context.Context, f func()) error {
 	return nil
 }
 
-// Scale sets desired counts, all or nothing: a count that is wrong, or a
-// service the fleet lacks, changes none of them.
+// Scale sets desired counts as stored, all or nothing: a count that is
+// wrong, or a service the fleet lacks, changes none of them.
 func (c *Controller) Scale(ctx context.Context, counts map[string]int) error {
 	var err error
 	if cerr := c.call(ctx, func() { err = c.scale(counts) }); cerr != nil {
@@ -350,10 +344,11 @@ func (c *Controller) scale(counts map[string]int) error {
 	}
 	for _, svc := range slices.Sorted(maps.Keys(counts)) {
 		s := c.services[svc]
-		c.emit(svc, "", "scaled", "desired %d -> %d", s.desired, counts[svc])
-		s.desired = counts[svc]
+		if s.desired != counts[svc] {
+			c.emit(svc, "", "scaled", "desired %d -> %d", s.desired, counts[svc])
+		}
+		s.desired, s.scaling = counts[svc], false
 	}
-	c.changed()
 	return nil
 }
 

@@ -210,7 +210,7 @@ func envOf(m map[string]string) []string {
 
 // reload bakes f and hands it to the running controller.
 func (h *harness) reload(f *fleetfile.Fleet) error {
-	return h.ctrl.Reload(context.Background(), f, h.bake(f))
+	return h.ctrl.Reload(context.Background(), f, h.bake(f), nil)
 }
 
 func (h *harness) waitFor(what string, cond func(api.Fleet) bool) api.Fleet {
@@ -494,8 +494,38 @@ func TestALaunchErrorRetryingCannotCureStopsLaunchesAndIsReported(t *testing.T) 
 	})
 }
 
+// policyStore stands for where desired state is stored: it keeps what a
+// policy's decision wrote (or refuses it), then hands it back to the
+// controller through Scale, as the daemon does.
+type policyStore struct {
+	mu     sync.Mutex
+	ctrl   *Controller
+	writes []int
+	refuse bool
+}
+
+func (p *policyStore) setDesired(ctx context.Context, svc string, n int) error {
+	p.mu.Lock()
+	if p.refuse {
+		p.mu.Unlock()
+		return errors.New("disk full")
+	}
+	p.writes = append(p.writes, n)
+	ctrl := p.ctrl
+	p.mu.Unlock()
+	return ctrl.Scale(ctx, map[string]int{svc: n})
+}
+
+func (p *policyStore) stored(n int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Contains(p.writes, n)
+}
+
 // The controller's target tracking: metrics handed to Observe move the
 // desired count, with AWS-style causes, and the new instances launch.
+// Each decision is stored before the group acts on it: a count the store
+// refused is never acted on.
 func TestObservedLoadScalesAServiceOutAndBackIn(t *testing.T) {
 	h := start(t, serviceYAML("other", 1, "o")) // for its fake hypervisor and bake; the fleet under test is below
 	dir := t.TempDir()
@@ -514,8 +544,9 @@ services:
 	if err != nil {
 		t.Fatal(err)
 	}
+	ps := &policyStore{}
 	ctrl := New(Options{Fleet: f, Images: h.bake(f), Instances: &instance.Manager{HV: h.fake, Dir: filepath.Join(dir, "instances"), Firewall: acceptingFirewall()},
-		HealthFloors: &limits.HealthFloors{},
+		HealthFloors: &limits.HealthFloors{}, SetDesired: ps.setDesired,
 		Observe: func(ev Event) {
 			select {
 			case h.events <- ev:
@@ -527,6 +558,7 @@ services:
 	if err := ctrl.Listen(ctx); err != nil {
 		t.Fatal(err)
 	}
+	ps.ctrl = ctrl
 	go func() { done <- ctrl.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
@@ -535,6 +567,9 @@ services:
 		deadline := time.Now().Add(20 * time.Second)
 		for time.Now().Before(deadline) {
 			st := ctrl.Status()
+			if d := st.Services[0].Desired; d != 1 && !ps.stored(d) {
+				t.Fatalf("the group acts on desired %d, which was never stored", d)
+			}
 			if until(st) {
 				return
 			}
@@ -551,6 +586,23 @@ services:
 		return func(st api.Fleet) bool { return st.Services[0].Desired == n && st.Ready() }
 	}
 	load(0, in(1))
+	ps.mu.Lock()
+	ps.refuse = true
+	ps.mu.Unlock()
+	refused := false
+	load(100, func(api.Fleet) bool {
+		for len(h.events) > 0 {
+			ev := <-h.events
+			refused = refused || ev.Kind == "error" && strings.Contains(ev.Message, "disk full")
+		}
+		return refused
+	})
+	if d := ctrl.Status().Services[0].Desired; d != 1 {
+		t.Fatalf("desired %d after the store refused the policy's count, want 1", d)
+	}
+	ps.mu.Lock()
+	ps.refuse = false
+	ps.mu.Unlock()
 	load(100, func(st api.Fleet) bool { return st.Services[0].Desired >= 2 && st.Ready() })
 	load(1, in(1))
 	var out, back bool

@@ -109,10 +109,7 @@ func (c *Controller) terminate(ctx context.Context, s *service, inst *instance.I
 		if s != nil {
 			delete(s.members, inst.ID)
 			delete(s.insts, inst.ID)
-			if s.protected[inst.ID] {
-				delete(s.protected, inst.ID)
-				c.changed()
-			}
+			delete(s.protected, inst.ID)
 		}
 		if err != nil {
 			c.emit(name, inst.ID, "error", "terminate: %v", err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/image"
@@ -21,20 +20,20 @@ var ErrRestartNeeded = errors.New("balancer settings changed")
 // running `docker compose up` again does, without touching the balancers:
 // changed images roll out launch-before-terminate, counts change like a
 // scale, new services start, removed ones drain away.
-func (c *Controller) Reload(ctx context.Context, f *fleetfile.Fleet, images map[string]*image.Manifest) error {
+func (c *Controller) Reload(ctx context.Context, f *fleetfile.Fleet, images map[string]*image.Manifest, desired map[string]int) error {
 	if f.Name != c.opts.Fleet.Name {
 		return fmt.Errorf("reload: the file describes fleet %s, this controller runs %s", f.Name, c.opts.Fleet.Name)
 	}
 	var err error
-	if cerr := c.call(ctx, func() { err = c.apply(f, images) }); cerr != nil {
+	if cerr := c.call(ctx, func() { err = c.apply(f, images, desired) }); cerr != nil {
 		return cerr
 	}
 	return err
 }
 
-// apply swaps in the new fleet; owner goroutine only. It checks
-// everything before it changes anything.
-func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest) error {
+// apply swaps in the new fleet and the groups' desired counts as stored;
+// owner goroutine only. It checks everything before it changes anything.
+func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest, desired map[string]int) error {
 	if c.down {
 		return errors.New("reload: the fleet is going down")
 	}
@@ -56,7 +55,7 @@ func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest
 		if s := c.services[ns.Name]; s != nil && !s.removed {
 			continue
 		}
-		s := &service{spec: ns, image: images[ns.Name], desired: ns.Instances, members: map[string]*member{}, insts: map[string]*instance.Instance{},
+		s := &service{spec: ns, image: images[ns.Name], desired: desiredOf(ns, desired), members: map[string]*member{}, insts: map[string]*instance.Instance{},
 			protected: map[string]bool{}}
 		if old := c.services[ns.Name]; old != nil {
 			// Re-added while its old self drains: keep the old one's
@@ -72,11 +71,11 @@ func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest
 		}
 		added = append(added, s)
 	}
-	newCounts := fileCounts(f)
 	for _, ns := range f.Services {
 		if s := c.services[ns.Name]; s != nil && !s.removed {
-			if newCounts[ns.Name] != c.fileCounts[ns.Name] {
-				s.desired = ns.Instances
+			if n := desiredOf(ns, desired); n != s.desired {
+				c.emit(ns.Name, "", "scaled", "desired %d -> %d", s.desired, n)
+				s.desired = n
 			}
 			switch {
 			case s.image.Digest != images[ns.Name].Digest:
@@ -90,11 +89,6 @@ func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest
 			old := *s
 			s.spec, s.image = ns, images[ns.Name]
 			c.retrack(s, &old)
-			if lo, hi := ns.Bounds(); s.desired < lo || s.desired > hi {
-				n := min(max(s.desired, lo), hi)
-				c.emit(ns.Name, "", "scaled", "desired %d -> %d: the group's bounds are now %d..%d", s.desired, n, lo, hi)
-				s.desired = n
-			}
 		}
 	}
 	for _, s := range added {
@@ -117,44 +111,17 @@ func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest
 			order = append(order, name)
 		}
 	}
-	c.order, c.fileCounts = order, newCounts
+	c.order = order
 	c.opts.Fleet = f
 	c.discovery()
-	c.changed()
 	c.publish()
 	return nil
 }
 
-func fileCounts(f *fleetfile.Fleet) map[string]int {
-	out := map[string]int{}
-	for _, s := range f.Services {
-		out[s.Name] = s.Instances
+// desiredOf is a service's desired count as stored, or its file's count.
+func desiredOf(s *fleetfile.Service, stored map[string]int) int {
+	if n, ok := stored[s.Name]; ok {
+		return n
 	}
-	return out
-}
-
-// state is what the daemon stores of the controller's doing.
-func (c *Controller) state() State {
-	st := State{Fleet: c.opts.Fleet.Name, Desired: map[string]int{}}
-	for name, s := range c.services {
-		if s.removed {
-			continue
-		}
-		st.Desired[name] = s.desired
-		for id := range s.protected {
-			if st.Protected == nil {
-				st.Protected = map[string][]string{}
-			}
-			st.Protected[name] = append(st.Protected[name], id)
-		}
-		slices.Sort(st.Protected[name])
-	}
-	return st
-}
-
-// changed tells OnChange; owner goroutine only.
-func (c *Controller) changed() {
-	if c.opts.OnChange != nil {
-		c.opts.OnChange(c.state())
-	}
+	return s.Instances
 }

@@ -29,8 +29,11 @@ func (d *Daemon) start(st *stack.Stack, images map[string]*image.Manifest) error
 	}
 	ctrl := controller.New(controller.Options{
 		Fleet: st.Spec(), Images: images, Instances: d.instances, Log: d.log.With("fleet", name),
-		BootCPUs: st.Fleet.BootCPUs, Listen: st.Bound(), Desired: st.Desired(), Listeners: d.cfg.Listeners, Protected: st.Protected(),
-		OnChange:     func(cs controller.State) { d.onChange(run, cs) },
+		BootCPUs: st.Fleet.BootCPUs, Listen: st.Bound(), Desired: st.Desired(), Listeners: d.cfg.Listeners,
+		SetDesired: func(ctx context.Context, svc string, n int) error {
+			_, err := d.Scale(ctx, name, map[string]int{svc: n})
+			return err
+		},
 		Observe:      d.emit,
 		Links:        links,
 		HealthFloors: d.cfg.HealthFloors,
@@ -79,7 +82,7 @@ func bound(st *stack.Stack, addrs map[string]string) {
 // sockets.
 func (d *Daemon) reload(ctx context.Context, run *fleetRun, st *stack.Stack, images map[string]*image.Manifest) error {
 	ctrl := run.controller()
-	err := ctrl.Reload(ctx, st.Spec(), images)
+	err := ctrl.Reload(ctx, st.Spec(), images, st.Desired())
 	if errors.Is(err, controller.ErrRestartNeeded) {
 		d.emit(api.Event{Fleet: st.Fleet.Name, Kind: "restart", Message: err.Error() + ": a new controller adopts the instances"})
 		old := ctrl.Addresses()
@@ -105,44 +108,6 @@ func (d *Daemon) reload(ctx context.Context, run *fleetRun, st *stack.Stack, ima
 	return nil
 }
 
-// onChange records counts a controller changed (a policy's scale,
-// protection). It is called on the controller's goroutine, which must not
-// wait on the disk: the save runs aside, writes the latest counts only,
-// into the stack as stored then, so it never puts back an older launch
-// template that an up saved meanwhile.
-func (d *Daemon) onChange(run *fleetRun, cs controller.State) {
-	run.mu.Lock()
-	if run.rec == nil {
-		run.mu.Unlock()
-		return
-	}
-	cp := run.rec.Clone()
-	setCounts(cp, cs)
-	run.rec, run.counts = cp, cs
-	run.mu.Unlock()
-	go func() {
-		run.saving.Lock()
-		defer run.saving.Unlock()
-		run.mu.Lock()
-		latest := run.counts
-		run.mu.Unlock()
-		if err := d.state.counts(context.Background(), cs.Fleet, latest); err != nil {
-			d.log.Warn("save fleet state", "fleet", cs.Fleet, "err", err)
-		}
-	}()
-}
-
-// setCounts puts a controller's desired counts and protection into st.
-func setCounts(st *stack.Stack, cs controller.State) {
-	for i := range st.Services {
-		g := &st.Services[i].Group
-		if n, ok := cs.Desired[st.Services[i].Name]; ok {
-			g.Desired = n
-		}
-		g.ProtectedFromScaleIn = cs.Protected[st.Services[i].Name]
-	}
-}
-
 // resume starts a stored fleet after a daemon restart, with the images it
 // was applied with (the fleet file is not read again).
 func (d *Daemon) resume(st *stack.Stack) error {
@@ -158,9 +123,9 @@ func (d *Daemon) resume(st *stack.Stack) error {
 }
 
 // Scale sets desired counts of a fleet's services, all or nothing, as
-// SetDesiredCapacity does: the counts are stored first, then the
-// controller acts on them, so a count the caller was told is set survives
-// a restart.
+// SetDesiredCapacity does, for a user or a scaling policy alike: the
+// counts are stored first, then the controller acts on them, so a count
+// set survives a restart.
 func (d *Daemon) Scale(ctx context.Context, fleet string, counts map[string]int) (api.Fleet, error) {
 	run := d.fleet(fleet, false)
 	if run == nil {

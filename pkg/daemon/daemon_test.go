@@ -301,3 +301,27 @@ func TestTheNextDaemonFinishesADownRecordedInTheStore(t *testing.T) {
 	}
 	t.Fatalf("after the restart: domains %v, records %v", td.fake.Names(), td.stored())
 }
+
+// Scale-in protection is the instance's own, as on EC2: kept in its
+// domain's metadata, so the next daemon still spares it, whichever of
+// the two a scale-in would have picked.
+func TestProtectionOutlivesARestart(t *testing.T) {
+	for i := range 2 {
+		t.Run(fmt.Sprintf("instance %d protected", i), func(t *testing.T) {
+			td := newTestDaemon(t)
+			td.apply(fleetYAML(""), false)
+			names := td.inService(2)
+			if err := td.d.Protect(context.Background(), strings.TrimPrefix(names[i], "vmfleet-shop-web-"), true); err != nil {
+				t.Fatal(err)
+			}
+			td.restart()
+			td.inService(2)
+			if _, err := td.d.Scale(context.Background(), "shop", map[string]int{"web": 1}); err != nil {
+				t.Fatal(err)
+			}
+			if now := td.inService(1); now[0] != names[i] {
+				t.Errorf("the scale-in after a restart kept %s, not the protected %s", now[0], names[i])
+			}
+		})
+	}
+}

@@ -11,17 +11,17 @@ import (
 )
 
 // fleetRun is one fleet in the daemon: its record and its controller.
-// op serialises what changes the fleet (apply, down): two `up`s of one
-// file end with one set of instances, and a `down` waits for nothing
-// but cancels an apply in progress (a bake) and then runs.
+// op serialises what changes the fleet (apply, scale, down): two `up`s of
+// one file end with one set of instances, and a `down` waits for nothing
+// but cancels an apply in progress (a bake) and then runs. It is a
+// channel so that a wait for it ends with its context: a policy's scale
+// waits on the controller's, which a restart cancels.
 type fleetRun struct {
-	name   string
-	op     sync.Mutex
-	saving sync.Mutex // one save of the controller's counts at a time
+	name string
+	op   chan struct{}
 
-	mu        sync.Mutex       // guards the fields below; never held across I/O
-	rec       *stack.Stack     // as last saved; replaced, never changed in place
-	counts    controller.State // the controller's latest, for the save aside
+	mu        sync.Mutex   // guards the fields below; never held across I/O
+	rec       *stack.Stack // as last saved; replaced, never changed in place
 	ctrl      *controller.Controller
 	stop      context.CancelFunc // ends the controller's Run
 	done      chan struct{}      // closed when Run has returned
@@ -68,11 +68,15 @@ func (r *fleetRun) beginOp(ctx context.Context, down bool) (context.Context, fun
 		}
 		r.mu.Unlock()
 	}
-	r.op.Lock()
+	select {
+	case r.op <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
 	r.mu.Lock()
 	if !down && r.goingDown {
 		r.mu.Unlock()
-		r.op.Unlock()
+		<-r.op
 		return nil, nil, api.Conflict(errors.New("the fleet " + r.name + " is being taken down; run up again once it is down"))
 	}
 	opCtx, cancel := context.WithCancel(ctx)
@@ -85,7 +89,7 @@ func (r *fleetRun) beginOp(ctx context.Context, down bool) (context.Context, fun
 		r.cancelOp = nil
 		r.mu.Unlock()
 		cancel()
-		r.op.Unlock()
+		<-r.op
 	}, nil
 }
 
@@ -95,7 +99,7 @@ func (d *Daemon) fleet(name string, create bool) *fleetRun {
 	defer d.mu.Unlock()
 	r := d.fleets[name]
 	if r == nil && create {
-		r = &fleetRun{name: name}
+		r = &fleetRun{name: name, op: make(chan struct{}, 1)}
 		d.fleets[name] = r
 	}
 	return r

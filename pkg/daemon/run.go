@@ -155,6 +155,11 @@ func (d *Daemon) Protect(ctx context.Context, ref string, on bool) error {
 	if ctrl == nil {
 		return api.Conflict(fmt.Errorf("fleet %s has no running controller", inst.Fleet))
 	}
+	// The instance's metadata is the truth, as AWS keeps the setting on
+	// the instance: a restarted controller reads it back.
+	if err := d.instances.SetProtected(ctx, inst, on); err != nil {
+		return api.Failed(err)
+	}
 	if err := ctrl.Protect(ctx, []string{inst.ID}, on); err != nil {
 		return api.Invalid(err)
 	}

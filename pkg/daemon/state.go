@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/vmfleet/vmfleet/pkg/controller"
 	"github.com/vmfleet/vmfleet/pkg/stack"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
@@ -18,27 +17,6 @@ type state struct{ db *store.Store }
 func (s state) save(ctx context.Context, st *stack.Stack) error {
 	if err := s.db.Update(ctx, func(tx *store.Tx) error { return stack.Save(tx, st) }); err != nil {
 		return fmt.Errorf("save fleet %s: %w", st.Fleet.Name, err)
-	}
-	return nil
-}
-
-// counts stores a controller's desired counts and protection into its
-// fleet's groups as stored, in one transaction; a fleet no longer stored
-// (taken down meanwhile) is left alone.
-func (s state) counts(ctx context.Context, fleet string, cs controller.State) error {
-	err := s.db.Update(ctx, func(tx *store.Tx) error {
-		st, err := stack.Load(tx, fleet)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		setCounts(&st, cs)
-		return stack.Save(tx, &st)
-	})
-	if err != nil {
-		return fmt.Errorf("save fleet %s's counts: %w", fleet, err)
 	}
 	return nil
 }

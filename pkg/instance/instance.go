@@ -123,8 +123,10 @@ type Instance struct {
 	// empty when it booted its kernel.
 	Snapshot string `json:"snapshot,omitempty"`
 	// Pool is the warm pool state it waits in; empty in its group.
-	Pool    string `json:"pool,omitempty"`
-	Console string `json:"console"`
+	Pool string `json:"pool,omitempty"`
+	// ProtectedFromScaleIn keeps a scale-in from picking the instance.
+	ProtectedFromScaleIn bool   `json:"protected_from_scale_in,omitempty"`
+	Console              string `json:"console"`
 	// cpuQuota is the cap a burst returns to (0: uncapped).
 	cpuQuota int64
 	Dir      string    `json:"dir"`

@@ -32,6 +32,9 @@ type metadata struct {
 	// Pool is the warm pool state the instance waits in; empty when it
 	// is in its group.
 	Pool string `xml:"vmfleet:pool,omitempty"`
+	// Protected is the instance's scale-in protection
+	// (SetInstanceProtection): an instance's own setting, as on EC2.
+	Protected bool `xml:"vmfleet:protected-from-scale-in,omitempty"`
 	// Standby marks an instance made ahead of the run that takes it
 	// (see Prepare); no list shows it until then.
 	Standby bool `xml:"vmfleet:standby,omitempty"`
@@ -42,7 +45,8 @@ type metadata struct {
 func metadataOf(inst *Instance) metadata {
 	return metadata{ID: inst.ID, Service: inst.Service, Fleet: inst.Fleet, ImageName: inst.Image, ImageDigest: inst.ImageDigest,
 		HostPort: inst.HostPort, GuestPort: inst.GuestPort, Template: inst.Template, Dir: inst.Dir, Created: inst.Created,
-		Reach: inst.Reach, Snapshot: inst.Snapshot, CPUQuota: inst.cpuQuota, Pool: inst.Pool}
+		Reach: inst.Reach, Snapshot: inst.Snapshot, CPUQuota: inst.cpuQuota, Pool: inst.Pool,
+		Protected: inst.ProtectedFromScaleIn}
 }
 
 // Reach is what a guest may open connections to; the host's firewall
@@ -81,6 +85,7 @@ func parseMetadata(s string) (*metadata, error) {
 		Standby     bool      `xml:"standby"`
 		CPUQuota    int64     `xml:"cpu-quota"`
 		Pool        string    `xml:"pool"`
+		Protected   bool      `xml:"protected-from-scale-in"`
 	}
 	if err := xml.Unmarshal([]byte(s), &v); err != nil {
 		return nil, fmt.Errorf("instance metadata: %w", err)
@@ -90,5 +95,6 @@ func parseMetadata(s string) (*metadata, error) {
 	}
 	return &metadata{ID: v.ID, Service: v.Service, Fleet: v.Fleet, ImageName: v.ImageName, ImageDigest: v.ImageDigest,
 		HostPort: v.HostPort, GuestPort: v.GuestPort, Template: v.Template, Dir: v.Dir, Created: v.Created,
-		Reach: Reach{HostPorts: v.HostPorts, Internet: v.Internet}, Snapshot: v.Snapshot, CPUQuota: v.CPUQuota, Pool: v.Pool, Standby: v.Standby}, nil
+		Reach: Reach{HostPorts: v.HostPorts, Internet: v.Internet}, Snapshot: v.Snapshot, CPUQuota: v.CPUQuota, Pool: v.Pool, Standby: v.Standby,
+		Protected: v.Protected}, nil
 }

@@ -2,6 +2,7 @@ package instance
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,8 +18,9 @@ func TestMetadataRoundTripsEveryField(t *testing.T) {
 		// XML-special characters in a path must survive.
 		Dir:      "/srv/a&b <c>/i-0123456789ab",
 		Created:  time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC),
-		Snapshot: "0123456789abcdef", CPUQuota: 50000, Pool: "hibernated",
+		Snapshot: "0123456789abcdef", CPUQuota: 50000, Pool: "hibernated", Protected: true, Standby: true,
 	}
+	everyFieldSet(t, in, "XMLName", "NS")
 	x, err := in.marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -40,11 +42,25 @@ func TestAnInstanceCarriesEveryFieldOfItsMetadata(t *testing.T) {
 		ID: "i-0123456789ab", Service: "web", Fleet: "prod", ImageName: "web-img", ImageDigest: "abc123",
 		HostPort: 40123, GuestPort: 8080, Template: "lt-web/3", Dir: "/srv/i-0123456789ab",
 		Created: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), Reach: Reach{HostPorts: []int{5432}, Internet: true},
-		Snapshot: "0123456789abcdef", CPUQuota: 50000, Pool: "running",
+		Snapshot: "0123456789abcdef", CPUQuota: 50000, Pool: "running", Protected: true,
 	}
+	// Standby instances are never listed, so no Instance carries it.
+	everyFieldSet(t, md, "XMLName", "NS", "Standby")
 	inst := instanceOf(hypervisor.Domain{Name: "vmfleet-prod-web-i-0123456789ab", State: hypervisor.Running}, &md)
 	if got := metadataOf(inst); !reflect.DeepEqual(got, md) {
 		t.Errorf("through an instance\n%+v\nwant\n%+v", got, md)
+	}
+}
+
+// everyFieldSet fails unless every field of md but those named is set:
+// a field added to the metadata must be added to the round trips above.
+func everyFieldSet(t *testing.T, md metadata, except ...string) {
+	t.Helper()
+	v := reflect.ValueOf(md)
+	for i := range v.NumField() {
+		if name := v.Type().Field(i).Name; v.Field(i).IsZero() && !slices.Contains(except, name) {
+			t.Errorf("metadata field %s is not set in this test: set it, so the round trip covers it", name)
+		}
 	}
 }
 

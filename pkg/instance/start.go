@@ -254,16 +254,29 @@ func (m *Manager) Hibernate(ctx context.Context, inst *Instance) error {
 // SetPool records the warm pool the instance is in ("" for none) in its
 // domain's metadata, so a restarted controller knows it again.
 func (m *Manager) SetPool(ctx context.Context, inst *Instance, pool string) error {
-	md := metadataOf(inst)
-	md.Pool = pool
+	return m.remember(ctx, inst, "the warm pool", func(i *Instance) { i.Pool = pool })
+}
+
+// SetProtected records the instance's scale-in protection in its
+// domain's metadata, as SetInstanceProtection sets it on the instance.
+func (m *Manager) SetProtected(ctx context.Context, inst *Instance, on bool) error {
+	return m.remember(ctx, inst, "the scale-in protection", func(i *Instance) { i.ProtectedFromScaleIn = on })
+}
+
+// remember changes inst with set and writes it to its domain's metadata;
+// inst is changed only once libvirt has it.
+func (m *Manager) remember(ctx context.Context, inst *Instance, what string, set func(*Instance)) error {
+	next := *inst
+	set(&next)
+	md := metadataOf(&next)
 	x, err := md.marshal()
 	if err != nil {
 		return err
 	}
 	if err := m.HV.SetMetadata(ctx, inst.Domain, x); err != nil {
-		return fmt.Errorf("set the warm pool of %s: %w", inst.ID, err)
+		return fmt.Errorf("set %s of %s: %w", what, inst.ID, err)
 	}
-	inst.Pool = pool
+	set(inst)
 	return nil
 }
 

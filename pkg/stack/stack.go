@@ -48,7 +48,7 @@ func (s *Stack) Service(name string) *Service {
 
 // Compile turns a fleet file into its resources, with the image digest
 // each service bakes to. What only a running fleet knows (a balancer's
-// bound address, counts set by scale, protection) comes from Inherit.
+// bound address, counts set by scale) comes from Inherit.
 func Compile(f *fleetfile.Fleet, digests map[string]string, bootCPUs float64) Stack {
 	st := Stack{Fleet: store.Fleet{Name: f.Name, File: f.File, BootCPUs: bootCPUs, TimeScale: f.TimeScale}}
 	for _, svc := range f.Services {
@@ -97,8 +97,8 @@ func Compile(f *fleetfile.Fleet, digests map[string]string, bootCPUs float64) St
 
 // Inherit carries over from cur, the stack a fleet runs, what a new
 // compile of its file cannot know: the address each balancer is bound to
-// (dependents were told it) while its listen address is unchanged, scale-in
-// protection, and a count set by scale, which stands until the file's own
+// (dependents were told it) while its listen address is unchanged, and a
+// count set by scale, which stands until the file's own
 // count changes (store.Group.ApplyFileCount), within the group's new
 // bounds as UpdateAutoScalingGroup keeps it.
 func (s *Stack) Inherit(cur *Stack) {
@@ -115,7 +115,6 @@ func (s *Stack) Inherit(cur *Stack) {
 		g := old.Group
 		g.ApplyFileCount(next.Group.FileDesired)
 		next.Group.Desired = min(max(g.Desired, next.Group.Min), next.Group.Max)
-		next.Group.ProtectedFromScaleIn = old.Group.ProtectedFromScaleIn
 		next.Group.LaunchTemplateVersion = old.Group.LaunchTemplateVersion
 		if ol, nl := &old.LoadBalancer.Listener, &next.LoadBalancer.Listener; ol.Listen == nl.Listen {
 			nl.Bound = ol.Bound
@@ -203,14 +202,6 @@ func (s *Stack) Bound() map[string]string {
 // Desired are the groups' desired counts, by service.
 func (s *Stack) Desired() map[string]int {
 	return each(s, func(v *Service) int { return v.Group.Desired })
-}
-
-// Protected are the instances protected from scale-in, by service; only
-// services with any.
-func (s *Stack) Protected() map[string][]string {
-	out := each(s, func(v *Service) []string { return v.Group.ProtectedFromScaleIn })
-	maps.DeleteFunc(out, func(_ string, ids []string) bool { return len(ids) == 0 })
-	return out
 }
 
 func each[T any](s *Stack, f func(*Service) T) map[string]T {

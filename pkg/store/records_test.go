@@ -58,9 +58,8 @@ func TestEveryKindRoundTrips(t *testing.T) {
 		LaunchTemplate: "shop-web", LaunchTemplateVersion: 3, TargetGroup: "shop-web",
 		Min: 1, Max: 5, Desired: 3, FileDesired: 2,
 		HealthCheckType: GroupHealthELB, HealthCheckGracePeriod: 30 * time.Second,
-		TerminationPolicies:  []string{TerminationOldestLaunchTemplate, TerminationOldestInstance},
-		ProtectedFromScaleIn: []string{"i-0123456789abcdef0"},
-		DependsOn:            []string{"db"},
+		TerminationPolicies: []string{TerminationOldestLaunchTemplate, TerminationOldestInstance},
+		DependsOn:           []string{"db"},
 	}, (*Tx).PutGroup, (*Tx).GetGroup, (*Tx).DeleteGroup, (*Tx).ListGroups)
 	roundTrip(t, s, Fleet{Name: "shop", File: "/srv/shop/fleet.yaml", Groups: []string{"shop-db", "shop-web"}},
 		(*Tx).PutFleet, (*Tx).GetFleet, (*Tx).DeleteFleet, (*Tx).ListFleets)

@@ -188,9 +188,6 @@ type Group struct {
 	// TerminationPolicies are tried in order to choose an instance to
 	// remove when the group shrinks (Termination* constants).
 	TerminationPolicies []string `json:"termination_policies,omitempty"`
-	// ProtectedFromScaleIn are the IDs of instances a scale-in must not
-	// remove.
-	ProtectedFromScaleIn []string `json:"protected_from_scale_in,omitempty"`
 	// DependsOn names services of the same fleet that must be up first.
 	DependsOn []string `json:"depends_on,omitempty"`
 
