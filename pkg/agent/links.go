@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/health"
 )
@@ -14,6 +15,9 @@ import (
 type Links struct {
 	socket func(ctx context.Context, domain string) (string, error)
 	log    *slog.Logger
+	// silenceFloor is the least a watch waits for a guest's report
+	// (limits.HealthFloors).
+	silenceFloor time.Duration
 
 	mu       sync.Mutex
 	byDomain map[string]*entry
@@ -28,11 +32,12 @@ type entry struct {
 }
 
 // NewLinks returns an empty set; socket finds a domain's agent socket.
-func NewLinks(socket func(ctx context.Context, domain string) (string, error), log *slog.Logger) *Links {
+// A watch waits at least silenceFloor for a guest's report.
+func NewLinks(socket func(ctx context.Context, domain string) (string, error), silenceFloor time.Duration, log *slog.Logger) *Links {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Links{socket: socket, log: log, byDomain: map[string]*entry{}, byAddr: map[string]*entry{}}
+	return &Links{socket: socket, log: log, silenceFloor: silenceFloor, byDomain: map[string]*entry{}, byAddr: map[string]*entry{}}
 }
 
 // Ensure keeps a link to domain, whose service is forwarded from addr
@@ -100,7 +105,7 @@ func (ls *Links) WatchTarget(ctx context.Context, check health.Check, addr strin
 	if !ok {
 		return fmt.Errorf("no agent link for target %s", addr)
 	}
-	return e.link.Watch(ctx, check, e.guestPort, from, report)
+	return e.link.Watch(ctx, check, check.SilenceLimit(ls.silenceFloor), e.guestPort, from, report)
 }
 
 // Close closes every link.

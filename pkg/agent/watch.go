@@ -39,8 +39,9 @@ type watchReport struct {
 }
 
 // Watch runs check against port inside the guest until ctx ends or the
-// watch breaks, passing each reported state to report (health.Watcher).
-func (l *Link) Watch(ctx context.Context, check health.Check, port int, from health.State, report func(health.State, string)) error {
+// watch breaks, passing each reported state to report (health.Watcher);
+// a watch unheard for silence breaks with health.ErrSilent.
+func (l *Link) Watch(ctx context.Context, check health.Check, silence time.Duration, port int, from health.State, report func(health.State, string)) error {
 	st, err := l.Open(ctx, Header{Op: OpWatch})
 	if err != nil {
 		return err
@@ -52,7 +53,6 @@ func (l *Link) Watch(ctx context.Context, check health.Check, port int, from hea
 	if _, err := st.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("start a health check watch: %w", err)
 	}
-	silence := check.SilenceLimit()
 	st.SetReadDeadline(time.Now().Add(silence))
 	if err := readReply(st); err != nil {
 		if ctx.Err() != nil {

@@ -3,7 +3,6 @@ package controller
 import (
 	"time"
 
-	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/health"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 )
@@ -31,12 +30,10 @@ func (c *Controller) grace() time.Duration {
 
 // checkOf is a service's health check as its balancer runs it: scaled,
 // and never below the floors an emulated guest meets.
-func (c *Controller) checkOf(h fleetfile.Health) health.Check {
+func (c *Controller) checkOf(h health.Check) health.Check {
 	p := limits.RunHealthPeriods(h.Interval, h.Timeout, h.UnhealthyThreshold, c.timeScale(), *c.opts.HealthFloors)
-	return health.Check{
-		Type: health.Type(h.Type), Path: h.Path, Interval: p.Interval, Timeout: p.Timeout, Silence: p.Silence,
-		HealthyThreshold: h.HealthyThreshold, UnhealthyThreshold: h.UnhealthyThreshold,
-	}
+	h.Interval, h.Timeout = p.Interval, p.Timeout
+	return h
 }
 
 // deregistrationDelay is a service's drain time as its balancer runs it;

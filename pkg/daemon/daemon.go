@@ -159,9 +159,13 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		max = 0
 	}
 	d.standbys = standby.New(instances, standby.Options{Max: max, Idle: standby.DefaultIdle, Delay: standby.DefaultDelay, Log: cfg.Log})
+	if cfg.HealthFloors == nil {
+		f := limits.EmulationFloors()
+		d.cfg.HealthFloors = &f
+	}
 	d.links = agent.NewLinks(func(ctx context.Context, domain string) (string, error) {
 		return hv.AgentSocket(ctx, domain, agent.PortName)
-	}, cfg.Log)
+	}, d.cfg.HealthFloors.Silence, cfg.Log)
 	return d, nil
 }
 

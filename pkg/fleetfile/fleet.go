@@ -61,14 +61,8 @@ package fleetfile
 import (
 	"time"
 
+	"github.com/vmfleet/vmfleet/pkg/health"
 	"github.com/vmfleet/vmfleet/pkg/limits"
-)
-
-// Health check types. Limits and defaults of every value are those of
-// package limits.
-const (
-	HealthHTTP = "http" // healthy when GET Path answers 200-399
-	HealthTCP  = "tcp"  // healthy when Port accepts a connection
 )
 
 // Fleet is a parsed, validated and defaulted fleet file.
@@ -154,7 +148,7 @@ type Service struct {
 	CPU float64
 	// MemoryBytes is guest RAM per instance, limits.MinMemory..limits.MaxMemory.
 	MemoryBytes int64
-	Health      Health
+	Health      health.Check // Timeout below Interval; both AWS time, scaled by Fleet.TimeScale
 	Balancer    Balancer
 	// DependsOn names services that must start first, in file order;
 	// nil when none.
@@ -230,20 +224,6 @@ type Copy struct {
 	Src string
 	// Dst is an absolute, cleaned guest path.
 	Dst string
-}
-
-// Health is how the balancer decides an instance may receive traffic.
-// Timeout is always shorter than Interval; both are AWS time, to be
-// scaled by Fleet.TimeScale.
-type Health struct {
-	// Type is HealthHTTP or HealthTCP.
-	Type string
-	// Path is the HTTP path to GET; empty for HealthTCP.
-	Path               string
-	Interval           time.Duration
-	Timeout            time.Duration
-	HealthyThreshold   int
-	UnhealthyThreshold int
 }
 
 // Balancer is the service's load balancer on the host.

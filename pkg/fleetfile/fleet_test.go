@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
+	"github.com/vmfleet/vmfleet/pkg/health"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
@@ -54,7 +55,7 @@ func TestLoadReadsTheSampleFleet(t *testing.T) {
 				Instances:   3,
 				CPU:         0.5,
 				MemoryBytes: 256 << 20,
-				Health: fleetfile.Health{
+				Health: health.Check{
 					Type: "http", Path: "/healthz",
 					Interval: 10 * time.Second, Timeout: 5 * time.Second,
 					HealthyThreshold: 2, UnhealthyThreshold: 2,
@@ -69,7 +70,7 @@ func TestLoadReadsTheSampleFleet(t *testing.T) {
 				Instances:   2,
 				CPU:         limits.DefaultCPU,
 				MemoryBytes: limits.DefaultMemory,
-				Health: fleetfile.Health{
+				Health: health.Check{
 					Type: "http", Path: "/",
 					Interval: 30 * time.Second, Timeout: 5 * time.Second,
 					HealthyThreshold: 5, UnhealthyThreshold: 2,
@@ -121,7 +122,7 @@ services:
 		Instances:   limits.DefaultInstances,
 		CPU:         limits.DefaultCPU,
 		MemoryBytes: limits.DefaultMemory,
-		Health: fleetfile.Health{
+		Health: health.Check{
 			Type:               limits.DefaultHealthType,
 			Path:               limits.DefaultHealthPath,
 			Interval:           limits.DefaultHealthInterval,
@@ -347,7 +348,7 @@ services:
     health: {type: tcp, interval: 10s, timeout: 2s}
 `)
 	h := f.Service("db").Health
-	if h.Type != fleetfile.HealthTCP || h.Path != "" || h.Interval != 10*time.Second || h.Timeout != 2*time.Second {
+	if h.Type != health.TypeTCP || h.Path != "" || h.Interval != 10*time.Second || h.Timeout != 2*time.Second {
 		t.Errorf("health = %+v", h)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vmfleet/vmfleet/pkg/health"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
@@ -274,8 +275,8 @@ func (p *parser) env(e entry, at string) map[string]string {
 	return env
 }
 
-func defaultHealth() Health {
-	return Health{
+func defaultHealth() health.Check {
+	return health.Check{
 		Type:               limits.DefaultHealthType,
 		Path:               limits.DefaultHealthPath,
 		Interval:           limits.DefaultHealthInterval,
@@ -289,7 +290,7 @@ func defaultBalancer() Balancer {
 	return Balancer{Listen: limits.DefaultListen, DeregistrationDelay: limits.DefaultDeregistrationDelay, Replay: limits.DefaultReplay}
 }
 
-func (p *parser) health(e entry, at string) Health {
+func (p *parser) health(e entry, at string) health.Check {
 	h := defaultHealth()
 	known := []string{"type", "path", "interval", "timeout", "healthy_threshold", "unhealthy_threshold"}
 	fields, ok := p.fields(e, at, "{type: http, path: /healthz}", known, nil)
@@ -298,8 +299,8 @@ func (p *parser) health(e entry, at string) Health {
 	}
 	if t, ok := fields["type"]; ok {
 		if v, ok := p.str(t, at+".type", "http"); ok {
-			if v == HealthHTTP || v == HealthTCP {
-				h.Type = v
+			if ht := health.Type(v); ht == health.TypeHTTP || ht == health.TypeTCP {
+				h.Type = ht
 			} else {
 				p.fail(t.val, at+".type", "write type: http or type: tcp", "health check type %q is not http or tcp", v)
 			}
@@ -308,7 +309,7 @@ func (p *parser) health(e entry, at string) Health {
 	if pe, ok := fields["path"]; ok {
 		if v, ok := p.str(pe, at+".path", "/healthz"); ok {
 			switch {
-			case h.Type == HealthTCP:
+			case h.Type == health.TypeTCP:
 				p.fail(pe.key, at+".path", "remove path, or use type: http", "path applies only to http health checks")
 			case !strings.HasPrefix(v, "/"):
 				p.fail(pe.val, at+".path", "write it like /healthz", "path %q does not start with /", v)
@@ -317,7 +318,7 @@ func (p *parser) health(e entry, at string) Health {
 			}
 		}
 	}
-	if h.Type == HealthTCP {
+	if h.Type == health.TypeTCP {
 		h.Path = ""
 	}
 

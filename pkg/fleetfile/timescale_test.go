@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmfleet/vmfleet/pkg/fleetfile"
+	"github.com/vmfleet/vmfleet/pkg/health"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
@@ -72,7 +72,7 @@ services:
     scaling: {min: 1, max: 2, instance_warmup: 60s}
 `)
 	s := f.Service("web")
-	want := fleetfile.Health{Type: "http", Path: "/", Interval: 10 * time.Second, Timeout: 5 * time.Second, HealthyThreshold: 5, UnhealthyThreshold: 2}
+	want := health.Check{Type: "http", Path: "/", Interval: 10 * time.Second, Timeout: 5 * time.Second, HealthyThreshold: 5, UnhealthyThreshold: 2}
 	if s.Health != want || s.Balancer.DeregistrationDelay != 30*time.Second || s.Scaling.InstanceWarmup != time.Minute {
 		t.Errorf("periods were changed: health %+v, deregistration delay %v, warm-up %v", s.Health, s.Balancer.DeregistrationDelay, s.Scaling.InstanceWarmup)
 	}

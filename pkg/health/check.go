@@ -49,26 +49,24 @@ const (
 // instances in VMs.
 const TCPSettle = 250 * time.Millisecond
 
-// Check describes how a target is probed and how results are counted.
-// Zero fields mean "not set"; WithDefaults fills them in.
+// Check describes how a target is probed and how results are counted: a
+// target group's health check. It is the one definition: the fleet file
+// parses into it, the store keeps it, and the balancer runs it with its
+// periods scaled. Zero fields mean "not set"; WithDefaults fills them in.
 type Check struct {
-	Type Type
+	Type Type `json:"type"`
 	// Path is the request path of an HTTP check; ignored for TCP.
-	Path string
+	Path string `json:"path,omitempty"`
 	// Interval is the time between the starts of two probes.
-	Interval time.Duration
+	Interval time.Duration `json:"interval"`
 	// Timeout bounds one probe, connect included.
-	Timeout time.Duration
+	Timeout time.Duration `json:"timeout"`
 	// HealthyThreshold is the number of consecutive successes that put a
 	// target in service.
-	HealthyThreshold int
+	HealthyThreshold int `json:"healthy_threshold"`
 	// UnhealthyThreshold is the number of consecutive failures that take a
 	// target out of service.
-	UnhealthyThreshold int
-	// Silence, where checks run inside the target (see Watcher), is how
-	// long the host waits for a report before it counts one failed check;
-	// zero allows a heartbeat (every ReportEvery) to be one interval late.
-	Silence time.Duration `json:",omitempty"`
+	UnhealthyThreshold int `json:"unhealthy_threshold"`
 }
 
 // DefaultCheck returns the check an ALB target group gets when nothing is

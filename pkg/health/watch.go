@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/cadence"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // A watch runs a target's checks where the target is (inside its guest),
@@ -39,12 +40,10 @@ func (c Check) ReportEvery() time.Duration {
 }
 
 // SilenceLimit is how long a watch may go unheard before it counts as one
-// failed check: Silence, or a heartbeat late by up to an interval.
-func (c Check) SilenceLimit() time.Duration {
-	if c.Silence > 0 {
-		return c.Silence
-	}
-	return c.ReportEvery() + c.Interval
+// failed check: a heartbeat late by up to an interval, and never less
+// than floor (limits.HealthSilence).
+func (c Check) SilenceLimit(floor time.Duration) time.Duration {
+	return limits.HealthSilence(c.Interval, c.UnhealthyThreshold, floor)
 }
 
 // runWatch keeps a watch of the target running, mirroring its state. A

@@ -103,14 +103,13 @@ func TestOneSilenceThenAReportKeepsTheTargetHealthy(t *testing.T) {
 	}
 }
 
-func TestSilenceLimitIsTheChecksOwnWhenSet(t *testing.T) {
+func TestSilenceLimitIsAHeartbeatOneIntervalLateAndNeverBelowTheFloor(t *testing.T) {
 	c := Check{Interval: time.Second, UnhealthyThreshold: 2}
-	if got := c.SilenceLimit(); got != 3*time.Second {
-		t.Errorf("default silence %v, want a heartbeat (2s) one interval late", got)
+	if got := c.SilenceLimit(0); got != 3*time.Second {
+		t.Errorf("silence %v, want a heartbeat (2s) one interval late", got)
 	}
-	c.Silence = 5 * time.Second
-	if got := c.SilenceLimit(); got != 5*time.Second {
-		t.Errorf("silence %v, want the check's own 5s", got)
+	if got := c.SilenceLimit(5 * time.Second); got != 5*time.Second {
+		t.Errorf("silence %v, want the floor's 5s", got)
 	}
 }
 

@@ -88,8 +88,15 @@ func RunHealthPeriods(interval, timeout time.Duration, unhealthyThreshold int, s
 	if to >= iv {
 		to = max(iv*4/5, Scaled(timeout, scale))
 	}
-	beat := iv * time.Duration(max(unhealthyThreshold, 1))
-	return HealthPeriods{Interval: iv, Timeout: to, Silence: max(beat+iv, f.Silence)}
+	return HealthPeriods{Interval: iv, Timeout: to, Silence: HealthSilence(iv, unhealthyThreshold, f.Silence)}
+}
+
+// HealthSilence is how long the host waits for a report from a check
+// running inside a guest: a heartbeat comes every unhealthyThreshold
+// intervals and may be one interval late; never less than floor.
+func HealthSilence(interval time.Duration, unhealthyThreshold int, floor time.Duration) time.Duration {
+	beat := interval * time.Duration(max(unhealthyThreshold, 1))
+	return max(beat+interval, floor)
 }
 
 // String reads as `up` and `diff` print it.

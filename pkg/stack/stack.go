@@ -63,9 +63,8 @@ func Compile(f *fleetfile.Fleet, digests map[string]string, bootCPUs float64) St
 			},
 			LoadBalancer: store.LoadBalancer{Name: name, Listener: store.Listener{Listen: svc.Balancer.Listen, TargetGroup: name}},
 			TargetGroup: store.TargetGroup{
-				Name: name,
-				HealthCheck: store.HealthCheck{Type: svc.Health.Type, Path: svc.Health.Path, Interval: svc.Health.Interval,
-					Timeout: svc.Health.Timeout, HealthyThreshold: svc.Health.HealthyThreshold, UnhealthyThreshold: svc.Health.UnhealthyThreshold},
+				Name:                name,
+				HealthCheck:         svc.Health,
 				DeregistrationDelay: svc.Balancer.DeregistrationDelay, Replay: svc.Balancer.Replay,
 			},
 			Group: store.Group{
@@ -159,13 +158,11 @@ func (s *Stack) Spec() *fleetfile.Fleet {
 	}
 	for _, svc := range s.Services {
 		lt, g, tg, ln := svc.LaunchTemplate, svc.Group, svc.TargetGroup, svc.LoadBalancer.Listener
-		hc := tg.HealthCheck
 		out := &fleetfile.Service{
 			Name: svc.Name, Command: lt.Command, Env: lt.Env, Port: lt.Port, Instances: g.FileDesired,
 			CPU: lt.CPU, MemoryBytes: lt.MemoryBytes, UserData: lt.UserData, DependsOn: g.DependsOn,
-			Egress: fleetfile.Egress{HostPorts: lt.Egress.HostPorts, Internet: lt.Egress.Internet},
-			Health: fleetfile.Health{Type: hc.Type, Path: hc.Path, Interval: hc.Interval, Timeout: hc.Timeout,
-				HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold},
+			Egress:   fleetfile.Egress{HostPorts: lt.Egress.HostPorts, Internet: lt.Egress.Internet},
+			Health:   tg.HealthCheck,
 			Balancer: fleetfile.Balancer{Listen: ln.Listen, DeregistrationDelay: tg.DeregistrationDelay, Replay: tg.Replay},
 		}
 		if g.Scaling {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/health"
 )
 
 // roundTrip puts v, reads it back by name and in the list, deletes it, and
@@ -49,7 +51,7 @@ func TestEveryKindRoundTrips(t *testing.T) {
 		(*Tx).PutLoadBalancer, (*Tx).GetLoadBalancer, (*Tx).DeleteLoadBalancer, (*Tx).ListLoadBalancers)
 	roundTrip(t, s, TargetGroup{
 		Name: "shop-web",
-		HealthCheck: HealthCheck{Type: ProbeHTTP, Path: "/healthz", Interval: 2 * time.Second,
+		HealthCheck: health.Check{Type: health.TypeHTTP, Path: "/healthz", Interval: 2 * time.Second,
 			Timeout: time.Second, HealthyThreshold: 2, UnhealthyThreshold: 3},
 		DeregistrationDelay: 5 * time.Second, Replay: true,
 	}, (*Tx).PutTargetGroup, (*Tx).GetTargetGroup, (*Tx).DeleteTargetGroup, (*Tx).ListTargetGroups)

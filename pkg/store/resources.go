@@ -3,6 +3,8 @@ package store
 import (
 	"fmt"
 	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/health"
 )
 
 // The resources are named after their AWS counterparts so that the words
@@ -91,30 +93,11 @@ type Egress struct {
 	Internet bool `json:"internet,omitempty"`
 }
 
-// Probe types of a target group's health check.
-const (
-	ProbeHTTP = "http"
-	ProbeTCP  = "tcp"
-)
-
-// HealthCheck is how a target group probes its targets and counts the
-// results. Zero fields mean "not set"; the daemon applies the defaults.
-type HealthCheck struct {
-	// Type is ProbeHTTP or ProbeTCP.
-	Type string `json:"type"`
-	// Path is the request path of an HTTP check.
-	Path               string        `json:"path,omitempty"`
-	Interval           time.Duration `json:"interval"`
-	Timeout            time.Duration `json:"timeout"`
-	HealthyThreshold   int           `json:"healthy_threshold"`
-	UnhealthyThreshold int           `json:"unhealthy_threshold"`
-}
-
 // TargetGroup is a load balancer's set of targets (an ELB target group):
 // how it checks the instances behind it and lets them go.
 type TargetGroup struct {
-	Name        string      `json:"name"`
-	HealthCheck HealthCheck `json:"health_check"`
+	Name        string       `json:"name"`
+	HealthCheck health.Check `json:"health_check"`
 	// DeregistrationDelay is how long a target leaving the group keeps
 	// serving the connections it has.
 	DeregistrationDelay time.Duration `json:"deregistration_delay"`
