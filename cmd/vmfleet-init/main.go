@@ -13,7 +13,7 @@ import (
 
 func main() {
 	if guestinit.Warming(os.Args) {
-		return // a standby's init warming its exec path
+		return // a spare's init warming its exec path
 	}
 	if os.Getpid() != 1 {
 		fmt.Fprintln(os.Stderr, "vmfleet-init runs as PID 1 inside a vmfleet guest; vmfleet bake puts it there")

@@ -57,7 +57,7 @@ func TestBadInputFailsInOneLineAndLeavesNothing(t *testing.T) {
 		{"missing env file", []string{"run", "hello", "--env-file", filepath.Join(dir, "missing.env")}, "missing.env: no such env file; check the path"},
 		{"bad line in an env file", []string{"run", "hello", "--env-file", badEnv}, "bad.env:2: \"1BAD\" is not a valid environment variable name"},
 		{"egress host port out of range", []string{"run", "hello", "--egress-host-port", "70000"}, "--egress-host-port 70000"},
-		{"negative standbys", []string{"daemon", "--standbys", "-1"}, "--standbys -1: give how many standbys to keep, 0 for none"},
+		{"negative spares", []string{"daemon", "--spares", "-1"}, "--spares -1: give how many spares to keep, 0 for none"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.vmfleet(tc.args...)

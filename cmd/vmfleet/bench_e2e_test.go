@@ -70,41 +70,41 @@ func waitHTTP(b *testing.B, url string, limit time.Duration) {
 
 // BenchmarkRunToFirstAnswer: `vmfleet run` of a baked image until its
 // first HTTP answer through the forwarded port, at a whole core and at
-// half of one: taking a standby (a home whose daemon keeps them, with the
-// kind's standby ready), restored from the snapshot (no standbys), and
+// half of one: taking a spare (a home whose daemon keeps them, with the
+// kind's spare ready), restored from the snapshot (no spares), and
 // booted cold, side by side.
 //
 //	VMFLEET_INTEGRATION=1 go test -run '^$' -bench RunToFirstAnswer -benchtime 5x ./cmd/vmfleet
 func BenchmarkRunToFirstAnswer(b *testing.B) {
-	plain, standbys := benchHome(b), benchHome(b)
-	withStandbys := []string{"VMFLEET_STANDBYS=2"}
+	plain, spares := benchHome(b), benchHome(b)
+	withSpares := []string{"VMFLEET_SPARES=2"}
 	// The first command starts each home's daemon, with its env.
-	for home, env := range map[string][]string{plain: nil, standbys: withStandbys} {
+	for home, env := range map[string][]string{plain: nil, spares: withSpares} {
 		vmEnv(b, home, env, "bake", "--name", "hello", "--binary", bin("hello"), "--port", "8080", "--", "/app/hello", "-listen", ":8080")
 	}
 	// The first launch of each shape captures its snapshot, and the
-	// second of each kind has its standby made: not timed.
+	// second of each kind has its spare made: not timed.
 	for _, cpu := range []string{"1", "0.5"} {
 		runToAnswer(b, plain, nil, "--cpu", cpu)
 		for range 2 {
-			runToAnswer(b, standbys, withStandbys, "--cpu", cpu)
+			runToAnswer(b, spares, withSpares, "--cpu", cpu)
 		}
 	}
-	for _, launch := range []string{"standby", "snapshot", "cold"} {
+	for _, launch := range []string{"spare", "snapshot", "cold"} {
 		for _, cpu := range []string{"1", "0.5"} {
 			b.Run("launch="+launch+"/cpu="+cpu, func(b *testing.B) {
 				home, env, args := plain, []string(nil), []string{"--cpu", cpu}
 				switch launch {
-				case "standby":
-					home, env = standbys, withStandbys
+				case "spare":
+					home, env = spares, withSpares
 				case "cold":
 					args = append(args, "--cold-boot")
 				}
 				var took, used []time.Duration
 				for range b.N {
-					if launch == "standby" {
+					if launch == "spare" {
 						b.StopTimer()
-						waitStandby(b, home, env, "cpu="+cpu+"/")
+						waitSpare(b, home, env, "cpu="+cpu+"/")
 						b.StartTimer()
 					}
 					t, u := runToAnswer(b, home, env, args...)
@@ -120,8 +120,8 @@ func BenchmarkRunToFirstAnswer(b *testing.B) {
 
 // runToAnswer runs hello in home and returns how long the run took to
 // its first answer, and how much CPU its QEMU had used by then (under
-// TCG, mostly translating), a standby's making and staging included: a
-// standby moves that work off the launch, it does not save it. The
+// TCG, mostly translating), a spare's making and staging included: a
+// spare moves that work off the launch, it does not save it. The
 // instance is removed after, untimed.
 func runToAnswer(b *testing.B, home string, env []string, args ...string) (time.Duration, time.Duration) {
 	begin := time.Now()
@@ -142,16 +142,16 @@ func runToAnswer(b *testing.B, home string, env []string, args ...string) (time.
 }
 
 // BenchmarkRunLoop: run, first answer, rm, back to back, as a script or
-// a CI job would, with the daemon keeping standbys and without. Unlike
+// a CI job would, with the daemon keeping spares and without. Unlike
 // RunToFirstAnswer it waits for nothing: a run may find the kind's next
-// standby still being made (and wait for it) or not yet begun (and
+// spare still being made (and wait for it) or not yet begun (and
 // launch from the snapshot).
 //
 //	VMFLEET_INTEGRATION=1 go test -run '^$' -bench RunLoop -benchtime 10x ./cmd/vmfleet
 func BenchmarkRunLoop(b *testing.B) {
-	for _, standbys := range []string{"0", "2"} {
-		b.Run("standbys="+standbys, func(b *testing.B) {
-			home, env := benchHome(b), []string{"VMFLEET_STANDBYS=" + standbys}
+	for _, spares := range []string{"0", "2"} {
+		b.Run("spares="+spares, func(b *testing.B) {
+			home, env := benchHome(b), []string{"VMFLEET_SPARES=" + spares}
 			vmEnv(b, home, env, "bake", "--name", "hello", "--binary", bin("hello"), "--port", "8080", "--", "/app/hello", "-listen", ":8080")
 			runToAnswer(b, home, env) // captures the shape's snapshot: not timed
 			b.ResetTimer()
@@ -176,19 +176,19 @@ func median[T cmp.Ordered](xs []T) T {
 	return xs[len(xs)/2]
 }
 
-// waitStandby waits until a standby whose kind contains kind is ready.
-func waitStandby(b *testing.B, home string, env []string, kind string) {
+// waitSpare waits until a spare whose kind contains kind is ready.
+func waitSpare(b *testing.B, home string, env []string, kind string) {
 	b.Helper()
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		var in api.Info
 		jsonDecode(b, vmEnv(b, home, env, "info", "--json"), &in)
-		for _, s := range in.Launch.Standbys {
+		for _, s := range in.Launch.Spares {
 			if s.Instance != "" && strings.Contains(s.Kind, kind) {
 				return
 			}
 		}
 	}
-	b.Fatalf("no standby of kind %s within 2 minutes", kind)
+	b.Fatalf("no spare of kind %s within 2 minutes", kind)
 }
 
 // BenchmarkUpThreeInstances: `up` of a 3-instance service from a baked

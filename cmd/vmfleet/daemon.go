@@ -26,7 +26,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/daemon"
 	"github.com/vmfleet/vmfleet/pkg/home"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
-	"github.com/vmfleet/vmfleet/pkg/standby"
+	"github.com/vmfleet/vmfleet/pkg/spare"
 	"github.com/vmfleet/vmfleet/pkg/supervisor"
 )
 
@@ -38,7 +38,7 @@ func daemonCommand() *cli.Command {
 			&cli.StringFlag{Name: "tcp", Usage: "also serve the API on this 127.0.0.1 address, guarded by the token in HOME/state/api-token"},
 			&cli.StringFlag{Name: "metrics", Usage: "serve Prometheus metrics on this address (default: the one used last, else a free 127.0.0.1 port; see vmfleet info)"},
 			&cli.BoolFlag{Name: "cold-boot", EnvVars: []string{"VMFLEET_COLD_BOOT"}, Usage: "boot every instance's kernel instead of restoring it from a snapshot of its machine"},
-			&cli.IntFlag{Name: "standbys", EnvVars: []string{"VMFLEET_STANDBYS"}, Value: standby.DefaultMax, Usage: "instances kept restored and paused for `run`, one per kind lately run (0: none)"},
+			&cli.IntFlag{Name: "spares", EnvVars: []string{"VMFLEET_SPARES"}, Value: spare.DefaultMax, Usage: "instances kept restored and paused for `run`, one per kind lately run (0: none)"},
 			&cli.BoolFlag{Name: "worker", Hidden: true},
 		},
 		Subcommands: []*cli.Command{{
@@ -60,8 +60,8 @@ func daemonCommand() *cli.Command {
 			},
 		}},
 		Action: func(c *cli.Context) error {
-			if n := c.Int("standbys"); n < 0 {
-				return bad(fmt.Errorf("--standbys %d: give how many standbys to keep, 0 for none", n))
+			if n := c.Int("spares"); n < 0 {
+				return bad(fmt.Errorf("--spares %d: give how many spares to keep, 0 for none", n))
 			}
 			if c.Bool("worker") {
 				return runWorker(c)
@@ -115,7 +115,7 @@ func runSupervisor(c *cli.Context) error {
 	if c.Bool("cold-boot") {
 		args = append(args, "--cold-boot")
 	}
-	args = append(args, "--standbys", strconv.Itoa(c.Int("standbys")))
+	args = append(args, "--spares", strconv.Itoa(c.Int("spares")))
 	return supervisor.Run(c.Context, supervisor.Config{
 		API: ln, Log: log,
 		Worker: func() *exec.Cmd {
@@ -170,7 +170,7 @@ func runWorker(c *cli.Context) error {
 		MetricsURL: "http://" + metricsLn.Addr().String() + "/metrics",
 		Home:       h, URI: hypervisor.ChooseURI(c.String("connect"), os.Getenv), Version: version(), Log: log,
 		Listeners: ls, SupervisorPID: os.Getppid(), TCP: c.String("tcp"), ColdBoot: c.Bool("cold-boot"),
-		Standbys: c.Int("standbys"),
+		Spares: c.Int("spares"),
 	})
 	if err != nil {
 		return err

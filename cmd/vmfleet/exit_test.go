@@ -71,7 +71,7 @@ func TestExitCodeIsDecidedByTheErrorAlone(t *testing.T) {
 		want int
 	}{
 		{"none", nil, 0},
-		{"bad input", bad(errors.New("--standbys -1")), 2},
+		{"bad input", bad(errors.New("--spares -1")), 2},
 		{"daemon refused the input", &api.Error{Kind: api.KindInvalid, Message: "fleet.yaml:7: bad"}, 2},
 		{"fleet not found", &api.Error{Kind: api.KindNotFound, Message: "no fleet nosuch; see vmfleet ls"}, 2},
 		{"conflict", &api.Error{Kind: api.KindConflict, Message: "going down"}, 1},

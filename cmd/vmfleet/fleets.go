@@ -120,12 +120,12 @@ func launchLine(l api.Launch) string {
 	}
 	s += "); vmfleet daemon --cold-boot boots them instead"
 	ready := 0
-	for _, sb := range l.Standbys {
+	for _, sb := range l.Spares {
 		if sb.Instance != "" {
 			ready++
 		}
 	}
-	return s + fmt.Sprintf("; %d standby instances ready for run (vmfleet daemon --standbys)", ready)
+	return s + fmt.Sprintf("; %d spare instances ready for run (vmfleet daemon --spares)", ready)
 }
 
 func tcpSuffix(in api.Info) string {

@@ -55,10 +55,10 @@ func TestMain(m *testing.M) {
 		if integration == "" {
 			removeStaleInstances()
 		}
-		// No standbys but where a test asks (testEnv.env): the others
-		// count the domains and directories a home holds, and a standby
+		// No spares but where a test asks (testEnv.env): the others
+		// count the domains and directories a home holds, and a spare
 		// made behind each repeated run would cost the suite CPU.
-		os.Setenv("VMFLEET_STANDBYS", "0")
+		os.Setenv("VMFLEET_SPARES", "0")
 		return m.Run()
 	}()
 	os.Exit(code)
@@ -94,8 +94,8 @@ func removeStaleInstances() {
 	defer hv.Close()
 	mgr := &instance.Manager{HV: hv}
 	list, _ := mgr.List(ctx)
-	standbys, _ := mgr.Standbys(ctx)
-	for _, i := range append(list, standbys...) {
+	spares, _ := mgr.Spares(ctx)
+	for _, i := range append(list, spares...) {
 		if _, err := os.Stat(i.Dir); os.IsNotExist(err) && strings.Contains(i.Dir, "vmfleet-test-") {
 			_ = hv.Destroy(ctx, i.Domain)
 			_ = hv.Undefine(ctx, i.Domain)

@@ -27,7 +27,7 @@ import (
 
 func main() {
 	if guestinit.Warming(os.Args) {
-		return // a standby's init (this binary) warming its exec path
+		return // a spare's init (this binary) warming its exec path
 	}
 	if os.Getpid() == 1 && os.Args[0] == guestlayout.Init {
 		guestinit.Main() // does not return

@@ -38,7 +38,7 @@ type Wake struct {
 	// Config is the clone's own guest config (guestconfig's encoding):
 	// the one its QEMU read into fw_cfg at start may predate the instance.
 	Config json.RawMessage `json:"config,omitempty"`
-	// Stage wakes a standby: it goes as far as its own disk and network
+	// Stage wakes a spare: it goes as far as its own disk and network
 	// take it (Config is a stand-in for their sake), then waits for the
 	// Wake of the instance it becomes.
 	Stage bool `json:"stage,omitempty"`
@@ -81,7 +81,7 @@ func WakeClone(ctx context.Context, socket string, w Wake) error {
 	return conn.Close()
 }
 
-// StageClone hands a standby its staging Wake (w.Stage) and waits, on the
+// StageClone hands a spare its staging Wake (w.Stage) and waits, on the
 // same connection, until it waits for its next one; it returns with the
 // connection open, as AwaitReady does. (A second connection made as the
 // first closes can find QEMU's socket not yet listening again.)
@@ -95,7 +95,7 @@ func StageClone(ctx context.Context, socket string, w Wake) (net.Conn, error) {
 	stop()
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("stage the standby: %w", wrapCtx(ctx, err))
+		return nil, fmt.Errorf("stage the spare: %w", wrapCtx(ctx, err))
 	}
 	return conn, nil
 }

@@ -105,7 +105,7 @@ type keepOpen struct{ net.Conn }
 
 func (keepOpen) Close() error { return nil }
 
-func TestAStandbyIsStagedAndThenWokenOnOneConnection(t *testing.T) {
+func TestASpareIsStagedAndThenWokenOnOneConnection(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	sock, guest := portPair(t)

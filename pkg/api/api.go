@@ -56,13 +56,13 @@ type Launch struct {
 	// Why the mode is what it is (the flag that chose cold boot).
 	Reason    string     `json:"reason,omitempty"`
 	Snapshots []Snapshot `json:"snapshots"`
-	// Standbys are the instances made ahead for `run`, one per kind.
-	Standbys []Standby `json:"standbys"`
+	// Spares are the instances made ahead for `run`, one per kind.
+	Spares []Spare `json:"spares"`
 }
 
-// Standby is one instance made ahead of the `run` that takes it: restored
+// Spare is one instance made ahead of the `run` that takes it: restored
 // and paused before its wake.
-type Standby struct {
+type Spare struct {
 	// Kind is what it serves: fleet, service, image, cpu, memory and
 	// network of the runs it can become.
 	Kind string `json:"kind"`

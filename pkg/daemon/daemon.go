@@ -23,7 +23,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/limits"
 	"github.com/vmfleet/vmfleet/pkg/metrics"
 	"github.com/vmfleet/vmfleet/pkg/snapshot"
-	"github.com/vmfleet/vmfleet/pkg/standby"
+	"github.com/vmfleet/vmfleet/pkg/spare"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
@@ -47,9 +47,9 @@ type Config struct {
 	// ColdBoot boots every instance's kernel instead of restoring it from
 	// a snapshot of its machine.
 	ColdBoot bool
-	// Standbys is how many `run` standbys the daemon keeps at most (see
-	// package standby); 0 for none.
-	Standbys int
+	// Spares is how many `run` spares the daemon keeps at most (see
+	// package spare); 0 for none.
+	Spares int
 
 	// Hypervisor is libvirt; nil dials URI. Unit tests give the fake.
 	Hypervisor Hypervisor
@@ -86,7 +86,7 @@ type Daemon struct {
 	events    *hub
 	metrics   *metrics.Recorder
 	links     *agent.Links // the agent channel into every running instance
-	standbys  *standby.Pool
+	spares    *spare.Pool
 	started   time.Time
 
 	// loaded is closed once Run has taken back the stored fleets: until
@@ -154,11 +154,11 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		ctx:    ctx, // until Run sets its own: the API may be served before Run begins
 		loaded: make(chan struct{}),
 	}
-	max := cfg.Standbys
+	max := cfg.Spares
 	if cfg.ColdBoot || max < 0 {
 		max = 0
 	}
-	d.standbys = standby.New(instances, standby.Options{Max: max, Idle: standby.DefaultIdle, Delay: standby.DefaultDelay, Log: cfg.Log})
+	d.spares = spare.New(instances, spare.Options{Max: max, Idle: spare.DefaultIdle, Delay: spare.DefaultDelay, Log: cfg.Log})
 	if cfg.HealthFloors == nil {
 		f := limits.EmulationFloors()
 		d.cfg.HealthFloors = &f
@@ -176,12 +176,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer d.hv.Close()
 	defer d.state.db.Close()
 	defer d.links.Close()
-	defer d.standbys.Close() // first: its standbys' domains go while libvirt is at hand
+	defer d.spares.Close() // first: its spares' domains go while libvirt is at hand
 	go d.inv.Run(ctx)
 	go d.sample(ctx)
 	go func() {
-		if err := d.standbys.Clean(ctx); err != nil {
-			d.log.Warn("remove the standbys a stopped daemon left", "err", err)
+		if err := d.spares.Clean(ctx); err != nil {
+			d.log.Warn("remove the spares a stopped daemon left", "err", err)
 		}
 	}()
 	go d.keepFirewall(ctx)
@@ -333,9 +333,9 @@ func (d *Daemon) launchInfo() api.Launch {
 	if snaps == nil {
 		return api.Launch{Mode: api.LaunchColdBoot, Reason: "the daemon runs with --cold-boot (VMFLEET_COLD_BOOT)", Snapshots: []api.Snapshot{}}
 	}
-	l := api.Launch{Mode: api.LaunchSnapshot, Snapshots: []api.Snapshot{}, Standbys: []api.Standby{}}
-	for _, sb := range d.standbys.List() {
-		l.Standbys = append(l.Standbys, api.Standby{Kind: sb.Kind, Instance: sb.Instance, Made: sb.Made})
+	l := api.Launch{Mode: api.LaunchSnapshot, Snapshots: []api.Snapshot{}, Spares: []api.Spare{}}
+	for _, sb := range d.spares.List() {
+		l.Spares = append(l.Spares, api.Spare{Kind: sb.Kind, Instance: sb.Instance, Made: sb.Made})
 	}
 	list, err := snaps.List()
 	if err != nil {

@@ -66,7 +66,7 @@ func (d *Daemon) RemoveImage(ctx context.Context, ref string) (api.Image, error)
 			return api.Image{}, api.Conflict(fmt.Errorf("image %s is used by instance %s (%s); remove it first with vmfleet rm %s", ref, i.ID, i.State, i.ID))
 		}
 	}
-	d.standbys.DropImage(m.Digest)
+	d.spares.DropImage(m.Digest)
 	if err := d.images.Remove(m.Digest); err != nil {
 		return api.Image{}, api.Failed(err)
 	}

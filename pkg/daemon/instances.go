@@ -47,7 +47,7 @@ func (d *Daemon) prune(ctx context.Context) {
 	d.mu.Unlock()
 	keep := func(dg string) bool {
 		if !used[dg] {
-			d.standbys.DropImage(dg) // before its disk goes
+			d.spares.DropImage(dg) // before its disk goes
 		}
 		return used[dg]
 	}

@@ -55,7 +55,7 @@ func TestTheOpenAPIDocumentListsEveryRouteAndNoOther(t *testing.T) {
 func TestTheOpenAPISchemasMatchTheAPITypes(t *testing.T) {
 	doc := loadOpenAPI(t)
 	for name, v := range map[string]any{
-		"Error": api.Error{}, "Info": api.Info{}, "Launch": api.Launch{}, "Snapshot": api.Snapshot{}, "Standby": api.Standby{}, "ApplyRequest": api.ApplyRequest{}, "ApplyResult": api.ApplyResult{},
+		"Error": api.Error{}, "Info": api.Info{}, "Launch": api.Launch{}, "Snapshot": api.Snapshot{}, "Spare": api.Spare{}, "ApplyRequest": api.ApplyRequest{}, "ApplyResult": api.ApplyResult{},
 		"Change": api.Change{}, "ScaleRequest": api.ScaleRequest{}, "FleetSummary": api.FleetSummary{},
 		"ServiceSummary": api.ServiceSummary{}, "Fleet": api.Fleet{}, "Service": api.Service{}, "Instance": api.Instance{},
 		"InstanceRow": api.InstanceRow{}, "Event": api.Event{}, "RunRequest": api.RunRequest{}, "BakeRequest": api.BakeRequest{},

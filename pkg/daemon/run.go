@@ -19,7 +19,7 @@ func (d *Daemon) RunInstance(ctx context.Context, req api.RunRequest) (api.Insta
 	if err != nil {
 		return api.InstanceRow{}, api.NotFound(err)
 	}
-	inst, err := d.standbys.Launch(ctx, instance.Options{
+	inst, err := d.spares.Launch(ctx, instance.Options{
 		Image: m, Service: req.Service, CPU: req.CPU, MemoryBytes: req.MemoryBytes, HostPort: req.HostPort, Env: req.Env,
 		HostPorts: req.EgressHostPorts, Internet: req.Internet, ColdBoot: req.ColdBoot,
 	})

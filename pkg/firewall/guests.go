@@ -58,7 +58,7 @@ func Cgroup(procCgroup string) (string, error) {
 // Admit makes domain's guest, whose QEMU runs as uid in cgroup, reach
 // exactly r through an open user network: it replaces the rules the
 // domain had. The new rules are in before the old go, so a guest whose
-// rules change (a standby taken) is never left without.
+// rules change (a spare taken) is never left without.
 func (g *Guard) Admit(ctx context.Context, domain string, uid int, cgroup string, r Reach) error {
 	if g.uid == 0 {
 		return g.Ensure(ctx) // says why not

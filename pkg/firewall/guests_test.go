@@ -55,7 +55,7 @@ func TestAGuestWithInternetIsRefusedOnlyTheLoopbackItWasNotGiven(t *testing.T) {
 func TestAdmittingAgainReplacesTheRulesAddingTheNewBeforeRemovingTheOld(t *testing.T) {
 	tables, g := admitted(t)
 	ctx := context.Background()
-	g.Admit(ctx, "vmfleet-web", qemuUID, webCgroup, Reach{}) // a standby: nothing yet
+	g.Admit(ctx, "vmfleet-web", qemuUID, webCgroup, Reach{}) // a spare: nothing yet
 	before := len(tables.changes)
 	if err := g.Admit(ctx, "vmfleet-web", qemuUID, webCgroup, Reach{HostPorts: []int{40001}}); err != nil {
 		t.Fatal(err)

@@ -62,16 +62,16 @@ func awaitClone(ctx context.Context, in *Init) error {
 		return nil
 	}
 	if in.Config == nil {
-		return fmt.Errorf("a standby's wake brought no config to stage with")
+		return fmt.Errorf("a spare's wake brought no config to stage with")
 	}
-	// A standby: its disk and network are its own already; its identity
+	// A spare: its disk and network are its own already; its identity
 	// comes with the next wake.
 	took, err := runSteps(ctx, in, staged)
 	if err != nil {
 		return fmt.Errorf("stage: %w", err)
 	}
 	in.staged = true
-	fmt.Fprintf(in.Console, "vmfleet-init: staged as a standby in %s; waiting to be taken\n", took)
+	fmt.Fprintf(in.Console, "vmfleet-init: staged as a spare in %s; waiting to be taken\n", took)
 	if w, err = agent.AwaitWake(ctx, port); err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ type Init struct {
 	Agent   *agent.Guest
 	// children are exec'd commands, which the reaper leaves alone.
 	children *children
-	// staged: a standby did the staged steps before it was taken.
+	// staged: a spare did the staged steps before it was taken.
 	staged bool
 	// metadataLn is the metadata server's socket, in its own network
 	// namespace (listenMetadata).
@@ -59,7 +59,7 @@ var steps = []step{
 	{"serve metadata", serveMetadata},
 }
 
-// staged are the steps a standby takes before it is taken: what its own
+// staged are the steps a spare takes before it is taken: what its own
 // disk and its network (the same for every instance of its kind) allow.
 var staged = []step{
 	{"load late modules", loadLateModules},
@@ -69,7 +69,7 @@ var staged = []step{
 	{"warm the launch paths", warm},
 }
 
-// unlessStaged skips a staged step in a standby that took it already.
+// unlessStaged skips a staged step in a spare that took it already.
 func unlessStaged(run func(context.Context, *Init) error) func(context.Context, *Init) error {
 	return func(ctx context.Context, in *Init) error {
 		if in.staged {

@@ -30,7 +30,7 @@ func listenMetadata(_ context.Context, in *Init) error {
 }
 
 // serveMetadata answers http://169.254.169.254/ from what the host handed
-// over at boot (or in the wake that took a standby).
+// over at boot (or in the wake that took a spare).
 func serveMetadata(ctx context.Context, in *Init) error {
 	if in.metadataLn == nil {
 		return fmt.Errorf("instance metadata: no listener (the isolate metadata step did not run)")

@@ -9,7 +9,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/guestlayout"
 )
 
-// readAhead reads the service's executable into the page cache: a standby
+// readAhead reads the service's executable into the page cache: a spare
 // does it while staged (its stand-in config names the same command), so
 // the service it starts once taken finds its pages in memory, not on its
 // disk. It is only a head start: what it cannot find or read, the

@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// A standby is staged in the QEMU that will run it, and under TCG every
+// A spare is staged in the QEMU that will run it, and under TCG every
 // code path costs its translation the first time a QEMU runs it: a
 // service started right after the take paid for the guest kernel's exec,
-// page-fault, thread and socket paths, and init for its own. So a standby
+// page-fault, thread and socket paths, and init for its own. So a spare
 // runs them once while staged, with nothing of its own at stake. Measured
 // by hand (9 takes of each build, alternating): run to first answer 0.49 s
 // to 0.36 s median, the instance's QEMU busy 0.46 s to 0.27 s of it.

@@ -162,7 +162,7 @@ func (m *Manager) CheckFirewall(ctx context.Context, prune bool) error {
 	var open []*Instance
 	for _, d := range doms {
 		md, err := parseMetadata(d.Metadata)
-		if err != nil || md.Standby || busy[d.Name] { // a standby's rules are given again when it is taken
+		if err != nil || md.Spare || busy[d.Name] { // a spare's rules are given again when it is taken
 			continue
 		}
 		inst := instanceOf(d, md)

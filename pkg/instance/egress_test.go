@@ -200,16 +200,16 @@ func TestAFailedAdmitLeavesNoDomainAndNoRules(t *testing.T) {
 	}
 }
 
-func TestAStandbysKeySaysWhetherItsNetworkIsOpen(t *testing.T) {
+func TestASparesKeySaysWhetherItsNetworkIsOpen(t *testing.T) {
 	img := testImage(t)
-	closed := StandbyKey(Options{Image: img})
-	deps := StandbyKey(Options{Image: img, HostPorts: []int{41000}})
-	other := StandbyKey(Options{Image: img, HostPorts: []int{41001}})
+	closed := SpareKey(Options{Image: img})
+	deps := SpareKey(Options{Image: img, HostPorts: []int{41000}})
+	other := SpareKey(Options{Image: img, HostPorts: []int{41001}})
 	if closed == deps {
-		t.Fatal("a standby with a restricted network would serve a launch that needs its dependencies")
+		t.Fatal("a spare with a restricted network would serve a launch that needs its dependencies")
 	}
 	if deps != other {
-		t.Fatal("the ports are handed over at Take; they should not split standbys")
+		t.Fatal("the ports are handed over at Take; they should not split spares")
 	}
 }
 

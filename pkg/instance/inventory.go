@@ -17,8 +17,8 @@ func (m *Manager) List(ctx context.Context) ([]*Instance, error) {
 	return m.list(ctx, false)
 }
 
-// Standbys lists the standbys (Prepare's), which List leaves out.
-func (m *Manager) Standbys(ctx context.Context) ([]*Instance, error) {
+// Spares lists the spares (Prepare's), which List leaves out.
+func (m *Manager) Spares(ctx context.Context) ([]*Instance, error) {
 	return m.list(ctx, true)
 }
 
@@ -39,16 +39,16 @@ func (m *Manager) Known(ctx context.Context) ([]*Instance, error) {
 	return m.instancesOf(doms, false), nil
 }
 
-func (m *Manager) list(ctx context.Context, standbys bool) ([]*Instance, error) {
+func (m *Manager) list(ctx context.Context, spares bool) ([]*Instance, error) {
 	doms, err := m.HV.Domains(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return m.instancesOf(doms, standbys), nil
+	return m.instancesOf(doms, spares), nil
 }
 
-// instancesOf are the instances (or the standbys) among doms, oldest first.
-func (m *Manager) instancesOf(doms []hypervisor.Domain, standbys bool) []*Instance {
+// instancesOf are the instances (or the spares) among doms, oldest first.
+func (m *Manager) instancesOf(doms []hypervisor.Domain, spares bool) []*Instance {
 	var out []*Instance
 	for _, d := range doms {
 		md, err := parseMetadata(d.Metadata)
@@ -56,7 +56,7 @@ func (m *Manager) instancesOf(doms []hypervisor.Domain, standbys bool) []*Instan
 			m.log().Warn("skipping domain with unreadable metadata", "domain", d.Name, "err", err)
 			continue
 		}
-		if md.Standby == standbys {
+		if md.Spare == spares {
 			out = append(out, instanceOf(d, md))
 		}
 	}

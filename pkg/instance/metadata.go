@@ -35,9 +35,9 @@ type metadata struct {
 	// Protected is the instance's scale-in protection
 	// (SetInstanceProtection): an instance's own setting, as on EC2.
 	Protected bool `xml:"vmfleet:protected-from-scale-in,omitempty"`
-	// Standby marks an instance made ahead of the run that takes it
+	// Spare marks an instance made ahead of the run that takes it
 	// (see Prepare); no list shows it until then.
-	Standby bool `xml:"vmfleet:standby,omitempty"`
+	Spare bool `xml:"vmfleet:spare,omitempty"`
 }
 
 // metadataOf is what the instance's domain remembers of it
@@ -82,7 +82,7 @@ func parseMetadata(s string) (*metadata, error) {
 		HostPorts   []int     `xml:"reach>host-port"`
 		Internet    bool      `xml:"reach>internet"`
 		Snapshot    string    `xml:"snapshot"`
-		Standby     bool      `xml:"standby"`
+		Spare       bool      `xml:"spare"`
 		CPUQuota    int64     `xml:"cpu-quota"`
 		Pool        string    `xml:"pool"`
 		Protected   bool      `xml:"protected-from-scale-in"`
@@ -95,6 +95,6 @@ func parseMetadata(s string) (*metadata, error) {
 	}
 	return &metadata{ID: v.ID, Service: v.Service, Fleet: v.Fleet, ImageName: v.ImageName, ImageDigest: v.ImageDigest,
 		HostPort: v.HostPort, GuestPort: v.GuestPort, Template: v.Template, Dir: v.Dir, Created: v.Created,
-		Reach: Reach{HostPorts: v.HostPorts, Internet: v.Internet}, Snapshot: v.Snapshot, CPUQuota: v.CPUQuota, Pool: v.Pool, Standby: v.Standby,
+		Reach: Reach{HostPorts: v.HostPorts, Internet: v.Internet}, Snapshot: v.Snapshot, CPUQuota: v.CPUQuota, Pool: v.Pool, Spare: v.Spare,
 		Protected: v.Protected}, nil
 }

@@ -18,7 +18,7 @@ func TestMetadataRoundTripsEveryField(t *testing.T) {
 		// XML-special characters in a path must survive.
 		Dir:      "/srv/a&b <c>/i-0123456789ab",
 		Created:  time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC),
-		Snapshot: "0123456789abcdef", CPUQuota: 50000, Pool: "hibernated", Protected: true, Standby: true,
+		Snapshot: "0123456789abcdef", CPUQuota: 50000, Pool: "hibernated", Protected: true, Spare: true,
 	}
 	everyFieldSet(t, in, "XMLName", "NS")
 	x, err := in.marshal()
@@ -44,8 +44,8 @@ func TestAnInstanceCarriesEveryFieldOfItsMetadata(t *testing.T) {
 		Created: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), Reach: Reach{HostPorts: []int{5432}, Internet: true},
 		Snapshot: "0123456789abcdef", CPUQuota: 50000, Pool: "running", Protected: true,
 	}
-	// Standby instances are never listed, so no Instance carries it.
-	everyFieldSet(t, md, "XMLName", "NS", "Standby")
+	// Spare instances are never listed, so no Instance carries it.
+	everyFieldSet(t, md, "XMLName", "NS", "Spare")
 	inst := instanceOf(hypervisor.Domain{Name: "vmfleet-prod-web-i-0123456789ab", State: hypervisor.Running}, &md)
 	if got := metadataOf(inst); !reflect.DeepEqual(got, md) {
 		t.Errorf("through an instance\n%+v\nwant\n%+v", got, md)

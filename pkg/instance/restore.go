@@ -99,7 +99,7 @@ func (m *Manager) wakeOf(ctx context.Context, domain string, w agent.Wake) (stri
 	return sock, w, nil
 }
 
-// stage wakes a restored standby for as far as its disk and network take
+// stage wakes a restored spare for as far as its disk and network take
 // it (cfg stands in for the config of the instance it will be), waits
 // until it waits for its next wake, and pauses it there.
 func (m *Manager) stage(ctx context.Context, domain string, cfg []byte) error {

@@ -1,10 +1,10 @@
-// Package standby keeps, for each kind of instance `run` launched
+// Package spare keeps, for each kind of instance `run` launched
 // lately, one instance made ahead and paused before its wake (see
 // instance.Manager.Prepare), so the next run of that kind skips QEMU's
 // start and the restore: AWS keeps warm capacity the same way behind
-// Lambda's provisioned concurrency. A pool holds at most Max standbys,
+// Lambda's provisioned concurrency. A pool holds at most Max spares,
 // each for at most Idle since it was made, and removes them all on Close.
-package standby
+package spare
 
 import (
 	"context"
@@ -23,10 +23,10 @@ type Maker interface {
 	Prepare(ctx context.Context, o instance.Options) (*instance.Instance, error)
 	Take(ctx context.Context, inst *instance.Instance, o instance.Options) error
 	Terminate(ctx context.Context, inst *instance.Instance, grace time.Duration) error
-	Standbys(ctx context.Context) ([]*instance.Instance, error)
+	Spares(ctx context.Context) ([]*instance.Instance, error)
 }
 
-// Defaults: one standby per kind for two kinds (a paused 128 MiB guest
+// Defaults: one spare per kind for two kinds (a paused 128 MiB guest
 // holds about as much host memory as its restored pages), kept for ten
 // minutes; made a second after the launch that used the last one, so
 // that launch's guest has the CPU while its service starts.
@@ -38,37 +38,37 @@ const (
 
 // Options configure a Pool.
 type Options struct {
-	// Max standbys at once; 0 makes none (every launch is Maker.Launch).
+	// Max spares at once; 0 makes none (every launch is Maker.Launch).
 	Max int
-	// Idle is how long a standby waits for a launch before it is removed.
+	// Idle is how long a spare waits for a launch before it is removed.
 	Idle time.Duration
-	// Delay is how long after a launch its kind's next standby is made.
+	// Delay is how long after a launch its kind's next spare is made.
 	Delay time.Duration
 	Log   *slog.Logger
 }
 
-// Pool is the standbys of one daemon.
+// Pool is the spares of one daemon.
 type Pool struct {
 	maker  Maker
 	opts   Options
-	ctx    context.Context // the pool's life: standbys are made in it
+	ctx    context.Context // the pool's life: spares are made in it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
 	mu    sync.Mutex
-	slots map[string]*slot // by instance.StandbyKey
-	// last is when each kind was last launched: a kind gets a standby
+	slots map[string]*slot // by instance.SpareKey
+	// last is when each kind was last launched: a kind gets a spare
 	// once it is launched again within Idle, so one-off runs cost none.
 	last map[string]time.Time
-	// own are the standbys the pool made, by instance id, until taken or
+	// own are the spares the pool made, by instance id, until taken or
 	// removed: Clean leaves them.
 	own map[string]bool
-	// making is held shared while a standby is made (its domain exists
+	// making is held shared while a spare is made (its domain exists
 	// before its id is in own) and alone by Clean.
 	making sync.RWMutex
 }
 
-// slot is one kind's standby: waiting to be made, being made, or made.
+// slot is one kind's spare: waiting to be made, being made, or made.
 type slot struct {
 	key     string
 	opts    instance.Options
@@ -94,15 +94,15 @@ func New(maker Maker, opts Options) *Pool {
 	return p
 }
 
-// Launch launches an instance of o: from its kind's standby when there is
+// Launch launches an instance of o: from its kind's spare when there is
 // one (waiting for it if it is being made), else by instance.Manager's
 // Launch; then, if the kind was launched before within Idle, it has the
-// kind's next standby made.
+// kind's next spare made.
 func (p *Pool) Launch(ctx context.Context, o instance.Options) (*instance.Instance, error) {
 	if p.opts.Max <= 0 || o.ColdBoot {
 		return p.maker.Launch(ctx, o)
 	}
-	key := instance.StandbyKey(o)
+	key := instance.SpareKey(o)
 	if inst := p.claim(ctx, key); inst != nil {
 		err := p.maker.Take(ctx, inst, o)
 		if err == nil {
@@ -111,7 +111,7 @@ func (p *Pool) Launch(ctx context.Context, o instance.Options) (*instance.Instan
 			p.replenish(key, o)
 			return inst, nil
 		}
-		p.opts.Log.Warn("a standby could not be taken; launching", "instance", inst.ID, "err", err)
+		p.opts.Log.Warn("a spare could not be taken; launching", "instance", inst.ID, "err", err)
 		p.remove(inst)
 		if instance.Permanent(err) {
 			return nil, err
@@ -140,7 +140,7 @@ func (p *Pool) again(key string) bool {
 	return ok && now.Sub(prev) <= p.opts.Idle
 }
 
-// claim takes key's standby out of the pool, once made; nil if there is
+// claim takes key's spare out of the pool, once made; nil if there is
 // none, or none under way.
 func (p *Pool) claim(ctx context.Context, key string) *instance.Instance {
 	p.mu.Lock()
@@ -178,10 +178,10 @@ func (p *Pool) claim(ctx context.Context, key string) *instance.Instance {
 	return s.inst
 }
 
-// replenish has key's next standby made (after Delay), room allowing:
+// replenish has key's next spare made (after Delay), room allowing:
 // the kind least lately made gives way.
 func (p *Pool) replenish(key string, o instance.Options) {
-	// The standby must not carry this launch's own: its host port, its
+	// The spare must not carry this launch's own: its host port, its
 	// env (its fw_cfg would hold it), its user data.
 	o.HostPort, o.Env, o.UserData = 0, nil, nil
 	p.mu.Lock()
@@ -198,7 +198,7 @@ func (p *Pool) replenish(key string, o instance.Options) {
 	go p.make(s)
 }
 
-// make prepares s's standby once Delay has passed.
+// make prepares s's spare once Delay has passed.
 func (p *Pool) make(s *slot) {
 	defer p.wg.Done()
 	defer close(s.ready)
@@ -230,7 +230,7 @@ func (p *Pool) make(s *slot) {
 	p.mu.Unlock()
 	p.making.RUnlock()
 	if s.err != nil {
-		p.opts.Log.Warn("make a standby", "kind", s.key, "err", s.err)
+		p.opts.Log.Warn("make a spare", "kind", s.key, "err", s.err)
 		p.mu.Lock()
 		if p.slots[s.key] == s {
 			delete(p.slots, s.key)
@@ -238,23 +238,23 @@ func (p *Pool) make(s *slot) {
 		p.mu.Unlock()
 		return
 	}
-	p.opts.Log.Info("standby made", "kind", s.key, "instance", s.inst.ID, "took", s.made.Sub(begin).Round(time.Millisecond))
+	p.opts.Log.Info("spare made", "kind", s.key, "instance", s.inst.ID, "took", s.made.Sub(begin).Round(time.Millisecond))
 }
 
-// Standby is one kind's standby, as info shows it.
-type Standby struct {
+// Spare is one kind's spare, as info shows it.
+type Spare struct {
 	Kind     string
 	Instance string // empty while it is being made
 	Made     time.Time
 }
 
-// List is the pool's standbys, by kind.
-func (p *Pool) List() []Standby {
+// List is the pool's spares, by kind.
+func (p *Pool) List() []Spare {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := []Standby{}
+	out := []Spare{}
 	for _, s := range p.slots {
-		st := Standby{Kind: s.key}
+		st := Spare{Kind: s.key}
 		select {
 		case <-s.ready:
 			if s.inst != nil {

@@ -1,4 +1,4 @@
-package standby
+package spare
 
 import (
 	"context"
@@ -22,7 +22,7 @@ type maker struct {
 	takeErr     error
 	prepareGate chan struct{} // when set, Prepare waits for it
 	takeGate    chan struct{} // when set, Take waits for it
-	// left are the standbys' domains, as libvirt lists them: an earlier
+	// left are the spares' domains, as libvirt lists them: an earlier
 	// daemon's, and each made from the start of its Prepare until taken
 	// or terminated.
 	left []*instance.Instance
@@ -40,7 +40,7 @@ func (f *maker) Calls() []string {
 	return slices.Clone(f.calls)
 }
 
-// Prepared is the options of every standby made so far.
+// Prepared is the options of every spare made so far.
 func (f *maker) Prepared() []instance.Options {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -100,12 +100,12 @@ func (f *maker) Terminate(ctx context.Context, inst *instance.Instance, grace ti
 	return nil
 }
 
-// drop takes id off the standbys' list; f.mu held.
+// drop takes id off the spares' list; f.mu held.
 func (f *maker) drop(id string) {
 	f.left = slices.DeleteFunc(f.left, func(i *instance.Instance) bool { return i.ID == id })
 }
 
-func (f *maker) Standbys(ctx context.Context) ([]*instance.Instance, error) {
+func (f *maker) Spares(ctx context.Context) ([]*instance.Instance, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.left), nil
@@ -126,11 +126,11 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-// made says whether the pool lists n standbys, every one made.
+// made says whether the pool lists n spares, every one made.
 func made(p *Pool, n int) func() bool {
 	return func() bool {
 		l := p.List()
-		return len(l) == n && !slices.ContainsFunc(l, func(s Standby) bool { return s.Instance == "" })
+		return len(l) == n && !slices.ContainsFunc(l, func(s Spare) bool { return s.Instance == "" })
 	}
 }
 
@@ -138,10 +138,10 @@ func has(f *maker, call string) func() bool {
 	return func() bool { return slices.Contains(f.Calls(), call) }
 }
 
-// pool is a pool of max standbys that keeps them an hour.
+// pool is a pool of max spares that keeps them an hour.
 func pool(f *maker, max int) *Pool { return New(f, Options{Max: max, Idle: time.Hour}) }
 
-// twice launches o's kind twice, which has its standby made.
+// twice launches o's kind twice, which has its spare made.
 func twice(t *testing.T, p *Pool, o instance.Options) {
 	t.Helper()
 	launch(t, p, o)
@@ -157,9 +157,9 @@ func launch(t *testing.T, p *Pool, o instance.Options) *instance.Instance {
 	return inst
 }
 
-// A kind launched once gets no standby; launched again, it gets one,
+// A kind launched once gets no spare; launched again, it gets one,
 // which its next launch takes, and so on.
-func TestAKindLaunchedAgainGetsAStandbyItsNextLaunchTakes(t *testing.T) {
+func TestAKindLaunchedAgainGetsASpareItsNextLaunchTakes(t *testing.T) {
 	f := &maker{}
 	p := pool(f, 2)
 	defer p.Close()
@@ -168,23 +168,23 @@ func TestAKindLaunchedAgainGetsAStandbyItsNextLaunchTakes(t *testing.T) {
 	}
 	time.Sleep(10 * time.Millisecond)
 	if n := len(f.Prepared()); n != 0 {
-		t.Fatalf("%d standbys made after one launch of a kind", n)
+		t.Fatalf("%d spares made after one launch of a kind", n)
 	}
 	if got := launch(t, p, opts("web")); got.ID != "i-2" {
 		t.Fatalf("second launch = %s, want a launch", got.ID)
 	}
-	eventually(t, "a standby made", has(f, "prepare web"))
+	eventually(t, "a spare made", has(f, "prepare web"))
 	if got := launch(t, p, opts("web")); got.ID != "s-3" {
-		t.Fatalf("third launch = %s, want the standby s-3", got.ID)
+		t.Fatalf("third launch = %s, want the spare s-3", got.ID)
 	}
-	eventually(t, "the next standby made", func() bool { return len(f.Prepared()) == 2 })
+	eventually(t, "the next spare made", func() bool { return len(f.Prepared()) == 2 })
 	want := []string{"launch web", "launch web", "prepare web", "take s-3", "prepare web"}
 	if got := f.Calls(); !slices.Equal(got, want) {
 		t.Errorf("calls %q, want %q", got, want)
 	}
 }
 
-func TestAKindLaunchedAgainAfterIdleGetsNoStandby(t *testing.T) {
+func TestAKindLaunchedAgainAfterIdleGetsNoSpare(t *testing.T) {
 	f := &maker{}
 	p := New(f, Options{Max: 2, Idle: 20 * time.Millisecond})
 	defer p.Close()
@@ -193,75 +193,75 @@ func TestAKindLaunchedAgainAfterIdleGetsNoStandby(t *testing.T) {
 	launch(t, p, opts("web"))
 	time.Sleep(10 * time.Millisecond)
 	if n := len(f.Prepared()); n != 0 {
-		t.Errorf("%d standbys made for launches further apart than Idle", n)
+		t.Errorf("%d spares made for launches further apart than Idle", n)
 	}
 }
 
-func TestAStandbyServesOnlyLaunchesOfItsKind(t *testing.T) {
+func TestASpareServesOnlyLaunchesOfItsKind(t *testing.T) {
 	f := &maker{}
 	p := pool(f, 2)
 	defer p.Close()
 	twice(t, p, opts("web"))
-	eventually(t, "a standby made", has(f, "prepare web"))
+	eventually(t, "a spare made", has(f, "prepare web"))
 	other := opts("web")
 	other.CPU = 1 // another cap: another domain
 	if got := launch(t, p, other); got.ID[0] != 'i' {
-		t.Errorf("a launch at another cap took standby %s", got.ID)
+		t.Errorf("a launch at another cap took spare %s", got.ID)
 	}
 	if got := launch(t, p, opts("api")); got.ID[0] != 'i' {
-		t.Errorf("a launch of another image took standby %s", got.ID)
+		t.Errorf("a launch of another image took spare %s", got.ID)
 	}
 }
 
-func TestAStandbyCarriesNoneOfTheLaunchsOwn(t *testing.T) {
+func TestASpareCarriesNoneOfTheLaunchsOwn(t *testing.T) {
 	f := &maker{}
 	p := pool(f, 1)
 	defer p.Close()
 	o := opts("web")
 	o.HostPort, o.Env, o.UserData = 8080, []string{"TOKEN=secret"}, []byte("#!/bin/sh")
 	twice(t, p, o)
-	eventually(t, "a standby made", has(f, "prepare web"))
+	eventually(t, "a spare made", has(f, "prepare web"))
 	got := f.Prepared()[0]
 	if got.HostPort != 0 || got.Env != nil || got.UserData != nil {
-		t.Errorf("the standby was made with the launch's host port %d, env %q, user data %q", got.HostPort, got.Env, got.UserData)
+		t.Errorf("the spare was made with the launch's host port %d, env %q, user data %q", got.HostPort, got.Env, got.UserData)
 	}
 	// Yet it serves that launch's kind: those are handed over at Take.
-	if instance.StandbyKey(got) != instance.StandbyKey(o) {
-		t.Errorf("standby kind %q, launch kind %q", instance.StandbyKey(got), instance.StandbyKey(o))
+	if instance.SpareKey(got) != instance.SpareKey(o) {
+		t.Errorf("spare kind %q, launch kind %q", instance.SpareKey(got), instance.SpareKey(o))
 	}
 }
 
-func TestAStandbyThatCannotBeTakenIsRemovedAndTheLaunchGoesOn(t *testing.T) {
+func TestASpareThatCannotBeTakenIsRemovedAndTheLaunchGoesOn(t *testing.T) {
 	f := &maker{takeErr: errors.New("the guest did not wake")}
 	p := pool(f, 1)
 	defer p.Close()
 	twice(t, p, opts("web"))
-	eventually(t, "a standby made", has(f, "prepare web"))
+	eventually(t, "a spare made", has(f, "prepare web"))
 	if got := launch(t, p, opts("web")); got.ID[0] != 'i' {
 		t.Fatalf("launch = %s, want a launch of its own", got.ID)
 	}
 	if !has(f, "terminate s-3")() {
-		t.Errorf("the standby was not removed: %q", f.Calls())
+		t.Errorf("the spare was not removed: %q", f.Calls())
 	}
 }
 
-func TestALaunchWaitsForAStandbyBeingMade(t *testing.T) {
+func TestALaunchWaitsForASpareBeingMade(t *testing.T) {
 	gate := make(chan struct{})
 	f := &maker{prepareGate: gate}
 	p := pool(f, 1)
 	defer p.Close()
 	twice(t, p, opts("web"))
-	eventually(t, "a standby begun", func() bool { return len(f.Prepared()) == 1 })
+	eventually(t, "a spare begun", func() bool { return len(f.Prepared()) == 1 })
 	got := make(chan *instance.Instance)
 	go func() { got <- launch(t, p, opts("web")) }()
 	time.Sleep(20 * time.Millisecond)
 	close(gate)
 	if inst := <-got; inst.ID != "s-3" {
-		t.Errorf("launch = %s, want the standby it waited for", inst.ID)
+		t.Errorf("launch = %s, want the spare it waited for", inst.ID)
 	}
 }
 
-func TestALaunchDoesNotWaitForAStandbyNotBegun(t *testing.T) {
+func TestALaunchDoesNotWaitForASpareNotBegun(t *testing.T) {
 	f := &maker{}
 	p := New(f, Options{Max: 1, Idle: time.Hour, Delay: time.Hour})
 	defer p.Close()
@@ -274,26 +274,26 @@ func TestALaunchDoesNotWaitForAStandbyNotBegun(t *testing.T) {
 			t.Errorf("launch = %s, want a launch of its own", inst.ID)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("the launch waited for a standby whose making had not begun")
+		t.Fatal("the launch waited for a spare whose making had not begun")
 	}
 }
 
-func TestAtMostMaxStandbysTheOneMadeLongestAgoGivesWay(t *testing.T) {
+func TestAtMostMaxSparesTheOneMadeLongestAgoGivesWay(t *testing.T) {
 	f := &maker{}
 	p := pool(f, 2)
 	defer p.Close()
 	for _, name := range []string{"a", "b", "c"} {
 		twice(t, p, opts(name))
-		eventually(t, "standby of "+name, has(f, "prepare "+name))
+		eventually(t, "spare of "+name, has(f, "prepare "+name))
 	}
 	eventually(t, "the oldest removed", has(f, "terminate s-3"))
 	kinds := p.List()
-	if len(kinds) != 2 || kinds[0].Kind != instance.StandbyKey(opts("b")) || kinds[1].Kind != instance.StandbyKey(opts("c")) {
-		t.Errorf("standbys %+v, want b's and c's", kinds)
+	if len(kinds) != 2 || kinds[0].Kind != instance.SpareKey(opts("b")) || kinds[1].Kind != instance.SpareKey(opts("c")) {
+		t.Errorf("spares %+v, want b's and c's", kinds)
 	}
 }
 
-func TestWithoutStandbysOrForAColdBootEveryLaunchIsItsOwn(t *testing.T) {
+func TestWithoutSparesOrForAColdBootEveryLaunchIsItsOwn(t *testing.T) {
 	f := &maker{}
 	off := New(f, Options{Max: 0})
 	defer off.Close()

@@ -1,4 +1,4 @@
-package standby
+package spare
 
 import (
 	"context"
@@ -8,10 +8,10 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/instance"
 )
 
-// How standbys go: evicted for room, expired, dropped with their image,
+// How spares go: evicted for room, expired, dropped with their image,
 // cleaned after an earlier daemon, removed on Close.
 
-// evictLocked removes the made standby made longest ago, to make room;
+// evictLocked removes the made spare made longest ago, to make room;
 // false if every slot is still being made.
 func (p *Pool) evictLocked() bool {
 	var oldest *slot
@@ -33,7 +33,7 @@ func (p *Pool) evictLocked() bool {
 	return true
 }
 
-// expire removes standbys older than Idle.
+// expire removes spares older than Idle.
 func (p *Pool) expire() {
 	defer p.wg.Done()
 	t := time.NewTicker(min(p.opts.Idle/4, time.Minute))
@@ -59,10 +59,10 @@ func (p *Pool) expire() {
 	}
 }
 
-// removeLimit bounds the removal of one standby (destroy, undefine).
+// removeLimit bounds the removal of one spare (destroy, undefine).
 const removeLimit = 30 * time.Second
 
-// remove terminates a standby that no launch will take.
+// remove terminates a spare that no launch will take.
 func (p *Pool) remove(inst *instance.Instance) {
 	if inst == nil {
 		return
@@ -70,13 +70,13 @@ func (p *Pool) remove(inst *instance.Instance) {
 	ctx, cancel := context.WithTimeout(context.Background(), removeLimit)
 	defer cancel()
 	if err := p.maker.Terminate(ctx, inst, 0); err != nil {
-		p.opts.Log.Warn("remove a standby", "instance", inst.ID, "err", err)
+		p.opts.Log.Warn("remove a spare", "instance", inst.ID, "err", err)
 		return
 	}
 	p.disown(inst.ID)
 }
 
-// disown forgets a standby the pool made, once taken or removed.
+// disown forgets a spare the pool made, once taken or removed.
 func (p *Pool) disown(id string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -91,7 +91,7 @@ func (p *Pool) removeAsync(inst *instance.Instance) {
 	}()
 }
 
-// DropImage removes the standbys of the image with digest (being made
+// DropImage removes the spares of the image with digest (being made
 // ones once made), before that image's disk goes.
 func (p *Pool) DropImage(digest string) {
 	p.mu.Lock()
@@ -112,13 +112,13 @@ func (p *Pool) DropImage(digest string) {
 	}
 }
 
-// Clean removes the standbys an earlier daemon left (it did not Close),
+// Clean removes the spares an earlier daemon left (it did not Close),
 // and none of this pool's own, made or being made or taken: the daemon
 // cleans while it serves runs.
 func (p *Pool) Clean(ctx context.Context) error {
 	p.making.Lock()
 	defer p.making.Unlock()
-	left, err := p.maker.Standbys(ctx)
+	left, err := p.maker.Spares(ctx)
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func (p *Pool) Clean(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Close stops making standbys and removes those made.
+// Close stops making spares and removes those made.
 func (p *Pool) Close() {
 	p.cancel()
 	p.mu.Lock()

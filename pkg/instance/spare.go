@@ -10,7 +10,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 )
 
-// A standby is an instance made ahead of the launch that takes it: its
+// A spare is an instance made ahead of the launch that takes it: its
 // domain defined and started, its shape's snapshot loaded, woken once to
 // stage (load its disk's driver, mount its own disk, bring up its
 // network, all the same for any instance of its kind) and paused where it
@@ -21,12 +21,12 @@ import (
 // time), the load and the staged steps under a cold translation cache
 // (about 0.45 s) are done.
 
-// ErrNoSnapshot: a standby is restored from its shape's snapshot, and
+// ErrNoSnapshot: a spare is restored from its shape's snapshot, and
 // there is none to restore from (snapshots off, or cold boot asked for).
-var ErrNoSnapshot = errors.New("no snapshot to restore a standby from")
+var ErrNoSnapshot = errors.New("no snapshot to restore a spare from")
 
-// Prepare makes a standby for launches with options o; Take hands it
-// over. No list shows it until then (Standbys does).
+// Prepare makes a spare for launches with options o; Take hands it
+// over. No list shows it until then (Spares does).
 func (m *Manager) Prepare(ctx context.Context, o Options) (inst *Instance, err error) {
 	if err := o.defaults(); err != nil {
 		return nil, invalid{err}
@@ -54,9 +54,9 @@ func (m *Manager) Prepare(ctx context.Context, o Options) (inst *Instance, err e
 	}
 	snap, err := m.snapshotFor(ctx, su.shape)
 	if err != nil {
-		return inst, fmt.Errorf("prepare a standby: %w", err)
+		return inst, fmt.Errorf("prepare a spare: %w", err)
 	}
-	su.md.Standby, su.md.Snapshot, inst.Snapshot = true, snap.Key, snap.Key
+	su.md.Spare, su.md.Snapshot, inst.Snapshot = true, snap.Key, snap.Key
 	if openNetwork(o) {
 		if err := m.guard(ctx); err != nil {
 			return inst, err
@@ -84,21 +84,21 @@ func (m *Manager) Prepare(ctx context.Context, o Options) (inst *Instance, err e
 		}
 	}
 	if err := m.loadFile(ctx, inst.Domain, snap.State); err != nil {
-		return inst, fmt.Errorf("prepare a standby: %w", err)
+		return inst, fmt.Errorf("prepare a spare: %w", err)
 	}
 	if err := m.HV.SetMemoryHardLimit(ctx, inst.Domain, MemoryLimit(o.MemoryBytes)); err != nil {
 		return inst, err
 	}
 	if err := m.stage(ctx, inst.Domain, su.cfg); err != nil {
-		return inst, fmt.Errorf("prepare a standby: %w", err)
+		return inst, fmt.Errorf("prepare a spare: %w", err)
 	}
 	inst.State = hypervisor.Paused
 	return inst, nil
 }
 
-// Take makes the standby inst the instance of options o, which must
-// match those it was prepared with in what its domain holds (StandbyKey).
-// On failure the standby is of no further use: terminate it.
+// Take makes the spare inst the instance of options o, which must
+// match those it was prepared with in what its domain holds (SpareKey).
+// On failure the spare is of no further use: terminate it.
 func (m *Manager) Take(ctx context.Context, inst *Instance, o Options) error {
 	if err := o.defaults(); err != nil {
 		return invalid{err}
@@ -129,7 +129,7 @@ func (m *Manager) Take(ctx context.Context, inst *Instance, o Options) error {
 		return err
 	}
 	if err := m.HV.SetMetadata(ctx, inst.Domain, x); err != nil {
-		return fmt.Errorf("take standby %s: %w", inst.ID, err)
+		return fmt.Errorf("take spare %s: %w", inst.ID, err)
 	}
 	if err := m.startBurst(ctx, inst.Domain, o.CPU); err != nil {
 		return err
@@ -151,16 +151,16 @@ func (m *Manager) Take(ctx context.Context, inst *Instance, o Options) error {
 		return err
 	}
 	inst.State = hypervisor.Running
-	m.log().Info("started from a standby", "instance", inst.ID, "service", o.Service, "domain", inst.Domain,
+	m.log().Info("started from a spare", "instance", inst.ID, "service", o.Service, "domain", inst.Domain,
 		"address", inst.Address, "snapshot", inst.Snapshot, "woke", time.Since(begin).Round(time.Millisecond))
 	return nil
 }
 
-// StandbyKey is what a standby made for o can serve: the launches whose
+// SpareKey is what a spare made for o can serve: the launches whose
 // options lead to the same domain (image, service name, shape, caps and
 // network, open or not). Env, egress ports and host port are handed over
 // at Take.
-func StandbyKey(o Options) string {
+func SpareKey(o Options) string {
 	if o.Image == nil {
 		return ""
 	}

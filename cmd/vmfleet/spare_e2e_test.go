@@ -15,8 +15,8 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/instance"
 )
 
-// standbysOf lists the standby domains libvirt holds for a home.
-func standbysOf(t *testing.T, home string) []*instance.Instance {
+// sparesOf lists the spare domains libvirt holds for a home.
+func sparesOf(t *testing.T, home string) []*instance.Instance {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -25,7 +25,7 @@ func standbysOf(t *testing.T, home string) []*instance.Instance {
 		t.Fatal(err)
 	}
 	defer hv.Close()
-	all, err := (&instance.Manager{HV: hv}).Standbys(ctx)
+	all, err := (&instance.Manager{HV: hv}).Spares(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,17 +38,17 @@ func standbysOf(t *testing.T, home string) []*instance.Instance {
 	return mine
 }
 
-// A kind of instance run again gets a standby: restored, staged (its own
+// A kind of instance run again gets a spare: restored, staged (its own
 // disk mounted, its network up) and paused before its last wake, in no
 // list but info's. The next run of that kind takes it and is an instance
 // like any other: its own env (which only the wake brought), id, name,
 // entropy and clock, and the host port it may reach (its network is
-// open, held by the firewall). The daemon removes its standbys when it
+// open, held by the firewall). The daemon removes its spares when it
 // stops, and those a killed daemon left when it starts again.
-func TestAKindRunAgainGetsAStandbyItsNextRunTakes(t *testing.T) {
+func TestAKindRunAgainGetsASpareItsNextRunTakes(t *testing.T) {
 	needLibvirt(t)
 	e := newTestEnv(t)
-	e.env = []string{"VMFLEET_STANDBYS=2"}
+	e.env = []string{"VMFLEET_SPARES=2"}
 	e.bakeHello()
 	oldPort, newPort := newHostServer(t, "the first runs' host port\n"), newHostServer(t, "the third run's host port\n")
 	egress := oldPort
@@ -57,9 +57,9 @@ func TestAKindRunAgainGetsAStandbyItsNextRunTakes(t *testing.T) {
 			"--egress-host-port", strconv.Itoa(egress.port))
 	}
 	first, second := run("one"), run("two")
-	var sb api.Standby
-	e.waitFor("a standby made", 2*time.Minute, func() bool {
-		for _, s := range e.info().Launch.Standbys {
+	var sb api.Spare
+	e.waitFor("a spare made", 2*time.Minute, func() bool {
+		for _, s := range e.info().Launch.Spares {
 			if s.Instance != "" {
 				sb = s
 				return true
@@ -68,38 +68,38 @@ func TestAKindRunAgainGetsAStandbyItsNextRunTakes(t *testing.T) {
 		return false
 	})
 	if n := len(e.instances()); n != 2 {
-		t.Errorf("ps lists %d instances, want the 2 run (not the standby)", n)
+		t.Errorf("ps lists %d instances, want the 2 run (not the spare)", n)
 	}
 	if st := strings.TrimSpace(tool(t, "virsh", "domstate", "vmfleet-hello-"+sb.Instance)); st != "paused" {
-		t.Errorf("standby %s is %q to virsh, want paused", sb.Instance, st)
+		t.Errorf("spare %s is %q to virsh, want paused", sb.Instance, st)
 	}
 
 	before := time.Now()
 	egress = newPort // handed over when it is taken
 	third := run("three")
 	if third.ID != sb.Instance || third.Snapshot == "" {
-		t.Fatalf("the third run is %s (snapshot %q), want the standby %s", third.ID, third.Snapshot, sb.Instance)
+		t.Fatalf("the third run is %s (snapshot %q), want the spare %s", third.ID, third.Snapshot, sb.Instance)
 	}
 	if got := strings.TrimSpace(e.get("http://"+third.Address+"/", third)); got != "three from hello instance "+third.ID {
-		t.Errorf("the instance made from the standby answers %q", got)
+		t.Errorf("the instance made from the spare answers %q", got)
 	}
-	// Staged as a standby (its disk and network up, its launch paths run
+	// Staged as a spare (its disk and network up, its launch paths run
 	// once), then named when taken.
 	c := console(t, third)
-	if !strings.Contains(c, "staged as a standby") || !strings.Contains(c, "warm the launch paths") || !strings.Contains(c, "taken;") {
-		t.Errorf("the console of the instance made from a standby does not show it staged, warmed and taken:\n%s", c)
+	if !strings.Contains(c, "staged as a spare") || !strings.Contains(c, "warm the launch paths") || !strings.Contains(c, "taken;") {
+		t.Errorf("the console of the instance made from a spare does not show it staged, warmed and taken:\n%s", c)
 	}
 	if strings.Contains(c, "warm:") {
-		t.Errorf("warming the standby's launch paths failed:\n%s", c)
+		t.Errorf("warming the spare's launch paths failed:\n%s", c)
 	}
 	call := func(p int) string {
 		return "http://" + third.Address + "/call?url=http://10.0.2.2:" + strconv.Itoa(p) + "/"
 	}
 	if got := e.get(call(newPort.port), third); got != "the third run's host port\n" {
-		t.Errorf("the taken standby reached its host port and read %q", got)
+		t.Errorf("the taken spare reached its host port and read %q", got)
 	}
 	if resp, err := http.Get(call(oldPort.port)); err != nil || resp.StatusCode != http.StatusBadGateway || oldPort.accepted.Load() != 0 {
-		t.Errorf("the taken standby reached the host port of the runs before it: %v %v, %d accepted", resp, err, oldPort.accepted.Load())
+		t.Errorf("the taken spare reached the host port of the runs before it: %v %v, %d accepted", resp, err, oldPort.accepted.Load())
 	}
 	host := "hello-" + strings.TrimPrefix(third.ID, "i-")
 	if got := strings.TrimSpace(e.get("http://"+third.Address+"/file?path=/etc/hostname", third)); got != host {
@@ -127,9 +127,9 @@ func TestAKindRunAgainGetsAStandbyItsNextRunTakes(t *testing.T) {
 		t.Errorf("ps lists %d instances, want 3", n)
 	}
 
-	// The run took the standby; the kind gets its next one.
-	e.waitFor("the next standby made", 2*time.Minute, func() bool {
-		for _, s := range e.info().Launch.Standbys {
+	// The run took the spare; the kind gets its next one.
+	e.waitFor("the next spare made", 2*time.Minute, func() bool {
+		for _, s := range e.info().Launch.Spares {
 			if s.Instance != "" && s.Instance != sb.Instance {
 				return true
 			}
@@ -137,30 +137,30 @@ func TestAKindRunAgainGetsAStandbyItsNextRunTakes(t *testing.T) {
 		return false
 	})
 
-	// A daemon killed with its standby: the next one removes it, and the
+	// A daemon killed with its spare: the next one removes it, and the
 	// instances run on.
 	var info struct {
 		PID int `json:"pid"`
 	}
 	jsonDecode(t, e.must("info", "--json"), &info)
 	syscall.Kill(info.PID, syscall.SIGKILL)
-	e.waitFor("the killed daemon's standby removed", 2*time.Minute, func() bool {
-		return len(standbysOf(t, e.home)) == 0
+	e.waitFor("the killed daemon's spare removed", 2*time.Minute, func() bool {
+		return len(sparesOf(t, e.home)) == 0
 	})
 	for _, inst := range []instance.Instance{first, second, third} {
 		e.get("http://"+inst.Address+"/", inst)
 	}
 
-	// A daemon stopped with a standby removes it.
+	// A daemon stopped with a spare removes it.
 	e.must("rm", "-f", first.ID)
 	fourth, fifth := run("four"), run("five")
-	e.waitFor("a standby made again", 2*time.Minute, func() bool { return len(standbysOf(t, e.home)) == 1 })
+	e.waitFor("a spare made again", 2*time.Minute, func() bool { return len(sparesOf(t, e.home)) == 1 })
 	for _, inst := range []instance.Instance{second, third, fourth, fifth} {
 		e.must("rm", "-f", inst.ID)
 	}
 	e.must("daemon", "stop")
-	if left := standbysOf(t, e.home); len(left) != 0 {
-		t.Errorf("the stopped daemon left standbys: %+v", left)
+	if left := sparesOf(t, e.home); len(left) != 0 {
+		t.Errorf("the stopped daemon left spares: %+v", left)
 	}
 	e.assertNothingLeft()
 }
