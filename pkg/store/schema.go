@@ -8,23 +8,25 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Schema v1 (today's): one bucket per kind, key = name, value = the
-// resource's JSON; a launch template's versions in a nested bucket of
-// bucketVersions named after the template, keyed by the version as 8
-// big-endian bytes; the schema version in bucketMeta as decimal text.
-const baseVersion = 1
+// Schema v3, the first with the one model of desired state: one bucket
+// per kind, key = name, value = the resource's JSON; a launch template's
+// versions in a nested bucket of bucketVersions named after the template,
+// keyed by the version as 8 big-endian bytes; the activity history keyed
+// by 8 big-endian bytes of a sequence; the schema version in bucketMeta
+// as decimal text. Stores of v1 and v2 lack what a launch template and a
+// group now carry (user data, egress, warm pool, load balancer) and
+// nothing migrates them: vmfleet had no users to migrate yet.
+const baseVersion = 3
 
 const (
-	bucketMeta      = "meta"
-	bucketImages    = "images"
-	bucketTemplates = "launch_templates"
-	bucketVersions  = "launch_template_versions"
-	bucketTargets   = "target_groups"
-	bucketGroups    = "groups"
-	bucketFleets    = "fleets"
-	// v2: the activity history, keyed by 8 big-endian bytes of a sequence.
-	bucketActivities = "activities"
-	// Load balancers and their listeners; made on open, no data to move.
+	bucketMeta          = "meta"
+	bucketImages        = "images"
+	bucketTemplates     = "launch_templates"
+	bucketVersions      = "launch_template_versions"
+	bucketTargets       = "target_groups"
+	bucketGroups        = "groups"
+	bucketFleets        = "fleets"
+	bucketActivities    = "activities"
 	bucketLoadBalancers = "load_balancers"
 
 	keySchemaVersion = "schema_version"
@@ -43,16 +45,10 @@ type migration struct {
 	apply func(*bolt.Tx) error
 }
 
-// releasedMigrations lists the steps after v1 in order: element i takes
-// v(i+1) to v(i+2). Append only; a released step never changes.
-func releasedMigrations() []migration {
-	return []migration{
-		{name: "the activity history", apply: func(tx *bolt.Tx) error {
-			_, err := tx.CreateBucketIfNotExists([]byte(bucketActivities))
-			return err
-		}},
-	}
-}
+// releasedMigrations lists the steps after baseVersion in order: element
+// i takes v(base+i) to v(base+i+1). Append only; a released step never
+// changes. None is released yet.
+func releasedMigrations() []migration { return nil }
 
 // prepare brings db to the schema version ms lead to: it stamps a new file
 // with it, refuses a newer one, and migrates an older one step by step.
@@ -103,8 +99,11 @@ func prepare(db *bolt.DB, ms []migration) error {
 func readVersion(meta *bolt.Bucket) (int, error) {
 	raw := meta.Get([]byte(keySchemaVersion))
 	v, err := strconv.Atoi(string(raw))
-	if err != nil || v < baseVersion {
+	if err != nil || v < 1 {
 		return 0, fmt.Errorf("schema version %q is not a version; the file is damaged or not a vmfleet store", raw)
+	}
+	if v < baseVersion {
+		return 0, fmt.Errorf("schema version %d is from a vmfleet before v%d, whose state nothing migrates; take its fleets down with that vmfleet, or move the file aside, and run up again", v, baseVersion)
 	}
 	return v, nil
 }

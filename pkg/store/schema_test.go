@@ -6,24 +6,24 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/vmfleet/vmfleet/pkg/api"
 )
 
-// writeV1 writes by hand a v1 store holding one group with 2 desired.
-func writeV1(t *testing.T) string {
+// writeAt writes by hand a store of schema version v holding one
+// group with 2 desired.
+func writeAt(t *testing.T, v int) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "state.db")
 	writeRaw(t, path, func(tx *bolt.Tx) error {
 		meta, _ := tx.CreateBucket([]byte(bucketMeta))
-		meta.Put([]byte(keySchemaVersion), []byte("1"))
-		for _, b := range []string{bucketImages, bucketTemplates, bucketVersions, bucketTargets, bucketGroups, bucketFleets} {
-			tx.CreateBucket([]byte(b)) // v1's buckets: no activity history yet
+		meta.Put([]byte(keySchemaVersion), []byte(strconv.Itoa(v)))
+		for _, b := range kindBuckets() {
+			tx.CreateBucket([]byte(b))
 		}
 		return tx.Bucket([]byte(bucketGroups)).Put([]byte("shop-web"),
 			[]byte(`{"name":"shop-web","fleet":"shop","service":"web","desired":2}`))
@@ -48,31 +48,24 @@ func doubleDesired(tx *bolt.Tx) error {
 func TestOpenStampsANewFileWithTheCurrentSchemaVersion(t *testing.T) {
 	s, path := openTemp(t)
 	s.Close()
-	if v := rawVersion(t, path); v != "2" {
-		t.Errorf("new store has schema version %q, want 2", v)
+	if v := rawVersion(t, path); v != strconv.Itoa(baseVersion) {
+		t.Errorf("new store has schema version %q, want %d", v, baseVersion)
 	}
 }
 
-// A store written by the first release (v1: no activity history) opens,
-// keeps its resources and gains the history.
-func TestAV1StoreIsMigratedToTheActivityHistory(t *testing.T) {
-	path := writeV1(t)
-	s, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
+// A store from before the one model of desired state is refused, with
+// what to do, rather than read with its user data and egress missing.
+func TestAStoreFromBeforeTheBaseSchemaIsRefusedWithWhatToDo(t *testing.T) {
+	for v := 1; v < baseVersion; v++ {
+		s, err := Open(writeAt(t, v))
+		if err == nil {
+			s.Close()
+			t.Fatalf("a v%d store opened", v)
+		}
+		if !strings.Contains(err.Error(), fmt.Sprintf("schema version %d is from a vmfleet before", v)) || !strings.Contains(err.Error(), "move the file aside") {
+			t.Errorf("v%d: %v", v, err)
+		}
 	}
-	defer s.Close()
-	update(t, s, func(tx *Tx) error { return tx.AppendActivities([]api.Event{{Kind: "launched"}}, 10) })
-	view(t, s, func(tx *Tx) error {
-		if _, err := tx.GetGroup("shop-web"); err != nil {
-			return err
-		}
-		evs, err := tx.Activities(10)
-		if err == nil && len(evs) != 1 {
-			err = fmt.Errorf("%d activities, want 1", len(evs))
-		}
-		return err
-	})
 }
 
 func TestOpenRefusesASchemaNewerThanItKnows(t *testing.T) {
@@ -86,7 +79,7 @@ func TestOpenRefusesASchemaNewerThanItKnows(t *testing.T) {
 		s.Close()
 		t.Fatal("Open of a v99 store succeeded")
 	}
-	if msg := err.Error(); !strings.Contains(msg, "schema version 99 is newer than this vmfleet knows (2)") {
+	if msg := err.Error(); !strings.Contains(msg, fmt.Sprintf("schema version 99 is newer than this vmfleet knows (%d)", baseVersion)) {
 		t.Errorf("Open of a v99 store: %v", err)
 	}
 	if v := rawVersion(t, path); v != "99" {
@@ -109,15 +102,15 @@ func TestOpenRefusesAFileWithDataButNoSchemaVersion(t *testing.T) {
 }
 
 func TestOpenMigratesAnOlderSchemaStepByStepAndOnlyOnce(t *testing.T) {
-	path := writeV1(t)
+	path := writeAt(t, baseVersion)
 	var ran []string
 	steps := []migration{
-		{"double desired", func(tx *bolt.Tx) error { ran = append(ran, "v1→v2"); return doubleDesired(tx) }},
-		{"no-op", func(tx *bolt.Tx) error { ran = append(ran, "v2→v3"); return nil }},
+		{"double desired", func(tx *bolt.Tx) error { ran = append(ran, "v3→v4"); return doubleDesired(tx) }},
+		{"no-op", func(tx *bolt.Tx) error { ran = append(ran, "v4→v5"); return nil }},
 	}
 	s, err := Open(path, withMigrations(steps))
 	if err != nil {
-		t.Fatalf("Open of a v1 store: %v", err)
+		t.Fatalf("Open of a v3 store: %v", err)
 	}
 	view(t, s, func(tx *Tx) error {
 		g, err := tx.GetGroup("shop-web")
@@ -127,11 +120,11 @@ func TestOpenMigratesAnOlderSchemaStepByStepAndOnlyOnce(t *testing.T) {
 		return nil
 	})
 	s.Close()
-	if want := []string{"v1→v2", "v2→v3"}; !slices.Equal(ran, want) {
+	if want := []string{"v3→v4", "v4→v5"}; !slices.Equal(ran, want) {
 		t.Errorf("migration steps ran %v, want %v", ran, want)
 	}
-	if v := rawVersion(t, path); v != "3" {
-		t.Errorf("migrated store has version %q, want 3", v)
+	if v := rawVersion(t, path); v != "5" {
+		t.Errorf("migrated store has version %q, want 5", v)
 	}
 
 	s, err = Open(path, withMigrations(steps))
@@ -145,7 +138,7 @@ func TestOpenMigratesAnOlderSchemaStepByStepAndOnlyOnce(t *testing.T) {
 }
 
 func TestAFailedMigrationStepLeavesTheFileAtTheVersionBeforeIt(t *testing.T) {
-	path := writeV1(t)
+	path := writeAt(t, baseVersion)
 	broken := errors.New("broken step")
 	steps := []migration{
 		{"double desired", doubleDesired},
@@ -159,11 +152,11 @@ func TestAFailedMigrationStepLeavesTheFileAtTheVersionBeforeIt(t *testing.T) {
 		s.Close()
 		t.Fatal("Open succeeded though a migration step failed")
 	}
-	if !errors.Is(err, broken) || !strings.Contains(err.Error(), "migrate schema v2 to v3 (half done)") {
+	if !errors.Is(err, broken) || !strings.Contains(err.Error(), "migrate schema v4 to v5 (half done)") {
 		t.Errorf("Open with a failing step: %v, want it to name the step", err)
 	}
-	if v := rawVersion(t, path); v != "2" {
-		t.Errorf("after a failed v2→v3 step the version is %q, want 2", v)
+	if v := rawVersion(t, path); v != "4" {
+		t.Errorf("after a failed v4→v5 step the version is %q, want 4", v)
 	}
 	readRaw(t, path, func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(bucketGroups))
@@ -183,7 +176,7 @@ func TestAFailedMigrationStepLeavesTheFileAtTheVersionBeforeIt(t *testing.T) {
 		t.Fatalf("Open after fixing the step: %v", err)
 	}
 	s.Close()
-	if v := rawVersion(t, path); v != "3" {
-		t.Errorf("version %q after the fixed step, want 3", v)
+	if v := rawVersion(t, path); v != "5" {
+		t.Errorf("version %q after the fixed step, want 5", v)
 	}
 }
