@@ -3,12 +3,13 @@ package controller
 import (
 	"context"
 	"fmt"
-	"reflect"
+	"slices"
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/autoscale"
 	"github.com/vmfleet/vmfleet/pkg/limits"
+	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
 // observation is one second of the fleet's metrics.
@@ -40,16 +41,16 @@ func (c *Controller) Observe(now time.Time, interval time.Duration, services []a
 // changed spec starts it afresh, as AWS does for a new policy. Owner
 // goroutine, or New.
 func (c *Controller) track(s *service) {
-	sc := s.spec.Scaling
-	if sc == nil || len(sc.TargetTracking) == 0 {
+	g := &s.spec.Group
+	if !g.Scaling || len(g.Policies) == 0 {
 		s.tracker = nil
 		return
 	}
 	cfg := autoscale.Config{
-		Group: c.opts.Fleet.Name + "-" + s.spec.Name, Min: sc.Min, Max: sc.Max, DisableScaleIn: sc.DisableScaleIn,
-		InstanceWarmup: c.scaled(sc.InstanceWarmup), Period: c.scaled(time.Minute),
+		Group: g.Name, Min: g.Min, Max: g.Max, DisableScaleIn: g.DisableScaleIn,
+		InstanceWarmup: c.scaled(g.InstanceWarmup), Period: c.scaled(time.Minute),
 	}
-	for _, p := range sc.TargetTracking {
+	for _, p := range g.Policies {
 		cfg.Policies = append(cfg.Policies, autoscale.Policy{Metric: autoscale.Metric(p.Metric), Target: p.Target})
 	}
 	t, err := autoscale.New(cfg)
@@ -64,11 +65,18 @@ func (c *Controller) track(s *service) {
 
 // retrack restarts target tracking where a reload changed scaling.
 func (c *Controller) retrack(s *service, old *service) {
-	if old != nil && reflect.DeepEqual(old.spec.Scaling, s.spec.Scaling) && old.tracker != nil {
+	if old != nil && sameTracking(&old.spec.Group, &s.spec.Group) && old.tracker != nil {
 		s.tracker = old.tracker
 		return
 	}
 	c.track(s)
+}
+
+// sameTracking says whether two versions of a group track alike: the
+// same bounds and policies.
+func sameTracking(a, b *store.Group) bool {
+	return a.Scaling == b.Scaling && a.Min == b.Min && a.Max == b.Max && a.InstanceWarmup == b.InstanceWarmup &&
+		a.DisableScaleIn == b.DisableScaleIn && slices.Equal(a.Policies, b.Policies)
 }
 
 // onMetrics feeds a second to every tracker and applies its decisions,
@@ -129,8 +137,8 @@ func (c *Controller) setDesired(s *service, n int) {
 // checkBounds refuses a count outside the service's group bounds, as
 // SetDesiredCapacity does.
 func checkBounds(s *service, n int) error {
-	lo, hi := s.spec.Bounds()
-	return limits.CheckDesired(s.spec.Name, n, lo, hi, s.spec.Scaling != nil)
+	g := &s.spec.Group
+	return limits.CheckDesired(s.spec.Name, n, g.Min, g.Max, g.Scaling)
 }
 
 // Protect tells the controller the scale-in protection of instances of
@@ -148,7 +156,7 @@ func (c *Controller) Protect(ctx context.Context, ids []string, on bool) error {
 				}
 			}
 			if found[id] == nil {
-				err = fmt.Errorf("protect: fleet %s has no instance %s; see vmfleet ps", c.opts.Fleet.Name, id)
+				err = fmt.Errorf("protect: fleet %s has no instance %s; see vmfleet ps", c.opts.Stack.Fleet.Name, id)
 				return
 			}
 		}

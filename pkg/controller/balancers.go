@@ -49,9 +49,9 @@ func (c *Controller) Listen(ctx context.Context) (err error) {
 func (c *Controller) listen(s *service) error {
 	name := s.spec.Name
 	b, err := balancer.New(balancer.Options{
-		Check:               c.checkOf(s.spec.Health),
-		DeregistrationDelay: c.deregistrationDelay(s.spec.Balancer.DeregistrationDelay),
-		NoReplay:            !s.spec.Balancer.Replay,
+		Check:               c.checkOf(s.spec.TargetGroup.HealthCheck),
+		DeregistrationDelay: c.deregistrationDelay(s.spec.TargetGroup.DeregistrationDelay),
+		NoReplay:            !s.spec.TargetGroup.Replay,
 		Probe:               c.prober(),
 		Watch:               c.watcher(),
 		OnTransition:        c.report,
@@ -60,16 +60,17 @@ func (c *Controller) listen(s *service) error {
 	if err != nil {
 		return fmt.Errorf("service %s balancer: %w", name, err)
 	}
-	addr := s.spec.Balancer.Listen
-	if a, ok := c.opts.Listen[name]; ok && strings.HasSuffix(addr, ":0") {
-		addr = a
+	ln := s.spec.LoadBalancer.Listener
+	addr := ln.Listen
+	if ln.Bound != "" && strings.HasSuffix(addr, ":0") {
+		addr = ln.Bound
 	}
-	ln, err := c.bind(addr)
+	sock, err := c.bind(addr)
 	if err != nil {
 		b.Close()
-		return fmt.Errorf("service %s balancer: %w; change balancer.listen in %s or stop what uses it", name, err, c.opts.Fleet.File)
+		return fmt.Errorf("service %s balancer: %w; change balancer.listen in %s or stop what uses it", name, err, c.opts.Stack.Fleet.File)
 	}
-	s.bal, s.ln, s.listen = b, ln, ln.Addr().String()
+	s.bal, s.ln, s.listen = b, sock, sock.Addr().String()
 	if c.running {
 		c.serve(s)
 	}
@@ -132,8 +133,8 @@ func (c *Controller) release(s *service) {
 // ports its guests may reach: those balancers and its egress host ports.
 func (c *Controller) discovery() {
 	for _, s := range c.services {
-		s.env, s.reach = nil, slices.Clone(s.spec.Egress.HostPorts)
-		for _, dep := range s.spec.DependsOn {
+		s.env, s.reach = nil, slices.Clone(s.spec.LaunchTemplate.Egress.HostPorts)
+		for _, dep := range s.spec.Group.DependsOn {
 			if d := c.services[dep]; d != nil {
 				_, port, _ := net.SplitHostPort(d.listen)
 				s.env = append(s.env, envName(dep)+"_ADDR="+net.JoinHostPort(GuestHostAddr, port))

@@ -8,7 +8,6 @@ package controller
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,12 +24,12 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/autoscale"
 	"github.com/vmfleet/vmfleet/pkg/balancer"
 	"github.com/vmfleet/vmfleet/pkg/cadence"
-	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/health"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/image"
 	"github.com/vmfleet/vmfleet/pkg/instance"
 	"github.com/vmfleet/vmfleet/pkg/limits"
+	"github.com/vmfleet/vmfleet/pkg/stack"
 )
 
 const (
@@ -48,7 +47,11 @@ const (
 
 // Options wire a controller.
 type Options struct {
-	Fleet *fleetfile.Fleet
+	// Stack is the fleet's resources as stored: the controller reads
+	// nothing else of what is desired (launch template versions, groups
+	// with their counts, target groups, listeners with the addresses
+	// their balancers were bound to).
+	Stack *stack.Stack
 	// Images are the baked images by service (the daemon bakes before it
 	// hands a fleet over).
 	Images    map[string]*image.Manifest
@@ -66,12 +69,6 @@ type Options struct {
 	// Listeners makes the balancers' listening sockets (the daemon's
 	// supervisor keeps them open across restarts); nil listens directly.
 	Listeners Listeners
-	// Listen overrides balancer addresses per service (re-adoption keeps
-	// the ports dependents were told).
-	Listen map[string]string
-	// Desired are the groups' desired counts as stored, by service; a
-	// service missing runs its file count.
-	Desired map[string]int
 	// SetDesired writes a scaling policy's decision to where desired state
 	// is stored, which hands it back through Scale: the controller acts
 	// only on what is stored. It runs aside from the controller's
@@ -90,7 +87,7 @@ type Event = api.Event
 
 // service is one service's runtime state.
 type service struct {
-	spec    *fleetfile.Service
+	spec    *stack.Service // its resources as stored
 	image   *image.Manifest
 	desired int
 	bal     *balancer.Balancer
@@ -116,13 +113,10 @@ type service struct {
 }
 
 // template identifies what a service's instances are launched from: its
-// launch template. A change to any part (image, cpu, memory, egress, user
-// data) rolls the service, launch before terminate.
-func (s *service) template() string {
-	eg := s.spec.Egress
-	return fmt.Sprintf("%s/cpu=%g/mem=%d/egress=%v/internet=%v/user-data=%x", s.image.Digest, s.spec.CPU, s.spec.MemoryBytes,
-		eg.HostPorts, eg.Internet, sha256.Sum256([]byte(s.spec.UserData)))
-}
+// launch template version. A new version (any change to image, cpu,
+// memory, egress, user data...) rolls the service, launch before
+// terminate.
+func (s *service) template() string { return s.spec.LaunchTemplate.Ref() }
 
 // Controller reconciles one fleet.
 type Controller struct {
@@ -172,9 +166,9 @@ func New(opts Options) *Controller {
 		health: make(chan health.Transition, 64), metrics: make(chan observation, 1), results: make(chan func(), 64), requests: make(chan func()),
 		downDone: make(chan struct{}), stopGrace: limits.DefaultStopTimeout,
 	}
-	for _, s := range opts.Fleet.StartOrder() {
+	for _, s := range opts.Stack.Services {
 		c.order = append(c.order, s.Name)
-		svc := &service{spec: s, image: opts.Images[s.Name], desired: desiredOf(s, opts.Desired), members: map[string]*member{}, insts: map[string]*instance.Instance{},
+		svc := &service{spec: &s, image: opts.Images[s.Name], desired: s.Group.Desired, members: map[string]*member{}, insts: map[string]*instance.Instance{},
 			protected: map[string]bool{}}
 		c.services[s.Name] = svc
 		c.track(svc)
@@ -184,7 +178,7 @@ func New(opts Options) *Controller {
 }
 
 func (c *Controller) emit(svc, inst, kind, format string, args ...any) {
-	ev := Event{Time: time.Now(), Fleet: c.opts.Fleet.Name, Service: svc, Instance: inst, Kind: kind, Message: fmt.Sprintf(format, args...)}
+	ev := Event{Time: time.Now(), Fleet: c.opts.Stack.Fleet.Name, Service: svc, Instance: inst, Kind: kind, Message: fmt.Sprintf(format, args...)}
 	c.log.Info(ev.Message, "kind", kind, "service", svc, "instance", inst)
 	if c.opts.Observe != nil {
 		c.opts.Observe(ev)
@@ -268,7 +262,7 @@ func (c *Controller) adopt(ctx context.Context) error {
 		return err
 	}
 	for _, inst := range list {
-		if inst.Fleet != c.opts.Fleet.Name || !c.opts.Instances.Owns(inst) {
+		if inst.Fleet != c.opts.Stack.Fleet.Name || !c.opts.Instances.Owns(inst) {
 			continue // another fleet's, or another home's
 		}
 		s := c.services[inst.Service]
@@ -336,7 +330,7 @@ func (c *Controller) scale(counts map[string]int) error {
 	}
 	for _, svc := range slices.Sorted(maps.Keys(counts)) {
 		if s := c.services[svc]; s == nil || s.removed {
-			return fmt.Errorf("scale: fleet %s has no service %q; nothing was changed", c.opts.Fleet.Name, svc)
+			return fmt.Errorf("scale: fleet %s has no service %q; nothing was changed", c.opts.Stack.Fleet.Name, svc)
 		}
 		if err := checkBounds(c.services[svc], counts[svc]); err != nil {
 			return err

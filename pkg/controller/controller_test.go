@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/vmfleet/vmfleet/pkg/firewall"
 	"io"
 	"net"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/firewall"
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/guestconfig"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
@@ -31,6 +31,8 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/instance"
 	"github.com/vmfleet/vmfleet/pkg/kernel"
 	"github.com/vmfleet/vmfleet/pkg/limits"
+	"github.com/vmfleet/vmfleet/pkg/stack"
+	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
 var helloBin string // a static binary to bake; its bytes are all that matter here
@@ -103,6 +105,7 @@ type harness struct {
 	events chan Event
 	store  *image.Store
 	inputs image.Inputs
+	db     *store.Store // where the stacks are stored, as the daemon's
 }
 
 const fleetYAML = `name: shop
@@ -146,19 +149,26 @@ func start(t *testing.T, services ...string) *harness {
 	os.WriteFile(filepath.Join(modDir, "modules.dep"), []byte("kernel/a.ko:\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "vmlinuz"), []byte("kernel"), 0o644)
 	os.WriteFile(filepath.Join(dir, "init"), []byte("init"), 0o755)
-	store, err := image.OpenStore(filepath.Join(dir, "store"))
+	images, err := image.OpenStore(filepath.Join(dir, "store"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, fake: &hypervisortest.Fake{}, guests: &guests{sick: map[string]bool{}}, dir: dir, done: make(chan error, 1), events: make(chan Event, 1000)}
 	h.fake.Guest = h.guests.start
-	h.store = store
+	h.store = images
 	h.inputs = image.Inputs{Kernel: &kernel.Kernel{Version: "test", Image: filepath.Join(dir, "vmlinuz"), ModulesDir: modDir, Modules: []string{"kernel/a.ko"}},
 		Init: filepath.Join(dir, "init")}
+	db, err := store.Open(filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	h.db = db
 	f := parseFleet(t, dir, services...)
+	baked := h.bake(f)
 	h.ctrl = New(Options{
-		Fleet:                  f,
-		Images:                 h.bake(f),
+		Stack:                  h.stack(f, baked),
+		Images:                 baked,
 		Instances:              &instance.Manager{HV: h.fake, Dir: filepath.Join(dir, "instances"), Firewall: acceptingFirewall()},
 		HealthCheckGracePeriod: time.Minute,
 		HealthFloors:           &limits.HealthFloors{}, // no guest to emulate: the scaled periods run as they are
@@ -208,9 +218,40 @@ func envOf(m map[string]string) []string {
 	return out
 }
 
-// reload bakes f and hands it to the running controller.
+// stack compiles f with its images' digests and stores it, as the
+// daemon does before a controller runs it: launch template versions are
+// numbered, and a count set by scale stands (stack.Inherit).
+func (h *harness) stack(f *fleetfile.Fleet, images map[string]*image.Manifest) *stack.Stack {
+	h.t.Helper()
+	digests := map[string]string{}
+	for name, m := range images {
+		digests[name] = m.Digest
+	}
+	st := stack.Compile(f, digests, 0)
+	err := h.db.Update(context.Background(), func(tx *store.Tx) error {
+		cur, err := stack.Load(tx, f.Name)
+		if err == nil {
+			if h.ctrl != nil { // the counts the group runs now
+				for _, s := range h.ctrl.Status().Services {
+					if svc := cur.Service(s.Name); svc != nil {
+						svc.Group.Desired = s.Desired
+					}
+				}
+			}
+			st.Inherit(&cur)
+		}
+		return stack.Save(tx, &st)
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return &st
+}
+
+// reload bakes f, stores it and hands it to the running controller.
 func (h *harness) reload(f *fleetfile.Fleet) error {
-	return h.ctrl.Reload(context.Background(), f, h.bake(f), nil)
+	images := h.bake(f)
+	return h.ctrl.Reload(context.Background(), h.stack(f, images), images)
 }
 
 func (h *harness) waitFor(what string, cond func(api.Fleet) bool) api.Fleet {
@@ -545,7 +586,8 @@ services:
 		t.Fatal(err)
 	}
 	ps := &policyStore{}
-	ctrl := New(Options{Fleet: f, Images: h.bake(f), Instances: &instance.Manager{HV: h.fake, Dir: filepath.Join(dir, "instances"), Firewall: acceptingFirewall()},
+	images := h.bake(f)
+	ctrl := New(Options{Stack: h.stack(f, images), Images: images, Instances: &instance.Manager{HV: h.fake, Dir: filepath.Join(dir, "instances"), Firewall: acceptingFirewall()},
 		HealthFloors: &limits.HealthFloors{}, SetDesired: ps.setDesired,
 		Observe: func(ev Event) {
 			select {

@@ -23,10 +23,10 @@ import (
 
 // poolState is the state the service's pool keeps its instances in.
 func (s *service) poolState() string {
-	if s.spec.WarmPool == nil {
+	if s.spec.Group.WarmPool == nil {
 		return ""
 	}
-	return s.spec.WarmPool.PoolState
+	return s.spec.Group.WarmPool.PoolState
 }
 
 // poolSize is how many instances the service's pool should hold now.
@@ -34,18 +34,19 @@ func (c *Controller) poolSize(s *service, desired int) int {
 	if c.down || s.removed {
 		return 0
 	}
-	return s.spec.WarmPoolSize(desired)
+	return s.spec.Group.WarmPoolSize(desired)
 }
 
 // launchOptions are what the service's instances are launched with.
 func (c *Controller) launchOptions(s *service, pool string) instance.Options {
+	lt := &s.spec.LaunchTemplate
 	o := instance.Options{
-		Image: s.image, Service: s.spec.Name, Fleet: c.opts.Fleet.Name, CPU: s.spec.CPU,
-		MemoryBytes: s.spec.MemoryBytes, Env: s.env, Template: s.template(),
-		HostPorts: s.reach, Internet: s.spec.Egress.Internet, Pool: pool,
+		Image: s.image, Service: s.spec.Name, Fleet: c.opts.Stack.Fleet.Name, CPU: lt.CPU,
+		MemoryBytes: lt.MemoryBytes, Env: s.env, Template: s.template(),
+		HostPorts: s.reach, Internet: lt.Egress.Internet, Pool: pool,
 	}
-	if s.spec.UserData != "" {
-		o.UserData = []byte(s.spec.UserData)
+	if lt.UserData != "" {
+		o.UserData = []byte(lt.UserData)
 	}
 	return o
 }
@@ -98,7 +99,7 @@ func (c *Controller) checkPooled(s *service, m *member, inst *instance.Instance)
 		return
 	}
 	ch, err := health.NewChecker(inst.Address, health.Options{
-		Check: c.checkOf(s.spec.Health), Probe: c.prober(), Watch: c.watcher(), Logger: c.log,
+		Check: c.checkOf(s.spec.TargetGroup.HealthCheck), Probe: c.prober(), Watch: c.watcher(), Logger: c.log,
 		OnTransition: c.report,
 	})
 	if err != nil {

@@ -117,7 +117,8 @@ func TestARestartedControllerTakesItsWarmPoolBack(t *testing.T) {
 				t.Fatal(err)
 			}
 			f := parseFleet(t, h.dir, pooledService("web", 1, "pool_state: "+state))
-			ctrl := New(Options{Fleet: f, Images: h.bake(f), HealthCheckGracePeriod: time.Minute,
+			images := h.bake(f)
+			ctrl := New(Options{Stack: h.stack(f, images), Images: images, HealthCheckGracePeriod: time.Minute,
 				Instances: &instance.Manager{HV: h.fake, Dir: filepath.Join(h.dir, "instances"), Firewall: acceptingFirewall()}})
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)

@@ -17,7 +17,7 @@ func (c *Controller) reconcile(ctx context.Context) {
 	for _, s := range c.services {
 		for _, m := range s.members {
 			if m.boots() {
-				budget.used += instance.BootCPU(s.spec.CPU)
+				budget.used += instance.BootCPU(s.spec.LaunchTemplate.CPU)
 			}
 		}
 	}
@@ -53,13 +53,10 @@ func (c *Controller) reconcile(ctx context.Context) {
 		if c.down && desired != 0 {
 			continue
 		}
-		var policies []string
-		if s.spec.Scaling != nil {
-			policies = s.spec.Scaling.TerminationPolicies
-		}
+		g := &s.spec.Group
 		p := planService(view{desired: desired, digest: s.template(), members: ms, now: now, grace: c.grace(),
-			policies: policies, protected: s.protected, poolSize: c.poolSize(s, desired), poolState: s.poolState(),
-			reuse: s.spec.WarmPool != nil && s.spec.WarmPool.ReuseOnScaleIn})
+			policies: g.TerminationPolicies, protected: s.protected, poolSize: c.poolSize(s, desired), poolState: s.poolState(),
+			reuse: g.WarmPool != nil && g.WarmPool.ReuseOnScaleIn})
 		for _, m := range p.enter {
 			c.enter(ctx, s, m)
 		}
@@ -77,7 +74,7 @@ func (c *Controller) reconcile(ctx context.Context) {
 			c.retire(ctx, s, m, c.stopGrace)
 		}
 		for i := 0; i < p.launch && !now.Before(s.notBefore) && s.launchError == ""; i++ {
-			if !budget.take(instance.BootCPU(s.spec.CPU)) {
+			if !budget.take(instance.BootCPU(s.spec.LaunchTemplate.CPU)) {
 				break
 			}
 			c.launch(ctx, s)
@@ -89,7 +86,7 @@ func (c *Controller) reconcile(ctx context.Context) {
 	for _, r := range refills {
 		for i := 0; i < r.n && !now.Before(r.s.notBefore); i++ {
 			// A stopped pool's launch only defines a domain: no boot.
-			if r.s.poolState() != limits.PoolStopped && !budget.take(instance.BootCPU(r.s.spec.CPU)) {
+			if r.s.poolState() != limits.PoolStopped && !budget.take(instance.BootCPU(r.s.spec.LaunchTemplate.CPU)) {
 				break
 			}
 			c.warm(ctx, r.s)
@@ -115,7 +112,7 @@ func (b *bootBudget) take(cpu float64) bool {
 // instances left, so `down` stops dependents before their dependencies.
 func (c *Controller) dependentsGone(name string) bool {
 	for _, s := range c.services {
-		for _, d := range s.spec.DependsOn {
+		for _, d := range s.spec.Group.DependsOn {
 			if d == name && len(s.members) > 0 {
 				return false
 			}

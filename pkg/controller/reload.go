@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"reflect"
 
-	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/image"
 	"github.com/vmfleet/vmfleet/pkg/instance"
+	"github.com/vmfleet/vmfleet/pkg/stack"
 )
 
 // ErrRestartNeeded means a reload changes what a running balancer is
@@ -16,46 +16,49 @@ import (
 // leaves the instances running for the new one to adopt.
 var ErrRestartNeeded = errors.New("balancer settings changed")
 
-// Reload applies a changed fleet file to the running fleet, the way
-// running `docker compose up` again does, without touching the balancers:
-// changed images roll out launch-before-terminate, counts change like a
-// scale, new services start, removed ones drain away.
-func (c *Controller) Reload(ctx context.Context, f *fleetfile.Fleet, images map[string]*image.Manifest, desired map[string]int) error {
-	if f.Name != c.opts.Fleet.Name {
-		return fmt.Errorf("reload: the file describes fleet %s, this controller runs %s", f.Name, c.opts.Fleet.Name)
+// Reload runs the fleet's resources as stored now, the way running
+// `docker compose up` again does, without touching the balancers: a new
+// launch template version rolls out launch-before-terminate, a changed
+// desired count acts like a scale, new services start, removed ones
+// drain away.
+func (c *Controller) Reload(ctx context.Context, st *stack.Stack, images map[string]*image.Manifest) error {
+	if st.Fleet.Name != c.opts.Stack.Fleet.Name {
+		return fmt.Errorf("reload: the stack is fleet %s's, this controller runs %s", st.Fleet.Name, c.opts.Stack.Fleet.Name)
 	}
 	var err error
-	if cerr := c.call(ctx, func() { err = c.apply(f, images, desired) }); cerr != nil {
+	if cerr := c.call(ctx, func() { err = c.apply(st, images) }); cerr != nil {
 		return cerr
 	}
 	return err
 }
 
-// apply swaps in the new fleet and the groups' desired counts as stored;
-// owner goroutine only. It checks everything before it changes anything.
-func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest, desired map[string]int) error {
+// apply swaps in the new stack; owner goroutine only. It checks
+// everything before it changes anything.
+func (c *Controller) apply(st *stack.Stack, images map[string]*image.Manifest) error {
 	if c.down {
 		return errors.New("reload: the fleet is going down")
 	}
-	if f.TimeScale != c.opts.Fleet.TimeScale {
-		return fmt.Errorf("%w: time_scale %g -> %g", ErrRestartNeeded, c.opts.Fleet.TimeScale, f.TimeScale)
+	if ts := st.Fleet.TimeScale; ts != c.opts.Stack.Fleet.TimeScale {
+		return fmt.Errorf("%w: time_scale %g -> %g", ErrRestartNeeded, c.opts.Stack.Fleet.TimeScale, ts)
 	}
-	for _, ns := range f.Services {
+	for i := range st.Services {
+		ns := &st.Services[i]
 		s := c.services[ns.Name]
 		if s == nil || s.removed {
 			continue
 		}
-		if ns.Balancer != s.spec.Balancer || !reflect.DeepEqual(ns.Health, s.spec.Health) {
+		if ns.LoadBalancer.Listener.Listen != s.spec.LoadBalancer.Listener.Listen || !reflect.DeepEqual(ns.TargetGroup, s.spec.TargetGroup) {
 			return fmt.Errorf("%w for service %s", ErrRestartNeeded, ns.Name)
 		}
 	}
 	// New services listen first: an address in use fails the reload whole.
 	var added []*service
-	for _, ns := range f.Services {
+	for i := range st.Services {
+		ns := st.Services[i]
 		if s := c.services[ns.Name]; s != nil && !s.removed {
 			continue
 		}
-		s := &service{spec: ns, image: images[ns.Name], desired: desiredOf(ns, desired), members: map[string]*member{}, insts: map[string]*instance.Instance{},
+		s := &service{spec: &ns, image: images[ns.Name], desired: ns.Group.Desired, members: map[string]*member{}, insts: map[string]*instance.Instance{},
 			protected: map[string]bool{}}
 		if old := c.services[ns.Name]; old != nil {
 			// Re-added while its old self drains: keep the old one's
@@ -71,25 +74,23 @@ func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest
 		}
 		added = append(added, s)
 	}
-	for _, ns := range f.Services {
-		if s := c.services[ns.Name]; s != nil && !s.removed {
-			if n := desiredOf(ns, desired); n != s.desired {
-				c.emit(ns.Name, "", "scaled", "desired %d -> %d", s.desired, n)
-				s.desired = n
-			}
-			switch {
-			case s.image.Digest != images[ns.Name].Digest:
-				c.emit(ns.Name, "", "rollout", "image %s -> %s: launch before terminate", s.image.ShortDigest(), images[ns.Name].ShortDigest())
-			case s.spec.CPU != ns.CPU || s.spec.MemoryBytes != ns.MemoryBytes:
-				c.emit(ns.Name, "", "rollout", "cpu %g -> %g, memory %dMiB -> %dMiB: launch before terminate", s.spec.CPU, ns.CPU, s.spec.MemoryBytes>>20, ns.MemoryBytes>>20)
-			}
-			if !reflect.DeepEqual(s.spec, ns) || s.image.Digest != images[ns.Name].Digest {
-				s.launchError = "" // a changed service may launch now
-			}
-			old := *s
-			s.spec, s.image = ns, images[ns.Name]
-			c.retrack(s, &old)
+	for i := range st.Services {
+		ns := st.Services[i]
+		s := c.services[ns.Name]
+		if s == nil || s.removed {
+			continue
 		}
+		if n := ns.Group.Desired; n != s.desired {
+			c.emit(ns.Name, "", "scaled", "desired %d -> %d", s.desired, n)
+			s.desired = n
+		}
+		if olt, nlt := &s.spec.LaunchTemplate, &ns.LaunchTemplate; olt.Ref() != nlt.Ref() {
+			c.emit(ns.Name, "", "rollout", "launch template %s -> %s (%s): launch before terminate", olt.Ref(), nlt.Ref(), stack.TemplateChanges(olt, nlt))
+			s.launchError = "" // a changed service may launch now
+		}
+		old := *s
+		s.spec, s.image = &ns, images[ns.Name]
+		c.retrack(s, &old)
 	}
 	for _, s := range added {
 		c.track(s)
@@ -98,7 +99,7 @@ func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest
 	}
 	keep := map[string]bool{}
 	var order []string
-	for _, s := range f.StartOrder() {
+	for _, s := range st.Services {
 		keep[s.Name] = true
 		order = append(order, s.Name)
 	}
@@ -112,16 +113,8 @@ func (c *Controller) apply(f *fleetfile.Fleet, images map[string]*image.Manifest
 		}
 	}
 	c.order = order
-	c.opts.Fleet = f
+	c.opts.Stack = st
 	c.discovery()
 	c.publish()
 	return nil
-}
-
-// desiredOf is a service's desired count as stored, or its file's count.
-func desiredOf(s *fleetfile.Service, stored map[string]int) int {
-	if n, ok := stored[s.Name]; ok {
-		return n
-	}
-	return s.Instances
 }

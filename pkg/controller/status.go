@@ -9,13 +9,12 @@ import (
 
 // publish refreshes the snapshot readers see; owner goroutine only.
 func (c *Controller) publish() {
-	st := api.Fleet{Name: c.opts.Fleet.Name, File: c.opts.Fleet.File, Down: c.down, TimeScale: c.timeScale()}
+	st := api.Fleet{Name: c.opts.Stack.Fleet.Name, File: c.opts.Stack.Fleet.File, Down: c.down, TimeScale: c.timeScale()}
 	for _, name := range c.order {
 		s := c.services[name]
 		ss := api.Service{Name: name, Listen: s.listen, Desired: s.desired, Instances: []api.Instance{}, LaunchError: s.launchError,
-			CPU: s.spec.CPU, MemoryBytes: s.spec.MemoryBytes}
-		ss.Min, ss.Max = s.spec.Bounds()
-		if w := s.spec.WarmPool; w != nil {
+			CPU: s.spec.LaunchTemplate.CPU, MemoryBytes: s.spec.LaunchTemplate.MemoryBytes, Min: s.spec.Group.Min, Max: s.spec.Group.Max}
+		if w := s.spec.Group.WarmPool; w != nil {
 			ss.WarmPool = &api.WarmPool{MinSize: w.MinSize, MaxGroupPreparedCapacity: w.MaxGroupPreparedCapacity,
 				PoolState: w.PoolState, ReuseOnScaleIn: w.ReuseOnScaleIn, Size: c.poolSize(s, s.desired)}
 		}

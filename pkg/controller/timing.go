@@ -14,7 +14,7 @@ import (
 // timeScale is the fleet's; a hand-built fleet without one runs exact AWS
 // time.
 func (c *Controller) timeScale() float64 {
-	if ts := c.opts.Fleet.TimeScale; ts > 0 {
+	if ts := c.opts.Stack.Fleet.TimeScale; ts > 0 {
 		return ts
 	}
 	return 1

@@ -60,6 +60,15 @@ func (d *Daemon) Apply(ctx context.Context, req api.ApplyRequest) (api.ApplyResu
 	if cur != nil {
 		res.Generation = cur.Fleet.Generation
 	}
+	// A first apply that fails leaves nothing behind: no fleet, no record.
+	abandon := func() {
+		if cur == nil {
+			d.forget(run)
+			if err := d.state.discard(context.WithoutCancel(ctx), &next); err != nil {
+				d.log.Warn("forget a fleet that did not start", "fleet", f.Name, "err", err)
+			}
+		}
+	}
 	if req.DryRun || (len(changes) == 0 && running) {
 		if cur == nil {
 			d.forget(run)
@@ -69,19 +78,19 @@ func (d *Daemon) Apply(ctx context.Context, req api.ApplyRequest) (api.ApplyResu
 
 	images, err := d.bake(opCtx, f, in)
 	if err != nil {
-		if cur == nil {
-			d.forget(run)
-		}
+		abandon()
 		if opCtx.Err() != nil && ctx.Err() == nil {
 			return res, api.Conflict(fmt.Errorf("apply %s: the fleet was taken down while baking", f.Name))
 		}
 		return res, err
 	}
+	if err := d.state.versions(opCtx, &next); err != nil {
+		abandon()
+		return res, api.Failed(err)
+	}
 	if !running {
 		if err := d.start(&next, images); err != nil {
-			if cur == nil {
-				d.forget(run)
-			}
+			abandon()
 			return res, err
 		}
 	} else if err := d.reload(opCtx, run, &next, images); err != nil {

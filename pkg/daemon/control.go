@@ -28,8 +28,8 @@ func (d *Daemon) start(st *stack.Stack, images map[string]*image.Manifest) error
 		links = nil
 	}
 	ctrl := controller.New(controller.Options{
-		Fleet: st.Spec(), Images: images, Instances: d.instances, Log: d.log.With("fleet", name),
-		BootCPUs: st.Fleet.BootCPUs, Listen: st.Bound(), Desired: st.Desired(), Listeners: d.cfg.Listeners,
+		Stack: st, Images: images, Instances: d.instances, Log: d.log.With("fleet", name),
+		BootCPUs: st.Fleet.BootCPUs, Listeners: d.cfg.Listeners,
 		SetDesired: func(ctx context.Context, svc string, n int) error {
 			_, err := d.Scale(ctx, name, map[string]int{svc: n})
 			return err
@@ -82,7 +82,7 @@ func bound(st *stack.Stack, addrs map[string]string) {
 // sockets.
 func (d *Daemon) reload(ctx context.Context, run *fleetRun, st *stack.Stack, images map[string]*image.Manifest) error {
 	ctrl := run.controller()
-	err := ctrl.Reload(ctx, st.Spec(), images, st.Desired())
+	err := ctrl.Reload(ctx, st, images)
 	if errors.Is(err, controller.ErrRestartNeeded) {
 		d.emit(api.Event{Fleet: st.Fleet.Name, Kind: "restart", Message: err.Error() + ": a new controller adopts the instances"})
 		old := ctrl.Addresses()

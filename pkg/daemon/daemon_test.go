@@ -23,6 +23,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/image"
 	"github.com/vmfleet/vmfleet/pkg/kernel"
 	"github.com/vmfleet/vmfleet/pkg/limits"
+	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
 // The daemon on the hypervisor fake: each guest is an HTTP server on its
@@ -323,5 +324,30 @@ func TestProtectionOutlivesARestart(t *testing.T) {
 				t.Errorf("the scale-in after a restart kept %s, not the protected %s", now[0], names[i])
 			}
 		})
+	}
+}
+
+// A first up whose balancer cannot have its address fails as bad input
+// and leaves nothing behind: no instance, no fleet, no launch template.
+func TestAFirstUpRefusedItsAddressLeavesNothingStored(t *testing.T) {
+	td := newTestDaemon(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	file := filepath.Join(td.dir, "fleet.yaml")
+	os.WriteFile(file, []byte(strings.Replace(fleetYAML(""), "deregistration_delay: 0s}", "deregistration_delay: 0s, listen: \""+taken.Addr().String()+"\"}", 1)), 0o644)
+	req, err := client.ReadFleet(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := td.d.Apply(context.Background(), req); err == nil || !api.BadInput(err) {
+		t.Fatalf("up with the balancer's address taken: %v, want bad input", err)
+	}
+	var templates []store.LaunchTemplate
+	td.d.state.db.View(context.Background(), func(tx *store.Tx) (err error) { templates, err = tx.ListLaunchTemplates(); return err })
+	if recs := td.stored(); len(recs) != 0 || len(templates) != 0 || len(td.fake.Names()) != 0 {
+		t.Errorf("left behind: fleets %v, launch templates %v, domains %v", recs, templates, td.fake.Names())
 	}
 }

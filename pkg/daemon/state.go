@@ -21,6 +21,23 @@ func (s state) save(ctx context.Context, st *stack.Stack) error {
 	return nil
 }
 
+// versions stores st's launch template versions (stack.CreateVersions),
+// so that its controller launches from numbered versions.
+func (s state) versions(ctx context.Context, st *stack.Stack) error {
+	if err := s.db.Update(ctx, func(tx *store.Tx) error { return stack.CreateVersions(tx, st) }); err != nil {
+		return fmt.Errorf("save fleet %s's launch templates: %w", st.Fleet.Name, err)
+	}
+	return nil
+}
+
+// discard removes what a first apply of st that failed stored.
+func (s state) discard(ctx context.Context, st *stack.Stack) error {
+	if err := s.db.Update(ctx, func(tx *store.Tx) error { return stack.Discard(tx, st) }); err != nil {
+		return fmt.Errorf("forget fleet %s: %w", st.Fleet.Name, err)
+	}
+	return nil
+}
+
 // has says whether the named fleet is stored.
 func (s state) has(ctx context.Context, name string) bool {
 	err := s.db.View(ctx, func(tx *store.Tx) error { _, err := tx.GetFleet(name); return err })

@@ -24,28 +24,6 @@ type WarmPool struct {
 	ReuseOnScaleIn bool
 }
 
-// Size is how many instances the pool should hold while the group wants
-// desired: what the prepared capacity leaves over, and at least MinSize.
-func (w *WarmPool) Size(desired, groupMax int, scaled bool) int {
-	prepared := w.MaxGroupPreparedCapacity
-	if prepared < 0 {
-		if !scaled {
-			return w.MinSize
-		}
-		prepared = groupMax
-	}
-	return max(w.MinSize, prepared-desired)
-}
-
-// WarmPoolSize is the service's pool size at desired; 0 with no pool.
-func (s *Service) WarmPoolSize(desired int) int {
-	if s.WarmPool == nil {
-		return 0
-	}
-	_, hi := s.Bounds()
-	return s.WarmPool.Size(desired, hi, s.Scaling != nil)
-}
-
 func (p *parser) warmPool(e entry, at string) *WarmPool {
 	known := []string{"min_size", "max_group_prepared_capacity", "pool_state", "reuse_on_scale_in"}
 	fields, ok := p.fields(e, at, "{min_size: 2, pool_state: running}", known, awsWarmPoolHint)

@@ -32,29 +32,6 @@ func TestWarmPoolReadsPutWarmPoolsFields(t *testing.T) {
 	}
 }
 
-// The pool holds what the prepared capacity leaves over beside the
-// group, never less than min_size; unset, the capacity is the group's
-// max, and a service without scaling bounds keeps just min_size.
-func TestWarmPoolSizeFollowsPreparedCapacity(t *testing.T) {
-	for _, tc := range []struct {
-		name         string
-		pool         fleetfile.WarmPool
-		desired, max int
-		scaled       bool
-		want         int
-	}{
-		{"capacity minus desired", fleetfile.WarmPool{MinSize: 1, MaxGroupPreparedCapacity: 6}, 2, 10, true, 4},
-		{"never below min_size", fleetfile.WarmPool{MinSize: 3, MaxGroupPreparedCapacity: 4}, 3, 10, true, 3},
-		{"unset capacity is the group max", fleetfile.WarmPool{MinSize: 0, MaxGroupPreparedCapacity: -1}, 2, 5, true, 3},
-		{"unset capacity without scaling is min_size", fleetfile.WarmPool{MinSize: 2, MaxGroupPreparedCapacity: -1}, 1, 100, false, 2},
-		{"group at capacity", fleetfile.WarmPool{MinSize: 0, MaxGroupPreparedCapacity: 3}, 3, 10, true, 0},
-	} {
-		if got := tc.pool.Size(tc.desired, tc.max, tc.scaled); got != tc.want {
-			t.Errorf("%s: %+v at desired %d max %d: pool %d, want %d", tc.name, tc.pool, tc.desired, tc.max, got, tc.want)
-		}
-	}
-}
-
 // warmPoolBadFiles are badFiles about a service's warm_pool.
 func warmPoolBadFiles() []badFile {
 	return []badFile{

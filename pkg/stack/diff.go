@@ -99,6 +99,15 @@ func groupRuns(st *Stack, g store.Group) string {
 	return out
 }
 
+// TemplateChanges describes how two launch template versions differ, as
+// Diff does: what a rollout from a to b changes.
+func TemplateChanges(a, b *store.LaunchTemplateVersion) string {
+	if d := fieldChanges(api.ResourceLaunchTemplate, *a, *b); d != "" {
+		return d
+	}
+	return "nothing but the version"
+}
+
 // fieldChanges describes every field of a resource that differs between
 // a and b, "path old -> new" by JSON name, joined by commas; "" when the
 // resource is the same.

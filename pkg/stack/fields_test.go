@@ -68,17 +68,28 @@ type leaf struct {
 // leaves lists the leaf fields of struct type t, by JSON name. A pointer
 // to a struct is a leaf of its own (set to nil) as well as its fields.
 func leaves(t reflect.Type) []leaf {
+	return leavesNamed(t, func(f reflect.StructField) string {
+		name := strings.Split(f.Tag.Get("json"), ",")[0]
+		if name == "" || name == "-" {
+			panic(fmt.Sprintf("%s.%s has no JSON name: the store would not keep it", t, f.Name))
+		}
+		return name
+	})
+}
+
+// fieldsOf lists them by Go name, for types the store does not keep.
+func fieldsOf(t reflect.Type) []leaf {
+	return leavesNamed(t, func(f reflect.StructField) string { return f.Name })
+}
+
+func leavesNamed(t reflect.Type, nameOf func(reflect.StructField) string) []leaf {
 	var out []leaf
 	var visit func(t reflect.Type, prefix string, index []int)
 	visit = func(t reflect.Type, prefix string, index []int) {
 		for i := range t.NumField() {
 			f := t.Field(i)
-			name := strings.Split(f.Tag.Get("json"), ",")[0]
-			if name == "" || name == "-" {
-				panic(fmt.Sprintf("%s.%s has no JSON name: the store would not keep it", t, f.Name))
-			}
 			idx := append(append([]int{}, index...), i)
-			path := prefix + name
+			path := prefix + nameOf(f)
 			switch {
 			case f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Time]():
 				visit(f.Type, path+".", idx)

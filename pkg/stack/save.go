@@ -18,17 +18,14 @@ func Save(tx *store.Tx, st *Stack) error {
 	if err := deleteGone(tx, st); err != nil {
 		return err
 	}
+	if err := CreateVersions(tx, st); err != nil {
+		return err
+	}
 	for i := range st.Services {
 		s := &st.Services[i]
 		name := s.Group.Name
-		v, _, err := tx.CreateLaunchTemplateVersion(name, s.LaunchTemplate)
-		if err != nil {
-			return err
-		}
+		v := s.LaunchTemplate.Version
 		if err := tx.SetDefaultLaunchTemplateVersion(name, v); err != nil {
-			return err
-		}
-		if s.LaunchTemplate, err = tx.LaunchTemplateVersion(name, v); err != nil {
 			return err
 		}
 		s.Group.LaunchTemplateVersion = v
@@ -48,6 +45,27 @@ func Save(tx *store.Tx, st *Stack) error {
 		}
 	}
 	return tx.PutFleet(&st.Fleet)
+}
+
+// CreateVersions stores a launch template version for each service whose
+// launch template changed since the latest (CreateLaunchTemplateVersion
+// makes none for an unchanged one) and leaves st's launch templates
+// holding their version numbers. The groups are not moved to them: that
+// is Save's. So a controller can launch from a version before the rest
+// of the stack is saved, as AWS creates a version before a group uses it.
+func CreateVersions(tx *store.Tx, st *Stack) error {
+	for i := range st.Services {
+		s := &st.Services[i]
+		name := s.Group.Name
+		v, _, err := tx.CreateLaunchTemplateVersion(name, s.LaunchTemplate)
+		if err != nil {
+			return err
+		}
+		if s.LaunchTemplate, err = tx.LaunchTemplateVersion(name, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func deleteGone(tx *store.Tx, st *Stack) error {
@@ -84,6 +102,21 @@ func Delete(tx *store.Tx, name string) error {
 		}
 	}
 	return tx.DeleteFleet(name)
+}
+
+// Discard removes whatever of st is stored, by its services' names: what
+// a first apply that failed half way (its launch templates created, its
+// balancers refused an address) leaves behind.
+func Discard(tx *store.Tx, st *Stack) error {
+	for _, s := range st.Services {
+		if err := deleteService(tx, s.Group.Name); err != nil {
+			return err
+		}
+	}
+	if err := tx.DeleteFleet(st.Fleet.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
 }
 
 func deleteService(tx *store.Tx, name string) error {

@@ -9,7 +9,6 @@ package stack
 import (
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
@@ -20,7 +19,9 @@ import (
 // Stack is one fleet's resources.
 type Stack struct {
 	Fleet store.Fleet
-	// Services in the fleet file's order.
+	// Services in start order: each after the services it depends on
+	// (the file's order otherwise), as controllers start them and down
+	// stops them in reverse.
 	Services []Service
 }
 
@@ -51,7 +52,7 @@ func (s *Stack) Service(name string) *Service {
 // bound address, counts set by scale) comes from Inherit.
 func Compile(f *fleetfile.Fleet, digests map[string]string, bootCPUs float64) Stack {
 	st := Stack{Fleet: store.Fleet{Name: f.Name, File: f.File, BootCPUs: bootCPUs, TimeScale: f.TimeScale}}
-	for _, svc := range f.Services {
+	for _, svc := range f.StartOrder() {
 		name := ResourceName(f.Name, svc.Name)
 		st.Fleet.Groups = append(st.Fleet.Groups, name)
 		s := Service{
@@ -71,7 +72,7 @@ func Compile(f *fleetfile.Fleet, digests map[string]string, bootCPUs float64) St
 				Name: name, Fleet: f.Name, Service: svc.Name, LaunchTemplate: name, TargetGroup: name, LoadBalancer: name,
 				Desired: svc.Instances, FileDesired: svc.Instances,
 				HealthCheckType: store.GroupHealthELB, HealthCheckGracePeriod: limits.DefaultHealthCheckGracePeriod,
-				TerminationPolicies: []string{store.TerminationDefault}, DependsOn: svc.DependsOn,
+				TerminationPolicies: []string{limits.TerminationDefault}, DependsOn: svc.DependsOn,
 			},
 		}
 		g := &s.Group
@@ -147,42 +148,6 @@ func (s *Stack) Clone() *Stack {
 	return &cp
 }
 
-// Spec is the fleet file a stack was compiled from, as the controller
-// runs it; Compile(Spec()) gives the stack back (a test walks every
-// field). The images' recipes are not resources: the digests stand for
-// them.
-func (s *Stack) Spec() *fleetfile.Fleet {
-	f := &fleetfile.Fleet{Name: s.Fleet.Name, File: s.Fleet.File, TimeScale: s.Fleet.TimeScale}
-	if f.File != "" {
-		f.Dir = filepath.Dir(f.File)
-	}
-	for _, svc := range s.Services {
-		lt, g, tg, ln := svc.LaunchTemplate, svc.Group, svc.TargetGroup, svc.LoadBalancer.Listener
-		out := &fleetfile.Service{
-			Name: svc.Name, Command: lt.Command, Env: lt.Env, Port: lt.Port, Instances: g.FileDesired,
-			CPU: lt.CPU, MemoryBytes: lt.MemoryBytes, UserData: lt.UserData, DependsOn: g.DependsOn,
-			Egress:   fleetfile.Egress{HostPorts: lt.Egress.HostPorts, Internet: lt.Egress.Internet},
-			Health:   tg.HealthCheck,
-			Balancer: fleetfile.Balancer{Listen: ln.Listen, DeregistrationDelay: tg.DeregistrationDelay, Replay: tg.Replay},
-		}
-		if g.Scaling {
-			out.Scaling = &fleetfile.Scaling{Min: g.Min, Max: g.Max, InstanceWarmup: g.InstanceWarmup, DisableScaleIn: g.DisableScaleIn}
-			if tp := g.TerminationPolicies; !slices.Equal(tp, []string{store.TerminationDefault}) {
-				out.Scaling.TerminationPolicies = tp // as the file gave them; none means Default
-			}
-			for _, p := range g.Policies {
-				out.Scaling.TargetTracking = append(out.Scaling.TargetTracking, fleetfile.TargetTracking{Metric: p.Metric, Target: p.Target})
-			}
-		}
-		if wp := g.WarmPool; wp != nil {
-			out.WarmPool = &fleetfile.WarmPool{MinSize: wp.MinSize, MaxGroupPreparedCapacity: wp.MaxGroupPreparedCapacity,
-				PoolState: wp.PoolState, ReuseOnScaleIn: wp.ReuseOnScaleIn}
-		}
-		f.Services = append(f.Services, out)
-	}
-	return f
-}
-
 // Digests are each service's image digest.
 func (s *Stack) Digests() map[string]string {
 	return each(s, func(v *Service) string { return v.LaunchTemplate.ImageDigest })
@@ -194,11 +159,6 @@ func (s *Stack) Bound() map[string]string {
 	out := each(s, func(v *Service) string { return v.LoadBalancer.Listener.Bound })
 	maps.DeleteFunc(out, func(_, addr string) bool { return addr == "" })
 	return out
-}
-
-// Desired are the groups' desired counts, by service.
-func (s *Stack) Desired() map[string]int {
-	return each(s, func(v *Service) int { return v.Group.Desired })
 }
 
 func each[T any](s *Stack, f func(*Service) T) map[string]T {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
@@ -152,16 +153,30 @@ func TestSaveAndLoadKeepEveryField(t *testing.T) {
 	}
 }
 
-func TestAFleetFileCompilesToResourcesThatGiveItBack(t *testing.T) {
-	// Every field set: a field added to fleetfile.Service that Compile or
-	// Spec forgets makes the two differ.
+// Compile carries every field of a fleet file's service into the
+// resources: changing any one (but the image's recipe, which its digest
+// stands for) changes the stack. A field added to fleetfile.Service that
+// Compile forgets fails here.
+func TestCompileCarriesEveryFieldOfTheFleetFile(t *testing.T) {
 	var svc fleetfile.Service
 	fill(reflect.ValueOf(&svc).Elem())
-	svc.Image = fleetfile.Image{} // baked into the digest, not a resource
-	svc.Scaling.TerminationPolicies = []string{store.TerminationOldestInstance}
-	f := &fleetfile.Fleet{Name: "shop", File: "/srv/shop/fleet.yaml", Dir: "/srv/shop", TimeScale: 0.05, Services: []*fleetfile.Service{&svc}}
-	st := Compile(f, map[string]string{svc.Name: digest}, 2)
-	if got := st.Spec(); !reflect.DeepEqual(got, f) {
-		t.Errorf("Spec(Compile(f)) differs from f:\n got %+v\nwant %+v", *got.Services[0], svc)
+	svc.Scaling.TerminationPolicies = []string{limits.TerminationOldestInstance}
+	compile := func(s fleetfile.Service) Stack {
+		f := &fleetfile.Fleet{Name: "shop", File: "/srv/shop/fleet.yaml", Dir: "/srv/shop", TimeScale: 0.05, Services: []*fleetfile.Service{&s}}
+		return Compile(f, map[string]string{s.Name: digest}, 2)
+	}
+	base := compile(svc)
+	for _, l := range fieldsOf(reflect.TypeFor[fleetfile.Service]()) {
+		if strings.HasPrefix(l.path, "Image") {
+			continue // the recipe: the digest stands for it
+		}
+		next := svc
+		next.Scaling, next.WarmPool = ptr(*svc.Scaling), ptr(*svc.WarmPool)
+		l.change(reflect.ValueOf(&next).Elem())
+		if got := compile(next); reflect.DeepEqual(got, base) {
+			t.Errorf("a change to the fleet file's %s changes no resource: Compile forgets it", l.path)
+		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -3,6 +3,8 @@ package store
 import (
 	"fmt"
 	"testing"
+
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // BenchmarkGroupUpdate is the cost of one durable write: an Update that
@@ -11,7 +13,7 @@ func BenchmarkGroupUpdate(b *testing.B) {
 	s, _ := openTemp(b)
 	update(b, s, func(tx *Tx) error { return tx.PutFleet(&Fleet{Name: "shop"}) })
 	g := Group{Name: "shop-web", Fleet: "shop", Min: 1, Max: 10,
-		TerminationPolicies: []string{TerminationDefault}}
+		TerminationPolicies: []string{limits.TerminationDefault}}
 	for i := 0; b.Loop(); i++ {
 		g.Desired = i
 		update(b, s, func(tx *Tx) error { return tx.PutGroup(&g) })

@@ -13,6 +13,25 @@ func (g *Group) ApplyFileCount(n int) {
 	g.FileDesired = n
 }
 
+// WarmPoolSize is how many instances g's warm pool should hold while the
+// group wants desired: what the prepared capacity leaves over (the
+// group's max when unset, or just MinSize for a group without scaling),
+// and at least MinSize; 0 without a pool.
+func (g *Group) WarmPoolSize(desired int) int {
+	w := g.WarmPool
+	if w == nil {
+		return 0
+	}
+	prepared := w.MaxGroupPreparedCapacity
+	if prepared < 0 {
+		if !g.Scaling {
+			return w.MinSize
+		}
+		prepared = g.Max
+	}
+	return max(w.MinSize, prepared-desired)
+}
+
 // GetGroup returns the group called name.
 func (tx *Tx) GetGroup(name string) (Group, error) { return groups().get(tx, name) }
 

@@ -59,3 +59,30 @@ func TestFleetGenerationCountsChangesToTheFleetAndItsGroups(t *testing.T) {
 		t.Errorf("moving a group from shop to blog left generations %d and %d, want 7 and 2", shop, blog)
 	}
 }
+
+// The pool holds what the prepared capacity leaves over beside the
+// group, never less than min_size; unset, the capacity is the group's
+// max, and a group without scaling keeps just min_size.
+func TestWarmPoolSizeFollowsPreparedCapacity(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		pool         WarmPool
+		desired, max int
+		scaled       bool
+		want         int
+	}{
+		{"capacity minus desired", WarmPool{MinSize: 1, MaxGroupPreparedCapacity: 6}, 2, 10, true, 4},
+		{"never below min_size", WarmPool{MinSize: 3, MaxGroupPreparedCapacity: 4}, 3, 10, true, 3},
+		{"unset capacity is the group max", WarmPool{MinSize: 0, MaxGroupPreparedCapacity: -1}, 2, 5, true, 3},
+		{"unset capacity without scaling is min_size", WarmPool{MinSize: 2, MaxGroupPreparedCapacity: -1}, 1, 100, false, 2},
+		{"group at capacity", WarmPool{MinSize: 0, MaxGroupPreparedCapacity: 3}, 3, 10, true, 0},
+	} {
+		g := Group{Max: tc.max, Scaling: tc.scaled, WarmPool: &tc.pool}
+		if got := g.WarmPoolSize(tc.desired); got != tc.want {
+			t.Errorf("%s: %+v at desired %d max %d: pool %d, want %d", tc.name, tc.pool, tc.desired, tc.max, got, tc.want)
+		}
+	}
+	if n := (&Group{Max: 5}).WarmPoolSize(1); n != 0 {
+		t.Errorf("a group without a pool: pool %d, want 0", n)
+	}
+}

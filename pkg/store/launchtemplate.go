@@ -20,6 +20,10 @@ func (tx *Tx) GetLaunchTemplate(name string) (LaunchTemplate, error) {
 // ListLaunchTemplates returns every launch template, sorted by name.
 func (tx *Tx) ListLaunchTemplates() ([]LaunchTemplate, error) { return templates().list(tx) }
 
+// Ref names the version as an instance records what it was launched
+// from: "template:version".
+func (v LaunchTemplateVersion) Ref() string { return fmt.Sprintf("%s:%d", v.Template, v.Version) }
+
 // CreateLaunchTemplateVersion records data as the next version of the
 // launch template called name, creating the template (at version 1) if it
 // does not exist. When data says the same as the latest version (Version,

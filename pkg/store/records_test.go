@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/health"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
 // roundTrip puts v, reads it back by name and in the list, deletes it, and
@@ -60,7 +61,7 @@ func TestEveryKindRoundTrips(t *testing.T) {
 		LaunchTemplate: "shop-web", LaunchTemplateVersion: 3, TargetGroup: "shop-web",
 		Min: 1, Max: 5, Desired: 3, FileDesired: 2,
 		HealthCheckType: GroupHealthELB, HealthCheckGracePeriod: 30 * time.Second,
-		TerminationPolicies: []string{TerminationOldestLaunchTemplate, TerminationOldestInstance},
+		TerminationPolicies: []string{limits.TerminationOldestLaunchTemplate, limits.TerminationOldestInstance},
 		DependsOn:           []string{"db"},
 	}, (*Tx).PutGroup, (*Tx).GetGroup, (*Tx).DeleteGroup, (*Tx).ListGroups)
 	roundTrip(t, s, Fleet{Name: "shop", File: "/srv/shop/fleet.yaml", Groups: []string{"shop-db", "shop-web"}},

@@ -132,14 +132,6 @@ const (
 	GroupHealthELB = "ELB"
 )
 
-// Termination policies of a group, as AWS names them.
-const (
-	TerminationDefault              = "Default"
-	TerminationOldestInstance       = "OldestInstance"
-	TerminationNewestInstance       = "NewestInstance"
-	TerminationOldestLaunchTemplate = "OldestLaunchTemplate"
-)
-
 // Group is an Auto Scaling group: the instances of one service of a fleet,
 // launched from one launch template version and kept at a desired count.
 // The instances themselves are not kept here; libvirt's domain metadata is
@@ -169,7 +161,7 @@ type Group struct {
 	// checks before it is replaced.
 	HealthCheckGracePeriod time.Duration `json:"health_check_grace_period"`
 	// TerminationPolicies are tried in order to choose an instance to
-	// remove when the group shrinks (Termination* constants).
+	// remove when the group shrinks (limits.Termination*).
 	TerminationPolicies []string `json:"termination_policies,omitempty"`
 	// DependsOn names services of the same fleet that must be up first.
 	DependsOn []string `json:"depends_on,omitempty"`
