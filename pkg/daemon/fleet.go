@@ -19,6 +19,9 @@ import (
 type fleetRun struct {
 	name string
 	op   chan struct{}
+	// downing is closed once a down begins: what waits for op gives up
+	// then (a policy's scale, which the down's controller waits for).
+	downing chan struct{}
 
 	mu        sync.Mutex   // guards the fields below; never held across I/O
 	rec       *stack.Stack // as last saved; replaced, never changed in place
@@ -60,24 +63,32 @@ func (r *fleetRun) stopController() {
 // beginOp takes the fleet for one change; down first cancels the apply
 // that holds it.
 func (r *fleetRun) beginOp(ctx context.Context, down bool) (context.Context, func(), error) {
+	refused := api.Conflict(errors.New("the fleet " + r.name + " is being taken down; run up again once it is down"))
+	downing := r.downing
 	if down {
 		r.mu.Lock()
+		if !r.goingDown {
+			close(r.downing)
+		}
 		r.goingDown = true
 		if r.cancelOp != nil {
 			r.cancelOp()
 		}
 		r.mu.Unlock()
+		downing = nil
 	}
 	select {
 	case r.op <- struct{}{}:
 	case <-ctx.Done():
 		return nil, nil, ctx.Err()
+	case <-downing:
+		return nil, nil, refused
 	}
 	r.mu.Lock()
 	if !down && r.goingDown {
 		r.mu.Unlock()
 		<-r.op
-		return nil, nil, api.Conflict(errors.New("the fleet " + r.name + " is being taken down; run up again once it is down"))
+		return nil, nil, refused
 	}
 	opCtx, cancel := context.WithCancel(ctx)
 	if !down {
@@ -99,7 +110,7 @@ func (d *Daemon) fleet(name string, create bool) *fleetRun {
 	defer d.mu.Unlock()
 	r := d.fleets[name]
 	if r == nil && create {
-		r = &fleetRun{name: name, op: make(chan struct{}, 1)}
+		r = &fleetRun{name: name, op: make(chan struct{}, 1), downing: make(chan struct{})}
 		d.fleets[name] = r
 	}
 	return r
