@@ -43,9 +43,9 @@ func debianRootfs(t *testing.T, packages ...string) string {
 }
 
 // nginxFleet is a fleet of one nginx service from a Debian rootfs on port
-// 80, which reads its instance id from 169.254.169.254 (IMDSv1) before
-// nginx starts and serves it at /instance-id; extra is added to the
-// service.
+// 80, which reads its instance id from 169.254.169.254 (IMDSv2, which
+// every metadata option serves) before nginx starts and serves it at
+// /instance-id; extra is added to the service.
 func nginxFleet(t *testing.T, name, extra string) string {
 	rootfs := debianRootfs(t, "nginx-light", "curl")
 	return fleetFile(t, fmt.Sprintf(`name: %s
@@ -53,7 +53,7 @@ time_scale: 0.1 # health checks every 1s (the floor), 0.8s timeout
 services:
   nginx:
     image: {rootfs: %s}
-    command: ["/bin/sh", "-c", "mkdir -p /var/www/html && curl -sSf http://169.254.169.254/latest/meta-data/instance-id > /var/www/html/instance-id && exec /usr/sbin/nginx -g 'daemon off;'"]
+    command: ["/bin/sh", "-c", "mkdir -p /var/www/html && t=$(curl -sSf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token) && curl -sSf -H \"X-aws-ec2-metadata-token: $t\" http://169.254.169.254/latest/meta-data/instance-id > /var/www/html/instance-id && exec /usr/sbin/nginx -g 'daemon off;'"]
     port: 80
     cpu: 1
     memory: 256MiB
@@ -62,9 +62,10 @@ services:
 }
 
 // readsItsOwnID checks that nginx, on the guest's port 80, serves the id
-// the instance read before it started, and that the instance reads it
-// again with IMDSv2 while nginx holds the port.
-func (e *testEnv) readsItsOwnID(id, address, console string) {
+// the instance read before it started, that the instance reads it again
+// with IMDSv2 while nginx holds the port, and that IMDSv1 answers v1 (200,
+// or 401 where the launch template requires tokens).
+func (e *testEnv) readsItsOwnID(id, address, console, v1 string) {
 	e.t.Helper()
 	if got := e.get("http://"+address+"/instance-id", instance.Instance{Console: console}); got != id {
 		e.t.Errorf("nginx on port 80 served instance id %q read before it started; ps says %s", got, id)
@@ -73,6 +74,10 @@ func (e *testEnv) readsItsOwnID(id, address, console string) {
 curl -sSf -H "X-aws-ec2-metadata-token: $t" http://169.254.169.254/latest/meta-data/instance-id`)
 	if r.code != 0 || r.stdout != id {
 		e.t.Errorf("%s: IMDSv2 while nginx holds port 80: exit %d, %q; stderr %s", id, r.code, r.stdout, r.stderr)
+	}
+	r = e.inGuest(id, `curl -s -o /dev/null -w '%{http_code}' http://169.254.169.254/latest/meta-data/instance-id`)
+	if r.stdout != v1 {
+		e.t.Errorf("%s: IMDSv1 answered %q (exit %d), want %s", id, r.stdout, r.code, v1)
 	}
 }
 
@@ -90,20 +95,22 @@ func TestADebianNginxOnPort80IsInServiceAndReadsItsInstanceID(t *testing.T) {
 	if len(rows) != 1 {
 		t.Fatalf("want one instance, got %+v", rows)
 	}
-	e.readsItsOwnID(rows[0].ID, rows[0].Address, rows[0].Console)
+	e.readsItsOwnID(rows[0].ID, rows[0].Address, rows[0].Console, "200")
 	e.must("down", "-f", file, "-t", "0s")
 	e.assertNothingLeft()
 }
 
 // A warm pool member hibernates with its metadata server's namespace and
 // socket in its saved memory; resumed by a new QEMU for a scale-out, it
-// still reads its own id while nginx holds port 80.
+// still reads its own id while nginx holds port 80, and still requires
+// the session tokens its launch template's metadata options ask for.
 func TestAHibernatedWarmInstanceOnPort80StillReadsItsInstanceID(t *testing.T) {
 	needLibvirt(t)
 	e := newTestEnv(t)
 	file := nginxFleet(t, "web80w", `    instances: 1
     scaling: {min: 0, max: 2}
     warm_pool: {min_size: 1, pool_state: hibernated}
+    metadata_options: {http_tokens: required}
 `)
 	t.Cleanup(func() { e.vmfleet("down", "-f", file, "-t", "0s") })
 	e.must("up", "-f", file, "--detach", "--wait-timeout", "170s")
@@ -119,7 +126,7 @@ func TestAHibernatedWarmInstanceOnPort80StillReadsItsInstanceID(t *testing.T) {
 	var fromPool bool
 	for _, r := range serving {
 		fromPool = fromPool || r.ID == warm.ID
-		e.readsItsOwnID(r.ID, r.Address, r.Console)
+		e.readsItsOwnID(r.ID, r.Address, r.Console, "401")
 	}
 	if !fromPool {
 		t.Errorf("the pool's %s did not serve the scale-out: %+v", warm.ID, serving)

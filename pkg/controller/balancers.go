@@ -134,7 +134,7 @@ func (c *Controller) release(s *service) {
 func (c *Controller) discovery() {
 	for _, s := range c.services {
 		s.env, s.reach = nil, slices.Clone(s.spec.LaunchTemplate.Egress.HostPorts)
-		for _, dep := range s.spec.Group.DependsOn {
+		for _, dep := range s.spec.LaunchTemplate.DependsOn {
 			if d := c.services[dep]; d != nil {
 				_, port, _ := net.SplitHostPort(d.listen)
 				s.env = append(s.env, envName(dep)+"_ADDR="+net.JoinHostPort(GuestHostAddr, port))

@@ -43,7 +43,7 @@ func (c *Controller) launchOptions(s *service, pool string) instance.Options {
 	o := instance.Options{
 		Image: s.image, Service: s.spec.Name, Fleet: c.opts.Stack.Fleet.Name, CPU: lt.CPU,
 		MemoryBytes: lt.MemoryBytes, Env: s.env, Template: s.template(),
-		HostPorts: s.reach, Internet: lt.Egress.Internet, Pool: pool,
+		HostPorts: s.reach, Internet: lt.Egress.Internet, Pool: pool, MetadataOptions: lt.MetadataOptions,
 	}
 	if lt.UserData != "" {
 		o.UserData = []byte(lt.UserData)

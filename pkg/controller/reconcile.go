@@ -112,7 +112,7 @@ func (b *bootBudget) take(cpu float64) bool {
 // instances left, so `down` stops dependents before their dependencies.
 func (c *Controller) dependentsGone(name string) bool {
 	for _, s := range c.services {
-		for _, d := range s.spec.Group.DependsOn {
+		for _, d := range s.spec.LaunchTemplate.DependsOn {
 			if d == name && len(s.members) > 0 {
 				return false
 			}

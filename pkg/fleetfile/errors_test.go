@@ -21,7 +21,7 @@ type badFile struct {
 }
 
 func badFiles() []badFile {
-	return slices.Concat(coreBadFiles(), timeScaleBadFiles(), scalingBadFiles(), warmPoolBadFiles())
+	return slices.Concat(coreBadFiles(), timeScaleBadFiles(), scalingBadFiles(), warmPoolBadFiles(), metadataOptionsBadFiles())
 }
 
 func coreBadFiles() []badFile {

@@ -62,6 +62,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/health"
+	"github.com/vmfleet/vmfleet/pkg/imds"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
@@ -158,6 +159,9 @@ type Service struct {
 	// UserData is what the instances read at the metadata service's
 	// /latest/user-data, as an EC2 launch template's; "" for none.
 	UserData string
+	// MetadataOptions are how the instances' metadata service answers
+	// (EC2's defaults unless metadata_options says otherwise).
+	MetadataOptions imds.MetadataOptions
 	// Scaling is the service's Auto Scaling group size and policies; nil
 	// when the file gives none (see Bounds).
 	Scaling *Scaling

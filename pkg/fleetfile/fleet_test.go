@@ -12,6 +12,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/pkg/fleetfile"
 	"github.com/vmfleet/vmfleet/pkg/health"
+	"github.com/vmfleet/vmfleet/pkg/imds"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
@@ -60,7 +61,8 @@ func TestLoadReadsTheSampleFleet(t *testing.T) {
 					Interval: 10 * time.Second, Timeout: 5 * time.Second,
 					HealthyThreshold: 2, UnhealthyThreshold: 2,
 				},
-				Balancer: fleetfile.Balancer{Listen: "127.0.0.1:8081", DeregistrationDelay: 30 * time.Second, Replay: true},
+				Balancer:        fleetfile.Balancer{Listen: "127.0.0.1:8081", DeregistrationDelay: 30 * time.Second, Replay: true},
+				MetadataOptions: imds.DefaultMetadataOptions(),
 			},
 			{
 				Name:        "web",
@@ -75,8 +77,9 @@ func TestLoadReadsTheSampleFleet(t *testing.T) {
 					Interval: 30 * time.Second, Timeout: 5 * time.Second,
 					HealthyThreshold: 5, UnhealthyThreshold: 2,
 				},
-				Balancer:  fleetfile.Balancer{Listen: "127.0.0.1:8080", DeregistrationDelay: 300 * time.Second, Replay: true},
-				DependsOn: []string{"catalog"},
+				Balancer:        fleetfile.Balancer{Listen: "127.0.0.1:8080", DeregistrationDelay: 300 * time.Second, Replay: true},
+				DependsOn:       []string{"catalog"},
+				MetadataOptions: imds.DefaultMetadataOptions(),
 				Scaling: &fleetfile.Scaling{
 					Min: 1, Max: 6, InstanceWarmup: time.Minute,
 					TargetTracking: []fleetfile.TargetTracking{
@@ -135,6 +138,7 @@ services:
 			DeregistrationDelay: limits.DefaultDeregistrationDelay,
 			Replay:              limits.DefaultReplay,
 		},
+		MetadataOptions: imds.MetadataOptions{HTTPEndpoint: "enabled", HTTPTokens: "optional"},
 	}
 	if len(f.Services) != 1 || !reflect.DeepEqual(f.Services[0], want) {
 		t.Errorf("got  %+v\nwant %+v", f.Services[0], want)

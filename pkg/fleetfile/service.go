@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vmfleet/vmfleet/pkg/health"
+	"github.com/vmfleet/vmfleet/pkg/imds"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
@@ -32,8 +33,11 @@ func (p *parser) service(name string, se entry, at string) (*Service, serviceNod
 		MemoryBytes: limits.DefaultMemory,
 		Health:      defaultHealth(),
 		Balancer:    defaultBalancer(),
+		// EC2's, spelled out: an omitted block and one with the defaults
+		// compile to the same launch template.
+		MetadataOptions: imds.DefaultMetadataOptions(),
 	}
-	known := []string{"image", "command", "env_file", "env", "port", "instances", "scaling", "cpu", "memory", "health", "balancer", "depends_on", "egress", "user_data", "warm_pool"}
+	known := []string{"image", "command", "env_file", "env", "port", "instances", "scaling", "cpu", "memory", "health", "balancer", "depends_on", "egress", "user_data", "warm_pool", "metadata_options"}
 	fields, ok := p.fields(se, at, "{image: {binary: ./bin/"+name+"}, command: [/app/"+name+"], port: 8080}", known, composeHint)
 	if !ok {
 		return nil, nodes
@@ -134,6 +138,9 @@ func (p *parser) service(name string, se entry, at string) (*Service, serviceNod
 	}
 	if e, ok := fields["warm_pool"]; ok {
 		s.WarmPool = p.warmPool(e, at+".warm_pool")
+	}
+	if e, ok := fields["metadata_options"]; ok {
+		s.MetadataOptions = p.metadataOptions(e, at+".metadata_options")
 	}
 	if e, ok := fields["user_data"]; ok {
 		if v, ok := p.str(e, at+".user_data", "\"#!/bin/sh ...\""); ok {

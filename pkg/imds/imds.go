@@ -26,6 +26,8 @@ type Metadata struct {
 	Tags             map[string]string // instance tags, under tags/instance/
 	UserData         []byte            // nil: /latest/user-data is 404, as on EC2
 	LaunchTime       time.Time         // pendingTime of the identity document
+	// Options are how the service answers (not served).
+	Options MetadataOptions
 }
 
 // Options tune the handler; the zero value behaves like EC2.
@@ -58,6 +60,7 @@ const (
 type handler struct {
 	tree   *node
 	tokens *tokenStore
+	opts   MetadataOptions
 }
 
 // NewHandler serves md. It fails only on a tag key that cannot be a path
@@ -75,10 +78,14 @@ func NewHandler(md Metadata, opts Options) (http.Handler, error) {
 	if maxTokens <= 0 {
 		maxTokens = DefaultMaxTokens
 	}
-	return &handler{tree: tree, tokens: newTokenStore(now, maxTokens)}, nil
+	return &handler{tree: tree, tokens: newTokenStore(now, maxTokens), opts: md.Options}, nil
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.opts.disabled() {
+		http.Error(w, "imds: the instance metadata service is turned off for this instance (metadata_options.http_endpoint: disabled)", http.StatusForbidden)
+		return
+	}
 	if r.URL.Path == tokenPath {
 		h.serveToken(w, r)
 		return
@@ -88,10 +95,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("imds: method %s not allowed; metadata is read with GET or HEAD", r.Method), http.StatusMethodNotAllowed)
 		return
 	}
-	// A request without a token is IMDSv1, which EC2 allows by default;
-	// one that carries a token must carry a good one.
-	if tokens, ok := r.Header[http.CanonicalHeaderKey(tokenHeader)]; ok && !h.tokens.valid(tokens[0]) {
+	// A request without a token is IMDSv1, which EC2 allows unless the
+	// instance requires tokens; one that carries a token must carry a
+	// good one.
+	tokens, ok := r.Header[http.CanonicalHeaderKey(tokenHeader)]
+	switch {
+	case ok && !h.tokens.valid(tokens[0]):
 		http.Error(w, "imds: token is invalid or expired; get a new one with PUT "+tokenPath, http.StatusUnauthorized)
+		return
+	case !ok && h.opts.tokensRequired():
+		http.Error(w, "imds: this instance requires a session token (IMDSv2); get one with PUT "+tokenPath, http.StatusUnauthorized)
 		return
 	}
 	n := h.tree.find(r.URL.Path)

@@ -33,6 +33,6 @@ func identity(inst *Instance, gc *guestconfig.Config, o Options) imds.Metadata {
 	return imds.Metadata{
 		InstanceID: inst.ID, ImageID: inst.ImageDigest, InstanceType: InstanceType(o.CPU, o.MemoryBytes),
 		LocalIPv4: ip.String(), Hostname: gc.Hostname, AvailabilityZone: AvailabilityZone, Region: Region,
-		Tags: tags, UserData: o.UserData, LaunchTime: inst.Created,
+		Tags: tags, UserData: o.UserData, LaunchTime: inst.Created, Options: o.MetadataOptions,
 	}
 }

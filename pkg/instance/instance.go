@@ -19,6 +19,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/image"
+	"github.com/vmfleet/vmfleet/pkg/imds"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 	"github.com/vmfleet/vmfleet/pkg/snapshot"
 )
@@ -97,6 +98,8 @@ type Options struct {
 	Internet bool
 	// UserData is what the guest reads at /latest/user-data; nil for none.
 	UserData []byte
+	// MetadataOptions are how the guest's metadata service answers.
+	MetadataOptions imds.MetadataOptions
 	// ColdBoot boots the kernel even where a snapshot could be restored.
 	ColdBoot bool
 	// Pool is the warm pool state the instance is made for (see

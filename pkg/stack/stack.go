@@ -59,8 +59,9 @@ func Compile(f *fleetfile.Fleet, digests map[string]string, bootCPUs float64) St
 			Name: svc.Name,
 			LaunchTemplate: store.LaunchTemplateVersion{
 				Template: name, ImageDigest: digests[svc.Name], Command: svc.Command, Env: svc.Env, Port: svc.Port,
-				CPU: svc.CPU, MemoryBytes: svc.MemoryBytes, UserData: svc.UserData,
-				Egress: store.Egress{HostPorts: svc.Egress.HostPorts, Internet: svc.Egress.Internet},
+				CPU: svc.CPU, MemoryBytes: svc.MemoryBytes, UserData: svc.UserData, DependsOn: svc.DependsOn,
+				Egress:          store.Egress{HostPorts: svc.Egress.HostPorts, Internet: svc.Egress.Internet},
+				MetadataOptions: svc.MetadataOptions,
 			},
 			LoadBalancer: store.LoadBalancer{Name: name, Listener: store.Listener{Listen: svc.Balancer.Listen, TargetGroup: name}},
 			TargetGroup: store.TargetGroup{
@@ -72,7 +73,7 @@ func Compile(f *fleetfile.Fleet, digests map[string]string, bootCPUs float64) St
 				Name: name, Fleet: f.Name, Service: svc.Name, LaunchTemplate: name, TargetGroup: name, LoadBalancer: name,
 				Desired: svc.Instances, FileDesired: svc.Instances,
 				HealthCheckType: store.GroupHealthELB, HealthCheckGracePeriod: limits.DefaultHealthCheckGracePeriod,
-				TerminationPolicies: []string{limits.TerminationDefault}, DependsOn: svc.DependsOn,
+				TerminationPolicies: []string{limits.TerminationDefault},
 			},
 		}
 		g := &s.Group

@@ -62,7 +62,6 @@ func TestEveryKindRoundTrips(t *testing.T) {
 		Min: 1, Max: 5, Desired: 3, FileDesired: 2,
 		HealthCheckType: GroupHealthELB, HealthCheckGracePeriod: 30 * time.Second,
 		TerminationPolicies: []string{limits.TerminationOldestLaunchTemplate, limits.TerminationOldestInstance},
-		DependsOn:           []string{"db"},
 	}, (*Tx).PutGroup, (*Tx).GetGroup, (*Tx).DeleteGroup, (*Tx).ListGroups)
 	roundTrip(t, s, Fleet{Name: "shop", File: "/srv/shop/fleet.yaml", Groups: []string{"shop-db", "shop-web"}},
 		(*Tx).PutFleet, (*Tx).GetFleet, (*Tx).DeleteFleet, (*Tx).ListFleets)

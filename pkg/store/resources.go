@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/health"
+	"github.com/vmfleet/vmfleet/pkg/imds"
 )
 
 // The resources are named after their AWS counterparts so that the words
@@ -78,10 +79,16 @@ type LaunchTemplateVersion struct {
 	// UserData is what the instance reads at the metadata service's
 	// /latest/user-data, as an EC2 launch template's.
 	UserData string `json:"user_data,omitempty"`
-	// Egress is what the instance may reach besides its group's
-	// dependencies, as a security group's egress rules say.
-	Egress  Egress    `json:"egress"`
-	Created time.Time `json:"created"`
+	// DependsOn names the services of the same fleet whose balancers the
+	// instance may reach and is told of (<NAME>_ADDR), as a security
+	// group's rules name other groups; their groups start first.
+	DependsOn []string `json:"depends_on,omitempty"`
+	// Egress is what the instance may reach besides its dependencies, as
+	// a security group's egress rules say.
+	Egress Egress `json:"egress"`
+	// MetadataOptions are how the instance's metadata service answers.
+	MetadataOptions imds.MetadataOptions `json:"metadata_options"`
+	Created         time.Time            `json:"created"`
 }
 
 // Egress is a launch template's outbound reach beyond the balancers of
@@ -163,8 +170,6 @@ type Group struct {
 	// TerminationPolicies are tried in order to choose an instance to
 	// remove when the group shrinks (limits.Termination*).
 	TerminationPolicies []string `json:"termination_policies,omitempty"`
-	// DependsOn names services of the same fleet that must be up first.
-	DependsOn []string `json:"depends_on,omitempty"`
 
 	// Target tracking, when the service has scaling: AWS's
 	// DefaultInstanceWarmup (in AWS time), whether scale-in is left to
