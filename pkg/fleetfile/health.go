@@ -8,19 +8,8 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/limits"
 )
 
-func defaultHealth() health.Check {
-	return health.Check{
-		Type:               limits.DefaultHealthType,
-		Path:               limits.DefaultHealthPath,
-		Interval:           limits.DefaultHealthInterval,
-		Timeout:            limits.DefaultHealthTimeout,
-		HealthyThreshold:   limits.DefaultHealthyThreshold,
-		UnhealthyThreshold: limits.DefaultUnhealthyThreshold,
-	}
-}
-
 func (p *parser) health(e entry, at string) health.Check {
-	h := defaultHealth()
+	h := health.DefaultCheck() // an ALB target group's
 	known := []string{"type", "path", "interval", "timeout", "healthy_threshold", "unhealthy_threshold"}
 	fields, ok := p.fields(e, at, "{type: http, path: /healthz}", known, nil)
 	if !ok {

@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vmfleet/vmfleet/pkg/health"
 	"github.com/vmfleet/vmfleet/pkg/imds"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 )
@@ -29,7 +30,7 @@ func (p *parser) service(name string, se entry, at string) (*Service, serviceNod
 		Instances:   limits.DefaultInstances,
 		CPU:         limits.DefaultCPU,
 		MemoryBytes: limits.DefaultMemory,
-		Health:      defaultHealth(),
+		Health:      health.DefaultCheck(),
 		Balancer:    defaultBalancer(),
 		// EC2's, spelled out: an omitted block and one with the defaults
 		// compile to the same launch template.
