@@ -119,7 +119,7 @@ func TestAHibernatedWarmInstanceOnPort80StillReadsItsInstanceID(t *testing.T) {
 	})
 	warm := inPhase(e.ps("web80w"), "nginx", "Warmed:Hibernated")[0]
 	e.must("scale", "-f", file, "nginx=2", "--wait", "--wait-timeout", "170s")
-	serving := inPhase(e.ps("web80w"), "nginx", "in-service")
+	serving := inPhase(e.ps("web80w"), "nginx", "InService")
 	if len(serving) != 2 {
 		t.Fatalf("in service after the scale-out: %+v", serving)
 	}

@@ -60,7 +60,7 @@ func TestTopOncePrintsOneSampleAsLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "02:41:07 shop/api desired=1 in_service=1 pending=0 draining=0 cpu=0.0% conn_rate=0.0/s active=0 min=0 max=0\n" +
-		"02:41:07 shop/api i-1 phase=in-service health=healthy cpu=0.0% cap=1 rss=- limit=- net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0\n"
+		"02:41:07 shop/api i-1 phase=InService health=healthy cpu=0.0% cap=1 rss=- limit=- net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0\n"
 	if out.String() != want || calls != 1 {
 		t.Errorf("--once fetched %d times and printed\n%s\nwant once and\n%s", calls, out.String(), want)
 	}

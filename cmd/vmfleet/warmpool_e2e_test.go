@@ -91,7 +91,7 @@ func TestWarmPoolsFillServeAScaleOutAndRefill(t *testing.T) {
 		if got := poolOf(t, w.Domain); got != st {
 			t.Errorf("%s: %s's metadata names pool %q", st, w.ID, got)
 		}
-		serving := inPhase(rows, st, "in-service")
+		serving := inPhase(rows, st, "InService")
 		if len(serving) != 1 {
 			t.Fatalf("%s: %d in service, want 1: %+v", st, len(serving), rows)
 		}
@@ -118,7 +118,7 @@ func TestWarmPoolsFillServeAScaleOutAndRefill(t *testing.T) {
 	rows = e.ps("warm")
 	for _, st := range states {
 		var serving []string
-		for _, r := range inPhase(rows, st, "in-service") {
+		for _, r := range inPhase(rows, st, "InService") {
 			serving = append(serving, r.ID)
 		}
 		if len(serving) != 2 || !slices.Contains(serving, pool[st].ID) {
@@ -133,7 +133,7 @@ func TestWarmPoolsFillServeAScaleOutAndRefill(t *testing.T) {
 	}
 	// The hibernated instance resumed with the host's time, not the time
 	// it was saved at, before it went in service.
-	for _, r := range inPhase(rows, "hibernated", "in-service") {
+	for _, r := range inPhase(rows, "hibernated", "InService") {
 		if r.ID != pool["hibernated"].ID {
 			continue
 		}

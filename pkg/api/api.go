@@ -250,13 +250,14 @@ type Instance struct {
 	Protected bool `json:"protected,omitempty"`
 }
 
-// Instance phases: one vocabulary, used by the controller, the API and
-// the CLI.
+// Instance phases: one vocabulary, Auto Scaling's lifecycle states, used
+// by the controller, the API and the CLI.
 const (
-	Launching = "launching" // the launch is under way; no instance yet
-	Booting   = "booting"   // launched and registered, not yet healthy
-	InService = "in-service"
-	Leaving   = "leaving" // draining and terminating, or replaced
+	// Pending: launching or booting, not yet healthy.
+	Pending   = "Pending"
+	InService = "InService"
+	// Terminating: draining and terminating, or being replaced.
+	Terminating = "Terminating"
 	// WarmedPending is a warm pool instance being made ready: booting,
 	// not yet healthy, or on its way to its pool state.
 	WarmedPending = "Warmed:Pending"

@@ -22,7 +22,7 @@ const (
 )
 
 func (p phase) String() string {
-	return [...]string{api.Launching, api.Booting, api.InService, api.Leaving, api.WarmedPending, "warmed"}[p]
+	return [...]string{api.Pending, api.Pending, api.InService, api.Terminating, api.WarmedPending, "warmed"}[p]
 }
 
 // pooled reports whether the phase is one of the warm pool's.

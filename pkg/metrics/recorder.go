@@ -74,9 +74,9 @@ func (r *Recorder) Record(now time.Time, stats map[string]hypervisor.Stats, grou
 			switch m.Phase {
 			case api.InService:
 				sm.InService++
-			case api.Launching, api.Booting:
+			case api.Pending:
 				sm.Pending++
-			case api.Leaving:
+			case api.Terminating:
 				sm.Draining++
 			}
 			im := api.InstanceMetrics{ID: m.ID, Phase: m.Phase, Health: m.Health, CPUCap: g.CPU, LimitBytes: g.LimitBytes}

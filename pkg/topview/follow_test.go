@@ -56,10 +56,10 @@ func TestTopLineModeGoesOnThroughFailuresAndSaysEachOnce(t *testing.T) {
 	}
 	wantOut := strings.Join([]string{
 		"02:41:07 shop/api desired=1 in_service=1 pending=0 draining=0 cpu=0.0% conn_rate=0.0/s active=0 min=0 max=0",
-		"02:41:07 shop/api i-1 phase=in-service health=healthy cpu=0.0% cap=1 rss=- limit=- net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0",
+		"02:41:07 shop/api i-1 phase=InService health=healthy cpu=0.0% cap=1 rss=- limit=- net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0",
 		"02:41:09 shop/api desired=2 in_service=2 pending=0 draining=0 cpu=0.0% conn_rate=0.0/s active=0 min=0 max=0",
-		"02:41:09 shop/api i-1 phase=in-service health=healthy cpu=0.0% cap=1 rss=- limit=- net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0",
-		"02:41:09 shop/api i-2 phase=in-service health=healthy cpu=0.0% cap=1 rss=- limit=- net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0",
+		"02:41:09 shop/api i-1 phase=InService health=healthy cpu=0.0% cap=1 rss=- limit=- net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0",
+		"02:41:09 shop/api i-2 phase=InService health=healthy cpu=0.0% cap=1 rss=- limit=- net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0",
 	}, "\n") + "\n"
 	if out.String() != wantOut {
 		t.Errorf("stdout =\n%s\nwant\n%s", out.String(), wantOut)

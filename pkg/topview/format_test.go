@@ -22,11 +22,11 @@ func shop() api.Metrics {
 					RSSBytes: 245 << 20, LimitBytes: 384 << 20, NetRxRate: 1200, NetTxRate: 3400, ConnRate: 12, ActiveConns: 2},
 				{ID: "i-0123456789ac", Phase: api.InService, Health: "healthy", CPUPercent: 80, CPUCap: 0.5,
 					RSSBytes: 250 << 20, LimitBytes: 384 << 20, NetRxRate: 999.6, ConnRate: 12, ActiveConns: 1},
-				{ID: "i-0123456789ad", Phase: api.Booting, Health: "initial", Reason: "Elb.InitialHealthChecking", CPUCap: 0.5,
+				{ID: "i-0123456789ad", Phase: api.Pending, Health: "initial", Reason: "Elb.InitialHealthChecking", CPUCap: 0.5,
 					RSSBytes: 90 << 20, LimitBytes: 384 << 20},
-				{ID: "i-0123456789ae", Phase: api.Leaving, Health: "draining", Reason: "Target.DeregistrationInProgress", CPUPercent: 2, CPUCap: 0.5,
+				{ID: "i-0123456789ae", Phase: api.Terminating, Health: "draining", Reason: "Target.DeregistrationInProgress", CPUPercent: 2, CPUCap: 0.5,
 					RSSBytes: 240 << 20, LimitBytes: 384 << 20},
-				{Phase: api.Launching, Health: "-", CPUCap: 0.5, LimitBytes: 384 << 20},
+				{Phase: api.Pending, Health: "-", CPUCap: 0.5, LimitBytes: 384 << 20},
 			}},
 		{Fleet: "shop", Service: "web", Desired: 1, Min: 1, Max: 1},
 		{Fleet: "blog", Service: "api", Desired: 1, Min: 0, Max: 100, Instances: []api.InstanceMetrics{
@@ -41,8 +41,8 @@ func TestLinesAreOneServiceLineThenOneKeyValueLinePerInstance(t *testing.T) {
 	m.Services = m.Services[:1]
 	want := []string{
 		"02:41:07 shop/api desired=2 in_service=2 pending=1 draining=1 cpu=63.1% conn_rate=24.0/s active=3 min=1 max=6",
-		"02:41:07 shop/api i-0123456789ab phase=in-service health=healthy cpu=63.1% cap=0.5 rss=245MiB limit=384MiB net_in=1.2kB/s net_out=3.4kB/s conn_rate=12.0/s active=2",
-		"02:41:07 shop/api i-0123456789ac phase=in-service health=healthy cpu=80.0% cap=0.5 rss=250MiB limit=384MiB net_in=1kB/s net_out=0B/s conn_rate=12.0/s active=1",
+		"02:41:07 shop/api i-0123456789ab phase=InService health=healthy cpu=63.1% cap=0.5 rss=245MiB limit=384MiB net_in=1.2kB/s net_out=3.4kB/s conn_rate=12.0/s active=2",
+		"02:41:07 shop/api i-0123456789ac phase=InService health=healthy cpu=80.0% cap=0.5 rss=250MiB limit=384MiB net_in=1kB/s net_out=0B/s conn_rate=12.0/s active=1",
 		"02:41:07 shop/api i-0123456789ad phase=booting health=initial reason=Elb.InitialHealthChecking cpu=0.0% cap=0.5 rss=90MiB limit=384MiB net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0",
 		"02:41:07 shop/api i-0123456789ae phase=leaving health=draining reason=Target.DeregistrationInProgress cpu=2.0% cap=0.5 rss=240MiB limit=384MiB net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0",
 		// Launching: no id and no memory yet.
@@ -60,7 +60,7 @@ func TestLinesKeepAFieldWithSpacesOneWord(t *testing.T) {
 	want := []string{
 		// A service of no fleet is named alone.
 		"02:41:07 solo desired=0 in_service=0 pending=0 draining=0 cpu=0.0% conn_rate=0.0/s active=0 min=0 max=0",
-		`02:41:07 solo i-1 phase=in-service health=unhealthy reason="check failed: 503 Service Unavailable" cpu=0.0% cap=1 rss=- limit=- net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0`,
+		`02:41:07 solo i-1 phase=InService health=unhealthy reason="check failed: 503 Service Unavailable" cpu=0.0% cap=1 rss=- limit=- net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0`,
 	}
 	if got := Lines(m); !slices.Equal(got, want) {
 		t.Errorf("Lines =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -124,9 +124,9 @@ func TestRowShowsCPUOfTheCapMemoryAgainstTheLimitAndTheReason(t *testing.T) {
 		in   api.InstanceMetrics
 		want []string
 	}{
-		{s.Services[0].Instances[0], []string{"i-0123456789ab", "in-service", "healthy", "63% of 0.5", "245MiB / 384MiB", "1.2kB/s", "3.4kB/s", "12.0", "2"}},
-		{s.Services[0].Instances[3], []string{"i-0123456789ae", "leaving", "draining (Target.DeregistrationInProgress)", "2% of 0.5", "240MiB / 384MiB", "0B/s", "0B/s", "0.0", "0"}},
-		{s.Services[2].Instances[0], []string{"i-0fedcba98765", "in-service", "unhealthy (Target.FailedHealthChecks)", "0% of 2", "1GiB / 1.5GiB", "0B/s", "0B/s", "0.0", "0"}},
+		{s.Services[0].Instances[0], []string{"i-0123456789ab", "InService", "healthy", "63% of 0.5", "245MiB / 384MiB", "1.2kB/s", "3.4kB/s", "12.0", "2"}},
+		{s.Services[0].Instances[3], []string{"i-0123456789ae", "Terminating", "draining (Target.DeregistrationInProgress)", "2% of 0.5", "240MiB / 384MiB", "0B/s", "0B/s", "0.0", "0"}},
+		{s.Services[2].Instances[0], []string{"i-0fedcba98765", "InService", "unhealthy (Target.FailedHealthChecks)", "0% of 2", "1GiB / 1.5GiB", "0B/s", "0B/s", "0.0", "0"}},
 	} {
 		got := Row(tc.in)
 		if !slices.Equal(got, tc.want) {
