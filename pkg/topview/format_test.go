@@ -43,10 +43,10 @@ func TestLinesAreOneServiceLineThenOneKeyValueLinePerInstance(t *testing.T) {
 		"02:41:07 shop/api desired=2 in_service=2 pending=1 draining=1 cpu=63.1% conn_rate=24.0/s active=3 min=1 max=6",
 		"02:41:07 shop/api i-0123456789ab phase=InService health=healthy cpu=63.1% cap=0.5 rss=245MiB limit=384MiB net_in=1.2kB/s net_out=3.4kB/s conn_rate=12.0/s active=2",
 		"02:41:07 shop/api i-0123456789ac phase=InService health=healthy cpu=80.0% cap=0.5 rss=250MiB limit=384MiB net_in=1kB/s net_out=0B/s conn_rate=12.0/s active=1",
-		"02:41:07 shop/api i-0123456789ad phase=booting health=initial reason=Elb.InitialHealthChecking cpu=0.0% cap=0.5 rss=90MiB limit=384MiB net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0",
-		"02:41:07 shop/api i-0123456789ae phase=leaving health=draining reason=Target.DeregistrationInProgress cpu=2.0% cap=0.5 rss=240MiB limit=384MiB net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0",
-		// Launching: no id and no memory yet.
-		"02:41:07 shop/api - phase=launching health=- cpu=0.0% cap=0.5 rss=- limit=384MiB net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0",
+		"02:41:07 shop/api i-0123456789ad phase=Pending health=initial reason=Elb.InitialHealthChecking cpu=0.0% cap=0.5 rss=90MiB limit=384MiB net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0",
+		"02:41:07 shop/api i-0123456789ae phase=Terminating health=draining reason=Target.DeregistrationInProgress cpu=2.0% cap=0.5 rss=240MiB limit=384MiB net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0",
+		// Pending, not launched yet: no id and no memory.
+		"02:41:07 shop/api - phase=Pending health=- cpu=0.0% cap=0.5 rss=- limit=384MiB net_in=0B/s net_out=0B/s conn_rate=0.0/s active=0",
 	}
 	if got := Lines(m); !slices.Equal(got, want) {
 		t.Errorf("Lines =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
