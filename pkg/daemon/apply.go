@@ -76,17 +76,21 @@ func (d *Daemon) Apply(ctx context.Context, req api.ApplyRequest) (api.ApplyResu
 		return res, nil
 	}
 
+	// A down cancels opCtx: whichever step it stops says so.
+	takenDown := func(err error) error {
+		if opCtx.Err() != nil && ctx.Err() == nil {
+			return api.Conflict(fmt.Errorf("apply %s: the fleet was taken down meanwhile", f.Name))
+		}
+		return err
+	}
 	images, err := d.bake(opCtx, f, in)
 	if err != nil {
 		abandon()
-		if opCtx.Err() != nil && ctx.Err() == nil {
-			return res, api.Conflict(fmt.Errorf("apply %s: the fleet was taken down while baking", f.Name))
-		}
-		return res, err
+		return res, takenDown(err)
 	}
 	if err := d.state.versions(opCtx, &next); err != nil {
 		abandon()
-		return res, api.Failed(err)
+		return res, takenDown(api.Failed(err))
 	}
 	if !running {
 		if err := d.start(&next, images); err != nil {
