@@ -60,7 +60,7 @@ func Ensure(ctx context.Context, d Daemon) (c *Client, started int, err error) {
 			if _, ierr := c.Info(ctx); ierr == nil {
 				return c, 0, nil
 			}
-			return nil, 0, fmt.Errorf("the daemon exited (%v): %s", err, lastError(d.Log, start))
+			return nil, 0, fmt.Errorf("the daemon exited (%v): %s", err, startError(d.Log, start))
 		case <-deadline:
 			return nil, 0, fmt.Errorf("the daemon did not answer within 60s; see %s", d.Log)
 		case <-ctx.Done():
@@ -70,15 +70,17 @@ func Ensure(ctx context.Context, d Daemon) (c *Client, started int, err error) {
 	}
 }
 
-// lastError finds the error a failed daemon printed last in its log.
-func lastError(path string, from int64) string {
+// startError finds why a daemon that failed to start did: the first error
+// it printed to its log since from. The first is the cause (the worker's
+// "open store: ..."); what follows is the supervisor giving up on it.
+func startError(path string, from int64) string {
 	b, _ := os.ReadFile(path)
 	if int(from) <= len(b) {
 		b = b[from:]
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if msg, ok := strings.CutPrefix(lines[i], "vmfleet: "); ok {
+	for _, l := range lines {
+		if msg, ok := strings.CutPrefix(l, "vmfleet: "); ok {
 			return msg
 		}
 	}
