@@ -11,8 +11,9 @@ import (
 )
 
 // emptyDomain starts a transient, paused domain with no disk or kernel:
-// enough for libvirtd to send lifecycle events, at no CPU cost.
-func emptyDomain(t *testing.T, ctx context.Context, s *Session, name string) {
+// enough for libvirtd to send lifecycle events, at no CPU cost. The
+// caller destroys it with the func returned, while s is still open.
+func emptyDomain(t *testing.T, ctx context.Context, s *Session, name string) (destroy func()) {
 	t.Helper()
 	l, err := s.wait(ctx)
 	if err != nil {
@@ -24,7 +25,11 @@ func emptyDomain(t *testing.T, ctx context.Context, s *Session, name string) {
 	if err != nil {
 		t.Fatalf("start an empty domain: %v", err)
 	}
-	t.Cleanup(func() { l.l.DomainDestroy(d) })
+	return func() {
+		if err := l.l.DomainDestroy(d); err != nil {
+			t.Errorf("destroy %s: %v", name, err)
+		}
+	}
 }
 
 // libvirtd keeps one lifecycle callback per connection and refuses a
@@ -48,7 +53,7 @@ func TestEverySubscriberOfASessionSeesEachLifecycleEvent(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond) // let the subscriptions reach libvirtd
 	name := fmt.Sprintf("vmfleet-events-test-%d", os.Getpid())
-	emptyDomain(t, ctx, s, name)
+	defer emptyDomain(t, ctx, s, name)() // before s.Close: it needs the connection
 	for i, ch := range subs {
 		for {
 			select {
