@@ -3,7 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
-	"slices"
+	"reflect"
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
@@ -37,14 +37,11 @@ func (c *Controller) Observe(now time.Time, interval time.Duration, services []a
 	}
 }
 
-// track gives s the target tracking its spec asks for (or none); a
-// changed spec starts it afresh, as AWS does for a new policy. Owner
-// goroutine, or New.
-func (c *Controller) track(s *service) {
-	g := &s.spec.Group
+// trackingOf is the target tracking group g asks for, and whether it
+// asks for any: the one place that says what tracking depends on.
+func (c *Controller) trackingOf(g *store.Group) (autoscale.Config, bool) {
 	if !g.Scaling || len(g.Policies) == 0 {
-		s.tracker = nil
-		return
+		return autoscale.Config{}, false
 	}
 	cfg := autoscale.Config{
 		Group: g.Name, Min: g.Min, Max: g.Max, DisableScaleIn: g.DisableScaleIn,
@@ -52,6 +49,18 @@ func (c *Controller) track(s *service) {
 	}
 	for _, p := range g.Policies {
 		cfg.Policies = append(cfg.Policies, autoscale.Policy{Metric: autoscale.Metric(p.Metric), Target: p.Target})
+	}
+	return cfg, true
+}
+
+// track gives s the target tracking its spec asks for (or none); a
+// changed spec starts it afresh, as AWS does for a new policy. Owner
+// goroutine, or New.
+func (c *Controller) track(s *service) {
+	cfg, ok := c.trackingOf(&s.spec.Group)
+	if !ok {
+		s.tracker = nil
+		return
 	}
 	t, err := autoscale.New(cfg)
 	if err != nil {
@@ -63,20 +72,18 @@ func (c *Controller) track(s *service) {
 	s.tracker = t
 }
 
-// retrack restarts target tracking where a reload changed scaling.
+// retrack restarts target tracking where a reload changed what it
+// depends on; an unchanged tracking keeps its history.
 func (c *Controller) retrack(s *service, old *service) {
-	if old != nil && sameTracking(&old.spec.Group, &s.spec.Group) && old.tracker != nil {
-		s.tracker = old.tracker
-		return
+	if old != nil && old.tracker != nil {
+		was, _ := c.trackingOf(&old.spec.Group)
+		now, _ := c.trackingOf(&s.spec.Group)
+		if reflect.DeepEqual(was, now) {
+			s.tracker = old.tracker
+			return
+		}
 	}
 	c.track(s)
-}
-
-// sameTracking says whether two versions of a group track alike: the
-// same bounds and policies.
-func sameTracking(a, b *store.Group) bool {
-	return a.Scaling == b.Scaling && a.Min == b.Min && a.Max == b.Max && a.InstanceWarmup == b.InstanceWarmup &&
-		a.DisableScaleIn == b.DisableScaleIn && slices.Equal(a.Policies, b.Policies)
 }
 
 // onMetrics feeds a second to every tracker and applies its decisions,
