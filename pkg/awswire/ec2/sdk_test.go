@@ -1,9 +1,7 @@
 package ec2_test
 
 import (
-	"bytes"
 	"errors"
-	"net/http"
 	"net/url"
 	"testing"
 	"time"
@@ -22,18 +20,12 @@ var launched = time.Date(2024, 5, 1, 12, 30, 15, 0, time.UTC)
 
 // client is an aws-sdk-go-v2 EC2 client whose requests handle answers.
 func client(t *testing.T, handle awswiretest.Handler) *sdkec2.Client {
-	srv := awswiretest.NewServer(t, handle)
-	return sdkec2.NewFromConfig(awswiretest.Config(srv.URL))
+	return awswiretest.Client(t, handle, sdkec2.NewFromConfig)
 }
 
 func TestDescribeInstancesWithTheSDK(t *testing.T) {
 	ptr := awswiretest.Ptr[string]
-	c := client(t, func(w http.ResponseWriter, params url.Values) {
-		in, err := ec2.DecodeDescribeInstancesInput(params)
-		if err != nil {
-			t.Errorf("decoding: %v", err)
-			return
-		}
+	c := client(t, awswiretest.Answer(t, ec2.DecodeDescribeInstancesInput, ec2.EncodeDescribeInstancesResponse, func(params url.Values, in *ec2.DescribeInstancesInput) *ec2.DescribeInstancesOutput {
 		// EC2 numbers list items right after the name, Filter.1.Value.2.
 		if params.Get("Filter.1.Value.2") != "api" {
 			t.Errorf("the SDK did not send Filter.1.Value.2=api: %v", params)
@@ -46,7 +38,7 @@ func TestDescribeInstancesWithTheSDK(t *testing.T) {
 			},
 			MaxResults: awswiretest.Ptr[int32](50),
 		})
-		out := &ec2.DescribeInstancesOutput{Reservations: []ec2.Reservation{
+		return &ec2.DescribeInstancesOutput{Reservations: []ec2.Reservation{
 			{
 				ReservationId: ptr("r-1"),
 				OwnerId:       ptr("123456789012"),
@@ -69,10 +61,7 @@ func TestDescribeInstancesWithTheSDK(t *testing.T) {
 			},
 			{ReservationId: ptr("r-2"), Instances: []ec2.Instance{}},
 		}}
-		if err := ec2.EncodeDescribeInstancesResponse(w, out, "req-1"); err != nil {
-			awswiretest.Fail(t, w, err)
-		}
-	})
+	}))
 	got, err := c.DescribeInstances(t.Context(), &sdkec2.DescribeInstancesInput{
 		InstanceIds: []string{"i-1", "i-2"},
 		Filters: []ec2types.Filter{
@@ -112,12 +101,7 @@ func TestDescribeInstancesWithTheSDK(t *testing.T) {
 func TestCreateLaunchTemplateWithTheSDK(t *testing.T) {
 	ptr := awswiretest.Ptr[string]
 	tags := []ec2.Tag{{Key: ptr("Name"), Value: ptr("web")}, {Key: ptr("team"), Value: ptr("infra")}}
-	c := client(t, func(w http.ResponseWriter, params url.Values) {
-		in, err := ec2.DecodeCreateLaunchTemplateInput(params)
-		if err != nil {
-			t.Errorf("decoding: %v", err)
-			return
-		}
+	c := client(t, awswiretest.Answer(t, ec2.DecodeCreateLaunchTemplateInput, ec2.EncodeCreateLaunchTemplateResponse, func(_ url.Values, in *ec2.CreateLaunchTemplateInput) *ec2.CreateLaunchTemplateOutput {
 		in.ClientToken = nil // the SDK makes one up: an idempotency token
 		awswiretest.Equal(t, "decoded input", in, &ec2.CreateLaunchTemplateInput{
 			LaunchTemplateName: "web",
@@ -137,7 +121,7 @@ func TestCreateLaunchTemplateWithTheSDK(t *testing.T) {
 			},
 			TagSpecifications: []ec2.TagSpecification{{ResourceType: ptr("launch-template"), Tags: tags[:1]}},
 		})
-		out := &ec2.CreateLaunchTemplateOutput{LaunchTemplate: &ec2.LaunchTemplate{
+		return &ec2.CreateLaunchTemplateOutput{LaunchTemplate: &ec2.LaunchTemplate{
 			LaunchTemplateId:     ptr("lt-0abc"),
 			LaunchTemplateName:   ptr(in.LaunchTemplateName),
 			CreateTime:           &launched,
@@ -146,10 +130,7 @@ func TestCreateLaunchTemplateWithTheSDK(t *testing.T) {
 			LatestVersionNumber:  awswiretest.Ptr[int64](1),
 			Tags:                 tags[:1],
 		}}
-		if err := ec2.EncodeCreateLaunchTemplateResponse(w, out, "req-2"); err != nil {
-			awswiretest.Fail(t, w, err)
-		}
-	})
+	}))
 	sdkTags := []ec2types.Tag{{Key: aws.String("Name"), Value: aws.String("web")}, {Key: aws.String("team"), Value: aws.String("infra")}}
 	got, err := c.CreateLaunchTemplate(t.Context(), &sdkec2.CreateLaunchTemplateInput{
 		LaunchTemplateName: aws.String("web"),
@@ -179,16 +160,8 @@ func TestCreateLaunchTemplateWithTheSDK(t *testing.T) {
 }
 
 func TestTheSDKReadsTheEC2ErrorEnvelope(t *testing.T) {
-	c := client(t, func(w http.ResponseWriter, params url.Values) {
-		shape := awswire.ClientError("InvalidInstanceID.NotFound")
-		var body bytes.Buffer
-		if err := ec2.EncodeError(&body, shape, "The instance ID 'i-9' does not exist", "req-3"); err != nil {
-			awswiretest.Fail(t, w, err)
-			return
-		}
-		w.WriteHeader(shape.Status())
-		w.Write(body.Bytes())
-	})
+	c := client(t, awswiretest.AnswerError(t, ec2.EncodeError,
+		awswire.ClientError("InvalidInstanceID.NotFound"), "The instance ID 'i-9' does not exist"))
 	_, err := c.TerminateInstances(t.Context(), &sdkec2.TerminateInstancesInput{InstanceIds: []string{"i-9"}})
 	var apiErr smithy.APIError
 	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidInstanceID.NotFound" ||
