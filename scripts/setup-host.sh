@@ -10,7 +10,9 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 SOCK=/var/run/libvirt/libvirt-sock
 KERNEL_PKG=${VMFLEET_KERNEL_PACKAGE:-linux-image-cloud-amd64}
 # mmdebstrap: the end-to-end tests' Debian root filesystem (nginx on port 80).
-PKGS=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients e2fsprogs busybox-static curl libxml2-utils iptables mmdebstrap "$KERNEL_PKG")
+# awscli: the AWS CLI v2, a client of the AWS endpoint in the tests (v1 may be
+# on PATH as well; the tests drive both).
+PKGS=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients e2fsprogs busybox-static curl libxml2-utils iptables mmdebstrap awscli "$KERNEL_PKG")
 
 sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

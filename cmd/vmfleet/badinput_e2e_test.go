@@ -58,6 +58,10 @@ func TestBadInputFailsInOneLineAndLeavesNothing(t *testing.T) {
 		{"bad line in an env file", []string{"run", "hello", "--env-file", badEnv}, "bad.env:2: \"1BAD\" is not a valid environment variable name"},
 		{"egress host port out of range", []string{"run", "hello", "--egress-host-port", "70000"}, "--egress-host-port 70000"},
 		{"negative spares", []string{"daemon", "--spares", "-1"}, "--spares -1: give how many spares to keep, 0 for none"},
+		{"an AWS region that is not one", []string{"daemon", "--aws-region", "mars"}, "--aws-region: region \"mars\" is not a region name"},
+		{"an AWS account that is not 12 digits", []string{"daemon", "--aws-account", "12345"}, "--aws-account: account \"12345\" is not an AWS account id; give 12 digits"},
+		{"an AWS credentials mode unknown", []string{"daemon", "--aws-credentials", "trust-me"}, "--aws-credentials: credentials \"trust-me\": use home"},
+		{"an AWS listen address without a port", []string{"daemon", "--aws-listen", "127.0.0.1"}, "--aws-listen \"127.0.0.1\": give HOST:PORT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.vmfleet(tc.args...)

@@ -34,13 +34,13 @@ func daemonCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "daemon",
 		Usage: "run the daemon that owns this home's fleets (the CLI starts it on first use)",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "tcp", Usage: "also serve the API on this 127.0.0.1 address, guarded by the token in HOME/state/api-token"},
 			&cli.StringFlag{Name: "metrics", Usage: "serve Prometheus metrics on this address (default: the one used last, else a free 127.0.0.1 port; see vmfleet info)"},
 			&cli.BoolFlag{Name: "cold-boot", EnvVars: []string{"VMFLEET_COLD_BOOT"}, Usage: "boot every instance's kernel instead of restoring it from a snapshot of its machine"},
 			&cli.IntFlag{Name: "spares", EnvVars: []string{"VMFLEET_SPARES"}, Value: spare.DefaultMax, Usage: "instances kept restored and paused for `run`, one per kind lately run (0: none)"},
 			&cli.BoolFlag{Name: "worker", Hidden: true},
-		},
+		}, awsFlags()...),
 		Subcommands: []*cli.Command{{
 			Name:  "stop",
 			Usage: "stop the daemon; instances keep running and the next daemon adopts them",
@@ -62,6 +62,9 @@ func daemonCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			if n := c.Int("spares"); n < 0 {
 				return bad(fmt.Errorf("--spares %d: give how many spares to keep, 0 for none", n))
+			}
+			if err := checkAWSFlags(c); err != nil {
+				return err
 			}
 			if c.Bool("worker") {
 				return runWorker(c)
@@ -116,6 +119,7 @@ func runSupervisor(c *cli.Context) error {
 		args = append(args, "--cold-boot")
 	}
 	args = append(args, "--spares", strconv.Itoa(c.Int("spares")))
+	args = append(args, awsArgs(c)...)
 	return supervisor.Run(c.Context, supervisor.Config{
 		API: ln, Log: log,
 		Worker: func() *exec.Cmd {
@@ -166,7 +170,12 @@ func runWorker(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	awsEP, awsKey, awsLn, err := awsEndpoint(ctx, c, h, ls)
+	if err != nil {
+		return err
+	}
 	d, err := daemon.New(ctx, daemon.Config{
+		AWS: awsEP, AWSKey: awsKey,
 		MetricsURL: "http://" + metricsLn.Addr().String() + "/metrics",
 		Home:       h, URI: hypervisor.ChooseURI(c.String("connect"), os.Getenv), Version: version(), Log: log,
 		Listeners: ls, SupervisorPID: os.Getppid(), TCP: c.String("tcp"), ColdBoot: c.Bool("cold-boot"),
@@ -180,9 +189,12 @@ func runWorker(c *cli.Context) error {
 		go servePprof(ctx, addr, log) // a debugging aid, on loopback only
 	}
 	handler := d.Handler("", stop)
-	served := make(chan error, 3)
+	served := make(chan error, 4)
 	go func() { served <- daemon.Serve(ctx, apiLn, handler) }()
 	go func() { served <- daemon.Serve(ctx, metricsLn, d.Prometheus()) }()
+	if awsLn != nil {
+		go func() { served <- daemon.Serve(ctx, awsLn, d.AWSHandler()) }()
+	}
 	if t := c.String("tcp"); t != "" {
 		token, err := apiToken(h)
 		if err != nil {

@@ -82,11 +82,7 @@ func infoCommand() *cli.Command {
 		Usage: "the daemon: version, API address, accelerator and why, home, libvirt URI",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON"}},
 		Action: func(c *cli.Context) error {
-			cl, _, err := ensureDaemon(c)
-			if err != nil {
-				return err
-			}
-			in, err := cl.Info(c.Context)
+			in, err := daemonInfo(c)
 			if err != nil {
 				return err
 			}
@@ -100,13 +96,23 @@ func infoCommand() *cli.Command {
 				{"home", in.Home}, {"libvirt", in.LibvirtURI + " (" + in.Libvirt + ")"},
 				{"accelerator", strings.ToUpper(in.Accel) + ": " + in.AccelReason}, {"fleets", fmt.Sprint(in.Fleets)},
 				{"launch", launchLine(in.Launch)},
-				{"metrics", in.MetricsURL}, {"time scale", fmt.Sprintf("%g by default (AWS periods x %g; time_scale: 1 in a fleet file is AWS's own time)", in.DefaultTimeScale, in.DefaultTimeScale)},
+				{"metrics", in.MetricsURL}, {"aws", awsLine(in.AWS)}, {"time scale", fmt.Sprintf("%g by default (AWS periods x %g; time_scale: 1 in a fleet file is AWS's own time)", in.DefaultTimeScale, in.DefaultTimeScale)},
 			} {
 				fmt.Fprintf(w, "%s:\t%s\n", kv[0], kv[1])
 			}
 			return w.Flush()
 		},
 	}
+}
+
+// daemonInfo is what the home's daemon says of itself, starting one when
+// none runs.
+func daemonInfo(c *cli.Context) (api.Info, error) {
+	cl, _, err := ensureDaemon(c)
+	if err != nil {
+		return api.Info{}, err
+	}
+	return cl.Info(c.Context)
 }
 
 // launchLine says how instances start, and from which snapshots.

@@ -59,6 +59,9 @@ func TestMain(m *testing.M) {
 		// count the domains and directories a home holds, and a spare
 		// made behind each repeated run would cost the suite CPU.
 		os.Setenv("VMFLEET_SPARES", "0")
+		// Each test's daemon serves AWS on a port of its own: 4566, the
+		// default, is one port for all of them.
+		os.Setenv("VMFLEET_AWS_LISTEN", "127.0.0.1:0")
 		return m.Run()
 	}()
 	os.Exit(code)

@@ -57,7 +57,7 @@ func bakeCommand() *cli.Command {
 			if res.Cached {
 				how = "unchanged"
 			}
-			fmt.Printf("%s %s %s (%s, kernel %s) in %s\n", how, res.Image.Name, res.Image.Digest[:12],
+			fmt.Printf("%s %s %s (%s, %s, kernel %s) in %s\n", how, res.Image.Name, res.Image.ImageID, res.Image.Digest[:12],
 				units.HumanSize(float64(res.Image.SizeBytes)), res.Image.KernelVersion, res.Took.Round(time.Millisecond))
 			return nil
 		},

@@ -42,6 +42,22 @@ type Info struct {
 	// Launch says how instances start: restored from a snapshot of their
 	// machine, or by booting their kernel.
 	Launch Launch `json:"launch"`
+	// AWS is the daemon's AWS endpoint.
+	AWS AWSEndpoint `json:"aws"`
+}
+
+// AWSEndpoint is where and how the daemon answers the AWS APIs.
+type AWSEndpoint struct {
+	// URL is what AWS_ENDPOINT_URL should say; empty when not served.
+	URL string `json:"url,omitempty"`
+	// Reason says why it is not served.
+	Reason  string `json:"reason,omitempty"`
+	Region  string `json:"region"`
+	Account string `json:"account"`
+	// Credentials is "home" (requests must be signed with the key in
+	// CredentialsFile) or "any".
+	Credentials     string `json:"credentials"`
+	CredentialsFile string `json:"credentials_file"`
 }
 
 // Launch modes.

@@ -25,8 +25,11 @@ type BakeResult struct {
 
 // Image is a baked image, as its manifest describes it.
 type Image struct {
-	Name          string    `json:"name"`
-	Digest        string    `json:"digest"`
+	Name   string `json:"name"`
+	Digest string `json:"digest"`
+	// ImageID is the image as an AMI ("ami-" and 17 hex digits of
+	// Digest), as the AWS endpoint names it.
+	ImageID       string    `json:"image_id"`
 	Source        string    `json:"source"` // binary or rootfs
 	Command       []string  `json:"command"`
 	Env           []string  `json:"env"`

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/pkg/agent"
 	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/awsauth"
 	"github.com/vmfleet/vmfleet/pkg/controller"
 	"github.com/vmfleet/vmfleet/pkg/home"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
@@ -47,6 +48,11 @@ type Config struct {
 	// ColdBoot boots every instance's kernel instead of restoring it from
 	// a snapshot of its machine.
 	ColdBoot bool
+	// AWS is the AWS endpoint's settings, as info reports them; AWSKey
+	// the home's access key, which requests must be signed with unless
+	// AWS.Credentials is "any".
+	AWS    api.AWSEndpoint
+	AWSKey awsauth.Credentials
 	// Spares is how many `run` spares the daemon keeps at most (see
 	// package spare); 0 for none.
 	Spares int
@@ -242,7 +248,7 @@ func (d *Daemon) Info(ctx context.Context) api.Info {
 	in := api.Info{
 		Version: d.cfg.Version, API: api.Version, PID: os.Getpid(), Supervisor: d.cfg.SupervisorPID,
 		Home: d.cfg.Home.Dir, Socket: d.cfg.Home.Socket(), TCP: d.cfg.TCP, LibvirtURI: d.hv.URI(), Started: d.started,
-		MetricsURL: d.cfg.MetricsURL, DefaultTimeScale: limits.DefaultTimeScale,
+		MetricsURL: d.cfg.MetricsURL, DefaultTimeScale: limits.DefaultTimeScale, AWS: d.cfg.AWS,
 	}
 	in.Launch = d.launchInfo()
 	_, in.Libvirt = d.hv.Connected()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/image"
+	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
 // Bake bakes an image, or finds the one the same inputs made before.
@@ -75,7 +76,8 @@ func (d *Daemon) RemoveImage(ctx context.Context, ref string) (api.Image, error)
 }
 
 func imageOf(m *image.Manifest) api.Image {
-	return api.Image{Name: m.Name, Digest: m.Digest, Source: m.Source, Command: m.Command, Env: m.Env, Port: m.Port,
+	id, _ := store.ImageID(m.Digest) // a manifest's digest is a sha256
+	return api.Image{Name: m.Name, Digest: m.Digest, ImageID: id, Source: m.Source, Command: m.Command, Env: m.Env, Port: m.Port,
 		KernelVersion: m.KernelVersion, Kernel: m.Kernel, Initrd: m.Initrd, Disk: m.Disk, DiskVirtual: m.DiskVirtual,
 		SizeBytes: m.SizeBytes, Created: m.Created}
 }

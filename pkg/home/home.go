@@ -54,6 +54,10 @@ func (h Home) State() string { return h.path("state") }
 // DB is the daemon's store of desired state.
 func (h Home) DB() string { return h.path("state", "state.db") }
 
+// AWSCredentials is the AWS endpoint's access key, an AWS shared
+// credentials file readable by group vmfleet, as the socket is usable by it.
+func (h Home) AWSCredentials() string { return h.path("aws-credentials") }
+
 // Token is the bearer token for the optional TCP API listener.
 func (h Home) Token() string { return h.path("state", "api-token") }
 

@@ -41,5 +41,5 @@ func CheckTokens(v string) error {
 	return nil
 }
 
-func (o MetadataOptions) disabled() bool      { return o.HTTPEndpoint == EndpointDisabled }
+func (o MetadataOptions) disabled() bool       { return o.HTTPEndpoint == EndpointDisabled }
 func (o MetadataOptions) tokensRequired() bool { return o.HTTPTokens == TokensRequired }

@@ -119,3 +119,7 @@ func FormatSize(n int64) string {
 // after it launches, as an EC2 burstable instance spends launch credits;
 // the controller caps it sooner, once it is in service.
 const BootBurst = 10 * time.Second
+
+// MaxUserData is the most user data an instance may have, EC2's limit:
+// 16 KiB before base64.
+const MaxUserData = 16 << 10

@@ -2,7 +2,9 @@ package store
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,8 +31,40 @@ func (v LaunchTemplateVersion) Ref() string { return fmt.Sprintf("%s:%d", v.Temp
 // does not exist. When data says the same as the latest version (Version,
 // Created and Template aside) nothing is written, and the latest version
 // is returned with created false: asking twice for the same launch yields
-// one version.
+// one version, as a fleet applied twice must.
 func (tx *Tx) CreateLaunchTemplateVersion(name string, data LaunchTemplateVersion) (version int, created bool, err error) {
+	return tx.putVersion(name, data, true)
+}
+
+// AddLaunchTemplateVersion records data as the next version of the
+// existing launch template called name, whatever it says: EC2's
+// CreateLaunchTemplateVersion.
+func (tx *Tx) AddLaunchTemplateVersion(name string, data LaunchTemplateVersion) (int, error) {
+	if _, err := templates().get(tx, name); err != nil {
+		return 0, err
+	}
+	v, _, err := tx.putVersion(name, data, false)
+	return v, err
+}
+
+// NewLaunchTemplate creates the launch template lt.Name with data as its
+// version 1, or fails with ErrExists: EC2's CreateLaunchTemplate.
+func (tx *Tx) NewLaunchTemplate(lt LaunchTemplate, data LaunchTemplateVersion) error {
+	if _, found, err := templates().lookup(tx, lt.Name); err != nil || found {
+		if found {
+			err = fmt.Errorf("launch template %q: %w", lt.Name, ErrExists)
+		}
+		return err
+	}
+	lt.DefaultVersion, lt.LatestVersion = 1, 0
+	if err := templates().put(tx, lt); err != nil {
+		return err
+	}
+	_, _, err := tx.putVersion(lt.Name, data, false)
+	return err
+}
+
+func (tx *Tx) putVersion(name string, data LaunchTemplateVersion, dedupe bool) (version int, created bool, err error) {
 	if name == "" {
 		return 0, false, errors.New("create launch template version: the template name is empty; give the template a name")
 	}
@@ -39,7 +73,7 @@ func (tx *Tx) CreateLaunchTemplateVersion(name string, data LaunchTemplateVersio
 		return 0, false, err
 	}
 	data.Template = name
-	if found {
+	if found && dedupe {
 		latest, err := tx.LaunchTemplateVersion(name, lt.LatestVersion)
 		if err != nil {
 			return 0, false, err
@@ -48,8 +82,11 @@ func (tx *Tx) CreateLaunchTemplateVersion(name string, data LaunchTemplateVersio
 		if err != nil || same {
 			return lt.LatestVersion, false, err
 		}
-	} else {
+	} else if !found {
 		lt = LaunchTemplate{Name: name, DefaultVersion: 1}
+	}
+	if lt.ID == "" {
+		lt.ID = NewLaunchTemplateID()
 	}
 	lt.LatestVersion++
 	data.Version = lt.LatestVersion
@@ -69,6 +106,33 @@ func (tx *Tx) CreateLaunchTemplateVersion(name string, data LaunchTemplateVersio
 		return 0, false, err
 	}
 	return data.Version, true, nil
+}
+
+// NewLaunchTemplateID is a launch template ID as EC2 makes them: "lt-"
+// and 17 hex digits.
+func NewLaunchTemplateID() string {
+	b := make([]byte, 9)
+	_, _ = rand.Read(b)
+	return "lt-" + hex.EncodeToString(b)[:17]
+}
+
+// ListLaunchTemplateVersions returns every version of the launch template
+// called name, oldest first.
+func (tx *Tx) ListLaunchTemplateVersions(name string) ([]LaunchTemplateVersion, error) {
+	vb := tx.versions(name)
+	if vb == nil {
+		return nil, fmt.Errorf("launch template %q: %w", name, ErrNotFound)
+	}
+	var out []LaunchTemplateVersion
+	err := vb.ForEach(func(_, raw []byte) error {
+		var v LaunchTemplateVersion
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("decode a version of launch template %q: %w", name, err)
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
 }
 
 // sameLaunch reports whether two versions launch the same thing: equal

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -115,5 +116,39 @@ func TestDeletingALaunchTemplateDeletesItsVersions(t *testing.T) {
 			t.Errorf("a template made again starts at version %d (created %v), want 1", v, created)
 		}
 		return err
+	})
+}
+
+func TestEC2sCreateLaunchTemplateRefusesANameTakenAndItsVersionsAreAlwaysNew(t *testing.T) {
+	s, _ := openTemp(t)
+	data := LaunchTemplateVersion{ImageDigest: testDigest, InstanceType: "t3.micro", CPU: 0.2, MemoryBytes: 1 << 30}
+	update(t, s, func(tx *Tx) error {
+		return tx.NewLaunchTemplate(LaunchTemplate{Name: "web", Tags: map[string]string{"team": "a"}}, data)
+	})
+	err := s.Update(context.Background(), func(tx *Tx) error { return tx.NewLaunchTemplate(LaunchTemplate{Name: "web"}, data) })
+	if !errors.Is(err, ErrExists) {
+		t.Fatalf("a second create of web: %v, want ErrExists", err)
+	}
+	update(t, s, func(tx *Tx) error {
+		v, err := tx.AddLaunchTemplateVersion("web", data)
+		if v != 2 {
+			t.Errorf("the same data again made version %d, want 2 (EC2 always makes one)", v)
+		}
+		return err
+	})
+	err = s.Update(context.Background(), func(tx *Tx) error { _, err := tx.AddLaunchTemplateVersion("nope", data); return err })
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a version of a template that does not exist: %v", err)
+	}
+	view(t, s, func(tx *Tx) error {
+		lt, err := tx.GetLaunchTemplate("web")
+		if err != nil || len(lt.ID) != len("lt-")+17 || lt.Tags["team"] != "a" || lt.LatestVersion != 2 || lt.DefaultVersion != 1 {
+			t.Errorf("template %+v (err %v)", lt, err)
+		}
+		vs, err := tx.ListLaunchTemplateVersions("web")
+		if err != nil || len(vs) != 2 || vs[0].Version != 1 || vs[1].Version != 2 || vs[1].InstanceType != "t3.micro" {
+			t.Errorf("versions %+v (err %v)", vs, err)
+		}
+		return nil
 	})
 }

@@ -56,6 +56,12 @@ func isSHA256Hex(s string) bool {
 // instance. Its versions are kept apart and never change once written.
 type LaunchTemplate struct {
 	Name string `json:"name"`
+	// ID is EC2's LaunchTemplateId ("lt-" and 17 hex digits), made when
+	// the template is.
+	ID string `json:"id,omitempty"`
+	// Tags are the template's own tags (TagSpecifications of type
+	// launch-template).
+	Tags map[string]string `json:"tags,omitempty"`
 	// DefaultVersion is the version used when a caller asks for none.
 	// It is 1 until SetDefaultLaunchTemplateVersion moves it.
 	DefaultVersion int `json:"default_version"`
@@ -67,10 +73,15 @@ type LaunchTemplate struct {
 type LaunchTemplateVersion struct {
 	Template string `json:"template"`
 	// Version counts from 1 within the template.
-	Version     int               `json:"version"`
-	ImageDigest string            `json:"image_digest"`
-	Command     []string          `json:"command,omitempty"`
-	Env         map[string]string `json:"env,omitempty"`
+	Version int `json:"version"`
+	// Description is EC2's VersionDescription.
+	Description string `json:"description,omitempty"`
+	// InstanceType is the EC2 instance type CPU and MemoryBytes were
+	// sized from; empty when they were given as such (a fleet file).
+	InstanceType string            `json:"instance_type,omitempty"`
+	ImageDigest  string            `json:"image_digest"`
+	Command      []string          `json:"command,omitempty"`
+	Env          map[string]string `json:"env,omitempty"`
 	// Port is the guest port the service listens on; 0 for none.
 	Port int `json:"port"`
 	// CPU is the instance's CPU cap in cores.

@@ -20,6 +20,8 @@ var (
 	// ErrNotFound is wrapped by every Get, Delete and version lookup of a
 	// record that does not exist.
 	ErrNotFound = errors.New("not found")
+	// ErrExists is wrapped by a create of a record that already exists.
+	ErrExists = errors.New("already exists")
 	// ErrLocked is wrapped by Open when another process holds the store.
 	ErrLocked = errors.New("another process holds the store")
 )

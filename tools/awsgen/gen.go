@@ -307,6 +307,14 @@ func (g *generator) emitHeader() {
 	}
 	g.printf("// xmlNamespace is the model's metadata.xmlNamespace, the xmlns of every answer.\n")
 	g.printf("const xmlNamespace = %q\n\n", ns)
+	signing := g.m.Metadata.SigningName
+	if signing == "" {
+		signing = g.m.Metadata.EndpointPrefix
+	}
+	g.printf("// APIVersion is the model's metadata.apiVersion, the Version= of every request.\n")
+	g.printf("const APIVersion = %q\n\n", g.m.Metadata.APIVersion)
+	g.printf("// SigningName is the service in a request's SigV4 credential scope.\n")
+	g.printf("const SigningName = %q\n\n", signing)
 }
 
 func (g *generator) usesTime() bool {

@@ -22,6 +22,10 @@ type metadata struct {
 	XMLNamespace string `json:"xmlNamespace"`
 	UID          string `json:"uid"`
 	TargetPrefix string `json:"targetPrefix"`
+	// EndpointPrefix is the service's name in its host and, unless
+	// SigningName says otherwise, in its requests' credential scope.
+	EndpointPrefix string `json:"endpointPrefix"`
+	SigningName    string `json:"signingName"`
 }
 
 type operation struct {

@@ -14,6 +14,12 @@ import (
 // xmlNamespace is the model's metadata.xmlNamespace, the xmlns of every answer.
 const xmlNamespace = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
 
+// APIVersion is the model's metadata.apiVersion, the Version= of every request.
+const APIVersion = "2011-01-01"
+
+// SigningName is the service in a request's SigV4 credential scope.
+const SigningName = "autoscaling"
+
 // CreateAutoScalingGroupInput is the parameters of a CreateAutoScalingGroup request.
 type CreateAutoScalingGroupInput = CreateAutoScalingGroupType
 

@@ -10,8 +10,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/vmfleet/vmfleet/pkg/awswire"
@@ -39,14 +41,28 @@ func NewServer(t testing.TB, handle Handler) *httptest.Server {
 }
 
 // Config is an SDK configuration for talking to url: static credentials,
-// a fixed region, no retries (a failing answer fails the test at once).
+// a fixed region, and Retryer's retries.
 func Config(url string) aws.Config {
 	return aws.Config{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint:     aws.String(url),
-		RetryMaxAttempts: 1,
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		BaseEndpoint: aws.String(url),
+		Retryer:      Retryer,
 	}
+}
+
+// Retryer retries what the SDK's default retryer retries of a broken
+// connection, and nothing else, at once: a failing answer fails the test
+// on its first try. The SDK closes a request's body early, and the
+// transport then sometimes closes the connection under the answer being
+// read ("use of closed network connection", aws-sdk-go-v2 #2737); its
+// default retryer retries that, and so must the tests' clients.
+func Retryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 3
+		o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+	})
 }
 
 // Fail answers with a 500, for a handler whose encoder failed.

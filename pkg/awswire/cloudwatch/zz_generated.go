@@ -16,6 +16,12 @@ import (
 // xmlNamespace is the model's metadata.xmlNamespace, the xmlns of every answer.
 const xmlNamespace = "http://monitoring.amazonaws.com/doc/2010-08-01/"
 
+// APIVersion is the model's metadata.apiVersion, the Version= of every request.
+const APIVersion = "2010-08-01"
+
+// SigningName is the service in a request's SigV4 credential scope.
+const SigningName = "monitoring"
+
 // DecodeGetMetricDataInput reads a GetMetricData request's parameters, the query
 // string and form body merged. A missing required member is an
 // *awswire.MissingParameterError, a value that does not parse an

@@ -14,6 +14,12 @@ import (
 // xmlNamespace is the model's metadata.xmlNamespace, the xmlns of every answer.
 const xmlNamespace = "http://ec2.amazonaws.com/doc/2016-11-15/"
 
+// APIVersion is the model's metadata.apiVersion, the Version= of every request.
+const APIVersion = "2016-11-15"
+
+// SigningName is the service in a request's SigV4 credential scope.
+const SigningName = "ec2"
+
 // DescribeImagesInput is the parameters of a DescribeImages request.
 type DescribeImagesInput = DescribeImagesRequest
 

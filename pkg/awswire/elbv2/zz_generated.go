@@ -16,6 +16,12 @@ import (
 // xmlNamespace is the model's metadata.xmlNamespace, the xmlns of every answer.
 const xmlNamespace = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
 
+// APIVersion is the model's metadata.apiVersion, the Version= of every request.
+const APIVersion = "2015-12-01"
+
+// SigningName is the service in a request's SigV4 credential scope.
+const SigningName = "elasticloadbalancing"
+
 // DecodeCreateLoadBalancerInput reads a CreateLoadBalancer request's parameters, the query
 // string and form body merged. A missing required member is an
 // *awswire.MissingParameterError, a value that does not parse an

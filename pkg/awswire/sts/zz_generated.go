@@ -13,6 +13,12 @@ import (
 // xmlNamespace is the model's metadata.xmlNamespace, the xmlns of every answer.
 const xmlNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
 
+// APIVersion is the model's metadata.apiVersion, the Version= of every request.
+const APIVersion = "2011-06-15"
+
+// SigningName is the service in a request's SigV4 credential scope.
+const SigningName = "sts"
+
 // GetCallerIdentityInput is the parameters of a GetCallerIdentity request.
 type GetCallerIdentityInput = GetCallerIdentityRequest
 

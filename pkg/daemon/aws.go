@@ -1,0 +1,27 @@
+package daemon
+
+import (
+	"net/http"
+
+	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/awsapi"
+	"github.com/vmfleet/vmfleet/pkg/awsapi/ec2api"
+	"github.com/vmfleet/vmfleet/pkg/awsapi/stsapi"
+	"github.com/vmfleet/vmfleet/pkg/awsauth"
+	"github.com/vmfleet/vmfleet/pkg/store"
+)
+
+// AWSHandler is the AWS endpoint: the same resources vmfleet's own API
+// acts on, through AWS's operations.
+func (d *Daemon) AWSHandler() http.Handler {
+	a := d.cfg.AWS
+	auth := &awsauth.Verifier{Credentials: d.cfg.AWSKey, AnyCredentials: a.Credentials == awsapi.CredentialsAny, Region: a.Region}
+	return awsapi.New(auth, d.log.With("api", "aws"), awsServices(d.images, d.state.db, a)...)
+}
+
+// awsServices are the services the endpoint answers, over the home's
+// images and store.
+func awsServices(images ec2api.Images, db *store.Store, a api.AWSEndpoint) []*awsapi.Service {
+	ec2 := &ec2api.EC2{Images: images, Store: db, Account: a.Account, Region: a.Region}
+	return []*awsapi.Service{stsapi.Service(a.Account), ec2.Service()}
+}
