@@ -126,7 +126,9 @@ func TestTheAWSCLIsSpeakToTheHomesEndpointWithItsKeyOnly(t *testing.T) {
 				t.Fatalf("unsigned: %v\n%s", err, out)
 			}
 			out, err = e.aws(cli, env, "ec2", "describe-launch-templates")
-			var lts struct{ LaunchTemplates []struct{ LaunchTemplateName string } }
+			var lts struct {
+				LaunchTemplates []struct{ LaunchTemplateName string }
+			}
 			if err != nil || json.Unmarshal([]byte(out), &lts) != nil {
 				t.Fatalf("describe-launch-templates: %v\n%s", err, out)
 			}

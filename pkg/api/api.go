@@ -367,6 +367,9 @@ type InstanceRow struct {
 	// Snapshot is the key of the snapshot the instance was restored from;
 	// empty when it booted its kernel.
 	Snapshot string `json:"snapshot,omitempty"`
+	// LaunchTemplate is the launch template version the instance was
+	// launched from, "name:version"; empty for a `run` instance.
+	LaunchTemplate string `json:"launch_template,omitempty"`
 }
 
 // ProtectRequest sets an instance's scale-in protection.

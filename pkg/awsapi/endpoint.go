@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/awsauth"
 	"github.com/vmfleet/vmfleet/pkg/awswire"
 )
@@ -115,6 +116,12 @@ func (e *Endpoint) call(ctx context.Context, req *request, params url.Values) (a
 		var ae *Error
 		if errors.As(err, &ae) {
 			return nil, ae
+		}
+		// The daemon's refusals (a bad count, a group going down) are
+		// the caller's to fix, and say how.
+		var de *api.Error
+		if errors.As(err, &de) && de.Kind != api.KindFailed {
+			return nil, svc.Protocol.Invalid("%s", de.Message)
 		}
 		e.log.Error("AWS operation", "action", req.action, "request", req.id, "err", err)
 		return nil, svc.Protocol.internal()

@@ -62,6 +62,13 @@ func (c *Controller) listen(s *service) error {
 	}
 	ln := s.spec.LoadBalancer.Listener
 	addr := ln.Listen
+	if addr == "" {
+		// A group no listener forwards to (an API group without a
+		// target group, or one whose load balancer has no listener
+		// yet): its targets are health-checked, and no traffic comes.
+		s.bal = b
+		return nil
+	}
 	if ln.Bound != "" && strings.HasSuffix(addr, ":0") {
 		addr = ln.Bound
 	}

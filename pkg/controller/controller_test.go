@@ -468,6 +468,24 @@ func TestDownGivesEachGuestTheGraceAsked(t *testing.T) {
 	}
 }
 
+// Scale-in protection spares an instance a scale-in, not a down: before,
+// a down of a group with a protected instance waited for it forever.
+func TestDownRemovesProtectedInstancesToo(t *testing.T) {
+	h := start(t, serviceYAML("web", 2, "w"))
+	web, _ := serviceOf(h.ctrl.Status(), "web")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := h.ctrl.Protect(ctx, []string{web.Instances[0].ID}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.ctrl.Down(ctx, 0); err != nil {
+		t.Fatalf("down with a protected instance: %v", err)
+	}
+	if names := h.fake.Names(); len(names) != 0 {
+		t.Fatalf("domains left: %v", names)
+	}
+}
+
 func TestDownStopsDependentsBeforeTheirDependencies(t *testing.T) {
 	h := start(t, serviceYAML("catalog", 1, "c"), serviceYAML("web", 2, "w", "catalog"))
 	st := h.ctrl.Status()

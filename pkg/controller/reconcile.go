@@ -54,8 +54,14 @@ func (c *Controller) reconcile(ctx context.Context) {
 			continue
 		}
 		g := &s.spec.Group
+		// Protection guards against scale-in, not a down: a deleted
+		// group's protected instances go too, as with ForceDelete.
+		protected := s.protected
+		if c.down {
+			protected = nil
+		}
 		p := planService(view{desired: desired, digest: s.template(), members: ms, now: now, grace: c.grace(),
-			policies: g.TerminationPolicies, protected: s.protected, poolSize: c.poolSize(s, desired), poolState: s.poolState(),
+			policies: g.TerminationPolicies, protected: protected, poolSize: c.poolSize(s, desired), poolState: s.poolState(),
 			reuse: g.WarmPool != nil && g.WarmPool.ReuseOnScaleIn})
 		for _, m := range p.enter {
 			c.enter(ctx, s, m)

@@ -5,7 +5,9 @@ import (
 
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
+	"github.com/vmfleet/vmfleet/pkg/awsapi/autoscalingapi"
 	"github.com/vmfleet/vmfleet/pkg/awsapi/ec2api"
+	"github.com/vmfleet/vmfleet/pkg/awsapi/elbv2api"
 	"github.com/vmfleet/vmfleet/pkg/awsapi/stsapi"
 	"github.com/vmfleet/vmfleet/pkg/awsauth"
 	"github.com/vmfleet/vmfleet/pkg/store"
@@ -16,12 +18,20 @@ import (
 func (d *Daemon) AWSHandler() http.Handler {
 	a := d.cfg.AWS
 	auth := &awsauth.Verifier{Credentials: d.cfg.AWSKey, AnyCredentials: a.Credentials == awsapi.CredentialsAny, Region: a.Region}
-	return awsapi.New(auth, d.log.With("api", "aws"), awsServices(d.images, d.state.db, a)...)
+	return awsapi.New(auth, d.log.With("api", "aws"), awsServices(d.images, d.state.db, d, a)...)
 }
 
 // awsServices are the services the endpoint answers, over the home's
 // images and store.
-func awsServices(images ec2api.Images, db *store.Store, a api.AWSEndpoint) []*awsapi.Service {
+func awsServices(images ec2api.Images, db *store.Store, rt runtime, a api.AWSEndpoint) []*awsapi.Service {
 	ec2 := &ec2api.EC2{Images: images, Store: db, Account: a.Account, Region: a.Region}
-	return []*awsapi.Service{stsapi.Service(a.Account), ec2.Service()}
+	elb := &elbv2api.ELBv2{Store: db, Runtime: rt, Account: a.Account, Region: a.Region}
+	asg := &autoscalingapi.AutoScaling{Store: db, Runtime: rt, TargetGroups: elb, Account: a.Account, Region: a.Region}
+	return []*awsapi.Service{stsapi.Service(a.Account), ec2.Service(), asg.Service(), elb.Service()}
+}
+
+// runtime is what the AWS services ask of the daemon.
+type runtime interface {
+	autoscalingapi.Runtime
+	elbv2api.Runtime
 }

@@ -19,7 +19,7 @@ var awsServiceNames = map[string]string{
 // rewrites it.
 func TestTheREADMEListsTheAWSOperationsServed(t *testing.T) {
 	const begin, end = "<!-- aws-operations: made by pkg/daemon's TestTheREADMEListsTheAWSOperationsServed -->\n", "<!-- /aws-operations -->\n"
-	table := awsapi.OperationsTable(awsServiceNames, awsServices(nil, nil, api.AWSEndpoint{})...)
+	table := awsapi.OperationsTable(awsServiceNames, awsServices(nil, nil, nil, api.AWSEndpoint{})...)
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)

@@ -121,7 +121,7 @@ func rowOf(i *instance.Instance) api.InstanceRow {
 	return api.InstanceRow{ID: i.ID, Domain: i.Domain, Service: i.Service, Fleet: i.Fleet, Image: i.Image,
 		ImageDigest: i.ImageDigest, State: string(i.State), Address: i.Address, HostPort: i.HostPort,
 		GuestPort: i.GuestPort, Console: i.Console, Dir: i.Dir, Created: i.Created, Health: "-",
-		EgressHostPorts: i.Reach.HostPorts, Internet: i.Reach.Internet, Snapshot: i.Snapshot}
+		EgressHostPorts: i.Reach.HostPorts, Internet: i.Reach.Internet, Snapshot: i.Snapshot, LaunchTemplate: i.Template}
 }
 
 // sortedInstances orders instances as a fleet reads: by fleet, then

@@ -14,7 +14,15 @@ import (
 // the fleet. Services the stored fleet had and st has not lose their
 // resources. st is left holding what the store assigned: version numbers
 // and the fleet's generation.
+//
+// A stack from the AWS API (Fleet.FromAPI) owns only its group: its
+// launch template, target group and load balancer are resources of their
+// own, which Save leaves as they are but for the address the listener is
+// bound to.
 func Save(tx *store.Tx, st *Stack) error {
+	if st.Fleet.FromAPI() {
+		return saveGroups(tx, st)
+	}
 	if err := deleteGone(tx, st); err != nil {
 		return err
 	}
@@ -42,6 +50,26 @@ func Save(tx *store.Tx, st *Stack) error {
 			if err := tx.PutImage(&store.Image{Name: name, Digest: dg}); err != nil {
 				return err
 			}
+		}
+	}
+	return tx.PutFleet(&st.Fleet)
+}
+
+func saveGroups(tx *store.Tx, st *Stack) error {
+	for i := range st.Services {
+		s := &st.Services[i]
+		if s.Group.LoadBalancer != "" {
+			lb, err := tx.GetLoadBalancer(s.Group.LoadBalancer)
+			if err != nil {
+				return err
+			}
+			lb.Listener.Bound = s.LoadBalancer.Listener.Bound
+			if err := tx.PutLoadBalancer(&lb); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutGroup(&s.Group); err != nil {
+			return err
 		}
 	}
 	return tx.PutFleet(&st.Fleet)
@@ -97,11 +125,23 @@ func Delete(tx *store.Tx, name string) error {
 		return err
 	}
 	for _, g := range f.Groups {
-		if err := deleteService(tx, g); err != nil {
+		if err := deleteOwned(tx, &f, g); err != nil {
 			return err
 		}
 	}
 	return tx.DeleteFleet(name)
+}
+
+// deleteOwned removes what a fleet owns of its group g: all its
+// resources, or an API group's group alone.
+func deleteOwned(tx *store.Tx, f *store.Fleet, g string) error {
+	if f.FromAPI() {
+		if err := tx.DeleteGroup(g); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	return deleteService(tx, g)
 }
 
 // Discard removes whatever of st is stored, by its services' names: what
@@ -109,7 +149,7 @@ func Delete(tx *store.Tx, name string) error {
 // balancers refused an address) leaves behind.
 func Discard(tx *store.Tx, st *Stack) error {
 	for _, s := range st.Services {
-		if err := deleteService(tx, s.Group.Name); err != nil {
+		if err := deleteOwned(tx, &st.Fleet, s.Group.Name); err != nil {
 			return err
 		}
 	}
@@ -144,13 +184,19 @@ func Load(tx *store.Tx, name string) (Stack, error) {
 		if err != nil {
 			return st, fmt.Errorf("fleet %s: %w", f.Name, err)
 		}
-		tg, err := tx.GetTargetGroup(g.TargetGroup)
-		if err != nil {
-			return st, fmt.Errorf("fleet %s: %w", f.Name, err)
+		// An API group may have no target group, or one no listener
+		// forwards to yet.
+		var tg store.TargetGroup
+		var lb store.LoadBalancer
+		if g.TargetGroup != "" {
+			if tg, err = tx.GetTargetGroup(g.TargetGroup); err != nil {
+				return st, fmt.Errorf("fleet %s: %w", f.Name, err)
+			}
 		}
-		lb, err := tx.GetLoadBalancer(g.LoadBalancer)
-		if err != nil {
-			return st, fmt.Errorf("fleet %s: %w", f.Name, err)
+		if g.LoadBalancer != "" {
+			if lb, err = tx.GetLoadBalancer(g.LoadBalancer); err != nil {
+				return st, fmt.Errorf("fleet %s: %w", f.Name, err)
+			}
 		}
 		st.Services = append(st.Services, Service{Name: g.Service, LaunchTemplate: lt, Group: g, TargetGroup: tg, LoadBalancer: lb})
 	}

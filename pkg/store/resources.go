@@ -114,8 +114,16 @@ type Egress struct {
 // TargetGroup is a load balancer's set of targets (an ELB target group):
 // how it checks the instances behind it and lets them go.
 type TargetGroup struct {
-	Name        string       `json:"name"`
-	HealthCheck health.Check `json:"health_check"`
+	Name string `json:"name"`
+	// Port and Protocol are where the targets listen, as
+	// CreateTargetGroup gives them; 0 and "" for a fleet's, whose port
+	// is its services'.
+	Port     int    `json:"port,omitempty"`
+	Protocol string `json:"protocol,omitempty"`
+	// Tags are the target group's (ELBv2 AddTags).
+	Tags        map[string]string `json:"tags,omitempty"`
+	Created     time.Time         `json:"created,omitempty"`
+	HealthCheck health.Check      `json:"health_check"`
 	// DeregistrationDelay is how long a target leaving the group keeps
 	// serving the connections it has.
 	DeregistrationDelay time.Duration `json:"deregistration_delay"`
@@ -126,15 +134,25 @@ type TargetGroup struct {
 // LoadBalancer is a service's load balancer (an ALB) with its one
 // listener: where clients reach the service.
 type LoadBalancer struct {
-	Name     string   `json:"name"`
+	Name string `json:"name"`
+	// Address is the load balancer's own loopback address (its DNSName),
+	// where its listeners bind, for one made through the ELBv2 API; a
+	// fleet's listens where its file says.
+	Address string            `json:"address,omitempty"`
+	Tags    map[string]string `json:"tags,omitempty"`
+	Created time.Time         `json:"created,omitempty"`
+	// Listener is its one listener; Listen is empty for none yet.
 	Listener Listener `json:"listener"`
 }
 
 // Listener is a load balancer's listener: its address, and the target
 // group it forwards to (its default action).
 type Listener struct {
-	// Listen is the address as configured, e.g. "127.0.0.1:0".
+	// Listen is the address as configured, e.g. "127.0.0.1:0"; empty for
+	// a load balancer without a listener.
 	Listen string `json:"listen"`
+	// Protocol is the listener's, HTTP unless CreateListener said TCP.
+	Protocol string `json:"protocol,omitempty"`
 	// Bound is the address actually bound. It is kept so that a restarted
 	// daemon listens on the same port its dependents were told.
 	Bound       string `json:"bound,omitempty"`
@@ -191,6 +209,11 @@ type Group struct {
 	Policies       []TargetTrackingPolicy `json:"policies,omitempty"`
 	// WarmPool is the group's warm pool (PutWarmPool); nil for none.
 	WarmPool *WarmPool `json:"warm_pool,omitempty"`
+	// Tags are the group's (CreateOrUpdateTags); those marked in
+	// PropagateAtLaunch are also its instances'.
+	Tags              map[string]string `json:"tags,omitempty"`
+	PropagateAtLaunch []string          `json:"propagate_at_launch,omitempty"`
+	Created           time.Time         `json:"created,omitempty"`
 }
 
 // WarmPool is an Auto Scaling group's warm pool: instances prepared ahead
@@ -207,9 +230,24 @@ type WarmPool struct {
 
 // TargetTrackingPolicy keeps one metric of a group near a target.
 type TargetTrackingPolicy struct {
+	// Name is the policy's (PutScalingPolicy's PolicyName); a fleet
+	// file's policies are named after their metric.
+	Name   string  `json:"name,omitempty"`
 	Metric string  `json:"metric"`
 	Target float64 `json:"target"`
 }
+
+// PolicyName is the policy's name as AWS lists it.
+func (p TargetTrackingPolicy) PolicyName() string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return p.Metric + "-target-tracking"
+}
+
+// FromAPI tells whether the fleet is an Auto Scaling group made through
+// the AWS API rather than a fleet file.
+func (f *Fleet) FromAPI() bool { return f.File == "" }
 
 // StatusDeleteInProgress is an Auto Scaling group's Status while
 // DeleteAutoScalingGroup runs; a fleet being taken down has it.
@@ -218,7 +256,10 @@ const StatusDeleteInProgress = "Delete in progress"
 // Fleet is one fleet file brought up: the groups of its services.
 type Fleet struct {
 	Name string `json:"name"`
-	// File is the absolute path of the fleet file.
+	// File is the absolute path of the fleet file; empty for an Auto
+	// Scaling group made through the AWS API, a fleet of that one group
+	// whose launch template, target group and load balancer are its
+	// own resources (see FromAPI).
 	File   string   `json:"file"`
 	Groups []string `json:"groups,omitempty"`
 	// BootCPUs bounds the CPU caps of the fleet's instances booting at

@@ -1,0 +1,78 @@
+// Package autoscalingapi answers Auto Scaling: groups that launch real
+// instances from launch templates behind target groups, over the same
+// resources a fleet file's services are.
+package autoscalingapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+
+	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/awsapi"
+	"github.com/vmfleet/vmfleet/pkg/awswire/autoscaling"
+	"github.com/vmfleet/vmfleet/pkg/store"
+)
+
+// Runtime is what Auto Scaling asks of the running fleets.
+type Runtime interface {
+	// CreateGroup stores and starts a group; UpdateGroup hands a changed
+	// one to its controller; DeleteGroup takes one down.
+	CreateGroup(ctx context.Context, g store.Group) error
+	UpdateGroup(ctx context.Context, g store.Group) error
+	DeleteGroup(ctx context.Context, name string) error
+	// SetDesiredCapacity stores a group's desired count and acts on it.
+	SetDesiredCapacity(ctx context.Context, group string, n int) error
+	// Protect sets an instance's scale-in protection.
+	Protect(ctx context.Context, instance string, on bool) error
+	Instances(ctx context.Context) ([]api.InstanceRow, error)
+}
+
+// TargetGroups maps target group ARNs to names and back (ELBv2's).
+type TargetGroups interface {
+	TargetGroupName(arn string) (string, error)
+	TargetGroupARN(name string) string
+}
+
+// AutoScaling is the Auto Scaling service of one home.
+type AutoScaling struct {
+	Store        *store.Store
+	Runtime      Runtime
+	TargetGroups TargetGroups
+	Account      string
+	Region       string
+}
+
+// Service is the endpoint's Auto Scaling.
+func (a *AutoScaling) Service() *awsapi.Service {
+	return &awsapi.Service{
+		SigningName: autoscaling.SigningName, Version: autoscaling.APIVersion, Protocol: awsapi.Query,
+		Operations: autoscaling.Operations(), EncodeError: autoscaling.EncodeError,
+		Handlers: map[string]awsapi.Handler{
+			"CreateAutoScalingGroup":       awsapi.Op(a.createGroup),
+			"UpdateAutoScalingGroup":       awsapi.Op(a.updateGroup),
+			"DescribeAutoScalingGroups":    awsapi.Op(a.describeGroups),
+			"DeleteAutoScalingGroup":       awsapi.Op(a.deleteGroup),
+			"SetDesiredCapacity":           awsapi.Op(a.setDesiredCapacity),
+			"DescribeAutoScalingInstances": awsapi.Op(a.describeInstances),
+			"PutScalingPolicy":             awsapi.Op(a.putScalingPolicy),
+			"DescribePolicies":             awsapi.Op(a.describePolicies),
+			"DeletePolicy":                 awsapi.Op(a.deletePolicy),
+			"SetInstanceProtection":        awsapi.Op(a.setInstanceProtection),
+		},
+	}
+}
+
+// groupARN is a group's ARN, its id derived from its name so that a
+// fleet's groups have one too, the same after a restart.
+func (a *AutoScaling) groupARN(name string) string {
+	sum := sha256.Sum256([]byte("autoScalingGroup/" + name))
+	id := fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
+	return fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:%s:autoScalingGroupName/%s", a.Region, a.Account, id, name)
+}
+
+func (a *AutoScaling) fault(code, format string, args ...any) error {
+	return awsapi.Modeled(autoscaling.ModeledError, code, format, args...)
+}
+
+func ptr[T any](v T) *T { return &v }
