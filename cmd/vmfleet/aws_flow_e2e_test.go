@@ -36,6 +36,8 @@ func TestTheAWSCLIFlowRunsAGroupOfRealVMsBehindALoadBalancer(t *testing.T) {
 	needLibvirt(t)
 	v1, v2 := awsCLIs(t)
 	e := newTestEnv(t)
+	began := time.Now()
+	step := func(what string) { t.Logf("%5.1fs %s", time.Since(began).Seconds(), what) }
 	ami := amiPattern.FindString(e.must("bake", "--name", "web", "--binary", bin("hello"), "--port", "8080", "--", "/app/hello", "-listen", ":8080"))
 	env := e.awsEnv()
 
@@ -53,6 +55,7 @@ services:
     health: {path: /healthz, interval: 5s, timeout: 2s, healthy_threshold: 2}
 `, bin("hello"))), 0o644)
 	e.must("up", "-f", fleet, "-d", "--wait-timeout", "3m")
+	step("the fleet file's group is up")
 	var fleetGroups struct {
 		AutoScalingGroups []struct {
 			AutoScalingGroupName string
@@ -75,7 +78,7 @@ services:
 	}
 
 	e.mustAWS(v1, env, nil, "ec2", "create-launch-template", "--launch-template-name", "web",
-		"--launch-template-data", `{"ImageId":"`+ami+`","InstanceType":"c5.large"}`)
+		"--launch-template-data", `{"ImageId":"`+ami+`","InstanceType":"t3.micro"}`)
 	var tg struct {
 		TargetGroups []struct{ TargetGroupArn string }
 	}
@@ -84,7 +87,7 @@ services:
 		"--healthy-threshold-count", "2")
 	tgARN := tg.TargetGroups[0].TargetGroupArn
 	e.mustAWS(v1, env, nil, "elbv2", "modify-target-group-attributes", "--target-group-arn", tgARN,
-		"--attributes", "Key=deregistration_delay.timeout_seconds,Value=5")
+		"--attributes", "Key=deregistration_delay.timeout_seconds,Value=20")
 	var lb struct {
 		LoadBalancers []struct{ LoadBalancerArn, DNSName string }
 	}
@@ -95,6 +98,7 @@ services:
 		"--launch-template", "LaunchTemplateName=web", "--min-size", "1", "--max-size", "4", "--desired-capacity", "2",
 		"--target-group-arns", tgARN, "--health-check-type", "ELB", "--health-check-grace-period", "60")
 	e.mustAWS(v1, env, nil, "elbv2", "wait", "target-in-service", "--target-group-arn", tgARN)
+	step("the group of 2 is in service")
 
 	var dns struct{ LoadBalancers []struct{ DNSName string } }
 	e.mustAWS(v2, env, &dns, "elbv2", "describe-load-balancers", "--names", "web-lb")
@@ -112,6 +116,7 @@ services:
 	}
 
 	e.mustAWS(v2, env, nil, "autoscaling", "set-desired-capacity", "--auto-scaling-group-name", "web", "--desired-capacity", "3")
+	step("desired 3 asked")
 	e.waitFor("3 targets in service", 3*time.Minute, func() bool {
 		var h struct {
 			TargetHealthDescriptions []struct{ TargetHealth struct{ State string } }
@@ -126,12 +131,66 @@ services:
 		return healthy == 3
 	})
 
+	// A target tracking policy, then a new launch template version rolled
+	// out by an instance refresh at 50 % min healthy while requests keep
+	// coming through the load balancer, none failing.
+	e.mustAWS(v1, env, nil, "autoscaling", "put-scaling-policy", "--auto-scaling-group-name", "web", "--policy-name", "cpu50",
+		"--policy-type", "TargetTrackingScaling", "--target-tracking-configuration",
+		`{"PredefinedMetricSpecification":{"PredefinedMetricType":"ASGAverageCPUUtilization"},"TargetValue":50}`)
+	var pols struct{ ScalingPolicies []struct{ PolicyName string } }
+	e.mustAWS(v2, env, &pols, "autoscaling", "describe-policies", "--auto-scaling-group-name", "web")
+	if len(pols.ScalingPolicies) != 1 || pols.ScalingPolicies[0].PolicyName != "cpu50" {
+		t.Fatalf("policies: %+v", pols)
+	}
+	// Off again before the refresh: the load below would scale the group
+	// out, and this test times the refresh, not target tracking.
+	e.mustAWS(v1, env, nil, "autoscaling", "delete-policy", "--auto-scaling-group-name", "web", "--policy-name", "cpu50")
+	e.mustAWS(v2, env, nil, "ec2", "create-launch-template-version", "--launch-template-name", "web", "--source-version", "1",
+		"--launch-template-data", `{"InstanceType":"t3.small"}`)
+	load := e.loadThrough("http://" + dns.LoadBalancers[0].DNSName + ":80/")
+	step("the refresh begins")
+	var refresh struct{ InstanceRefreshId string }
+	e.mustAWS(v1, env, &refresh, "autoscaling", "start-instance-refresh", "--auto-scaling-group-name", "web",
+		"--desired-configuration", `{"LaunchTemplate":{"LaunchTemplateName":"web","Version":"$Latest"}}`,
+		"--preferences", `{"MinHealthyPercentage":50}`)
+	e.waitFor("the instance refresh to succeed", 5*time.Minute, func() bool {
+		var r struct {
+			InstanceRefreshes []struct{ InstanceRefreshId, Status string }
+		}
+		e.mustAWS(v2, env, &r, "autoscaling", "describe-instance-refreshes", "--auto-scaling-group-name", "web")
+		return len(r.InstanceRefreshes) == 1 && r.InstanceRefreshes[0].InstanceRefreshId == refresh.InstanceRefreshId &&
+			r.InstanceRefreshes[0].Status == "Successful"
+	})
+	step("the refresh succeeded")
+	if sent, failed := load(); sent == 0 || failed != 0 {
+		t.Errorf("%d of %d requests through the load balancer failed during the instance refresh", failed, sent)
+	}
+	var refreshed struct {
+		AutoScalingGroups []struct {
+			Instances []struct {
+				InstanceId, LifecycleState string
+				LaunchTemplate             struct{ Version string }
+			}
+		}
+	}
+	e.mustAWS(v1, env, &refreshed, "autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", "web")
+	for _, i := range refreshed.AutoScalingGroups[0].Instances {
+		if i.LaunchTemplate.Version != "2" || i.LifecycleState != "InService" {
+			t.Errorf("after the refresh %s is on version %s, %s", i.InstanceId, i.LaunchTemplate.Version, i.LifecycleState)
+		}
+	}
+	if n := len(refreshed.AutoScalingGroups[0].Instances); n != 3 {
+		t.Errorf("%d instances after the refresh, want 3", n)
+	}
+
 	// A group the CLI made, without instances, goes with vmfleet down.
+	step("the refresh is checked")
 	e.mustAWS(v1, env, nil, "autoscaling", "create-auto-scaling-group", "--auto-scaling-group-name", "idle",
 		"--launch-template", "LaunchTemplateName=web,Version=$Latest", "--min-size", "0", "--max-size", "1")
 	e.must("down", "--fleet", "idle")
 
 	e.mustAWS(v1, env, nil, "autoscaling", "delete-auto-scaling-group", "--auto-scaling-group-name", "web", "--force-delete")
+	step("the group is deleted")
 	e.mustAWS(v2, env, nil, "elbv2", "delete-load-balancer", "--load-balancer-arn", lb.LoadBalancers[0].LoadBalancerArn)
 	e.mustAWS(v1, env, nil, "elbv2", "delete-target-group", "--target-group-arn", tgARN)
 	e.mustAWS(v2, env, nil, "ec2", "delete-launch-template", "--launch-template-name", "web")
@@ -152,7 +211,42 @@ services:
 		t.Fatalf("vmfleet ls after everything went: %s", ls)
 	}
 	e.assertNothingLeft()
+	step("nothing is left")
 	if _, err := http.Get("http://" + dns.LoadBalancers[0].DNSName + ":80/"); err == nil {
 		t.Fatal("the load balancer still answers after its deletion")
+	}
+}
+
+// loadThrough sends requests to url from now on, one every 100 ms, until
+// the returned func is called (at most 10 minutes), and then reports how
+// many it sent and how many failed.
+func (e *testEnv) loadThrough(url string) func() (sent, failed int) {
+	stop, done := make(chan struct{}), make(chan [2]int, 1)
+	go func() {
+		client := &http.Client{Timeout: 10 * time.Second}
+		var n, bad int
+		for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); {
+			select {
+			case <-stop:
+				done <- [2]int{n, bad}
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			n++
+			resp, err := client.Get(url)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				bad++
+			}
+			if resp != nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+		done <- [2]int{n, bad}
+	}()
+	return func() (int, int) {
+		close(stop)
+		r := <-done
+		return r[0], r[1]
 	}
 }

@@ -107,6 +107,16 @@ type view struct {
 	poolSize  int
 	poolState string
 	reuse     bool
+	// refresh bounds an instance refresh in progress; nil for none.
+	refresh *refreshBounds
+}
+
+// refreshBounds are an instance refresh's: the healthy percentages of
+// the desired capacity to stay within, and (without SkipMatching) when
+// it began: instances launched before are replaced even if current.
+type refreshBounds struct {
+	minHealthy, maxHealthy int
+	since                  time.Time
 }
 
 // plan is what the controller does next for one service.
@@ -144,7 +154,7 @@ func planService(v view) plan {
 			p.replace = append(p.replace, m)
 			continue
 		}
-		if m.digest != v.digest && m.phase != launching {
+		if m.phase != launching && (m.digest != v.digest || v.refresh != nil && m.launched.Before(v.refresh.since)) {
 			outdated = append(outdated, m)
 			continue
 		}
@@ -154,6 +164,24 @@ func planService(v view) plan {
 		}
 	}
 	pool, p.poolDrop = splitPool(pool, v)
+	if v.refresh != nil && len(outdated) > 0 {
+		pool = refreshService(&p, v, current, outdated, serving, pool)
+	} else {
+		pool = p.keepDesired(v, current, outdated, serving, pool)
+	}
+	switch n := len(pool); {
+	case n < v.poolSize:
+		p.poolLaunch = v.poolSize - n
+	case n > v.poolSize:
+		p.poolDrop = append(p.poolDrop, trimPool(pool, p.toPool, n-v.poolSize)...)
+	}
+	return p
+}
+
+// keepDesired is the plan outside an instance refresh: launch up to the
+// desired count, scale in beyond it, and roll outdated instances out
+// once as many current ones are in service (launch before terminate).
+func (p *plan) keepDesired(v view, current, outdated []*member, serving int, pool []*member) []*member {
 	switch {
 	case len(current) < v.desired:
 		p.enter, pool = takeWarm(pool, v.desired-len(current))
@@ -170,13 +198,45 @@ func planService(v view) plan {
 	if len(outdated) > 0 && (serving >= v.desired || v.desired == 0) {
 		p.retire = append(p.retire, outdated...)
 	}
-	switch n := len(pool); {
-	case n < v.poolSize:
-		p.poolLaunch = v.poolSize - n
-	case n > v.poolSize:
-		p.poolDrop = append(p.poolDrop, trimPool(pool, p.toPool, n-v.poolSize)...)
+	return pool
+}
+
+// refreshService is the plan of an instance refresh, as Auto Scaling runs
+// one: launch replacements while the instances running stay within
+// MaxHealthyPercentage of the desired capacity, and terminate outdated
+// instances while those in service stay at MinHealthyPercentage or more
+// (rounded up). Outdated instances not in service go first: they serve
+// no one.
+func refreshService(p *plan, v view, current, outdated []*member, serving int, pool []*member) []*member {
+	r := v.refresh
+	keep := (v.desired*r.minHealthy + 99) / 100
+	limit := max(v.desired, v.desired*r.maxHealthy/100)
+	if want := v.desired - len(current); want > 0 {
+		room := max(limit-len(current)-len(outdated), 0)
+		p.enter, pool = takeWarm(pool, min(want, room))
+		p.launch = min(want, room) - len(p.enter)
 	}
-	return p
+	healthy := serving
+	for _, m := range outdated {
+		if m.phase == inService {
+			healthy++
+		}
+	}
+	for _, m := range outdated {
+		if m.phase != inService {
+			p.retire = append(p.retire, m)
+		} else if healthy > keep {
+			p.retire = append(p.retire, m)
+			healthy--
+		}
+	}
+	// Bounds too tight for a small group (90 % of 3 keeps all 3 in
+	// service, 100 % runs no more): one instance at a time still goes,
+	// as Auto Scaling replaces at least one at a time.
+	if p.launch == 0 && len(p.enter) == 0 && len(p.retire) == 0 && len(current) == serving {
+		p.retire = append(p.retire, outdated[0])
+	}
+	return pool
 }
 
 // pickRetirees chooses up to n members to scale in: never one still

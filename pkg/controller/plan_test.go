@@ -129,3 +129,69 @@ func TestScaleInFollowsTheTerminationPoliciesAndSparesTheProtected(t *testing.T)
 		})
 	}
 }
+
+// An instance refresh at MinHealthyPercentage 50, MaxHealthyPercentage 100
+// (AWS's defaults) first terminates half of the group, then launches into
+// the room that leaves, never below half in service nor above the desired
+// count running.
+func TestARefreshAtFiftyToAHundredPercentTerminatesHalfThenLaunches(t *testing.T) {
+	r := &refreshBounds{minHealthy: 50, maxHealthy: 100}
+	old := func(key string) member { return member{key: key, digest: "v1", phase: inService, launched: t0} }
+	p := planService(view{desired: 4, digest: "v2", now: t0, refresh: r, members: ms(old("a"), old("b"), old("c"), old("d"))})
+	if p.launch != 0 || len(p.retire) != 2 {
+		t.Fatalf("first step: launch %d, retire %v; want 0 and two", p.launch, keys(p.retire))
+	}
+	p = planService(view{desired: 4, digest: "v2", now: t0, refresh: r, members: ms(old("c"), old("d"))})
+	if p.launch != 2 || len(p.retire) != 0 {
+		t.Fatalf("with two gone: launch %d, retire %v; want 2 and none", p.launch, keys(p.retire))
+	}
+	p = planService(view{desired: 4, digest: "v2", now: t0, refresh: r, members: ms(old("c"), old("d"),
+		member{digest: "v2", phase: inService}, member{digest: "v2", phase: inService})})
+	if p.launch != 0 || len(p.retire) != 2 {
+		t.Fatalf("with two new in service: launch %d, retire %v; want 0 and the other two", p.launch, keys(p.retire))
+	}
+}
+
+// At 100 to 200 percent the refresh launches the whole group first and
+// terminates an outdated instance for each new one in service.
+func TestARefreshAtAHundredToTwoHundredPercentLaunchesFirst(t *testing.T) {
+	r := &refreshBounds{minHealthy: 100, maxHealthy: 200}
+	old := func(key string) member { return member{key: key, digest: "v1", phase: inService, launched: t0} }
+	p := planService(view{desired: 2, digest: "v2", now: t0, refresh: r, members: ms(old("a"), old("b"))})
+	if p.launch != 2 || len(p.retire) != 0 {
+		t.Fatalf("launch %d, retire %v; want 2 and none", p.launch, keys(p.retire))
+	}
+	p = planService(view{desired: 2, digest: "v2", now: t0, refresh: r, members: ms(old("a"), old("b"),
+		member{digest: "v2", phase: inService}, member{digest: "v2", phase: booting, launched: t0})})
+	if p.launch != 0 || len(p.retire) != 1 {
+		t.Fatalf("one new in service: launch %d, retire %v; want 0 and one", p.launch, keys(p.retire))
+	}
+}
+
+// Without SkipMatching a refresh replaces instances already on the
+// launch template version too, those launched before it began.
+func TestARefreshWithoutSkipMatchingReplacesInstancesOnTheVersionAlready(t *testing.T) {
+	r := &refreshBounds{minHealthy: 50, maxHealthy: 100, since: t0}
+	p := planService(view{desired: 2, digest: "v2", now: t0, refresh: r, members: ms(
+		member{key: "before", digest: "v2", phase: inService, launched: t0.Add(-time.Minute)},
+		member{key: "after", digest: "v2", phase: inService, launched: t0.Add(time.Second)})})
+	if got := keys(p.retire); len(got) != 1 || got[0] != "before" {
+		t.Fatalf("retire %v, want [before]", got)
+	}
+}
+
+// AWS's default bounds, 90 to 100 %, leave no room in a group of 3: the
+// refresh still replaces one instance at a time, waiting for each.
+func TestARefreshWithNoRoomStillReplacesOneAtATime(t *testing.T) {
+	r := &refreshBounds{minHealthy: 90, maxHealthy: 100}
+	old := func(key string) member { return member{key: key, digest: "v1", phase: inService, launched: t0} }
+	p := planService(view{desired: 3, digest: "v2", now: t0, refresh: r, members: ms(old("a"), old("b"), old("c"))})
+	if p.launch != 0 || len(p.retire) != 1 {
+		t.Fatalf("launch %d, retire %v; want 0 and one", p.launch, keys(p.retire))
+	}
+	p = planService(view{desired: 3, digest: "v2", now: t0, refresh: r, members: ms(old("b"), old("c"),
+		member{digest: "v2", phase: booting, launched: t0})})
+	if p.launch != 0 || len(p.retire) != 0 {
+		t.Fatalf("while its replacement boots: launch %d, retire %v; want nothing", p.launch, keys(p.retire))
+	}
+}

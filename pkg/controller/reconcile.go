@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/pkg/instance"
 	"github.com/vmfleet/vmfleet/pkg/limits"
+	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
 // reconcile plans every service and starts what the plans say, launches
@@ -62,7 +63,7 @@ func (c *Controller) reconcile(ctx context.Context) {
 		}
 		p := planService(view{desired: desired, digest: s.template(), members: ms, now: now, grace: c.grace(),
 			policies: g.TerminationPolicies, protected: protected, poolSize: c.poolSize(s, desired), poolState: s.poolState(),
-			reuse: g.WarmPool != nil && g.WarmPool.ReuseOnScaleIn})
+			reuse: g.WarmPool != nil && g.WarmPool.ReuseOnScaleIn, refresh: refreshOf(g.Refresh)})
 		for _, m := range p.enter {
 			c.enter(ctx, s, m)
 		}
@@ -125,4 +126,17 @@ func (c *Controller) dependentsGone(name string) bool {
 		}
 	}
 	return true
+}
+
+// refreshOf is the bounds of a group's instance refresh in progress, or
+// nil.
+func refreshOf(r *store.InstanceRefresh) *refreshBounds {
+	if !r.Active() {
+		return nil
+	}
+	b := &refreshBounds{minHealthy: r.MinHealthy, maxHealthy: r.MaxHealthy}
+	if !r.SkipMatching {
+		b.since = r.Start
+	}
+	return b
 }

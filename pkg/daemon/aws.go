@@ -24,7 +24,7 @@ func (d *Daemon) AWSHandler() http.Handler {
 // awsServices are the services the endpoint answers, over the home's
 // images and store.
 func awsServices(images ec2api.Images, db *store.Store, rt runtime, a api.AWSEndpoint) []*awsapi.Service {
-	ec2 := &ec2api.EC2{Images: images, Store: db, Account: a.Account, Region: a.Region}
+	ec2 := &ec2api.EC2{Images: images, Store: db, Runtime: rt, Account: a.Account, Region: a.Region}
 	elb := &elbv2api.ELBv2{Store: db, Runtime: rt, Account: a.Account, Region: a.Region}
 	asg := &autoscalingapi.AutoScaling{Store: db, Runtime: rt, TargetGroups: elb, Account: a.Account, Region: a.Region}
 	return []*awsapi.Service{stsapi.Service(a.Account), ec2.Service(), asg.Service(), elb.Service()}
@@ -34,4 +34,5 @@ func awsServices(images ec2api.Images, db *store.Store, rt runtime, a api.AWSEnd
 type runtime interface {
 	autoscalingapi.Runtime
 	elbv2api.Runtime
+	ec2api.Runtime
 }

@@ -141,7 +141,9 @@ func TestAGroupMadeThroughTheAPIRunsBehindItsLoadBalancerAndGoesWithForceDelete(
 	_, err := c.asg.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("web"),
 		LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("web")},
 		MinSize:        aws.Int32(1), MaxSize: aws.Int32(4), DesiredCapacity: aws.Int32(2), TargetGroupARNs: []string{tgARN},
-		HealthCheckType: aws.String("ELB")})
+		HealthCheckType: aws.String("ELB"), Tags: []astypes.Tag{
+			{Key: aws.String("team"), Value: aws.String("shop"), PropagateAtLaunch: aws.Bool(true)},
+			{Key: aws.String("cost"), Value: aws.String("none"), PropagateAtLaunch: aws.Bool(false)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +182,53 @@ func TestAGroupMadeThroughTheAPIRunsBehindItsLoadBalancerAndGoesWithForceDelete(
 		}
 	}
 
+	acts, err := c.asg.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String("web")})
+	if err != nil || len(acts.Activities) != 3 {
+		t.Fatalf("activities %+v, %v", acts, err)
+	}
+	if newest := acts.Activities[0]; newest.StatusCode != astypes.ScalingActivityStatusCodeSuccessful ||
+		!strings.HasPrefix(aws.ToString(newest.Description), "Launching a new EC2 instance: i-") ||
+		!strings.Contains(aws.ToString(newest.Cause), "changed the desired capacity from 2 to 3") {
+		t.Errorf("the newest activity: %s / %s", aws.ToString(newest.Description), aws.ToString(newest.Cause))
+	}
+	if oldest := acts.Activities[2]; !strings.Contains(aws.ToString(oldest.Cause), "created an AutoScalingGroup changing the desired capacity from 0 to 2") {
+		t.Errorf("the oldest activity's cause: %s", aws.ToString(oldest.Cause))
+	}
+
+	// EC2 sees the group's instances, tagged as Auto Scaling tags them.
+	byGroup := []ec2types.Filter{{Name: aws.String("tag:aws:autoscaling:groupName"), Values: []string{"web"}},
+		{Name: aws.String("instance-state-name"), Values: []string{"running"}}}
+	insts, err := c.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: byGroup})
+	if err != nil || len(insts.Reservations) != 3 {
+		t.Fatalf("the group's instances: %+v, %v", insts, err)
+	}
+	first := insts.Reservations[0].Instances[0]
+	tags := map[string]string{}
+	for _, tg := range first.Tags {
+		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+	}
+	if tags["team"] != "shop" || tags["cost"] != "" || first.InstanceType != "t3.micro" || aws.ToString(first.ImageId) == "" {
+		t.Fatalf("an instance as EC2 sees it: %+v, tags %v", first, tags)
+	}
+	status, err := c.ec2.DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{InstanceIds: []string{aws.ToString(first.InstanceId)}})
+	if err != nil || len(status.InstanceStatuses) != 1 || status.InstanceStatuses[0].InstanceStatus.Status != ec2types.SummaryStatusOk {
+		t.Fatalf("status %+v, %v", status, err)
+	}
+	_, err = c.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{"i-0123456789ab"}})
+	wantAWSCode(t, err, "InvalidInstanceID.NotFound")
+	// A group's instance terminated through EC2 is replaced by its group.
+	if _, err := c.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{aws.ToString(first.InstanceId)}}); err != nil {
+		t.Fatal(err)
+	}
+	c.healthy(t, tgARN, 3)
+	groups, err = c.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"web"}})
+	if err != nil || slices.ContainsFunc(groups.AutoScalingGroups[0].Instances, func(i astypes.Instance) bool {
+		return aws.ToString(i.InstanceId) == aws.ToString(first.InstanceId)
+	}) {
+		t.Fatalf("the terminated instance is still in the group: %+v, %v", groups, err)
+	}
+	g = groups.AutoScalingGroups[0]
+
 	// Target tracking and scale-in protection act on the running group.
 	if _, err := c.asg.PutScalingPolicy(ctx, &autoscaling.PutScalingPolicyInput{AutoScalingGroupName: aws.String("web"), PolicyName: aws.String("cpu50"),
 		PolicyType: aws.String("TargetTrackingScaling"), TargetTrackingConfiguration: &astypes.TargetTrackingConfiguration{
@@ -206,6 +255,26 @@ func TestAGroupMadeThroughTheAPIRunsBehindItsLoadBalancerAndGoesWithForceDelete(
 		InstanceIds: []string{"i-000000000000"}, ProtectedFromScaleIn: aws.Bool(true)})
 	wantAWSCode(t, err, "ValidationError")
 	if _, err := c.asg.DeletePolicy(ctx, &autoscaling.DeletePolicyInput{AutoScalingGroupName: aws.String("web"), PolicyName: aws.String("cpu50")}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Tags: the group's, through Auto Scaling; the balancer's, through ELBv2.
+	if _, err := c.asg.CreateOrUpdateTags(ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: []astypes.Tag{{ResourceId: aws.String("web"),
+		ResourceType: aws.String("auto-scaling-group"), Key: aws.String("owner"), Value: aws.String("ops"), PropagateAtLaunch: aws.Bool(true)}}}); err != nil {
+		t.Fatal(err)
+	}
+	gtags, err := c.asg.DescribeTags(ctx, &autoscaling.DescribeTagsInput{Filters: []astypes.Filter{{Name: aws.String("key"), Values: []string{"owner"}}}})
+	if err != nil || len(gtags.Tags) != 1 || aws.ToString(gtags.Tags[0].Value) != "ops" || !aws.ToBool(gtags.Tags[0].PropagateAtLaunch) {
+		t.Fatalf("group tags %+v, %v", gtags, err)
+	}
+	if _, err := c.elb.AddTags(ctx, &elbv2.AddTagsInput{ResourceArns: []string{tgARN}, Tags: []elbtypes.Tag{{Key: aws.String("owner"), Value: aws.String("ops")}}}); err != nil {
+		t.Fatal(err)
+	}
+	etags, err := c.elb.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{tgARN}})
+	if err != nil || len(etags.TagDescriptions) != 1 || len(etags.TagDescriptions[0].Tags) != 1 {
+		t.Fatalf("target group tags %+v, %v", etags, err)
+	}
+	if _, err := c.elb.RemoveTags(ctx, &elbv2.RemoveTagsInput{ResourceArns: []string{tgARN}, TagKeys: []string{"owner"}}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -111,15 +111,30 @@ func (d *Daemon) reload(ctx context.Context, run *fleetRun, st *stack.Stack, ima
 // resume starts a stored fleet after a daemon restart, with the images it
 // was applied with (the fleet file is not read again).
 func (d *Daemon) resume(st *stack.Stack) error {
+	images, err := d.imagesOf(st)
+	if err != nil {
+		return err
+	}
+	if err := d.start(st, images); err != nil {
+		return err
+	}
+	for _, s := range st.Services {
+		d.watchRefresh(s.Group)
+	}
+	return nil
+}
+
+// imagesOf is the images st's services run, from the image store.
+func (d *Daemon) imagesOf(st *stack.Stack) (map[string]*image.Manifest, error) {
 	images := map[string]*image.Manifest{}
 	for svc, digest := range st.Digests() {
 		m, err := d.images.Get(digest)
 		if err != nil {
-			return fmt.Errorf("service %s: image %s: %w", svc, digest[:min(12, len(digest))], err)
+			return nil, fmt.Errorf("service %s: image %s: %w", svc, digest[:min(12, len(digest))], err)
 		}
 		images[svc] = m
 	}
-	return d.start(st, images)
+	return images, nil
 }
 
 // Scale sets desired counts of a fleet's services, all or nothing, as

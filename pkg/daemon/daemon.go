@@ -99,9 +99,11 @@ type Daemon struct {
 	// then ls and ps would show a home with fleets as empty.
 	loaded chan struct{}
 
-	mu     sync.Mutex // guards fleets; never held across I/O
+	mu     sync.Mutex // guards fleets and refreshes; never held across I/O
 	fleets map[string]*fleetRun
-	ctx    context.Context // the daemon's lifetime, for controllers
+	// refreshes are the instance refreshes being watched, by id.
+	refreshes map[string]bool
+	ctx       context.Context // the daemon's lifetime, for controllers
 }
 
 // New connects to libvirt and opens the home's stores. Run starts the

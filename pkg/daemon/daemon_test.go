@@ -54,14 +54,14 @@ func guest(spec hypervisor.DomainSpec, fwcfg map[string][]byte, hostPort, _ int)
 // testDaemon is a daemon of one home on one fake libvirt, which a second
 // daemon of the same home can take over (restart).
 type testDaemon struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	fake *hypervisortest.Fake
 	d    *Daemon
 	stop func()
 }
 
-func newTestDaemon(t *testing.T) *testDaemon {
+func newTestDaemon(t testing.TB) *testDaemon {
 	t.Helper()
 	dir := t.TempDir()
 	// A home QEMU's user could enter, as home.Prepare requires.

@@ -65,6 +65,17 @@ func (h *hub) subscribe() (past []api.Event, ch chan api.Event, cancel func()) {
 	}
 }
 
+// history is the events kept, oldest first.
+func (h *hub) history() []api.Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]api.Event(nil), h.past...)
+}
+
+// Activities are the events the daemon keeps (its activity history),
+// oldest first: what DescribeScalingActivities reads.
+func (d *Daemon) Activities() []api.Event { return d.events.history() }
+
 // EventFilter picks the events of one fleet and service.
 type EventFilter struct{ Fleet, Service string }
 

@@ -31,6 +31,8 @@ func (d *Daemon) CreateGroup(ctx context.Context, g store.Group) error {
 	}
 	defer end()
 	g.Fleet, g.Service = g.Name, g.Name
+	// The cause of the first launches, in the activity history.
+	d.emit(api.Event{Fleet: g.Name, Service: g.Name, Kind: "created", Message: fmt.Sprintf("desired 0 -> %d", g.Desired)})
 	st, images, err := d.groupStack(ctx, g)
 	if err == nil {
 		err = d.start(&st, images)
@@ -75,7 +77,11 @@ func (d *Daemon) UpdateGroup(ctx context.Context, g store.Group) error {
 	if svc := cur.Service(g.Service); svc != nil {
 		st.Services[0].LoadBalancer.Listener.Bound = svc.LoadBalancer.Listener.Bound
 	}
-	return d.reload(opCtx, run, &st, images)
+	if err := d.reload(opCtx, run, &st, images); err != nil {
+		return err
+	}
+	d.watchRefresh(g)
+	return nil
 }
 
 // RebindGroups reloads the API groups attached to the target group tg:

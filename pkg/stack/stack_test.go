@@ -68,9 +68,14 @@ func isIdentity(resource, path string) bool {
 func clone(s Stack) Stack {
 	s.Services = slices.Clone(s.Services)
 	for i := range s.Services {
-		if wp := s.Services[i].Group.WarmPool; wp != nil {
+		g := &s.Services[i].Group
+		if wp := g.WarmPool; wp != nil {
 			cp := *wp
-			s.Services[i].Group.WarmPool = &cp
+			g.WarmPool = &cp
+		}
+		if r := g.Refresh; r != nil {
+			cp := *r
+			g.Refresh = &cp
 		}
 	}
 	return s

@@ -19,6 +19,19 @@ func (tx *Tx) GetLaunchTemplate(name string) (LaunchTemplate, error) {
 	return templates().get(tx, name)
 }
 
+// PutLaunchTemplate stores lt's own fields (its tags), which must name a
+// launch template that exists: versions are made by the Create calls.
+func (tx *Tx) PutLaunchTemplate(lt *LaunchTemplate) error {
+	cur, err := templates().get(tx, lt.Name)
+	if err != nil {
+		return err
+	}
+	if lt.DefaultVersion != cur.DefaultVersion || lt.LatestVersion != cur.LatestVersion {
+		return fmt.Errorf("put launch template %q: its versions changed meanwhile", lt.Name)
+	}
+	return templates().put(tx, *lt)
+}
+
 // ListLaunchTemplates returns every launch template, sorted by name.
 func (tx *Tx) ListLaunchTemplates() ([]LaunchTemplate, error) { return templates().list(tx) }
 

@@ -214,6 +214,47 @@ type Group struct {
 	Tags              map[string]string `json:"tags,omitempty"`
 	PropagateAtLaunch []string          `json:"propagate_at_launch,omitempty"`
 	Created           time.Time         `json:"created,omitempty"`
+	// Refresh is the group's latest instance refresh; nil for none.
+	Refresh *InstanceRefresh `json:"refresh,omitempty"`
+}
+
+// Instance refresh statuses, as Auto Scaling names them.
+const (
+	RefreshInProgress         = "InProgress"
+	RefreshSuccessful         = "Successful"
+	RefreshCancelled          = "Cancelled"
+	RefreshRollbackInProgress = "RollbackInProgress"
+	RefreshRollbackSuccessful = "RollbackSuccessful"
+)
+
+// InstanceRefresh replaces a group's instances with ones of its launch
+// template version To, keeping MinHealthy percent of the desired
+// capacity in service and at most MaxHealthy percent running.
+type InstanceRefresh struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	// From and To are the launch template versions replaced and
+	// replacing; a rollback goes back to From.
+	From int `json:"from"`
+	To   int `json:"to"`
+	// MinHealthy and MaxHealthy are percentages of the desired capacity.
+	MinHealthy int `json:"min_healthy"`
+	MaxHealthy int `json:"max_healthy"`
+	// SkipMatching leaves instances already on To; without it every
+	// instance launched before Start is replaced.
+	SkipMatching bool          `json:"skip_matching,omitempty"`
+	Warmup       time.Duration `json:"warmup,omitempty"`
+	// ToUpdate is how many instances needed replacing at the start;
+	// Percentage is how far it is.
+	ToUpdate   int       `json:"to_update"`
+	Percentage int       `json:"percentage"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end,omitempty"`
+}
+
+// Active tells whether the refresh is still replacing instances.
+func (r *InstanceRefresh) Active() bool {
+	return r != nil && (r.Status == RefreshInProgress || r.Status == RefreshRollbackInProgress)
 }
 
 // WarmPool is an Auto Scaling group's warm pool: instances prepared ahead

@@ -26,6 +26,8 @@ type Runtime interface {
 	// Protect sets an instance's scale-in protection.
 	Protect(ctx context.Context, instance string, on bool) error
 	Instances(ctx context.Context) ([]api.InstanceRow, error)
+	// Activities are the events of the activity history, oldest first.
+	Activities() []api.Event
 }
 
 // TargetGroups maps target group ARNs to names and back (ELBv2's).
@@ -55,6 +57,14 @@ func (a *AutoScaling) Service() *awsapi.Service {
 			"DeleteAutoScalingGroup":       awsapi.Op(a.deleteGroup),
 			"SetDesiredCapacity":           awsapi.Op(a.setDesiredCapacity),
 			"DescribeAutoScalingInstances": awsapi.Op(a.describeInstances),
+			"StartInstanceRefresh":         awsapi.Op(a.startRefresh),
+			"DescribeInstanceRefreshes":    awsapi.Op(a.describeRefreshes),
+			"CancelInstanceRefresh":        awsapi.Op(a.cancelRefresh),
+			"RollbackInstanceRefresh":      awsapi.Op(a.rollbackRefresh),
+			"CreateOrUpdateTags":           awsapi.Op(a.createOrUpdateTags),
+			"DeleteTags":                   awsapi.Op(a.deleteTags),
+			"DescribeTags":                 awsapi.Op(a.describeTags),
+			"DescribeScalingActivities":    awsapi.Op(a.describeActivities),
 			"PutScalingPolicy":             awsapi.Op(a.putScalingPolicy),
 			"DescribePolicies":             awsapi.Op(a.describePolicies),
 			"DeletePolicy":                 awsapi.Op(a.deletePolicy),

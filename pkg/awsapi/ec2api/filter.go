@@ -1,6 +1,7 @@
 package ec2api
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
@@ -95,3 +96,5 @@ func tagList(tags map[string]string) []ec2.Tag {
 	}
 	return out
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
 
+	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
 	"github.com/vmfleet/vmfleet/pkg/awsapi/ec2api"
 	"github.com/vmfleet/vmfleet/pkg/awsauth"
@@ -48,6 +49,14 @@ var baked = images{
 	{Name: "api", Digest: apiDigest, Source: "rootfs", Command: []string{"python3", "-m", "http.server"}, Port: 8000, Created: time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)},
 }
 
+// noInstances is a runtime without instances.
+type noInstances struct{}
+
+func (noInstances) Instances(context.Context) ([]api.InstanceRow, error) { return nil, nil }
+func (noInstances) Remove(context.Context, []string, time.Duration) ([]string, error) {
+	return nil, errors.New("no instances")
+}
+
 // fixture is an EC2 endpoint on a new store, and an SDK client of it.
 type fixture struct {
 	ec2   *ec2.Client
@@ -62,7 +71,7 @@ func newFixture(t *testing.T) fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	key := awsauth.NewCredentials()
-	svc := &ec2api.EC2{Images: baked, Store: st, Account: "000000000000", Region: "us-east-1"}
+	svc := &ec2api.EC2{Images: baked, Store: st, Runtime: noInstances{}, Account: "000000000000", Region: "us-east-1"}
 	srv := httptest.NewServer(awsapi.New(&awsauth.Verifier{Credentials: key, Region: "us-east-1"}, nil, svc.Service()))
 	t.Cleanup(srv.Close)
 	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Retryer: awswiretest.Retryer,

@@ -164,3 +164,29 @@ func TestALaunchTemplateAGroupUsesIsNotDeleted(t *testing.T) {
 	_, err := f.ec2.DeleteLaunchTemplate(ctx, &ec2.DeleteLaunchTemplateInput{LaunchTemplateName: aws.String("web")})
 	wantCode(t, err, "InvalidParameterValue")
 }
+
+func TestALaunchTemplatesTagsAreCreatedDescribedAndDeleted(t *testing.T) {
+	f := newFixture(t)
+	made, err := f.ec2.CreateLaunchTemplate(ctx, webTemplate("web", "t3.micro"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(made.LaunchTemplate.LaunchTemplateId)
+	if _, err := f.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id},
+		Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("shop")}, {Key: aws.String("env"), Value: aws.String("dev")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ec2.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id}, Tags: []types.Tag{{Key: aws.String("env")}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.ec2.DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: []types.Filter{{Name: aws.String("resource-id"), Values: []string{id}}}})
+	if err != nil || len(out.Tags) != 1 || aws.ToString(out.Tags[0].Key) != "team" || out.Tags[0].ResourceType != types.ResourceTypeLaunchTemplate {
+		t.Fatalf("tags %+v, %v", out, err)
+	}
+	_, err = f.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: []types.Tag{{Key: aws.String("aws:reserved"), Value: aws.String("x")}}})
+	wantCode(t, err, "InvalidParameterValue")
+	_, err = f.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{"i-0123456789ab"}, Tags: []types.Tag{{Key: aws.String("Name"), Value: aws.String("x")}}})
+	wantCode(t, err, "InvalidParameterValue")
+	_, err = f.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{"lt-0123456789abcdef0"}, Tags: []types.Tag{{Key: aws.String("a"), Value: aws.String("b")}}})
+	wantCode(t, err, "InvalidLaunchTemplateId.NotFound")
+}

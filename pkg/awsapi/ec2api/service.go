@@ -5,7 +5,9 @@ package ec2api
 
 import (
 	"context"
+	"time"
 
+	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
 	"github.com/vmfleet/vmfleet/pkg/awswire/ec2"
 	"github.com/vmfleet/vmfleet/pkg/image"
@@ -19,10 +21,18 @@ type Images interface {
 	Get(ref string) (*image.Manifest, error)
 }
 
+// Runtime is what EC2 asks of the running instances.
+type Runtime interface {
+	Instances(ctx context.Context) ([]api.InstanceRow, error)
+	// Remove terminates instances, within grace.
+	Remove(ctx context.Context, refs []string, grace time.Duration) ([]string, error)
+}
+
 // EC2 is the EC2 service of one home.
 type EC2 struct {
 	Images  Images
 	Store   *store.Store
+	Runtime Runtime
 	Account string
 	Region  string
 }
@@ -34,6 +44,12 @@ func (e *EC2) Service() *awsapi.Service {
 		Operations: ec2.Operations(), EncodeError: ec2.EncodeError,
 		Handlers: map[string]awsapi.Handler{
 			"DescribeImages":                 awsapi.Op(e.describeImages),
+			"CreateTags":                     awsapi.Op(e.createTags),
+			"DeleteTags":                     awsapi.Op(e.deleteTags),
+			"DescribeTags":                   awsapi.Op(e.describeTags),
+			"DescribeInstances":              awsapi.Op(e.describeInstances),
+			"DescribeInstanceStatus":         awsapi.Op(e.describeInstanceStatus),
+			"TerminateInstances":             awsapi.Op(e.terminateInstances),
 			"CreateLaunchTemplate":           awsapi.Op(e.createLaunchTemplate),
 			"CreateLaunchTemplateVersion":    awsapi.Op(e.createLaunchTemplateVersion),
 			"DescribeLaunchTemplates":        awsapi.Op(e.describeLaunchTemplates),

@@ -1,0 +1,175 @@
+package autoscalingapi
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/awsapi"
+	"github.com/vmfleet/vmfleet/pkg/awswire/autoscaling"
+	"github.com/vmfleet/vmfleet/pkg/store"
+)
+
+// AWS's defaults for an instance refresh's preferences.
+const (
+	defaultMinHealthy = 90
+	defaultMaxHealthy = 100
+)
+
+func (a *AutoScaling) startRefresh(ctx context.Context, in *autoscaling.StartInstanceRefreshInput) (*autoscaling.StartInstanceRefreshOutput, error) {
+	g, f, err := a.group(ctx, in.AutoScalingGroupName)
+	if err != nil {
+		return nil, err
+	}
+	if !f.FromAPI() {
+		return nil, awsapi.Validation("The group %s belongs to the fleet %s (%s); a new launch template there rolls it on vmfleet up", g.Name, f.Name, f.File)
+	}
+	if g.Refresh.Active() {
+		return nil, a.fault("InstanceRefreshInProgress", "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.")
+	}
+	if in.Strategy != nil && *in.Strategy != "Rolling" {
+		return nil, awsapi.Validation("Strategy must be Rolling")
+	}
+	r := store.InstanceRefresh{ID: newUUID(), Status: store.RefreshInProgress, From: g.LaunchTemplateVersion,
+		MinHealthy: defaultMinHealthy, MaxHealthy: defaultMaxHealthy, Start: refreshStart()}
+	if p := in.Preferences; p != nil {
+		if len(p.CheckpointPercentages) > 0 || p.CheckpointDelay != nil || p.AlarmSpecification != nil || p.BakeTime != nil {
+			return nil, awsapi.Validation("vmfleet does not run checkpoints, alarms or bake time in an instance refresh yet")
+		}
+		if p.AutoRollback != nil && *p.AutoRollback {
+			return nil, awsapi.Validation("vmfleet does not roll back a failed instance refresh by itself yet; call RollbackInstanceRefresh")
+		}
+		if p.MinHealthyPercentage != nil {
+			r.MinHealthy = int(*p.MinHealthyPercentage)
+		}
+		if p.MaxHealthyPercentage != nil {
+			r.MaxHealthy = int(*p.MaxHealthyPercentage)
+		}
+		if p.SkipMatching != nil {
+			r.SkipMatching = *p.SkipMatching
+		}
+		if p.InstanceWarmup != nil {
+			r.Warmup = time.Duration(*p.InstanceWarmup) * time.Second
+		}
+	}
+	switch {
+	case r.MinHealthy < 0 || r.MinHealthy > 100:
+		return nil, awsapi.Validation("MinHealthyPercentage must be from 0 to 100")
+	case r.MaxHealthy < 100 || r.MaxHealthy > 200:
+		return nil, awsapi.Validation("MaxHealthyPercentage must be from 100 to 200")
+	case r.MaxHealthy-r.MinHealthy > 100:
+		return nil, awsapi.Validation("The difference between MaxHealthyPercentage and MinHealthyPercentage must be 100 or less")
+	case r.MaxHealthy == r.MinHealthy:
+		return nil, awsapi.Validation("MaxHealthyPercentage must be more than MinHealthyPercentage, or no instance could be replaced")
+	}
+	if dc := in.DesiredConfiguration; dc != nil {
+		if dc.MixedInstancesPolicy != nil {
+			return nil, awsapi.Validation("vmfleet's groups launch from a launch template")
+		}
+		if dc.LaunchTemplate != nil {
+			if err := a.Store.View(ctx, func(tx *store.Tx) error { return a.launchTemplate(tx, &g, dc.LaunchTemplate) }); err != nil {
+				return nil, err
+			}
+		}
+	}
+	r.To = g.LaunchTemplateVersion
+	rows, err := a.Runtime.Instances(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ref := fmt.Sprintf("%s:%d", g.LaunchTemplate, r.To)
+	for _, row := range rows {
+		if row.Fleet == g.Fleet && row.Service == g.Service && !strings.HasPrefix(row.Phase, "Warmed:") && (!r.SkipMatching || row.LaunchTemplate != ref) {
+			r.ToUpdate++
+		}
+	}
+	g.Refresh = &r
+	if err := a.Runtime.UpdateGroup(ctx, g); err != nil {
+		return nil, err
+	}
+	return &autoscaling.StartInstanceRefreshOutput{InstanceRefreshId: ptr(r.ID)}, nil
+}
+
+func (a *AutoScaling) describeRefreshes(ctx context.Context, in *autoscaling.DescribeInstanceRefreshesInput) (*autoscaling.DescribeInstanceRefreshesOutput, error) {
+	g, _, err := a.group(ctx, in.AutoScalingGroupName)
+	if err != nil {
+		return nil, err
+	}
+	out := &autoscaling.DescribeInstanceRefreshesOutput{InstanceRefreshes: []autoscaling.InstanceRefresh{}}
+	r := g.Refresh
+	if r == nil || len(in.InstanceRefreshIds) > 0 && !slices.Contains(in.InstanceRefreshIds, r.ID) {
+		return out, nil
+	}
+	d := autoscaling.InstanceRefresh{InstanceRefreshId: ptr(r.ID), AutoScalingGroupName: ptr(g.Name), Status: ptr(r.Status),
+		StartTime: ptr(r.Start), PercentageComplete: ptr(int32(r.Percentage)), InstancesToUpdate: ptr(int32(max(0, r.ToUpdate*(100-r.Percentage)/100))),
+		Strategy: ptr("Rolling"),
+		Preferences: &autoscaling.RefreshPreferences{MinHealthyPercentage: ptr(int32(r.MinHealthy)), MaxHealthyPercentage: ptr(int32(r.MaxHealthy)),
+			SkipMatching: ptr(r.SkipMatching), InstanceWarmup: ptr(int32(r.Warmup / time.Second)), AutoRollback: ptr(false)},
+		DesiredConfiguration: &autoscaling.DesiredConfiguration{LaunchTemplate: &autoscaling.LaunchTemplateSpecification{
+			LaunchTemplateName: ptr(g.LaunchTemplate), Version: ptr(strconv.Itoa(r.To))}},
+	}
+	d.ProgressDetails = &autoscaling.InstanceRefreshProgressDetails{LivePoolProgress: &autoscaling.InstanceRefreshLivePoolProgress{
+		PercentageComplete: d.PercentageComplete, InstancesToUpdate: d.InstancesToUpdate}}
+	if !r.End.IsZero() {
+		d.EndTime = ptr(r.End)
+	}
+	out.InstanceRefreshes = append(out.InstanceRefreshes, d)
+	return out, nil
+}
+
+// cancelRefresh stops the refresh in progress: the instances it replaced
+// stay, and so does the launch template version it moved the group to.
+func (a *AutoScaling) cancelRefresh(ctx context.Context, in *autoscaling.CancelInstanceRefreshInput) (*autoscaling.CancelInstanceRefreshOutput, error) {
+	g, _, err := a.group(ctx, in.AutoScalingGroupName)
+	if err != nil {
+		return nil, err
+	}
+	if !g.Refresh.Active() {
+		return nil, a.fault("ActiveInstanceRefreshNotFound", "No in progress or pending Instance Refresh found for Auto Scaling group %s", g.Name)
+	}
+	r := *g.Refresh
+	r.Status, r.End = store.RefreshCancelled, time.Now().UTC()
+	g.Refresh = &r
+	if err := a.Runtime.UpdateGroup(ctx, g); err != nil {
+		return nil, err
+	}
+	return &autoscaling.CancelInstanceRefreshOutput{InstanceRefreshId: ptr(r.ID)}, nil
+}
+
+// rollbackRefresh replaces the instances of the refresh in progress (or
+// the one just ended) with the launch template version it replaced.
+func (a *AutoScaling) rollbackRefresh(ctx context.Context, in *autoscaling.RollbackInstanceRefreshInput) (*autoscaling.RollbackInstanceRefreshOutput, error) {
+	g, _, err := a.group(ctx, in.AutoScalingGroupName)
+	if err != nil {
+		return nil, err
+	}
+	old := g.Refresh
+	if old == nil || old.Status == store.RefreshRollbackInProgress || old.Status == store.RefreshRollbackSuccessful || old.From == 0 {
+		return nil, a.fault("ActiveInstanceRefreshNotFound", "No Instance Refresh to roll back found for Auto Scaling group %s", g.Name)
+	}
+	r := *old
+	r.Status, r.From, r.To, r.Percentage, r.End, r.Start = store.RefreshRollbackInProgress, old.To, old.From, 0, time.Time{}, refreshStart()
+	r.SkipMatching = true // what is already on the old version stays
+	g.LaunchTemplateVersion, g.Refresh = r.To, &r
+	if err := a.Runtime.UpdateGroup(ctx, g); err != nil {
+		return nil, err
+	}
+	return &autoscaling.RollbackInstanceRefreshOutput{InstanceRefreshId: ptr(r.ID)}, nil
+}
+
+// newUUID is a random UUID, as AWS's ids of refreshes are.
+func newUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// refreshStart is a refresh's start, to the second: instances record
+// when they were created to the second, and one launched by the refresh
+// in its first second is its own.
+func refreshStart() time.Time { return time.Now().UTC().Truncate(time.Second) }

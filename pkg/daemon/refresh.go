@@ -1,0 +1,154 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/store"
+)
+
+// An instance refresh is stored in its group: the controller replaces the
+// instances within its bounds (controller.refreshService), and a watcher
+// here marks its progress in the store until every instance is on its
+// launch template version.
+
+// refreshPoll is how often a refresh's progress is read.
+const refreshPoll = 500 * time.Millisecond
+
+// watchRefresh follows the group's refresh in progress, if it has one,
+// until it ends; one watcher per refresh.
+func (d *Daemon) watchRefresh(g store.Group) {
+	r := g.Refresh
+	if !r.Active() {
+		return
+	}
+	d.mu.Lock()
+	if d.refreshes == nil {
+		d.refreshes = map[string]bool{}
+	}
+	if d.refreshes[r.ID] {
+		d.mu.Unlock()
+		return
+	}
+	d.refreshes[r.ID] = true
+	ctx := d.ctx
+	d.mu.Unlock()
+	go func() {
+		defer func() {
+			d.mu.Lock()
+			delete(d.refreshes, r.ID)
+			d.mu.Unlock()
+		}()
+		t := time.NewTicker(refreshPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			done, err := d.refreshStep(ctx, g.Fleet, r.ID)
+			if err != nil {
+				d.log.Warn("instance refresh", "group", g.Name, "refresh", r.ID, "err", err)
+			}
+			if done {
+				return
+			}
+		}
+	}()
+}
+
+// refreshStep reads how far a refresh is and stores it; true once the
+// refresh has ended (or is no longer the group's).
+func (d *Daemon) refreshStep(ctx context.Context, fleet, id string) (bool, error) {
+	rows, err := d.Instances(ctx)
+	if err != nil {
+		return false, err
+	}
+	done := false
+	err = d.changeRefresh(ctx, fleet, id, func(g *store.Group) bool {
+		r := g.Refresh
+		ref := fmt.Sprintf("%s:%d", g.LaunchTemplate, r.To)
+		replaced, others := 0, 0
+		for _, row := range rows {
+			if row.Fleet != g.Fleet || row.Service != g.Service || row.Phase == "" || len(row.Phase) > 7 && row.Phase[:7] == "Warmed:" {
+				continue
+			}
+			fresh := row.LaunchTemplate == ref && (r.SkipMatching || !row.Created.Before(r.Start))
+			switch {
+			case fresh && row.Phase == api.InService:
+				replaced++
+			case !fresh:
+				others++
+			}
+		}
+		pct := 100
+		if g.Desired > 0 {
+			pct = min(100, replaced*100/g.Desired)
+		}
+		finished := replaced >= g.Desired && others == 0
+		if finished {
+			pct = 100
+		}
+		changed := pct != r.Percentage
+		r.Percentage = pct
+		if finished {
+			r.Status = map[string]string{store.RefreshInProgress: store.RefreshSuccessful, store.RefreshRollbackInProgress: store.RefreshRollbackSuccessful}[r.Status]
+			r.End = time.Now().UTC()
+			done = true
+			d.emit(api.Event{Fleet: g.Fleet, Service: g.Service, Kind: "refresh", Message: fmt.Sprintf("instance refresh %s: %s", r.ID, r.Status)})
+			return true
+		}
+		return changed
+	})
+	return done, err
+}
+
+// changeRefresh changes the group's refresh id, if it is still the
+// group's and in progress, through the fleet's op: stored first, then
+// handed to the controller. change reports whether it changed anything.
+func (d *Daemon) changeRefresh(ctx context.Context, fleet, id string, change func(*store.Group) bool) error {
+	run := d.fleet(fleet, false)
+	if run == nil {
+		return nil
+	}
+	opCtx, end, err := run.beginOp(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer end()
+	run.mu.Lock()
+	cur := run.rec
+	run.mu.Unlock()
+	if cur == nil || len(cur.Services) != 1 {
+		return nil
+	}
+	next := cur.Clone()
+	g := &next.Services[0].Group
+	if g.Refresh == nil || g.Refresh.ID != id || !g.Refresh.Active() {
+		return nil
+	}
+	r := *g.Refresh
+	g.Refresh = &r
+	wasActive := r.Active()
+	if !change(g) {
+		return nil
+	}
+	if wasActive != g.Refresh.Active() {
+		// The controller stops holding the refresh's bounds.
+		images, err := d.imagesOf(next)
+		if err != nil {
+			return api.Failed(err)
+		}
+		return d.reload(opCtx, run, next, images)
+	}
+	if err := d.state.save(opCtx, next); err != nil {
+		return api.Failed(err)
+	}
+	run.mu.Lock()
+	run.rec = next
+	run.mu.Unlock()
+	return nil
+}
