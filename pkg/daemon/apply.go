@@ -51,6 +51,9 @@ func (d *Daemon) Apply(ctx context.Context, req api.ApplyRequest) (api.ApplyResu
 	run.mu.Lock()
 	cur, running := run.rec, run.ctrl != nil
 	run.mu.Unlock()
+	if cur != nil && cur.Fleet.FromAPI() {
+		return api.ApplyResult{}, api.Invalid(fmt.Errorf("%s is an Auto Scaling group made through the AWS API; name the fleet otherwise, or delete the group (aws autoscaling delete-auto-scaling-group --force-delete, or vmfleet down --fleet %s)", f.Name, f.Name))
+	}
 	next, err := d.compile(f, in, req.BootCPUs, cur)
 	if err != nil {
 		return api.ApplyResult{}, err

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -103,8 +104,15 @@ func (d *Daemon) refreshStep(ctx context.Context, fleet, id string) (bool, error
 		}
 		return changed
 	})
+	if errors.Is(err, errRefreshGone) {
+		return true, nil
+	}
 	return done, err
 }
+
+// errRefreshGone is a refresh no longer in progress in its group: it
+// ended, was cancelled or replaced, or its group was deleted.
+var errRefreshGone = errors.New("the instance refresh is no longer in progress")
 
 // changeRefresh changes the group's refresh id, if it is still the
 // group's and in progress, through the fleet's op: stored first, then
@@ -112,7 +120,7 @@ func (d *Daemon) refreshStep(ctx context.Context, fleet, id string) (bool, error
 func (d *Daemon) changeRefresh(ctx context.Context, fleet, id string, change func(*store.Group) bool) error {
 	run := d.fleet(fleet, false)
 	if run == nil {
-		return nil
+		return errRefreshGone
 	}
 	opCtx, end, err := run.beginOp(ctx, false)
 	if err != nil {
@@ -123,12 +131,12 @@ func (d *Daemon) changeRefresh(ctx context.Context, fleet, id string, change fun
 	cur := run.rec
 	run.mu.Unlock()
 	if cur == nil || len(cur.Services) != 1 {
-		return nil
+		return errRefreshGone
 	}
 	next := cur.Clone()
 	g := &next.Services[0].Group
 	if g.Refresh == nil || g.Refresh.ID != id || !g.Refresh.Active() {
-		return nil
+		return errRefreshGone
 	}
 	r := *g.Refresh
 	g.Refresh = &r
