@@ -25,8 +25,12 @@ func soakFor() time.Duration {
 // healthy instance is replaced. Before the floors, interval 1s at 0.05
 // ran 50 ms checks with a 150 ms silence limit, and a guest under TCG
 // missing one was replaced at once, in a loop.
+//
+// Parallel: it runs beside TestTheFlowThroughTheSDKBoto3AndAnsible, whose
+// boots and health checks are more load on the machine.
 func TestTheShortestHealthPeriodsUnderCPULoadReplaceNoHealthyInstance(t *testing.T) {
 	needLibvirt(t)
+	t.Parallel()
 	e := newTestEnv(t)
 	apiPort, frontPort := freePort(t), freePort(t)
 	service := `    image: {binary: %[1]s}

@@ -7,7 +7,6 @@ package api
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -266,29 +265,6 @@ type Instance struct {
 	Protected bool `json:"protected,omitempty"`
 }
 
-// Instance phases: one vocabulary, Auto Scaling's lifecycle states, used
-// by the controller, the API and the CLI.
-const (
-	// Pending: launching or booting, not yet healthy.
-	Pending   = "Pending"
-	InService = "InService"
-	// Terminating: draining and terminating, or being replaced.
-	Terminating = "Terminating"
-	// WarmedPending is a warm pool instance being made ready: booting,
-	// not yet healthy, or on its way to its pool state.
-	WarmedPending = "Warmed:Pending"
-)
-
-// WarmedState is the lifecycle state of an instance waiting in a warm
-// pool in poolState (limits.PoolStates), as Auto Scaling names it:
-// Warmed:Stopped, Warmed:Running or Warmed:Hibernated.
-func WarmedState(poolState string) string {
-	if poolState == "" {
-		return WarmedPending
-	}
-	return "Warmed:" + strings.ToUpper(poolState[:1]) + poolState[1:]
-}
-
 // Ready reports whether every service has its desired count in service,
 // all of the current launch template.
 func (f Fleet) Ready() bool {
@@ -370,6 +346,10 @@ type InstanceRow struct {
 	// LaunchTemplate is the launch template version the instance was
 	// launched from, "name:version"; empty for a `run` instance.
 	LaunchTemplate string `json:"launch_template,omitempty"`
+	// InstanceType and Tags are what EC2 gave a standalone instance
+	// (RunInstances, CreateTags); a group's instances have their group's.
+	InstanceType string            `json:"instance_type,omitempty"`
+	Tags         map[string]string `json:"tags,omitempty"`
 }
 
 // ProtectRequest sets an instance's scale-in protection.

@@ -1,17 +1,13 @@
 package awsapi
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
-	"net/url"
-	"strconv"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/awsauth"
@@ -27,6 +23,7 @@ type Endpoint struct {
 	auth     *awsauth.Verifier
 	services []*Service
 	log      *slog.Logger
+	cbor     wire
 }
 
 // New serves services, each request checked by auth.
@@ -34,18 +31,19 @@ func New(auth *awsauth.Verifier, log *slog.Logger, services ...*Service) *Endpoi
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Endpoint{auth: auth, services: services, log: log}
+	return &Endpoint{auth: auth, services: services, log: log, cbor: cborWire()}
 }
 
 // request is one request on its way through ServeHTTP.
 type request struct {
 	id     string
-	svc    *Service // nil until known; errors before then use Query's envelope
+	wire   wire
+	svc    *Service // nil until known
 	action string
 }
 
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req := &request{id: newRequestID()}
+	req := &request{id: newRequestID(), wire: e.wireOf(r)}
 	w.Header().Set("x-amzn-RequestId", req.id)
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
@@ -53,65 +51,67 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("Request body must be less than %d bytes", MaxBody)})
 		return
 	}
-	params, perr := requestParams(r, body)
+	rt, rerr := req.wire.route(r, body)
+	// The signature is checked before anything of the request is acted
+	// on, in every protocol.
 	scope, err := e.auth.Verify(r, body)
 	if err != nil {
 		var ae *awsauth.Error
 		if errors.As(err, &ae) {
-			req.svc = e.service(scope.Service, params.Get("Version"))
+			req.svc = e.service(scope.Service, req.wire, rt)
 			e.fail(w, req, &Error{Shape: awswire.ErrorShape{Code: ae.Code, HTTPStatus: ae.Status, Sender: true}, Message: ae.Message})
 			return
 		}
 		e.fail(w, req, Query.internal())
 		return
 	}
-	req.svc = e.service(scope.Service, params.Get("Version"))
+	req.svc = e.service(scope.Service, req.wire, rt)
 	if req.svc == nil {
-		e.fail(w, req, Errorf("UnknownService", "vmfleet does not serve the service %q (API version %q); it serves EC2, Auto Scaling, Elastic Load Balancing v2, CloudWatch and STS", scope.Service, params.Get("Version")))
+		e.fail(w, req, Errorf("UnknownService", "vmfleet does not serve the service %q (API version %q, target %q); it serves EC2, Auto Scaling, Elastic Load Balancing v2, CloudWatch and STS", scope.Service, rt.version, rt.prefix))
 		return
 	}
-	if perr != nil {
-		e.fail(w, req, req.svc.Protocol.Invalid("%v", perr))
+	if rerr != nil {
+		e.fail(w, req, req.svc.Protocol.Invalid("%v", rerr))
 		return
 	}
-	req.action = params.Get("Action")
-	out, aerr := e.call(r.Context(), req, params)
+	req.action = rt.action
+	out, aerr := e.call(r.Context(), req, rt)
 	if aerr != nil {
 		e.fail(w, req, aerr)
 		return
 	}
-	var buf bytes.Buffer
-	if err := req.svc.Operations[req.action].Encode(&buf, out, req.id); err != nil {
+	if err := req.wire.answer(w, req.svc, req.svc.Operations[req.action], out, req.id); err != nil {
 		e.log.Error("encode an AWS answer", "action", req.action, "err", err)
 		e.fail(w, req, req.svc.Protocol.internal())
 		return
 	}
-	w.Header().Set("Content-Type", "text/xml")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.Write(buf.Bytes())
 	e.log.Debug("aws", "service", scope.Service, "action", req.action, "request", req.id)
 }
 
 // call decodes the request and runs its operation's handler.
-func (e *Endpoint) call(ctx context.Context, req *request, params url.Values) (any, *Error) {
+func (e *Endpoint) call(ctx context.Context, req *request, rt route) (any, *Error) {
 	svc := req.svc
-	if req.action == "" {
-		return nil, Errorf("MissingAction", "The request must contain the parameter Action")
-	}
 	op, known := svc.Operations[req.action]
 	handle, implemented := svc.Handlers[req.action]
-	if !known || !implemented {
-		return nil, Errorf("InvalidAction", "The action %s is not valid for this web service (vmfleet's %s endpoint); the README lists the operations it serves.", req.action, svc.SigningName)
+	if !known || !implemented || (svc.Documents != nil && rt.prefix != "" && rt.prefix != svc.Documents.TargetPrefix) {
+		return nil, req.wire.unknown(svc, req.action)
 	}
-	in, err := op.Decode(params)
+	in, err := req.wire.decode(rt, svc, op, handle)
 	if err != nil {
+		var malformed *malformedError
+		if errors.As(err, &malformed) {
+			return nil, Errorf("SerializationException", "%v", malformed)
+		}
+		if svc.DecodeError != nil {
+			return nil, svc.DecodeError(err)
+		}
 		return nil, svc.Protocol.decodeError(err)
 	}
-	if svc.Protocol == EC2 && params.Get("DryRun") == "true" {
+	if svc.Protocol == EC2 && rt.params.Get("DryRun") == "true" {
 		return nil, &Error{Shape: awswire.ErrorShape{Code: "DryRunOperation", HTTPStatus: http.StatusPreconditionFailed, Sender: true},
 			Message: "Request would have succeeded, but DryRun flag is set."}
 	}
-	out, err := handle(ctx, in)
+	out, err := handle.Call(ctx, in)
 	if err != nil {
 		var ae *Error
 		if errors.As(err, &ae) {
@@ -129,62 +129,41 @@ func (e *Endpoint) call(ctx context.Context, req *request, params url.Values) (a
 	return out, nil
 }
 
-// service is the service a request is for, or nil. A request whose
-// scope could not be read (unsigned) is placed by its Version alone, so
-// that even its refusal comes in its service's envelope.
-func (e *Endpoint) service(signingName, version string) *Service {
+// service is the service a request is for, or nil. A JSON or CBOR
+// request is placed by its target prefix when it has no scope; a query
+// request whose scope could not be read (unsigned) by its Version alone,
+// so that even its refusal comes in its service's envelope.
+func (e *Endpoint) service(signingName string, w wire, rt route) *Service {
+	if _, documents := w.(documentWire); documents {
+		for _, s := range e.services {
+			if s.Documents != nil && (s.SigningName == signingName || (signingName == "" && s.Documents.TargetPrefix == rt.prefix)) {
+				return s
+			}
+		}
+		return nil
+	}
 	var match *Service
 	for _, s := range e.services {
-		if s.SigningName != signingName && (signingName != "" || version == "") {
+		if s.SigningName != signingName && (signingName != "" || rt.version == "") {
 			continue
 		}
-		if s.Version == version {
+		if s.Version == rt.version {
 			return s
 		}
-		if version == "" && match == nil {
+		if rt.version == "" && match == nil {
 			match = s
 		}
 	}
 	return match
 }
 
-// fail answers with err in the envelope of the request's service.
+// fail answers with err in the request's protocol, in its service's
+// envelope when the service is known.
 func (e *Endpoint) fail(w http.ResponseWriter, req *request, err *Error) {
-	encode := func(w io.Writer, shape awswire.ErrorShape, message, requestID string) error {
-		return awswire.EncodeQueryError(w, "https://sts.amazonaws.com/doc/2011-06-15/", shape, message, requestID)
-	}
-	if req.svc != nil {
-		encode = req.svc.EncodeError
-	}
-	var buf bytes.Buffer
-	if werr := encode(&buf, err.Shape, err.Message, req.id); werr != nil {
+	if werr := req.wire.fail(w, req.svc, err, req.id); werr != nil {
 		e.log.Error("encode an AWS error", "err", werr)
 	}
-	w.Header().Set("Content-Type", "text/xml")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(err.Shape.Status())
-	w.Write(buf.Bytes())
 	e.log.Debug("aws refused", "action", req.action, "code", err.Shape.Code, "message", err.Message, "request", req.id)
-}
-
-// requestParams is the query string and, for a form body, its fields.
-func requestParams(r *http.Request, body []byte) (url.Values, error) {
-	params, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return url.Values{}, fmt.Errorf("the query string does not parse: %w", err)
-	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if len(body) == 0 || (ct != "" && ct != "application/x-www-form-urlencoded") {
-		return params, nil
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return params, fmt.Errorf("the form body does not parse: %w", err)
-	}
-	for k, vs := range form {
-		params[k] = append(params[k], vs...)
-	}
-	return params, nil
 }
 
 // newRequestID is a UUID, as AWS's request ids are.

@@ -141,6 +141,15 @@ func parseFleet(t *testing.T, dir string, services ...string) *fleetfile.Fleet {
 
 func start(t *testing.T, services ...string) *harness {
 	t.Helper()
+	h := boot(t, nil, services...)
+	h.waitReady()
+	return h
+}
+
+// boot runs a controller of services, its stack changed by edit (when
+// not nil) before it starts; it does not wait for them.
+func boot(t *testing.T, edit func(*stack.Stack), services ...string) *harness {
+	t.Helper()
 	dir := t.TempDir()
 	// A stand-in kernel: the bake only copies its files.
 	modDir := filepath.Join(dir, "modules")
@@ -166,8 +175,12 @@ func start(t *testing.T, services ...string) *harness {
 	h.db = db
 	f := parseFleet(t, dir, services...)
 	baked := h.bake(f)
+	st := h.stack(f, baked)
+	if edit != nil {
+		edit(st)
+	}
 	h.ctrl = New(Options{
-		Stack:                  h.stack(f, baked),
+		Stack:                  st,
 		Images:                 baked,
 		Instances:              &instance.Manager{HV: h.fake, Dir: filepath.Join(dir, "instances"), Firewall: acceptingFirewall()},
 		HealthCheckGracePeriod: time.Minute,
@@ -189,7 +202,6 @@ func start(t *testing.T, services ...string) *harness {
 		cancel()
 		<-h.done
 	})
-	h.waitReady()
 	return h
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 	"github.com/vmfleet/vmfleet/pkg/balancer"
 	"github.com/vmfleet/vmfleet/pkg/instance"
+	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
 func (c *Controller) launch(ctx context.Context, s *service) {
@@ -41,10 +42,14 @@ func (c *Controller) launch(ctx context.Context, s *service) {
 			s.members[inst.ID] = m
 			s.insts[inst.ID] = inst
 			c.link(inst)
+			c.emit(name, inst.ID, "launched", "%s, forwarded from %s", inst.Domain, inst.Address)
+			if c.hold(s, m, store.TransitionLaunching, 0) {
+				m.phase = pendingWait
+				return
+			}
 			if err := s.bal.Register(inst.Address); err != nil {
 				c.emit(name, inst.ID, "error", "register with balancer: %v", err)
 			}
-			c.emit(name, inst.ID, "launched", "%s, forwarded from %s", inst.Domain, inst.Address)
 		})
 	}()
 }
@@ -79,12 +84,15 @@ func (c *Controller) deliver(ctx context.Context, f func()) {
 }
 
 // retire takes a member out of rotation, drains it for the service's
-// deregistration delay, and terminates it, giving the guest grace to stop.
+// deregistration delay, holds it for the group's termination hooks, and
+// terminates it, giving the guest grace to stop. An instance that never
+// left Pending:Wait, or a fleet going down, is not held.
 func (c *Controller) retire(ctx context.Context, s *service, m *member, grace time.Duration) {
 	if m.phase == leaving {
 		return
 	}
-	m.phase = leaving
+	held := !c.down && m.phase != pendingWait && len(s.spec.Group.HooksAt(store.TransitionTerminating)) > 0
+	m.phase, m.wait = leaving, nil
 	inst := s.insts[m.key]
 	if inst == nil {
 		return
@@ -96,7 +104,19 @@ func (c *Controller) retire(ctx context.Context, s *service, m *member, grace ti
 		if err := s.bal.Deregister(ctx, inst.Address); err != nil && !errors.Is(err, balancer.ErrUnknownTarget) {
 			c.log.Warn("deregister", "instance", inst.ID, "err", err)
 		}
-		c.terminate(ctx, s, inst, grace, "")
+		if !held {
+			c.terminate(ctx, s, inst, grace, "")
+			return
+		}
+		c.deliver(ctx, func() {
+			if !c.hold(s, m, store.TransitionTerminating, grace) {
+				c.wg.Add(1)
+				go func() {
+					defer c.wg.Done()
+					c.terminate(ctx, s, inst, grace, "")
+				}()
+			}
+		})
 	}()
 }
 

@@ -13,16 +13,30 @@ import (
 type phase int
 
 const (
-	launching phase = iota // Launch in progress; no instance yet
-	booting                // launched and registered, not yet healthy
-	inService              // healthy, in the balancer's rotation
-	leaving                // draining and terminating, or replaced
-	warming                // made for the warm pool, not yet ready there
-	warmed                 // waiting in the warm pool, in its pool state
+	launching   phase = iota // Launch in progress; no instance yet
+	booting                  // launched and registered, not yet healthy
+	inService                // healthy, in the balancer's rotation
+	leaving                  // draining and terminating, or replaced
+	warming                  // made for the warm pool, not yet ready there
+	warmed                   // waiting in the warm pool, in its pool state
+	pendingWait              // launched, held by a launch lifecycle hook
+	standby                  // out of the balancer and the count, running
 )
 
 func (p phase) String() string {
-	return [...]string{api.Pending, api.Pending, api.InService, api.Terminating, api.WarmedPending, "warmed"}[p]
+	return [...]string{api.Pending, api.Pending, api.InService, api.Terminating, api.WarmedPending, "warmed", api.PendingWait, api.Standby}[p]
+}
+
+// established orders phases for the Default termination policy: the
+// least established go first.
+func (p phase) established() int {
+	switch p {
+	case launching, booting, pendingWait:
+		return 0
+	case inService:
+		return 1
+	}
+	return 2
 }
 
 // pooled reports whether the phase is one of the warm pool's.
@@ -32,7 +46,7 @@ func (p phase) pooled() bool { return p == warming || p == warmed }
 // one found stopped is replaced.
 func (m *member) runs() bool {
 	switch m.phase {
-	case booting, inService, warming:
+	case booting, inService, warming, pendingWait, standby:
 		return true
 	case warmed:
 		return m.pool == limits.PoolRunning
@@ -77,6 +91,9 @@ type member struct {
 	// stopCheck ends the pool's own health check of it, checker.
 	stopCheck func()
 	checker   *health.Checker
+	// wait is the lifecycle action holding it (Pending:Wait, or
+	// Terminating:Wait while leaving); nil for none.
+	wait *hookWait
 }
 
 // phaseName is the member's phase as the API says it: warm pool members
@@ -84,6 +101,9 @@ type member struct {
 func (m *member) phaseName() string {
 	if m.phase == warmed {
 		return api.WarmedState(m.pool)
+	}
+	if m.phase == leaving && m.wait != nil {
+		return api.TerminatingWait
 	}
 	return m.phase.String()
 }
@@ -109,6 +129,10 @@ type view struct {
 	reuse     bool
 	// refresh bounds an instance refresh in progress; nil for none.
 	refresh *refreshBounds
+	// keepOld leaves instances of an older launch template version
+	// running, as an Auto Scaling group does: only a refresh replaces
+	// them. A fleet file's services roll instead, as compose does.
+	keepOld bool
 }
 
 // refreshBounds are an instance refresh's: the healthy percentages of
@@ -117,6 +141,17 @@ type view struct {
 type refreshBounds struct {
 	minHealthy, maxHealthy int
 	since                  time.Time
+}
+
+// outdated reports whether m is to be replaced: during a refresh, when
+// of another version or launched before it began (without
+// SkipMatching); outside one, when of another version, unless the group
+// keeps old ones.
+func (v view) outdated(m *member) bool {
+	if v.refresh != nil {
+		return m.digest != v.digest || m.launched.Before(v.refresh.since)
+	}
+	return !v.keepOld && m.digest != v.digest
 }
 
 // plan is what the controller does next for one service.
@@ -143,7 +178,7 @@ func planService(v view) plan {
 	var current, outdated, pool []*member
 	serving := 0
 	for _, m := range v.members {
-		if m.phase == leaving {
+		if m.phase == leaving || m.phase == standby {
 			continue
 		}
 		if m.phase.pooled() {
@@ -154,7 +189,7 @@ func planService(v view) plan {
 			p.replace = append(p.replace, m)
 			continue
 		}
-		if m.phase != launching && (m.digest != v.digest || v.refresh != nil && m.launched.Before(v.refresh.since)) {
+		if m.phase != launching && v.outdated(m) {
 			outdated = append(outdated, m)
 			continue
 		}
@@ -276,8 +311,8 @@ func pickRetirees(ms []*member, n, keep int, v view) []*member {
 					return ao
 				}
 			case limits.TerminationDefault:
-				if a.phase != b.phase {
-					return a.phase < b.phase // booting before inService
+				if ea, eb := a.phase.established(), b.phase.established(); ea != eb {
+					return ea < eb // booting before inService
 				}
 				if ao, bo := a.digest != v.digest, b.digest != v.digest; ao != bo {
 					return ao

@@ -83,6 +83,28 @@ func TestPlanRollsOutANewImageLaunchBeforeTerminate(t *testing.T) {
 	}
 }
 
+// An Auto Scaling group launches new instances from a new version and
+// leaves the old ones running until a refresh, or a scale-in, which
+// takes the oldest version first.
+func TestAGroupKeepsInstancesOfAnOlderVersionAndScalesThemInFirst(t *testing.T) {
+	old := ms(member{key: "o1", digest: "old", phase: inService}, member{key: "o2", digest: "old", phase: inService})
+	if p := planService(view{desired: 2, digest: "new", now: t0, members: old, keepOld: true}); p.launch != 0 || len(p.retire) != 0 {
+		t.Fatalf("plan %+v, want the old instances kept as they are", p)
+	}
+	p := planService(view{desired: 3, digest: "new", now: t0, members: old, keepOld: true})
+	if p.launch != 1 || len(p.retire) != 0 {
+		t.Fatalf("plan %+v, want one launch (of the new version) and nothing retired", p)
+	}
+	mixed := append(old, ms(member{key: "n1", digest: "new", phase: inService})...)
+	if p := planService(view{desired: 2, digest: "new", now: t0, members: mixed, keepOld: true}); len(p.retire) != 1 || p.retire[0].digest != "old" {
+		t.Fatalf("plan %+v, want one of the old version scaled in", p)
+	}
+	refresh := &refreshBounds{minHealthy: 0, maxHealthy: 100}
+	if p := planService(view{desired: 2, digest: "new", now: t0, members: old, keepOld: true, refresh: refresh}); len(p.retire) != 2 {
+		t.Fatalf("plan %+v, want a refresh at 0 %% to replace both old instances", p)
+	}
+}
+
 func TestPlanScaleToZeroRetiresEverything(t *testing.T) {
 	p := planService(view{desired: 0, digest: "new", now: t0, members: ms(
 		member{digest: "old", phase: inService}, member{digest: "new", phase: booting, launched: t0}, member{digest: "new", phase: leaving})})

@@ -14,6 +14,7 @@ import (
 // within the boot budget: groups first, then their warm pools.
 func (c *Controller) reconcile(ctx context.Context) {
 	now := time.Now()
+	c.expireWaits(ctx, now)
 	budget := bootBudget{limit: c.opts.BootCPUs}
 	for _, s := range c.services {
 		for _, m := range s.members {
@@ -47,6 +48,7 @@ func (c *Controller) reconcile(ctx context.Context) {
 		} else if c.down {
 			desired = 0
 		}
+		c.standbyGone(ctx, s)
 		ms := make([]*member, 0, len(s.members))
 		for _, m := range s.members {
 			ms = append(ms, m)
@@ -63,7 +65,8 @@ func (c *Controller) reconcile(ctx context.Context) {
 		}
 		p := planService(view{desired: desired, digest: s.template(), members: ms, now: now, grace: c.grace(),
 			policies: g.TerminationPolicies, protected: protected, poolSize: c.poolSize(s, desired), poolState: s.poolState(),
-			reuse: g.WarmPool != nil && g.WarmPool.ReuseOnScaleIn, refresh: refreshOf(g.Refresh)})
+			reuse: g.WarmPool != nil && g.WarmPool.ReuseOnScaleIn, refresh: refreshOf(g.Refresh),
+			keepOld: !c.rolls()})
 		for _, m := range p.enter {
 			c.enter(ctx, s, m)
 		}

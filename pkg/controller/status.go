@@ -35,7 +35,7 @@ func (c *Controller) publish() {
 			}
 		}
 		for key, m := range s.members {
-			is := api.Instance{ID: key, Phase: m.phaseName(), Health: "-", Protected: s.protected[key], Outdated: s.image != nil && m.digest != s.template() && m.phase != launching}
+			is := api.Instance{ID: key, Phase: m.phaseName(), Health: "-", Protected: s.protected[key], Outdated: c.rolls() && s.image != nil && m.digest != s.template() && m.phase != launching}
 			if inst := s.insts[key]; inst != nil {
 				is.Domain, is.Address, is.Console = inst.Domain, inst.Address, inst.Console
 				if h, ok := healthOf[inst.Address]; ok {
@@ -63,6 +63,11 @@ func (c *Controller) publish() {
 	c.status, c.balancers = st, bals
 	c.mu.Unlock()
 }
+
+// rolls reports whether a new launch template version replaces the
+// fleet's running instances (a fleet file's), rather than only the ones
+// launched after it (an Auto Scaling group's, until a refresh).
+func (c *Controller) rolls() bool { return !c.opts.Stack.Fleet.FromAPI() }
 
 // Status returns the latest snapshot; safe from any goroutine.
 func (c *Controller) Status() api.Fleet {

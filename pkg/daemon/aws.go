@@ -6,6 +6,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
 	"github.com/vmfleet/vmfleet/pkg/awsapi/autoscalingapi"
+	"github.com/vmfleet/vmfleet/pkg/awsapi/cloudwatchapi"
 	"github.com/vmfleet/vmfleet/pkg/awsapi/ec2api"
 	"github.com/vmfleet/vmfleet/pkg/awsapi/elbv2api"
 	"github.com/vmfleet/vmfleet/pkg/awsapi/stsapi"
@@ -27,7 +28,9 @@ func awsServices(images ec2api.Images, db *store.Store, rt runtime, a api.AWSEnd
 	ec2 := &ec2api.EC2{Images: images, Store: db, Runtime: rt, Account: a.Account, Region: a.Region}
 	elb := &elbv2api.ELBv2{Store: db, Runtime: rt, Account: a.Account, Region: a.Region}
 	asg := &autoscalingapi.AutoScaling{Store: db, Runtime: rt, TargetGroups: elb, Account: a.Account, Region: a.Region}
-	return []*awsapi.Service{stsapi.Service(a.Account), ec2.Service(), asg.Service(), elb.Service()}
+	elbService := elb.Service()
+	cw := &cloudwatchapi.CloudWatch{Source: &cloudWatchSource{db: db, rt: rt, describeTargetGroups: elbService.Handlers["DescribeTargetGroups"]}}
+	return []*awsapi.Service{stsapi.Service(a.Account), ec2.Service(), asg.Service(), elbService, cw.Service()}
 }
 
 // runtime is what the AWS services ask of the daemon.
@@ -35,4 +38,5 @@ type runtime interface {
 	autoscalingapi.Runtime
 	elbv2api.Runtime
 	ec2api.Runtime
+	metricsRuntime
 }

@@ -32,6 +32,7 @@ type awsClients struct {
 	ec2 *ec2.Client
 	asg *autoscaling.Client
 	elb *elbv2.Client
+	url string // the endpoint's, for other clients
 }
 
 func (td *testDaemon) aws() awsClients {
@@ -41,7 +42,7 @@ func (td *testDaemon) aws() awsClients {
 	td.t.Cleanup(srv.Close)
 	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Retryer: awswiretest.Retryer,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIATEST", "secret", "")}
-	return awsClients{ec2: ec2.NewFromConfig(cfg), asg: autoscaling.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg)}
+	return awsClients{ec2: ec2.NewFromConfig(cfg), asg: autoscaling.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg), url: srv.URL}
 }
 
 func wantAWSCode(t *testing.T, err error, code string) {
@@ -330,6 +331,14 @@ func TestBadGroupsAreRefusedWithAutoScalingsCodesAndLeaveNothing(t *testing.T) {
 			in.VPCZoneIdentifier = aws.String("subnet-12345678")
 		}, "ValidationError"},
 		{"an unknown health check type", func(in *autoscaling.CreateAutoScalingGroupInput) { in.HealthCheckType = aws.String("PING") }, "ValidationError"},
+		{"a lifecycle hook with a heartbeat timeout under 30 s", func(in *autoscaling.CreateAutoScalingGroupInput) {
+			in.LifecycleHookSpecificationList = []astypes.LifecycleHookSpecification{{LifecycleHookName: aws.String("h"),
+				LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_LAUNCHING"), HeartbeatTimeout: aws.Int32(10)}}
+		}, "ValidationError"},
+		{"a lifecycle hook at an unknown transition", func(in *autoscaling.CreateAutoScalingGroupInput) {
+			in.LifecycleHookSpecificationList = []astypes.LifecycleHookSpecification{{LifecycleHookName: aws.String("h"),
+				LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_REBOOTING")}}
+		}, "ValidationError"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := good()

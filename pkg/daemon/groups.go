@@ -30,6 +30,11 @@ func (d *Daemon) CreateGroup(ctx context.Context, g store.Group) error {
 		return err
 	}
 	defer end()
+	// Another create of the name may have stored it while this one
+	// waited for the op.
+	if run.controller() != nil || d.state.has(ctx, g.Name) {
+		return api.Conflict(fmt.Errorf("a fleet or group named %s exists", g.Name))
+	}
 	g.Fleet, g.Service = g.Name, g.Name
 	// The cause of the first launches, in the activity history.
 	d.emit(api.Event{Fleet: g.Name, Service: g.Name, Kind: "created", Message: fmt.Sprintf("desired 0 -> %d", g.Desired)})
@@ -121,7 +126,9 @@ func (d *Daemon) DeleteGroup(ctx context.Context, name string) error {
 // it launches, its target group, and the load balancer whose listener
 // forwards to that target group, if one does.
 func (d *Daemon) groupStack(ctx context.Context, g store.Group) (stack.Stack, map[string]*image.Manifest, error) {
-	st := stack.Stack{Fleet: store.Fleet{Name: g.Name, Groups: []string{g.Name}}}
+	// Its periods run at the default time scale, as a fleet file's that
+	// sets none (without one, a controller runs AWS's own time).
+	st := stack.Stack{Fleet: store.Fleet{Name: g.Name, Groups: []string{g.Name}, TimeScale: limits.DefaultTimeScale}}
 	svc := stack.Service{Name: g.Name, Group: g}
 	svc.Group.LoadBalancer = ""
 	err := d.state.db.View(ctx, func(tx *store.Tx) (err error) {

@@ -121,7 +121,19 @@ func rowOf(i *instance.Instance) api.InstanceRow {
 	return api.InstanceRow{ID: i.ID, Domain: i.Domain, Service: i.Service, Fleet: i.Fleet, Image: i.Image,
 		ImageDigest: i.ImageDigest, State: string(i.State), Address: i.Address, HostPort: i.HostPort,
 		GuestPort: i.GuestPort, Console: i.Console, Dir: i.Dir, Created: i.Created, Health: "-",
-		EgressHostPorts: i.Reach.HostPorts, Internet: i.Reach.Internet, Snapshot: i.Snapshot, LaunchTemplate: i.Template}
+		EgressHostPorts: i.Reach.HostPorts, Internet: i.Reach.Internet, Snapshot: i.Snapshot, LaunchTemplate: i.Template,
+		InstanceType: i.InstanceType, Tags: tagsOf(i.Tags)}
+}
+
+func tagsOf(tags []instance.Tag) map[string]string {
+	if len(tags) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[t.Key] = t.Value
+	}
+	return m
 }
 
 // sortedInstances orders instances as a fleet reads: by fleet, then

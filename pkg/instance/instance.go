@@ -128,8 +128,11 @@ type Instance struct {
 	// Pool is the warm pool state it waits in; empty in its group.
 	Pool string `json:"pool,omitempty"`
 	// ProtectedFromScaleIn keeps a scale-in from picking the instance.
-	ProtectedFromScaleIn bool   `json:"protected_from_scale_in,omitempty"`
-	Console              string `json:"console"`
+	ProtectedFromScaleIn bool `json:"protected_from_scale_in,omitempty"`
+	// InstanceType and Tags are a standalone instance's, as EC2 has them.
+	InstanceType string `json:"instance_type,omitempty"`
+	Tags         []Tag  `json:"tags,omitempty"`
+	Console      string `json:"console"`
 	// cpuQuota is the cap a burst returns to (0: uncapped).
 	cpuQuota int64
 	Dir      string    `json:"dir"`

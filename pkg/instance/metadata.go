@@ -38,6 +38,16 @@ type metadata struct {
 	// Spare marks an instance made ahead of the run that takes it
 	// (see Prepare); no list shows it until then.
 	Spare bool `xml:"vmfleet:spare,omitempty"`
+	// InstanceType and Tags are what EC2 says of a standalone instance
+	// (RunInstances, CreateTags).
+	InstanceType string `xml:"vmfleet:instance-type,omitempty"`
+	Tags         []Tag  `xml:"vmfleet:tags>vmfleet:tag,omitempty"`
+}
+
+// Tag is one of an instance's own tags.
+type Tag struct {
+	Key   string `xml:"key,attr" json:"key"`
+	Value string `xml:"value,attr" json:"value"`
 }
 
 // metadataOf is what the instance's domain remembers of it
@@ -46,7 +56,7 @@ func metadataOf(inst *Instance) metadata {
 	return metadata{ID: inst.ID, Service: inst.Service, Fleet: inst.Fleet, ImageName: inst.Image, ImageDigest: inst.ImageDigest,
 		HostPort: inst.HostPort, GuestPort: inst.GuestPort, Template: inst.Template, Dir: inst.Dir, Created: inst.Created,
 		Reach: inst.Reach, Snapshot: inst.Snapshot, CPUQuota: inst.cpuQuota, Pool: inst.Pool,
-		Protected: inst.ProtectedFromScaleIn}
+		Protected: inst.ProtectedFromScaleIn, InstanceType: inst.InstanceType, Tags: inst.Tags}
 }
 
 // Reach is what a guest may open connections to; the host's firewall
@@ -86,6 +96,8 @@ func parseMetadata(s string) (*metadata, error) {
 		CPUQuota    int64     `xml:"cpu-quota"`
 		Pool        string    `xml:"pool"`
 		Protected   bool      `xml:"protected-from-scale-in"`
+		Type        string    `xml:"instance-type"`
+		Tags        []Tag     `xml:"tags>tag"`
 	}
 	if err := xml.Unmarshal([]byte(s), &v); err != nil {
 		return nil, fmt.Errorf("instance metadata: %w", err)
@@ -96,5 +108,5 @@ func parseMetadata(s string) (*metadata, error) {
 	return &metadata{ID: v.ID, Service: v.Service, Fleet: v.Fleet, ImageName: v.ImageName, ImageDigest: v.ImageDigest,
 		HostPort: v.HostPort, GuestPort: v.GuestPort, Template: v.Template, Dir: v.Dir, Created: v.Created,
 		Reach: Reach{HostPorts: v.HostPorts, Internet: v.Internet}, Snapshot: v.Snapshot, CPUQuota: v.CPUQuota, Pool: v.Pool, Spare: v.Spare,
-		Protected: v.Protected}, nil
+		Protected: v.Protected, InstanceType: v.Type, Tags: v.Tags}, nil
 }

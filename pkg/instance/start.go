@@ -263,6 +263,12 @@ func (m *Manager) SetProtected(ctx context.Context, inst *Instance, on bool) err
 	return m.remember(ctx, inst, "the scale-in protection", func(i *Instance) { i.ProtectedFromScaleIn = on })
 }
 
+// Label records what EC2 says of a standalone instance, its type and its
+// own tags, in its domain's metadata.
+func (m *Manager) Label(ctx context.Context, inst *Instance, instanceType string, tags []Tag) error {
+	return m.remember(ctx, inst, "the type and tags", func(i *Instance) { i.InstanceType, i.Tags = instanceType, tags })
+}
+
 // remember changes inst with set and writes it to its domain's metadata;
 // inst is changed only once libvirt has it.
 func (m *Manager) remember(ctx context.Context, inst *Instance, what string, set func(*Instance)) error {

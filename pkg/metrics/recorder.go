@@ -74,9 +74,9 @@ func (r *Recorder) Record(now time.Time, stats map[string]hypervisor.Stats, grou
 			switch m.Phase {
 			case api.InService:
 				sm.InService++
-			case api.Pending:
+			case api.Pending, api.PendingWait:
 				sm.Pending++
-			case api.Terminating:
+			case api.Terminating, api.TerminatingWait:
 				sm.Draining++
 			}
 			im := api.InstanceMetrics{ID: m.ID, Phase: m.Phase, Health: m.Health, CPUCap: g.CPU, LimitBytes: g.LimitBytes}

@@ -88,12 +88,14 @@ func (tx *Tx) putVersion(name string, data LaunchTemplateVersion, dedupe bool) (
 	data.Template = name
 	if found && dedupe {
 		latest, err := tx.LaunchTemplateVersion(name, lt.LatestVersion)
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrNotFound) { // deleted: not the same
 			return 0, false, err
 		}
-		same, err := sameLaunch(latest, data)
-		if err != nil || same {
-			return lt.LatestVersion, false, err
+		if err == nil {
+			same, err := sameLaunch(latest, data)
+			if err != nil || same {
+				return lt.LatestVersion, false, err
+			}
 		}
 	} else if !found {
 		lt = LaunchTemplate{Name: name, DefaultVersion: 1}
@@ -192,6 +194,27 @@ func (tx *Tx) SetDefaultLaunchTemplateVersion(name string, v int) error {
 	}
 	lt.DefaultVersion = v
 	return templates().put(tx, lt)
+}
+
+// ErrDefaultVersion is returned for the deletion of a launch template's
+// default version: make another one the default first.
+var ErrDefaultVersion = errors.New("the default version of a launch template cannot be deleted; make another version the default first")
+
+// DeleteLaunchTemplateVersion removes version v of the launch template
+// called name, which must not be its default. Version numbers are not
+// given again.
+func (tx *Tx) DeleteLaunchTemplateVersion(name string, v int) error {
+	lt, err := templates().get(tx, name)
+	if err != nil {
+		return fmt.Errorf("delete version of %w", err)
+	}
+	if _, err := tx.LaunchTemplateVersion(name, v); err != nil {
+		return fmt.Errorf("delete version: %w", err)
+	}
+	if v == lt.DefaultVersion {
+		return ErrDefaultVersion
+	}
+	return tx.versions(name).Delete(versionKey(v))
 }
 
 // DeleteLaunchTemplate removes the launch template called name and all of

@@ -209,6 +209,8 @@ type Group struct {
 	Policies       []TargetTrackingPolicy `json:"policies,omitempty"`
 	// WarmPool is the group's warm pool (PutWarmPool); nil for none.
 	WarmPool *WarmPool `json:"warm_pool,omitempty"`
+	// LifecycleHooks hold its instances at launch or termination.
+	LifecycleHooks []LifecycleHook `json:"lifecycle_hooks,omitempty"`
 	// Tags are the group's (CreateOrUpdateTags); those marked in
 	// PropagateAtLaunch are also its instances'.
 	Tags              map[string]string `json:"tags,omitempty"`

@@ -1,6 +1,9 @@
 package main
 
-import "sort"
+import (
+	"fmt"
+	"sort"
+)
 
 // modeledError is one error shape an operation declares.
 type modeledError struct {
@@ -56,19 +59,17 @@ func (g *generator) emitErrors() {
 	g.printf("// model does not declare for these operations (the common errors such as\n")
 	g.printf("// ValidationError: build those with awswire.ClientError).\n")
 	g.printf("func ModeledError(code string) (awswire.ErrorShape, bool) {\n")
-	if len(errs) > 0 {
-		g.printf("switch code {\n")
-		for _, e := range errs {
-			status, sender := 0, false
-			if e.info != nil {
-				status, sender = e.info.HTTPStatusCode, e.info.SenderFault
-			}
-			g.printf("case ErrCode%s:\n", exported(e.shape))
-			g.printf("return awswire.ErrorShape{Code: code, HTTPStatus: %d, Sender: %t}, true\n", status, sender)
+	g.emitCodeSwitch(errs, func(e modeledError) string {
+		status, sender := 0, false
+		if e.info != nil {
+			status, sender = e.info.HTTPStatusCode, e.info.SenderFault
 		}
-		g.printf("}\n")
-	}
+		return fmt.Sprintf("awswire.ErrorShape{Code: code, HTTPStatus: %d, Sender: %t}, true", status, sender)
+	})
 	g.printf("return awswire.ErrorShape{}, false\n}\n\n")
+	if g.documents {
+		g.emitErrorType(errs)
+	}
 	g.printf("// EncodeError writes an error answer in this service's envelope; send it\n")
 	g.printf("// with shape.Status() as the HTTP status.\n")
 	g.printf("func EncodeError(w io.Writer, shape awswire.ErrorShape, message, requestID string) error {\n")
@@ -77,6 +78,19 @@ func (g *generator) emitErrors() {
 	} else {
 		g.printf("return awswire.EncodeQueryError(w, xmlNamespace, shape, message, requestID)\n}\n\n")
 	}
+}
+
+// emitCodeSwitch writes a switch on code with a case for each declared
+// error, returning what ret gives.
+func (g *generator) emitCodeSwitch(errs []modeledError, ret func(modeledError) string) {
+	if len(errs) == 0 {
+		return
+	}
+	g.printf("switch code {\n")
+	for _, e := range errs {
+		g.printf("case ErrCode%s:\nreturn %s\n", exported(e.shape), ret(e))
+	}
+	g.printf("}\n")
 }
 
 // docURL is the operation's reference page: the model's documentationUrl

@@ -40,7 +40,7 @@ func (g *generator) emitTypes() {
 			if s.isRequired(member) {
 				g.printf("// %s is required.\n", exported(member))
 			}
-			g.printf("%s %s\n", exported(member), g.fieldType(s, member))
+			g.printf("%s %s%s\n", exported(member), g.fieldType(s, member), g.documentTag(s, member))
 		}
 		g.printf("}\n\n")
 	}

@@ -28,6 +28,9 @@ type generator struct {
 	source string // the model's path as given, for the header
 	proto  protocol
 	ops    []*operation
+	// documents: the service also speaks AWS JSON 1.0 or Smithy RPC v2
+	// CBOR, whose codec (in pkg/awsapi) reads the structs' aws tags.
+	documents bool
 
 	// inputs and outputs are the structure, list and map shapes reachable
 	// from the selected operations' inputs and outputs: the first get
@@ -45,9 +48,12 @@ func generate(m *model, pkg, source string, ops []string) ([]byte, error) {
 		g.proto = ec2Protocol
 	default:
 		// CloudWatch's model names CBOR first but still lists query,
-		// which is what the daemon speaks to query clients.
+		// which is what the daemon speaks to query clients; its JSON and
+		// CBOR clients are served through the tags and constants of
+		// emit_documents.go.
 		g.proto = queryProtocol
 	}
+	g.documents = speaksDocuments(m.Metadata)
 	for _, name := range ops {
 		op, ok := m.Operations[name]
 		if !ok {
@@ -315,6 +321,9 @@ func (g *generator) emitHeader() {
 	g.printf("const APIVersion = %q\n\n", g.m.Metadata.APIVersion)
 	g.printf("// SigningName is the service in a request's SigV4 credential scope.\n")
 	g.printf("const SigningName = %q\n\n", signing)
+	if g.documents {
+		g.emitDocumentConstants()
+	}
 }
 
 func (g *generator) usesTime() bool {

@@ -26,6 +26,14 @@ type metadata struct {
 	// SigningName says otherwise, in its requests' credential scope.
 	EndpointPrefix string `json:"endpointPrefix"`
 	SigningName    string `json:"signingName"`
+	// Protocols is every protocol the service speaks, the preferred first
+	// (CloudWatch: smithy-rpc-v2-cbor, json, query); Protocol is the first.
+	Protocols []string `json:"protocols"`
+	// AWSQueryCompatible is there (an empty object) on a service that
+	// moved off the query protocol and still answers with its codes.
+	AWSQueryCompatible *struct{} `json:"awsQueryCompatible"`
+	// ServiceID is the service's SDK id ("CloudWatch", "Auto Scaling").
+	ServiceID string `json:"serviceId"`
 }
 
 type operation struct {

@@ -120,13 +120,29 @@ func (a *AutoScaling) describeGroup(g store.Group, d described, rows []api.Insta
 		}
 		i := a.instance(r, d)
 		if strings.HasPrefix(i.LifecycleState, "Warmed:") {
+			out.WarmPoolSize = ptr(aws32(out.WarmPoolSize) + 1)
 			continue
 		}
-		out.Instances = append(out.Instances, autoscaling.Instance{InstanceId: i.InstanceId, InstanceType: i.InstanceType,
-			AvailabilityZone: i.AvailabilityZone, LifecycleState: i.LifecycleState, HealthStatus: i.HealthStatus,
-			LaunchTemplate: i.LaunchTemplate, ProtectedFromScaleIn: i.ProtectedFromScaleIn})
+		out.Instances = append(out.Instances, groupInstance(i))
+	}
+	if g.WarmPool != nil {
+		out.WarmPoolConfiguration = warmPoolConfiguration(g.WarmPool)
+		out.WarmPoolSize = ptr(aws32(out.WarmPoolSize))
 	}
 	return out
+}
+
+func aws32(p *int32) int32 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// groupInstance is i as a group's description lists it.
+func groupInstance(i autoscaling.AutoScalingInstanceDetails) autoscaling.Instance {
+	return autoscaling.Instance{InstanceId: i.InstanceId, InstanceType: i.InstanceType, AvailabilityZone: i.AvailabilityZone,
+		LifecycleState: i.LifecycleState, HealthStatus: i.HealthStatus, LaunchTemplate: i.LaunchTemplate, ProtectedFromScaleIn: i.ProtectedFromScaleIn}
 }
 
 // instance is an instance of a group as Auto Scaling describes it.

@@ -27,9 +27,6 @@ func (a *AutoScaling) createGroup(ctx context.Context, in *autoscaling.CreateAut
 	if len(in.LoadBalancerNames) > 0 {
 		return nil, awsapi.Validation("Classic load balancers are not supported; give TargetGroupARNs")
 	}
-	if len(in.LifecycleHookSpecificationList) > 0 {
-		return nil, awsapi.Validation("vmfleet does not run lifecycle hooks yet")
-	}
 	if err := a.checkPlacement(in.VPCZoneIdentifier, in.AvailabilityZones); err != nil {
 		return nil, err
 	}
@@ -41,6 +38,16 @@ func (a *AutoScaling) createGroup(ctx context.Context, in *autoscaling.CreateAut
 	}
 	if err := setSettings(&g, settings{in.HealthCheckType, in.HealthCheckGracePeriod, in.DefaultInstanceWarmup, in.TerminationPolicies}); err != nil {
 		return nil, err
+	}
+	for _, h := range in.LifecycleHookSpecificationList {
+		spec := hookSpec{name: h.LifecycleHookName, transition: &h.LifecycleTransition, metadata: h.NotificationMetadata,
+			target: h.NotificationTargetARN, role: h.RoleARN, def: h.DefaultResult, heartbeat: h.HeartbeatTimeout}
+		if slices.ContainsFunc(g.LifecycleHooks, func(o store.LifecycleHook) bool { return o.Name == h.LifecycleHookName }) {
+			return nil, awsapi.Validation("LifecycleHookSpecificationList names the hook %s twice", h.LifecycleHookName)
+		}
+		if err := putHook(&g, spec); err != nil {
+			return nil, err
+		}
 	}
 	for _, t := range in.Tags {
 		if g.Tags == nil {
@@ -92,8 +99,8 @@ func checkCapacity(lo, hi, desired int) error {
 		return awsapi.Validation("MinSize and MaxSize must not be negative")
 	case lo > hi:
 		return awsapi.Validation("Max bound, %d, must be greater than or equal to min bound, %d", hi, lo)
-	case limits.CheckGroupMax(hi) != nil:
-		return awsapi.Validation("MaxSize %d: %v", hi, limits.CheckGroupMax(hi))
+	case hi > limits.MaxGroupSize: // 0 is AWS's way of emptying a group
+		return awsapi.Validation("MaxSize %d is more than a group holds here (%d); this machine has memory for about that many small instances", hi, limits.MaxGroupSize)
 	case desired < lo || desired > hi:
 		return awsapi.Validation("Desired capacity:%d must be between the specified min size:%d and max size:%d", desired, lo, hi)
 	}

@@ -25,6 +25,16 @@ type Runtime interface {
 	SetDesiredCapacity(ctx context.Context, group string, n int) error
 	// Protect sets an instance's scale-in protection.
 	Protect(ctx context.Context, instance string, on bool) error
+	// CompleteLifecycleAction and RecordLifecycleActionHeartbeat act on
+	// a lifecycle action of fleet's group.
+	CompleteLifecycleAction(ctx context.Context, fleet string, la api.LifecycleAction, result string) error
+	RecordLifecycleActionHeartbeat(ctx context.Context, fleet string, la api.LifecycleAction) error
+	// TerminateInGroup, SetInstanceHealth, EnterStandby and ExitStandby
+	// act on one instance of a group.
+	TerminateInGroup(ctx context.Context, id string, decrement bool) error
+	SetInstanceHealth(ctx context.Context, id string, healthy, respectGrace bool) error
+	EnterStandby(ctx context.Context, id string, decrement bool) error
+	ExitStandby(ctx context.Context, id string) error
 	Instances(ctx context.Context) ([]api.InstanceRow, error)
 	// Activities are the events of the activity history, oldest first.
 	Activities() []api.Event
@@ -51,26 +61,40 @@ func (a *AutoScaling) Service() *awsapi.Service {
 		SigningName: autoscaling.SigningName, Version: autoscaling.APIVersion, Protocol: awsapi.Query,
 		Operations: autoscaling.Operations(), EncodeError: autoscaling.EncodeError,
 		Handlers: map[string]awsapi.Handler{
-			"CreateAutoScalingGroup":         awsapi.Op(a.createGroup),
-			"UpdateAutoScalingGroup":         awsapi.Op(a.updateGroup),
-			"DescribeAutoScalingGroups":      awsapi.Op(a.describeGroups),
-			"DeleteAutoScalingGroup":         awsapi.Op(a.deleteGroup),
-			"SetDesiredCapacity":             awsapi.Op(a.setDesiredCapacity),
-			"DescribeAutoScalingInstances":   awsapi.Op(a.describeInstances),
-			"AttachLoadBalancerTargetGroups": awsapi.Op(a.attachTargetGroups),
-			"DetachLoadBalancerTargetGroups": awsapi.Op(a.detachTargetGroups),
-			"StartInstanceRefresh":           awsapi.Op(a.startRefresh),
-			"DescribeInstanceRefreshes":      awsapi.Op(a.describeRefreshes),
-			"CancelInstanceRefresh":          awsapi.Op(a.cancelRefresh),
-			"RollbackInstanceRefresh":        awsapi.Op(a.rollbackRefresh),
-			"CreateOrUpdateTags":             awsapi.Op(a.createOrUpdateTags),
-			"DeleteTags":                     awsapi.Op(a.deleteTags),
-			"DescribeTags":                   awsapi.Op(a.describeTags),
-			"DescribeScalingActivities":      awsapi.Op(a.describeActivities),
-			"PutScalingPolicy":               awsapi.Op(a.putScalingPolicy),
-			"DescribePolicies":               awsapi.Op(a.describePolicies),
-			"DeletePolicy":                   awsapi.Op(a.deletePolicy),
-			"SetInstanceProtection":          awsapi.Op(a.setInstanceProtection),
+			"CreateAutoScalingGroup":              awsapi.Op(a.createGroup),
+			"UpdateAutoScalingGroup":              awsapi.Op(a.updateGroup),
+			"DescribeAutoScalingGroups":           awsapi.Op(a.describeGroups),
+			"DeleteAutoScalingGroup":              awsapi.Op(a.deleteGroup),
+			"SetDesiredCapacity":                  awsapi.Op(a.setDesiredCapacity),
+			"DescribeAutoScalingInstances":        awsapi.Op(a.describeInstances),
+			"AttachLoadBalancerTargetGroups":      awsapi.Op(a.attachTargetGroups),
+			"DetachLoadBalancerTargetGroups":      awsapi.Op(a.detachTargetGroups),
+			"StartInstanceRefresh":                awsapi.Op(a.startRefresh),
+			"DescribeInstanceRefreshes":           awsapi.Op(a.describeRefreshes),
+			"CancelInstanceRefresh":               awsapi.Op(a.cancelRefresh),
+			"RollbackInstanceRefresh":             awsapi.Op(a.rollbackRefresh),
+			"CreateOrUpdateTags":                  awsapi.Op(a.createOrUpdateTags),
+			"DeleteTags":                          awsapi.Op(a.deleteTags),
+			"DescribeTags":                        awsapi.Op(a.describeTags),
+			"DescribeScalingActivities":           awsapi.Op(a.describeActivities),
+			"PutScalingPolicy":                    awsapi.Op(a.putScalingPolicy),
+			"DescribePolicies":                    awsapi.Op(a.describePolicies),
+			"DeletePolicy":                        awsapi.Op(a.deletePolicy),
+			"SetInstanceProtection":               awsapi.Op(a.setInstanceProtection),
+			"PutLifecycleHook":                    awsapi.Op(a.putLifecycleHook),
+			"DescribeLifecycleHooks":              awsapi.Op(a.describeLifecycleHooks),
+			"DeleteLifecycleHook":                 awsapi.Op(a.deleteLifecycleHook),
+			"CompleteLifecycleAction":             awsapi.Op(a.completeLifecycleAction),
+			"RecordLifecycleActionHeartbeat":      awsapi.Op(a.recordLifecycleActionHeartbeat),
+			"TerminateInstanceInAutoScalingGroup": awsapi.Op(a.terminateInstance),
+			"SetInstanceHealth":                   awsapi.Op(a.setInstanceHealth),
+			"EnterStandby":                        awsapi.Op(a.enterStandby),
+			"ExitStandby":                         awsapi.Op(a.exitStandby),
+			"PutWarmPool":                         awsapi.Op(a.putWarmPool),
+			"EnableMetricsCollection":             awsapi.Op(a.enableMetricsCollection),
+			"DisableMetricsCollection":            awsapi.Op(a.disableMetricsCollection),
+			"DescribeWarmPool":                    awsapi.Op(a.describeWarmPool),
+			"DeleteWarmPool":                      awsapi.Op(a.deleteWarmPool),
 		},
 	}
 }

@@ -56,6 +56,12 @@ func (noInstances) Instances(context.Context) ([]api.InstanceRow, error) { retur
 func (noInstances) Remove(context.Context, []string, time.Duration) ([]string, error) {
 	return nil, errors.New("no instances")
 }
+func (noInstances) RunFromTemplate(context.Context, store.LaunchTemplateVersion, map[string]string) (api.InstanceRow, error) {
+	return api.InstanceRow{}, errors.New("no instances")
+}
+func (noInstances) TagInstance(context.Context, string, map[string]string, map[string]*string) error {
+	return errors.New("no instances")
+}
 
 // fixture is an EC2 endpoint on a new store, and an SDK client of it.
 type fixture struct {

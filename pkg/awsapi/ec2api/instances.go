@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"slices"
 	"strings"
 
@@ -80,7 +81,10 @@ func (e *EC2) read(ctx context.Context) (view, error) {
 // tags are an instance's: its group's name, and the group's tags that
 // propagate at launch.
 func (v view) tags(r api.InstanceRow) map[string]string {
-	tags := map[string]string{}
+	tags := maps.Clone(r.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
 	for _, g := range v.groups {
 		if g.Fleet == r.Fleet && g.Service == r.Service && r.Fleet != "" {
 			tags[GroupTag] = g.Name
@@ -93,10 +97,10 @@ func (v view) tags(r api.InstanceRow) map[string]string {
 }
 
 func (v view) instanceType(r api.InstanceRow) string {
-	if t := v.types[r.LaunchTemplate]; t != "" {
-		return t
+	if r.InstanceType != "" {
+		return r.InstanceType
 	}
-	return ""
+	return v.types[r.LaunchTemplate]
 }
 
 // instance is a row as EC2 describes an instance.

@@ -212,14 +212,11 @@ func (e *EC2) deleteLaunchTemplate(ctx context.Context, in *ec2.DeleteLaunchTemp
 		if err != nil {
 			return err
 		}
-		groups, err := tx.ListGroups()
-		if err != nil {
-			return err
-		}
-		for _, g := range groups {
-			if g.LaunchTemplate == lt.Name {
-				return awsapi.Errorf("InvalidParameterValue", "The launch template %s is used by the Auto Scaling group %s; delete the group first.", lt.Name, g.Name)
+		if g, err := usedBy(tx, lt.Name, 0); err != nil || g != "" {
+			if err == nil {
+				err = awsapi.Errorf("InvalidParameterValue", "The launch template %s is used by the Auto Scaling group %s; delete the group first.", lt.Name, g)
 			}
+			return err
 		}
 		if out, err = e.describeTemplate(tx, lt.Name); err != nil {
 			return err

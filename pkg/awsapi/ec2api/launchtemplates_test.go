@@ -186,7 +186,7 @@ func TestALaunchTemplatesTagsAreCreatedDescribedAndDeleted(t *testing.T) {
 	_, err = f.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: []types.Tag{{Key: aws.String("aws:reserved"), Value: aws.String("x")}}})
 	wantCode(t, err, "InvalidParameterValue")
 	_, err = f.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{"i-0123456789ab"}, Tags: []types.Tag{{Key: aws.String("Name"), Value: aws.String("x")}}})
-	wantCode(t, err, "InvalidParameterValue")
+	wantCode(t, err, "InvalidInstanceID.NotFound")
 	_, err = f.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{"lt-0123456789abcdef0"}, Tags: []types.Tag{{Key: aws.String("a"), Value: aws.String("b")}}})
 	wantCode(t, err, "InvalidLaunchTemplateId.NotFound")
 }

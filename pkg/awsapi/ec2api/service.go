@@ -26,6 +26,11 @@ type Runtime interface {
 	Instances(ctx context.Context) ([]api.InstanceRow, error)
 	// Remove terminates instances, within grace.
 	Remove(ctx context.Context, refs []string, grace time.Duration) ([]string, error)
+	// RunFromTemplate launches a standalone instance of a launch template
+	// version (which need not be stored), with its own tags.
+	RunFromTemplate(ctx context.Context, v store.LaunchTemplateVersion, tags map[string]string) (api.InstanceRow, error)
+	// TagInstance sets and removes an instance's own tags.
+	TagInstance(ctx context.Context, id string, set map[string]string, remove map[string]*string) error
 }
 
 // EC2 is the EC2 service of one home.
@@ -50,12 +55,14 @@ func (e *EC2) Service() *awsapi.Service {
 			"DescribeInstances":              awsapi.Op(e.describeInstances),
 			"DescribeInstanceStatus":         awsapi.Op(e.describeInstanceStatus),
 			"TerminateInstances":             awsapi.Op(e.terminateInstances),
+			"RunInstances":                   awsapi.Op(e.runInstances),
 			"CreateLaunchTemplate":           awsapi.Op(e.createLaunchTemplate),
 			"CreateLaunchTemplateVersion":    awsapi.Op(e.createLaunchTemplateVersion),
 			"DescribeLaunchTemplates":        awsapi.Op(e.describeLaunchTemplates),
 			"DescribeLaunchTemplateVersions": awsapi.Op(e.describeLaunchTemplateVersions),
 			"ModifyLaunchTemplate":           awsapi.Op(e.modifyLaunchTemplate),
 			"DeleteLaunchTemplate":           awsapi.Op(e.deleteLaunchTemplate),
+			"DeleteLaunchTemplateVersions":   awsapi.Op(e.deleteLaunchTemplateVersions),
 			"DescribeInstanceTypes":          awsapi.Op(e.describeInstanceTypes),
 			"DescribeVpcs":                   awsapi.Op(e.describeVpcs),
 			"DescribeSubnets":                awsapi.Op(e.describeSubnets),

@@ -11,40 +11,69 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
-// EC2's tags: a launch template keeps its own; an instance's are its
-// group's (aws:autoscaling:groupName and the tags that propagate at
-// launch), which Auto Scaling's tag operations change.
+// EC2's tags: a launch template keeps its own; an instance has its own
+// (kept in its domain's metadata) and, in a group, its group's
+// (aws:autoscaling:groupName and the tags that propagate at launch,
+// which Auto Scaling's tag operations change).
+
+// checkTagKey refuses a key EC2 would.
+func checkTagKey(k string) error {
+	if k == "" || strings.HasPrefix(k, "aws:") {
+		return awsapi.Errorf("InvalidParameterValue", "Tag key '%s' is not valid: keys are not empty and do not begin with aws:", k)
+	}
+	return nil
+}
 
 func (e *EC2) createTags(ctx context.Context, in *ec2.CreateTagsInput) (*ec2.CreateTagsOutput, error) {
-	return &ec2.CreateTagsOutput{}, e.retag(ctx, in.Resources, func(m map[string]string) error {
-		for _, t := range in.Tags {
-			k := deref(t.Key)
-			if k == "" || strings.HasPrefix(k, "aws:") {
-				return awsapi.Errorf("InvalidParameterValue", "Tag key '%s' is not valid: keys are not empty and do not begin with aws:", k)
-			}
-			m[k] = deref(t.Value)
+	set := map[string]string{}
+	for _, t := range in.Tags {
+		if err := checkTagKey(deref(t.Key)); err != nil {
+			return nil, err
 		}
-		return nil
-	})
+		set[deref(t.Key)] = deref(t.Value)
+	}
+	return &ec2.CreateTagsOutput{}, e.retag(ctx, in.Resources, set, nil)
 }
 
 func (e *EC2) deleteTags(ctx context.Context, in *ec2.DeleteTagsInput) (*ec2.DeleteTagsOutput, error) {
-	return &ec2.DeleteTagsOutput{}, e.retag(ctx, in.Resources, func(m map[string]string) error {
-		for _, t := range in.Tags {
-			if t.Value == nil || m[deref(t.Key)] == *t.Value {
-				delete(m, deref(t.Key))
-			}
-		}
-		return nil
-	})
+	remove := map[string]*string{}
+	for _, t := range in.Tags {
+		remove[deref(t.Key)] = t.Value
+	}
+	return &ec2.DeleteTagsOutput{}, e.retag(ctx, in.Resources, nil, remove)
 }
 
-func (e *EC2) retag(ctx context.Context, resources []string, change func(map[string]string) error) error {
-	return e.update(ctx, func(tx *store.Tx) error {
-		for _, id := range resources {
-			if strings.HasPrefix(id, "i-") {
-				return awsapi.Errorf("InvalidParameterValue", "vmfleet tags instances through their group: tag the Auto Scaling group with PropagateAtLaunch (aws autoscaling create-or-update-tags)")
+// retag sets and removes tags of instances and launch templates: a
+// removal with a value removes the tag only with that value.
+func (e *EC2) retag(ctx context.Context, resources []string, set map[string]string, remove map[string]*string) error {
+	var instances, templates []string
+	for _, id := range resources {
+		if strings.HasPrefix(id, "i-") {
+			instances = append(instances, id)
+		} else {
+			templates = append(templates, id)
+		}
+	}
+	if len(instances) > 0 {
+		if _, _, err := e.pick(ctx, instances, nil); err != nil {
+			return err
+		}
+	}
+	for _, id := range instances {
+		if err := e.Runtime.TagInstance(ctx, id, set, remove); err != nil {
+			return err
+		}
+	}
+	change := func(m map[string]string) {
+		maps.Copy(m, set)
+		for k, v := range remove {
+			if v == nil || m[k] == *v {
+				delete(m, k)
 			}
+		}
+	}
+	return e.update(ctx, func(tx *store.Tx) error {
+		for _, id := range templates {
 			lt, err := e.template(tx, &id, nil)
 			if err != nil {
 				return err
@@ -53,9 +82,7 @@ func (e *EC2) retag(ctx context.Context, resources []string, change func(map[str
 			if m == nil {
 				m = map[string]string{}
 			}
-			if err := change(m); err != nil {
-				return err
-			}
+			change(m)
 			lt.Tags = m
 			if err := tx.PutLaunchTemplate(&lt); err != nil {
 				return err

@@ -54,7 +54,7 @@ func (e *ELBv2) describeTargetHealth(ctx context.Context, in *elbv2.DescribeTarg
 	out := &elbv2.DescribeTargetHealthOutput{TargetHealthDescriptions: []elbv2.TargetHealthDescription{}}
 	registered := map[string]api.InstanceRow{}
 	for _, r := range rows {
-		if slices.ContainsFunc(groups, func(g store.Group) bool { return g.Fleet == r.Fleet && g.Service == r.Service }) && !isWarmed(r.Phase) {
+		if slices.ContainsFunc(groups, func(g store.Group) bool { return g.Fleet == r.Fleet && g.Service == r.Service }) && api.InTargetGroup(r.Phase) {
 			registered[r.ID] = r
 		}
 	}
@@ -78,8 +78,6 @@ func (e *ELBv2) describeTargetHealth(ctx context.Context, in *elbv2.DescribeTarg
 	}
 	return out, nil
 }
-
-func isWarmed(phase string) bool { return len(phase) > 7 && phase[:7] == "Warmed:" }
 
 // targetHealth is an instance's state as ELB reports it.
 func targetHealth(r api.InstanceRow, registered, inUse bool) elbv2.TargetHealth {

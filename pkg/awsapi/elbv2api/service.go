@@ -48,6 +48,7 @@ func (e *ELBv2) Service() *awsapi.Service {
 			"DeleteLoadBalancer":             awsapi.Op(e.deleteLoadBalancer),
 			"CreateListener":                 awsapi.Op(e.createListener),
 			"DescribeListeners":              awsapi.Op(e.describeListeners),
+			"DescribeRules":                  awsapi.Op(e.describeRules),
 			"DeleteListener":                 awsapi.Op(e.deleteListener),
 			"DescribeTargetHealth":           awsapi.Op(e.describeTargetHealth),
 			"AddTags":                        awsapi.Op(e.addTags),

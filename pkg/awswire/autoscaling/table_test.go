@@ -15,8 +15,8 @@ import (
 // table: look the Action up, decode, encode, without knowing the types.
 func TestTheOperationTableDispatchesOnAction(t *testing.T) {
 	ops := autoscaling.Operations()
-	if len(ops) != 32 {
-		t.Errorf("the table has %d operations, want the 32 generated", len(ops))
+	if len(ops) != 34 {
+		t.Errorf("the table has %d operations, want the 34 generated", len(ops))
 	}
 	op, ok := ops["SetDesiredCapacity"]
 	if !ok {

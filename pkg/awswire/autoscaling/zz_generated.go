@@ -50,6 +50,66 @@ func EncodeCreateAutoScalingGroupResponse(w io.Writer, out *CreateAutoScalingGro
 	return e.Flush(w)
 }
 
+// EnableMetricsCollectionInput is the parameters of a EnableMetricsCollection request.
+type EnableMetricsCollectionInput = EnableMetricsCollectionQuery
+
+// EnableMetricsCollectionOutput is what a EnableMetricsCollection answer carries.
+type EnableMetricsCollectionOutput struct{}
+
+// DecodeEnableMetricsCollectionInput reads a EnableMetricsCollection request's parameters, the query
+// string and form body merged. A missing required member is an
+// *awswire.MissingParameterError, a value that does not parse an
+// *awswire.InvalidParameterError.
+func DecodeEnableMetricsCollectionInput(params url.Values) (*EnableMetricsCollectionInput, error) {
+	d := awswire.NewDecoder(params)
+	in := new(EnableMetricsCollectionInput)
+	decodeEnableMetricsCollectionQuery(d, "", in)
+	if err := d.Err(); err != nil {
+		return nil, fmt.Errorf("decoding a EnableMetricsCollection request: %w", err)
+	}
+	return in, nil
+}
+
+// EncodeEnableMetricsCollectionResponse writes a EnableMetricsCollection answer as AWS sends it.
+func EncodeEnableMetricsCollectionResponse(w io.Writer, out *EnableMetricsCollectionOutput, requestID string) error {
+	e := awswire.NewEncoder()
+	e.OpenNS("EnableMetricsCollectionResponse", xmlNamespace)
+	_ = out // EnableMetricsCollectionOutput has no members
+	e.QueryResponseMetadata(requestID)
+	e.Close("EnableMetricsCollectionResponse")
+	return e.Flush(w)
+}
+
+// DisableMetricsCollectionInput is the parameters of a DisableMetricsCollection request.
+type DisableMetricsCollectionInput = DisableMetricsCollectionQuery
+
+// DisableMetricsCollectionOutput is what a DisableMetricsCollection answer carries.
+type DisableMetricsCollectionOutput struct{}
+
+// DecodeDisableMetricsCollectionInput reads a DisableMetricsCollection request's parameters, the query
+// string and form body merged. A missing required member is an
+// *awswire.MissingParameterError, a value that does not parse an
+// *awswire.InvalidParameterError.
+func DecodeDisableMetricsCollectionInput(params url.Values) (*DisableMetricsCollectionInput, error) {
+	d := awswire.NewDecoder(params)
+	in := new(DisableMetricsCollectionInput)
+	decodeDisableMetricsCollectionQuery(d, "", in)
+	if err := d.Err(); err != nil {
+		return nil, fmt.Errorf("decoding a DisableMetricsCollection request: %w", err)
+	}
+	return in, nil
+}
+
+// EncodeDisableMetricsCollectionResponse writes a DisableMetricsCollection answer as AWS sends it.
+func EncodeDisableMetricsCollectionResponse(w io.Writer, out *DisableMetricsCollectionOutput, requestID string) error {
+	e := awswire.NewEncoder()
+	e.OpenNS("DisableMetricsCollectionResponse", xmlNamespace)
+	_ = out // DisableMetricsCollectionOutput has no members
+	e.QueryResponseMetadata(requestID)
+	e.Close("DisableMetricsCollectionResponse")
+	return e.Flush(w)
+}
+
 // UpdateAutoScalingGroupInput is the parameters of a UpdateAutoScalingGroup request.
 type UpdateAutoScalingGroupInput = UpdateAutoScalingGroupType
 
@@ -1503,6 +1563,22 @@ type DetachLoadBalancerTargetGroupsType struct {
 	TargetGroupARNs []string
 }
 
+// DisableMetricsCollectionQuery is the model's DisableMetricsCollectionQuery structure.
+type DisableMetricsCollectionQuery struct {
+	// AutoScalingGroupName is required.
+	AutoScalingGroupName string
+	Metrics              []string
+}
+
+// EnableMetricsCollectionQuery is the model's EnableMetricsCollectionQuery structure.
+type EnableMetricsCollectionQuery struct {
+	// AutoScalingGroupName is required.
+	AutoScalingGroupName string
+	Metrics              []string
+	// Granularity is required.
+	Granularity string
+}
+
 // EnabledMetric is the model's EnabledMetric structure.
 type EnabledMetric struct {
 	Metric      *string
@@ -2655,6 +2731,23 @@ func decodeDetachLoadBalancerTargetGroupsType(d *awswire.Decoder, p string, v *D
 	}
 }
 
+func decodeDisableMetricsCollectionQuery(d *awswire.Decoder, p string, v *DisableMetricsCollectionQuery) {
+	v.AutoScalingGroupName = awswire.Req(d, awswire.Key(p, "AutoScalingGroupName"), awswire.ParseString)
+	{
+		k := awswire.Key(p, "Metrics")
+		v.Metrics = decodeMetrics(d, k, k+".member")
+	}
+}
+
+func decodeEnableMetricsCollectionQuery(d *awswire.Decoder, p string, v *EnableMetricsCollectionQuery) {
+	v.AutoScalingGroupName = awswire.Req(d, awswire.Key(p, "AutoScalingGroupName"), awswire.ParseString)
+	{
+		k := awswire.Key(p, "Metrics")
+		v.Metrics = decodeMetrics(d, k, k+".member")
+	}
+	v.Granularity = awswire.Req(d, awswire.Key(p, "Granularity"), awswire.ParseString)
+}
+
 func decodeEnterStandbyQuery(d *awswire.Decoder, p string, v *EnterStandbyQuery) {
 	{
 		k := awswire.Key(p, "InstanceIds")
@@ -3008,6 +3101,18 @@ func decodeMetricStat(d *awswire.Decoder, p string, v *MetricStat) {
 	}
 	v.Stat = awswire.Req(d, awswire.Key(p, "Stat"), awswire.ParseString)
 	v.Unit = awswire.Opt(d, awswire.Key(p, "Unit"), awswire.ParseString)
+}
+
+func decodeMetrics(d *awswire.Decoder, key, itemBase string) []string {
+	items, ok := d.List(key, itemBase)
+	if !ok {
+		return nil
+	}
+	out := make([]string, len(items))
+	for i, item := range items {
+		out[i] = awswire.Req(d, item, awswire.ParseString)
+	}
+	return out
 }
 
 func decodeMixedInstancesPolicy(d *awswire.Decoder, p string, v *MixedInstancesPolicy) {
@@ -4832,6 +4937,46 @@ func Operations() map[string]awswire.Operation {
 					return &awswire.WrongOutputError{Operation: "CreateAutoScalingGroup", Got: out}
 				}
 				return EncodeCreateAutoScalingGroupResponse(w, o, requestID)
+			},
+		},
+		"EnableMetricsCollection": {
+			Name:       "EnableMetricsCollection",
+			HTTPMethod: "POST",
+			DocURL:     "https://docs.aws.amazon.com/goto/WebAPI/autoscaling-2011-01-01/EnableMetricsCollection",
+			Errors:     []string{ErrCodeResourceContentionFault},
+			Decode: func(params url.Values) (any, error) {
+				in, err := DecodeEnableMetricsCollectionInput(params)
+				if err != nil {
+					return nil, err
+				}
+				return in, nil
+			},
+			Encode: func(w io.Writer, out any, requestID string) error {
+				o, ok := out.(*EnableMetricsCollectionOutput)
+				if !ok {
+					return &awswire.WrongOutputError{Operation: "EnableMetricsCollection", Got: out}
+				}
+				return EncodeEnableMetricsCollectionResponse(w, o, requestID)
+			},
+		},
+		"DisableMetricsCollection": {
+			Name:       "DisableMetricsCollection",
+			HTTPMethod: "POST",
+			DocURL:     "https://docs.aws.amazon.com/goto/WebAPI/autoscaling-2011-01-01/DisableMetricsCollection",
+			Errors:     []string{ErrCodeResourceContentionFault},
+			Decode: func(params url.Values) (any, error) {
+				in, err := DecodeDisableMetricsCollectionInput(params)
+				if err != nil {
+					return nil, err
+				}
+				return in, nil
+			},
+			Encode: func(w io.Writer, out any, requestID string) error {
+				o, ok := out.(*DisableMetricsCollectionOutput)
+				if !ok {
+					return &awswire.WrongOutputError{Operation: "DisableMetricsCollection", Got: out}
+				}
+				return EncodeDisableMetricsCollectionResponse(w, o, requestID)
 			},
 		},
 		"UpdateAutoScalingGroup": {

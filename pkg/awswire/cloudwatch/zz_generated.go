@@ -22,6 +22,16 @@ const APIVersion = "2010-08-01"
 // SigningName is the service in a request's SigV4 credential scope.
 const SigningName = "monitoring"
 
+// TargetPrefix is the model's metadata.targetPrefix: the service in a JSON
+// 1.0 request's X-Amz-Target (TargetPrefix.Operation) and in an RPC v2
+// CBOR request's path (/service/TargetPrefix/operation/Operation).
+const TargetPrefix = "GraniteServiceVersion20100801"
+
+// QueryCompatible is the model's awsQueryCompatible: the service moved off
+// the query protocol, and its JSON and CBOR errors still carry the query
+// code (x-amzn-query-error) that clients report.
+const QueryCompatible = true
+
 // DecodeGetMetricDataInput reads a GetMetricData request's parameters, the query
 // string and form body merged. A missing required member is an
 // *awswire.MissingParameterError, a value that does not parse an
@@ -108,143 +118,143 @@ func EncodeListMetricsResponse(w io.Writer, out *ListMetricsOutput, requestID st
 
 // Datapoint is the model's Datapoint structure.
 type Datapoint struct {
-	Timestamp          *time.Time
-	SampleCount        *float64
-	Average            *float64
-	Sum                *float64
-	Minimum            *float64
-	Maximum            *float64
-	Unit               *string
-	ExtendedStatistics map[string]float64
+	Timestamp          *time.Time         `aws:"Timestamp"`
+	SampleCount        *float64           `aws:"SampleCount"`
+	Average            *float64           `aws:"Average"`
+	Sum                *float64           `aws:"Sum"`
+	Minimum            *float64           `aws:"Minimum"`
+	Maximum            *float64           `aws:"Maximum"`
+	Unit               *string            `aws:"Unit"`
+	ExtendedStatistics map[string]float64 `aws:"ExtendedStatistics"`
 }
 
 // Dimension is the model's Dimension structure.
 type Dimension struct {
 	// Name is required.
-	Name string
+	Name string `aws:"Name,required"`
 	// Value is required.
-	Value string
+	Value string `aws:"Value,required"`
 }
 
 // DimensionFilter is the model's DimensionFilter structure.
 type DimensionFilter struct {
 	// Name is required.
-	Name  string
-	Value *string
+	Name  string  `aws:"Name,required"`
+	Value *string `aws:"Value"`
 }
 
 // GetMetricDataInput is the model's GetMetricDataInput structure.
 type GetMetricDataInput struct {
 	// MetricDataQueries is required.
-	MetricDataQueries []MetricDataQuery
+	MetricDataQueries []MetricDataQuery `aws:"MetricDataQueries,required"`
 	// StartTime is required.
-	StartTime time.Time
+	StartTime time.Time `aws:"StartTime,required"`
 	// EndTime is required.
-	EndTime       time.Time
-	NextToken     *string
-	ScanBy        *string
-	MaxDatapoints *int32
-	LabelOptions  *LabelOptions
+	EndTime       time.Time     `aws:"EndTime,required"`
+	NextToken     *string       `aws:"NextToken"`
+	ScanBy        *string       `aws:"ScanBy"`
+	MaxDatapoints *int32        `aws:"MaxDatapoints"`
+	LabelOptions  *LabelOptions `aws:"LabelOptions"`
 }
 
 // GetMetricDataOutput is the model's GetMetricDataOutput structure.
 type GetMetricDataOutput struct {
-	MetricDataResults []MetricDataResult
-	NextToken         *string
-	Messages          []MessageData
+	MetricDataResults []MetricDataResult `aws:"MetricDataResults"`
+	NextToken         *string            `aws:"NextToken"`
+	Messages          []MessageData      `aws:"Messages"`
 }
 
 // GetMetricStatisticsInput is the model's GetMetricStatisticsInput structure.
 type GetMetricStatisticsInput struct {
 	// Namespace is required.
-	Namespace string
+	Namespace string `aws:"Namespace,required"`
 	// MetricName is required.
-	MetricName string
-	Dimensions []Dimension
+	MetricName string      `aws:"MetricName,required"`
+	Dimensions []Dimension `aws:"Dimensions"`
 	// StartTime is required.
-	StartTime time.Time
+	StartTime time.Time `aws:"StartTime,required"`
 	// EndTime is required.
-	EndTime time.Time
+	EndTime time.Time `aws:"EndTime,required"`
 	// Period is required.
-	Period             int32
-	Statistics         []string
-	ExtendedStatistics []string
-	Unit               *string
+	Period             int32    `aws:"Period,required"`
+	Statistics         []string `aws:"Statistics"`
+	ExtendedStatistics []string `aws:"ExtendedStatistics"`
+	Unit               *string  `aws:"Unit"`
 }
 
 // GetMetricStatisticsOutput is the model's GetMetricStatisticsOutput structure.
 type GetMetricStatisticsOutput struct {
-	Label      *string
-	Datapoints []Datapoint
+	Label      *string     `aws:"Label"`
+	Datapoints []Datapoint `aws:"Datapoints"`
 }
 
 // LabelOptions is the model's LabelOptions structure.
 type LabelOptions struct {
-	Timezone *string
+	Timezone *string `aws:"Timezone"`
 }
 
 // ListMetricsInput is the model's ListMetricsInput structure.
 type ListMetricsInput struct {
-	Namespace             *string
-	MetricName            *string
-	Dimensions            []DimensionFilter
-	NextToken             *string
-	RecentlyActive        *string
-	IncludeLinkedAccounts *bool
-	OwningAccount         *string
+	Namespace             *string           `aws:"Namespace"`
+	MetricName            *string           `aws:"MetricName"`
+	Dimensions            []DimensionFilter `aws:"Dimensions"`
+	NextToken             *string           `aws:"NextToken"`
+	RecentlyActive        *string           `aws:"RecentlyActive"`
+	IncludeLinkedAccounts *bool             `aws:"IncludeLinkedAccounts"`
+	OwningAccount         *string           `aws:"OwningAccount"`
 }
 
 // ListMetricsOutput is the model's ListMetricsOutput structure.
 type ListMetricsOutput struct {
-	Metrics        []Metric
-	NextToken      *string
-	OwningAccounts []string
+	Metrics        []Metric `aws:"Metrics"`
+	NextToken      *string  `aws:"NextToken"`
+	OwningAccounts []string `aws:"OwningAccounts"`
 }
 
 // MessageData is the model's MessageData structure.
 type MessageData struct {
-	Code  *string
-	Value *string
+	Code  *string `aws:"Code"`
+	Value *string `aws:"Value"`
 }
 
 // Metric is the model's Metric structure.
 type Metric struct {
-	Namespace  *string
-	MetricName *string
-	Dimensions []Dimension
+	Namespace  *string     `aws:"Namespace"`
+	MetricName *string     `aws:"MetricName"`
+	Dimensions []Dimension `aws:"Dimensions"`
 }
 
 // MetricDataQuery is the model's MetricDataQuery structure.
 type MetricDataQuery struct {
 	// Id is required.
-	Id         string
-	MetricStat *MetricStat
-	Expression *string
-	Label      *string
-	ReturnData *bool
-	Period     *int32
-	AccountId  *string
+	Id         string      `aws:"Id,required"`
+	MetricStat *MetricStat `aws:"MetricStat"`
+	Expression *string     `aws:"Expression"`
+	Label      *string     `aws:"Label"`
+	ReturnData *bool       `aws:"ReturnData"`
+	Period     *int32      `aws:"Period"`
+	AccountId  *string     `aws:"AccountId"`
 }
 
 // MetricDataResult is the model's MetricDataResult structure.
 type MetricDataResult struct {
-	Id         *string
-	Label      *string
-	Timestamps []time.Time
-	Values     []float64
-	StatusCode *string
-	Messages   []MessageData
+	Id         *string       `aws:"Id"`
+	Label      *string       `aws:"Label"`
+	Timestamps []time.Time   `aws:"Timestamps"`
+	Values     []float64     `aws:"Values"`
+	StatusCode *string       `aws:"StatusCode"`
+	Messages   []MessageData `aws:"Messages"`
 }
 
 // MetricStat is the model's MetricStat structure.
 type MetricStat struct {
 	// Metric is required.
-	Metric *Metric
+	Metric *Metric `aws:"Metric,required"`
 	// Period is required.
-	Period int32
+	Period int32 `aws:"Period,required"`
 	// Stat is required.
-	Stat string
-	Unit *string
+	Stat string  `aws:"Stat,required"`
+	Unit *string `aws:"Unit"`
 }
 
 func decodeDimension(d *awswire.Decoder, p string, v *Dimension) {
@@ -603,6 +613,25 @@ func ModeledError(code string) (awswire.ErrorShape, bool) {
 		return awswire.ErrorShape{Code: code, HTTPStatus: 400, Sender: true}, true
 	}
 	return awswire.ErrorShape{}, false
+}
+
+// ErrorType is the __type of a JSON or CBOR error answer with the given
+// code: the error shape's id for the codes the model declares, the code
+// itself for the common errors it does not.
+func ErrorType(code string) string {
+	switch code {
+	case ErrCodeInternalServiceFault:
+		return "com.amazonaws.cloudwatch#InternalServiceFault"
+	case ErrCodeInvalidNextToken:
+		return "com.amazonaws.cloudwatch#InvalidNextToken"
+	case ErrCodeInvalidParameterCombinationException:
+		return "com.amazonaws.cloudwatch#InvalidParameterCombinationException"
+	case ErrCodeInvalidParameterValueException:
+		return "com.amazonaws.cloudwatch#InvalidParameterValueException"
+	case ErrCodeMissingRequiredParameterException:
+		return "com.amazonaws.cloudwatch#MissingRequiredParameterException"
+	}
+	return code
 }
 
 // EncodeError writes an error answer in this service's envelope; send it

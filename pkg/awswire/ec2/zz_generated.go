@@ -152,6 +152,39 @@ func EncodeDeleteLaunchTemplateResponse(w io.Writer, out *DeleteLaunchTemplateOu
 	return e.Flush(w)
 }
 
+// DeleteLaunchTemplateVersionsInput is the parameters of a DeleteLaunchTemplateVersions request.
+type DeleteLaunchTemplateVersionsInput = DeleteLaunchTemplateVersionsRequest
+
+// DeleteLaunchTemplateVersionsOutput is what a DeleteLaunchTemplateVersions answer carries.
+type DeleteLaunchTemplateVersionsOutput = DeleteLaunchTemplateVersionsResult
+
+// DecodeDeleteLaunchTemplateVersionsInput reads a DeleteLaunchTemplateVersions request's parameters, the query
+// string and form body merged. A missing required member is an
+// *awswire.MissingParameterError, a value that does not parse an
+// *awswire.InvalidParameterError.
+func DecodeDeleteLaunchTemplateVersionsInput(params url.Values) (*DeleteLaunchTemplateVersionsInput, error) {
+	d := awswire.NewDecoder(params)
+	in := new(DeleteLaunchTemplateVersionsInput)
+	decodeDeleteLaunchTemplateVersionsRequest(d, "", in)
+	if err := d.Err(); err != nil {
+		return nil, fmt.Errorf("decoding a DeleteLaunchTemplateVersions request: %w", err)
+	}
+	return in, nil
+}
+
+// EncodeDeleteLaunchTemplateVersionsResponse writes a DeleteLaunchTemplateVersions answer as AWS sends it.
+func EncodeDeleteLaunchTemplateVersionsResponse(w io.Writer, out *DeleteLaunchTemplateVersionsOutput, requestID string) error {
+	e := awswire.NewEncoder()
+	e.Declaration()
+	e.OpenNS("DeleteLaunchTemplateVersionsResponse", xmlNamespace)
+	e.Text("requestId", requestID)
+	if out != nil {
+		encodeDeleteLaunchTemplateVersionsResult(e, out)
+	}
+	e.Close("DeleteLaunchTemplateVersionsResponse")
+	return e.Flush(w)
+}
+
 // CreateLaunchTemplateVersionInput is the parameters of a CreateLaunchTemplateVersion request.
 type CreateLaunchTemplateVersionInput = CreateLaunchTemplateVersionRequest
 
@@ -817,6 +850,36 @@ type DeleteLaunchTemplateRequest struct {
 // DeleteLaunchTemplateResult is the model's DeleteLaunchTemplateResult structure.
 type DeleteLaunchTemplateResult struct {
 	LaunchTemplate *LaunchTemplate
+}
+
+// DeleteLaunchTemplateVersionsRequest is the model's DeleteLaunchTemplateVersionsRequest structure.
+type DeleteLaunchTemplateVersionsRequest struct {
+	DryRun             *bool
+	LaunchTemplateId   *string
+	LaunchTemplateName *string
+	// Versions is required.
+	Versions []string
+}
+
+// DeleteLaunchTemplateVersionsResponseErrorItem is the model's DeleteLaunchTemplateVersionsResponseErrorItem structure.
+type DeleteLaunchTemplateVersionsResponseErrorItem struct {
+	LaunchTemplateId   *string
+	LaunchTemplateName *string
+	VersionNumber      *int64
+	ResponseError      *ResponseError
+}
+
+// DeleteLaunchTemplateVersionsResponseSuccessItem is the model's DeleteLaunchTemplateVersionsResponseSuccessItem structure.
+type DeleteLaunchTemplateVersionsResponseSuccessItem struct {
+	LaunchTemplateId   *string
+	LaunchTemplateName *string
+	VersionNumber      *int64
+}
+
+// DeleteLaunchTemplateVersionsResult is the model's DeleteLaunchTemplateVersionsResult structure.
+type DeleteLaunchTemplateVersionsResult struct {
+	SuccessfullyDeletedLaunchTemplateVersions   []DeleteLaunchTemplateVersionsResponseSuccessItem
+	UnsuccessfullyDeletedLaunchTemplateVersions []DeleteLaunchTemplateVersionsResponseErrorItem
 }
 
 // DeleteTagsRequest is the model's DeleteTagsRequest structure.
@@ -2426,6 +2489,12 @@ type Reservation struct {
 	Instances     []Instance
 }
 
+// ResponseError is the model's ResponseError structure.
+type ResponseError struct {
+	Code    *string
+	Message *string
+}
+
 // ResponseLaunchTemplateData is the model's ResponseLaunchTemplateData structure.
 type ResponseLaunchTemplateData struct {
 	KernelId                          *string
@@ -2959,6 +3028,19 @@ func decodeDeleteLaunchTemplateRequest(d *awswire.Decoder, p string, v *DeleteLa
 	v.DryRun = awswire.Opt(d, awswire.Key(p, "DryRun"), awswire.ParseBool)
 	v.LaunchTemplateId = awswire.Opt(d, awswire.Key(p, "LaunchTemplateId"), awswire.ParseString)
 	v.LaunchTemplateName = awswire.Opt(d, awswire.Key(p, "LaunchTemplateName"), awswire.ParseString)
+}
+
+func decodeDeleteLaunchTemplateVersionsRequest(d *awswire.Decoder, p string, v *DeleteLaunchTemplateVersionsRequest) {
+	v.DryRun = awswire.Opt(d, awswire.Key(p, "DryRun"), awswire.ParseBool)
+	v.LaunchTemplateId = awswire.Opt(d, awswire.Key(p, "LaunchTemplateId"), awswire.ParseString)
+	v.LaunchTemplateName = awswire.Opt(d, awswire.Key(p, "LaunchTemplateName"), awswire.ParseString)
+	{
+		k := awswire.Key(p, "LaunchTemplateVersion")
+		v.Versions = decodeVersionStringList(d, k, k)
+		if v.Versions == nil {
+			d.Missing(k)
+		}
+	}
 }
 
 func decodeDeleteTagsRequest(d *awswire.Decoder, p string, v *DeleteTagsRequest) {
@@ -4660,6 +4742,54 @@ func encodeDeleteLaunchTemplateResult(e *awswire.Encoder, v *DeleteLaunchTemplat
 		encodeLaunchTemplate(e, v.LaunchTemplate)
 		e.Close("launchTemplate")
 	}
+}
+
+func encodeDeleteLaunchTemplateVersionsResponseErrorItem(e *awswire.Encoder, v *DeleteLaunchTemplateVersionsResponseErrorItem) {
+	awswire.OptText(e, "launchTemplateId", v.LaunchTemplateId, awswire.FormatString)
+	awswire.OptText(e, "launchTemplateName", v.LaunchTemplateName, awswire.FormatString)
+	awswire.OptText(e, "versionNumber", v.VersionNumber, awswire.FormatInt64)
+	if v.ResponseError != nil {
+		e.Open("responseError")
+		encodeResponseError(e, v.ResponseError)
+		e.Close("responseError")
+	}
+}
+
+func encodeDeleteLaunchTemplateVersionsResponseErrorSet(e *awswire.Encoder, name string, v []DeleteLaunchTemplateVersionsResponseErrorItem) {
+	if v == nil {
+		return
+	}
+	e.Open(name)
+	for i := range v {
+		e.Open("item")
+		encodeDeleteLaunchTemplateVersionsResponseErrorItem(e, &v[i])
+		e.Close("item")
+	}
+	e.Close(name)
+}
+
+func encodeDeleteLaunchTemplateVersionsResponseSuccessItem(e *awswire.Encoder, v *DeleteLaunchTemplateVersionsResponseSuccessItem) {
+	awswire.OptText(e, "launchTemplateId", v.LaunchTemplateId, awswire.FormatString)
+	awswire.OptText(e, "launchTemplateName", v.LaunchTemplateName, awswire.FormatString)
+	awswire.OptText(e, "versionNumber", v.VersionNumber, awswire.FormatInt64)
+}
+
+func encodeDeleteLaunchTemplateVersionsResponseSuccessSet(e *awswire.Encoder, name string, v []DeleteLaunchTemplateVersionsResponseSuccessItem) {
+	if v == nil {
+		return
+	}
+	e.Open(name)
+	for i := range v {
+		e.Open("item")
+		encodeDeleteLaunchTemplateVersionsResponseSuccessItem(e, &v[i])
+		e.Close("item")
+	}
+	e.Close(name)
+}
+
+func encodeDeleteLaunchTemplateVersionsResult(e *awswire.Encoder, v *DeleteLaunchTemplateVersionsResult) {
+	encodeDeleteLaunchTemplateVersionsResponseSuccessSet(e, "successfullyDeletedLaunchTemplateVersionSet", v.SuccessfullyDeletedLaunchTemplateVersions)
+	encodeDeleteLaunchTemplateVersionsResponseErrorSet(e, "unsuccessfullyDeletedLaunchTemplateVersionSet", v.UnsuccessfullyDeletedLaunchTemplateVersions)
 }
 
 func encodeDescribeImagesResult(e *awswire.Encoder, v *DescribeImagesResult) {
@@ -6590,6 +6720,11 @@ func encodeReservationList(e *awswire.Encoder, name string, v []Reservation) {
 	e.Close(name)
 }
 
+func encodeResponseError(e *awswire.Encoder, v *ResponseError) {
+	awswire.OptText(e, "code", v.Code, awswire.FormatString)
+	awswire.OptText(e, "message", v.Message, awswire.FormatString)
+}
+
 func encodeResponseLaunchTemplateData(e *awswire.Encoder, v *ResponseLaunchTemplateData) {
 	awswire.OptText(e, "kernelId", v.KernelId, awswire.FormatString)
 	awswire.OptText(e, "ebsOptimized", v.EbsOptimized, awswire.FormatBool)
@@ -7225,6 +7360,25 @@ func Operations() map[string]awswire.Operation {
 					return &awswire.WrongOutputError{Operation: "DeleteLaunchTemplate", Got: out}
 				}
 				return EncodeDeleteLaunchTemplateResponse(w, o, requestID)
+			},
+		},
+		"DeleteLaunchTemplateVersions": {
+			Name:       "DeleteLaunchTemplateVersions",
+			HTTPMethod: "POST",
+			DocURL:     "https://docs.aws.amazon.com/goto/WebAPI/ec2-2016-11-15/DeleteLaunchTemplateVersions",
+			Decode: func(params url.Values) (any, error) {
+				in, err := DecodeDeleteLaunchTemplateVersionsInput(params)
+				if err != nil {
+					return nil, err
+				}
+				return in, nil
+			},
+			Encode: func(w io.Writer, out any, requestID string) error {
+				o, ok := out.(*DeleteLaunchTemplateVersionsOutput)
+				if !ok {
+					return &awswire.WrongOutputError{Operation: "DeleteLaunchTemplateVersions", Got: out}
+				}
+				return EncodeDeleteLaunchTemplateVersionsResponse(w, o, requestID)
 			},
 		},
 		"CreateLaunchTemplateVersion": {

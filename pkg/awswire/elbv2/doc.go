@@ -3,4 +3,4 @@
 // the daemon serves. Regenerate with go generate after changing the list.
 package elbv2
 
-//go:generate go run ../../../tools/awsgen -model ../../../third_party/botocore/data/elbv2/2015-12-01/service-2.json.gz -package elbv2 -out zz_generated.go -ops CreateLoadBalancer,DescribeLoadBalancers,DeleteLoadBalancer,CreateTargetGroup,DescribeTargetGroups,DeleteTargetGroup,CreateListener,DescribeListeners,DeleteListener,RegisterTargets,DeregisterTargets,DescribeTargetHealth,ModifyTargetGroupAttributes,DescribeTargetGroupAttributes,ModifyLoadBalancerAttributes,DescribeLoadBalancerAttributes,AddTags,RemoveTags,DescribeTags
+//go:generate go run ../../../tools/awsgen -model ../../../third_party/botocore/data/elbv2/2015-12-01/service-2.json.gz -package elbv2 -out zz_generated.go -ops CreateLoadBalancer,DescribeLoadBalancers,DescribeRules,DeleteLoadBalancer,CreateTargetGroup,DescribeTargetGroups,DeleteTargetGroup,CreateListener,DescribeListeners,DeleteListener,RegisterTargets,DeregisterTargets,DescribeTargetHealth,ModifyTargetGroupAttributes,DescribeTargetGroupAttributes,ModifyLoadBalancerAttributes,DescribeLoadBalancerAttributes,AddTags,RemoveTags,DescribeTags

@@ -78,6 +78,34 @@ func EncodeDescribeLoadBalancersResponse(w io.Writer, out *DescribeLoadBalancers
 	return e.Flush(w)
 }
 
+// DecodeDescribeRulesInput reads a DescribeRules request's parameters, the query
+// string and form body merged. A missing required member is an
+// *awswire.MissingParameterError, a value that does not parse an
+// *awswire.InvalidParameterError.
+func DecodeDescribeRulesInput(params url.Values) (*DescribeRulesInput, error) {
+	d := awswire.NewDecoder(params)
+	in := new(DescribeRulesInput)
+	decodeDescribeRulesInput(d, "", in)
+	if err := d.Err(); err != nil {
+		return nil, fmt.Errorf("decoding a DescribeRules request: %w", err)
+	}
+	return in, nil
+}
+
+// EncodeDescribeRulesResponse writes a DescribeRules answer as AWS sends it.
+func EncodeDescribeRulesResponse(w io.Writer, out *DescribeRulesOutput, requestID string) error {
+	e := awswire.NewEncoder()
+	e.OpenNS("DescribeRulesResponse", xmlNamespace)
+	e.Open("DescribeRulesResult")
+	if out != nil {
+		encodeDescribeRulesOutput(e, out)
+	}
+	e.Close("DescribeRulesResult")
+	e.QueryResponseMetadata(requestID)
+	e.Close("DescribeRulesResponse")
+	return e.Flush(w)
+}
+
 // DecodeDeleteLoadBalancerInput reads a DeleteLoadBalancer request's parameters, the query
 // string and form body merged. A missing required member is an
 // *awswire.MissingParameterError, a value that does not parse an
@@ -794,6 +822,20 @@ type DescribeLoadBalancersOutput struct {
 	NextMarker    *string
 }
 
+// DescribeRulesInput is the model's DescribeRulesInput structure.
+type DescribeRulesInput struct {
+	ListenerArn *string
+	RuleArns    []string
+	Marker      *string
+	PageSize    *int32
+}
+
+// DescribeRulesOutput is the model's DescribeRulesOutput structure.
+type DescribeRulesOutput struct {
+	Rules      []Rule
+	NextMarker *string
+}
+
 // DescribeTagsInput is the model's DescribeTagsInput structure.
 type DescribeTagsInput struct {
 	// ResourceArns is required.
@@ -856,6 +898,29 @@ type FixedResponseActionConfig struct {
 type ForwardActionConfig struct {
 	TargetGroups                []TargetGroupTuple
 	TargetGroupStickinessConfig *TargetGroupStickinessConfig
+}
+
+// HostHeaderConditionConfig is the model's HostHeaderConditionConfig structure.
+type HostHeaderConditionConfig struct {
+	Values      []string
+	RegexValues []string
+}
+
+// HostHeaderRewriteConfig is the model's HostHeaderRewriteConfig structure.
+type HostHeaderRewriteConfig struct {
+	Rewrites []RewriteConfig
+}
+
+// HttpHeaderConditionConfig is the model's HttpHeaderConditionConfig structure.
+type HttpHeaderConditionConfig struct {
+	HttpHeaderName *string
+	Values         []string
+	RegexValues    []string
+}
+
+// HttpRequestMethodConditionConfig is the model's HttpRequestMethodConditionConfig structure.
+type HttpRequestMethodConditionConfig struct {
+	Values []string
 }
 
 // IpamPools is the model's IpamPools structure.
@@ -976,6 +1041,23 @@ type MutualAuthenticationAttributes struct {
 	AdvertiseTrustStoreCaNames    *string
 }
 
+// PathPatternConditionConfig is the model's PathPatternConditionConfig structure.
+type PathPatternConditionConfig struct {
+	Values      []string
+	RegexValues []string
+}
+
+// QueryStringConditionConfig is the model's QueryStringConditionConfig structure.
+type QueryStringConditionConfig struct {
+	Values []QueryStringKeyValuePair
+}
+
+// QueryStringKeyValuePair is the model's QueryStringKeyValuePair structure.
+type QueryStringKeyValuePair struct {
+	Key   *string
+	Value *string
+}
+
 // RedirectActionConfig is the model's RedirectActionConfig structure.
 type RedirectActionConfig struct {
 	Protocol *string
@@ -1009,6 +1091,50 @@ type RemoveTagsInput struct {
 
 // RemoveTagsOutput is the model's RemoveTagsOutput structure.
 type RemoveTagsOutput struct {
+}
+
+// RewriteConfig is the model's RewriteConfig structure.
+type RewriteConfig struct {
+	// Regex is required.
+	Regex string
+	// Replace is required.
+	Replace string
+}
+
+// Rule is the model's Rule structure.
+type Rule struct {
+	RuleArn    *string
+	Priority   *string
+	Conditions []RuleCondition
+	Actions    []Action
+	IsDefault  *bool
+	Transforms []RuleTransform
+}
+
+// RuleCondition is the model's RuleCondition structure.
+type RuleCondition struct {
+	Field                   *string
+	Values                  []string
+	HostHeaderConfig        *HostHeaderConditionConfig
+	PathPatternConfig       *PathPatternConditionConfig
+	HttpHeaderConfig        *HttpHeaderConditionConfig
+	QueryStringConfig       *QueryStringConditionConfig
+	HttpRequestMethodConfig *HttpRequestMethodConditionConfig
+	SourceIpConfig          *SourceIpConditionConfig
+	RegexValues             []string
+}
+
+// RuleTransform is the model's RuleTransform structure.
+type RuleTransform struct {
+	// Type is required.
+	Type                    string
+	HostHeaderRewriteConfig *HostHeaderRewriteConfig
+	UrlRewriteConfig        *UrlRewriteConfig
+}
+
+// SourceIpConditionConfig is the model's SourceIpConditionConfig structure.
+type SourceIpConditionConfig struct {
+	Values []string
 }
 
 // SubnetMapping is the model's SubnetMapping structure.
@@ -1097,6 +1223,11 @@ type TargetHealthDescription struct {
 	TargetHealth           *TargetHealth
 	AnomalyDetection       *AnomalyDetection
 	AdministrativeOverride *AdministrativeOverride
+}
+
+// UrlRewriteConfig is the model's UrlRewriteConfig structure.
+type UrlRewriteConfig struct {
+	Rewrites []RewriteConfig
 }
 
 func decodeAction(d *awswire.Decoder, p string, v *Action) {
@@ -1383,6 +1514,16 @@ func decodeDescribeLoadBalancersInput(d *awswire.Decoder, p string, v *DescribeL
 	v.PageSize = awswire.Opt(d, awswire.Key(p, "PageSize"), awswire.ParseInt32)
 }
 
+func decodeDescribeRulesInput(d *awswire.Decoder, p string, v *DescribeRulesInput) {
+	v.ListenerArn = awswire.Opt(d, awswire.Key(p, "ListenerArn"), awswire.ParseString)
+	{
+		k := awswire.Key(p, "RuleArns")
+		v.RuleArns = decodeRuleArns(d, k, k+".member")
+	}
+	v.Marker = awswire.Opt(d, awswire.Key(p, "Marker"), awswire.ParseString)
+	v.PageSize = awswire.Opt(d, awswire.Key(p, "PageSize"), awswire.ParseInt32)
+}
+
 func decodeDescribeTagsInput(d *awswire.Decoder, p string, v *DescribeTagsInput) {
 	{
 		k := awswire.Key(p, "ResourceArns")
@@ -1627,6 +1768,18 @@ func decodeRemoveTagsInput(d *awswire.Decoder, p string, v *RemoveTagsInput) {
 }
 
 func decodeResourceArns(d *awswire.Decoder, key, itemBase string) []string {
+	items, ok := d.List(key, itemBase)
+	if !ok {
+		return nil
+	}
+	out := make([]string, len(items))
+	for i, item := range items {
+		out[i] = awswire.Req(d, item, awswire.ParseString)
+	}
+	return out
+}
+
+func decodeRuleArns(d *awswire.Decoder, key, itemBase string) []string {
 	items, ok := d.List(key, itemBase)
 	if !ok {
 		return nil
@@ -2002,6 +2155,11 @@ func encodeDescribeLoadBalancersOutput(e *awswire.Encoder, v *DescribeLoadBalanc
 	awswire.OptText(e, "NextMarker", v.NextMarker, awswire.FormatString)
 }
 
+func encodeDescribeRulesOutput(e *awswire.Encoder, v *DescribeRulesOutput) {
+	encodeRules(e, "Rules", v.Rules)
+	awswire.OptText(e, "NextMarker", v.NextMarker, awswire.FormatString)
+}
+
 func encodeDescribeTagsOutput(e *awswire.Encoder, v *DescribeTagsOutput) {
 	encodeTagDescriptions(e, "TagDescriptions", v.TagDescriptions)
 }
@@ -2032,6 +2190,25 @@ func encodeForwardActionConfig(e *awswire.Encoder, v *ForwardActionConfig) {
 		encodeTargetGroupStickinessConfig(e, v.TargetGroupStickinessConfig)
 		e.Close("TargetGroupStickinessConfig")
 	}
+}
+
+func encodeHostHeaderConditionConfig(e *awswire.Encoder, v *HostHeaderConditionConfig) {
+	encodeListOfString(e, "Values", v.Values)
+	encodeListOfString(e, "RegexValues", v.RegexValues)
+}
+
+func encodeHostHeaderRewriteConfig(e *awswire.Encoder, v *HostHeaderRewriteConfig) {
+	encodeRewriteConfigList(e, "Rewrites", v.Rewrites)
+}
+
+func encodeHttpHeaderConditionConfig(e *awswire.Encoder, v *HttpHeaderConditionConfig) {
+	awswire.OptText(e, "HttpHeaderName", v.HttpHeaderName, awswire.FormatString)
+	encodeListOfString(e, "Values", v.Values)
+	encodeListOfString(e, "RegexValues", v.RegexValues)
+}
+
+func encodeHttpRequestMethodConditionConfig(e *awswire.Encoder, v *HttpRequestMethodConditionConfig) {
+	encodeListOfString(e, "Values", v.Values)
 }
 
 func encodeIpamPools(e *awswire.Encoder, v *IpamPools) {
@@ -2072,6 +2249,17 @@ func encodeJwtValidationActionConfig(e *awswire.Encoder, v *JwtValidationActionC
 	e.Text("JwksEndpoint", awswire.FormatString(v.JwksEndpoint))
 	e.Text("Issuer", awswire.FormatString(v.Issuer))
 	encodeJwtValidationActionAdditionalClaims(e, "AdditionalClaims", v.AdditionalClaims)
+}
+
+func encodeListOfString(e *awswire.Encoder, name string, v []string) {
+	if v == nil {
+		return
+	}
+	e.Open(name)
+	for i := range v {
+		e.Text("member", awswire.FormatString(v[i]))
+	}
+	e.Close(name)
 }
 
 func encodeListener(e *awswire.Encoder, v *Listener) {
@@ -2218,6 +2406,33 @@ func encodeMutualAuthenticationAttributes(e *awswire.Encoder, v *MutualAuthentic
 	awswire.OptText(e, "AdvertiseTrustStoreCaNames", v.AdvertiseTrustStoreCaNames, awswire.FormatString)
 }
 
+func encodePathPatternConditionConfig(e *awswire.Encoder, v *PathPatternConditionConfig) {
+	encodeListOfString(e, "Values", v.Values)
+	encodeListOfString(e, "RegexValues", v.RegexValues)
+}
+
+func encodeQueryStringConditionConfig(e *awswire.Encoder, v *QueryStringConditionConfig) {
+	encodeQueryStringKeyValuePairList(e, "Values", v.Values)
+}
+
+func encodeQueryStringKeyValuePair(e *awswire.Encoder, v *QueryStringKeyValuePair) {
+	awswire.OptText(e, "Key", v.Key, awswire.FormatString)
+	awswire.OptText(e, "Value", v.Value, awswire.FormatString)
+}
+
+func encodeQueryStringKeyValuePairList(e *awswire.Encoder, name string, v []QueryStringKeyValuePair) {
+	if v == nil {
+		return
+	}
+	e.Open(name)
+	for i := range v {
+		e.Open("member")
+		encodeQueryStringKeyValuePair(e, &v[i])
+		e.Close("member")
+	}
+	e.Close(name)
+}
+
 func encodeRedirectActionConfig(e *awswire.Encoder, v *RedirectActionConfig) {
 	awswire.OptText(e, "Protocol", v.Protocol, awswire.FormatString)
 	awswire.OptText(e, "Port", v.Port, awswire.FormatString)
@@ -2233,6 +2448,122 @@ func encodeRegisterTargetsOutput(e *awswire.Encoder, v *RegisterTargetsOutput) {
 func encodeRemoveTagsOutput(e *awswire.Encoder, v *RemoveTagsOutput) {
 }
 
+func encodeRewriteConfig(e *awswire.Encoder, v *RewriteConfig) {
+	e.Text("Regex", awswire.FormatString(v.Regex))
+	e.Text("Replace", awswire.FormatString(v.Replace))
+}
+
+func encodeRewriteConfigList(e *awswire.Encoder, name string, v []RewriteConfig) {
+	if v == nil {
+		return
+	}
+	e.Open(name)
+	for i := range v {
+		e.Open("member")
+		encodeRewriteConfig(e, &v[i])
+		e.Close("member")
+	}
+	e.Close(name)
+}
+
+func encodeRule(e *awswire.Encoder, v *Rule) {
+	awswire.OptText(e, "RuleArn", v.RuleArn, awswire.FormatString)
+	awswire.OptText(e, "Priority", v.Priority, awswire.FormatString)
+	encodeRuleConditionList(e, "Conditions", v.Conditions)
+	encodeActions(e, "Actions", v.Actions)
+	awswire.OptText(e, "IsDefault", v.IsDefault, awswire.FormatBool)
+	encodeRuleTransformList(e, "Transforms", v.Transforms)
+}
+
+func encodeRuleCondition(e *awswire.Encoder, v *RuleCondition) {
+	awswire.OptText(e, "Field", v.Field, awswire.FormatString)
+	encodeListOfString(e, "Values", v.Values)
+	if v.HostHeaderConfig != nil {
+		e.Open("HostHeaderConfig")
+		encodeHostHeaderConditionConfig(e, v.HostHeaderConfig)
+		e.Close("HostHeaderConfig")
+	}
+	if v.PathPatternConfig != nil {
+		e.Open("PathPatternConfig")
+		encodePathPatternConditionConfig(e, v.PathPatternConfig)
+		e.Close("PathPatternConfig")
+	}
+	if v.HttpHeaderConfig != nil {
+		e.Open("HttpHeaderConfig")
+		encodeHttpHeaderConditionConfig(e, v.HttpHeaderConfig)
+		e.Close("HttpHeaderConfig")
+	}
+	if v.QueryStringConfig != nil {
+		e.Open("QueryStringConfig")
+		encodeQueryStringConditionConfig(e, v.QueryStringConfig)
+		e.Close("QueryStringConfig")
+	}
+	if v.HttpRequestMethodConfig != nil {
+		e.Open("HttpRequestMethodConfig")
+		encodeHttpRequestMethodConditionConfig(e, v.HttpRequestMethodConfig)
+		e.Close("HttpRequestMethodConfig")
+	}
+	if v.SourceIpConfig != nil {
+		e.Open("SourceIpConfig")
+		encodeSourceIpConditionConfig(e, v.SourceIpConfig)
+		e.Close("SourceIpConfig")
+	}
+	encodeListOfString(e, "RegexValues", v.RegexValues)
+}
+
+func encodeRuleConditionList(e *awswire.Encoder, name string, v []RuleCondition) {
+	if v == nil {
+		return
+	}
+	e.Open(name)
+	for i := range v {
+		e.Open("member")
+		encodeRuleCondition(e, &v[i])
+		e.Close("member")
+	}
+	e.Close(name)
+}
+
+func encodeRuleTransform(e *awswire.Encoder, v *RuleTransform) {
+	e.Text("Type", awswire.FormatString(v.Type))
+	if v.HostHeaderRewriteConfig != nil {
+		e.Open("HostHeaderRewriteConfig")
+		encodeHostHeaderRewriteConfig(e, v.HostHeaderRewriteConfig)
+		e.Close("HostHeaderRewriteConfig")
+	}
+	if v.UrlRewriteConfig != nil {
+		e.Open("UrlRewriteConfig")
+		encodeUrlRewriteConfig(e, v.UrlRewriteConfig)
+		e.Close("UrlRewriteConfig")
+	}
+}
+
+func encodeRuleTransformList(e *awswire.Encoder, name string, v []RuleTransform) {
+	if v == nil {
+		return
+	}
+	e.Open(name)
+	for i := range v {
+		e.Open("member")
+		encodeRuleTransform(e, &v[i])
+		e.Close("member")
+	}
+	e.Close(name)
+}
+
+func encodeRules(e *awswire.Encoder, name string, v []Rule) {
+	if v == nil {
+		return
+	}
+	e.Open(name)
+	for i := range v {
+		e.Open("member")
+		encodeRule(e, &v[i])
+		e.Close("member")
+	}
+	e.Close(name)
+}
+
 func encodeSecurityGroups(e *awswire.Encoder, name string, v []string) {
 	if v == nil {
 		return
@@ -2242,6 +2573,10 @@ func encodeSecurityGroups(e *awswire.Encoder, name string, v []string) {
 		e.Text("member", awswire.FormatString(v[i]))
 	}
 	e.Close(name)
+}
+
+func encodeSourceIpConditionConfig(e *awswire.Encoder, v *SourceIpConditionConfig) {
+	encodeListOfString(e, "Values", v.Values)
 }
 
 func encodeSourceNatIpv6Prefixes(e *awswire.Encoder, name string, v []string) {
@@ -2421,6 +2756,10 @@ func encodeTargetHealthDescriptions(e *awswire.Encoder, name string, v []TargetH
 	e.Close(name)
 }
 
+func encodeUrlRewriteConfig(e *awswire.Encoder, v *UrlRewriteConfig) {
+	encodeRewriteConfigList(e, "Rewrites", v.Rewrites)
+}
+
 // The codes of the errors the model declares for the generated
 // operations, named after their error shapes.
 const (
@@ -2595,6 +2934,26 @@ func Operations() map[string]awswire.Operation {
 					return &awswire.WrongOutputError{Operation: "DescribeLoadBalancers", Got: out}
 				}
 				return EncodeDescribeLoadBalancersResponse(w, o, requestID)
+			},
+		},
+		"DescribeRules": {
+			Name:       "DescribeRules",
+			HTTPMethod: "POST",
+			DocURL:     "https://docs.aws.amazon.com/goto/WebAPI/elasticloadbalancingv2-2015-12-01/DescribeRules",
+			Errors:     []string{ErrCodeListenerNotFoundException, ErrCodeRuleNotFoundException, ErrCodeUnsupportedProtocolException},
+			Decode: func(params url.Values) (any, error) {
+				in, err := DecodeDescribeRulesInput(params)
+				if err != nil {
+					return nil, err
+				}
+				return in, nil
+			},
+			Encode: func(w io.Writer, out any, requestID string) error {
+				o, ok := out.(*DescribeRulesOutput)
+				if !ok {
+					return &awswire.WrongOutputError{Operation: "DescribeRules", Got: out}
+				}
+				return EncodeDescribeRulesResponse(w, o, requestID)
 			},
 		},
 		"DeleteLoadBalancer": {
