@@ -151,3 +151,13 @@ func (e *InvalidParameterError) Error() string {
 }
 
 func (e *InvalidParameterError) Unwrap() error { return e.Err }
+
+// Value is *p, or T's zero value for nil: an optional member read as AWS
+// reads an absent one. (new(v) makes the pointer the other way.)
+func Value[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
+}

@@ -174,7 +174,7 @@ func TestAGroupMadeThroughTheAPIRunsBehindItsLoadBalancerAndGoesWithForceDelete(
 		t.Fatalf("%+v %v", groups, err)
 	}
 	g := groups.AutoScalingGroups[0]
-	if aws.ToInt32(g.DesiredCapacity) != 3 || len(g.Instances) != 3 || g.TargetGroupARNs[0] != tgARN || aws.ToString(g.LaunchTemplate.Version) != "1" {
+	if aws.ToInt32(g.DesiredCapacity) != 3 || len(g.Instances) != 3 || g.TargetGroupARNs[0] != tgARN || aws.ToString(g.LaunchTemplate.Version) != "$Default" {
 		t.Fatalf("group %+v", g)
 	}
 	for _, i := range g.Instances {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/health"
 	"github.com/vmfleet/vmfleet/pkg/image"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 	"github.com/vmfleet/vmfleet/pkg/stack"
@@ -136,6 +137,11 @@ func (d *Daemon) groupStack(ctx context.Context, g store.Group) (stack.Stack, ma
 			return err
 		}
 		if g.TargetGroup == "" {
+			// No target group to check it: an instance is in service once
+			// its service port answers, as an EC2 status check passes
+			// once the instance is up.
+			svc.TargetGroup.HealthCheck = health.DefaultCheck()
+			svc.TargetGroup.HealthCheck.Type, svc.TargetGroup.HealthCheck.Path = health.TypeTCP, ""
 			return nil
 		}
 		if svc.TargetGroup, err = tx.GetTargetGroup(g.TargetGroup); err != nil {

@@ -196,6 +196,24 @@ func (tx *Tx) SetDefaultLaunchTemplateVersion(name string, v int) error {
 	return templates().put(tx, lt)
 }
 
+// The aliases a launch template version is named by besides its number.
+const (
+	VersionLatest  = "$Latest"
+	VersionDefault = "$Default"
+)
+
+// FollowedVersion is the version of lt a group launching from alias
+// ($Latest or $Default) launches from now, and whether it follows one.
+func FollowedVersion(lt LaunchTemplate, alias string) (int, bool) {
+	switch alias {
+	case VersionLatest:
+		return lt.LatestVersion, true
+	case VersionDefault:
+		return lt.DefaultVersion, true
+	}
+	return 0, false
+}
+
 // ErrDefaultVersion is returned for the deletion of a launch template's
 // default version: make another one the default first.
 var ErrDefaultVersion = errors.New("the default version of a launch template cannot be deleted; make another version the default first")

@@ -179,6 +179,10 @@ type Group struct {
 
 	LaunchTemplate        string `json:"launch_template"`
 	LaunchTemplateVersion int    `json:"launch_template_version"`
+	// LaunchTemplateAlias is "$Latest" or "$Default" for a group given
+	// one: LaunchTemplateVersion then follows the template's latest or
+	// default version. Empty for a version given by number.
+	LaunchTemplateAlias string `json:"launch_template_alias,omitempty"`
 	// TargetGroup is empty for a service without a load balancer.
 	TargetGroup string `json:"target_group,omitempty"`
 	// LoadBalancer is the load balancer in front of TargetGroup.
@@ -239,6 +243,9 @@ type InstanceRefresh struct {
 	// replacing; a rollback goes back to From.
 	From int `json:"from"`
 	To   int `json:"to"`
+	// FromAlias is the group's launch template alias before the refresh,
+	// which a rollback gives it back.
+	FromAlias string `json:"from_alias,omitempty"`
 	// MinHealthy and MaxHealthy are percentages of the desired capacity.
 	MinHealthy int `json:"min_healthy"`
 	MaxHealthy int `json:"max_healthy"`

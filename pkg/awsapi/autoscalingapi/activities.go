@@ -2,7 +2,6 @@ package autoscalingapi
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"slices"
 	"strings"
@@ -82,9 +81,9 @@ func (a *AutoScaling) activities(group, fleet, service string, events []api.Even
 			}
 			end := ev.Time
 			out = append(out, autoscaling.Activity{ActivityId: activityID(group, ev), AutoScalingGroupName: group,
-				AutoScalingGroupARN: ptr(a.groupARN(group)), Description: ptr(verb + ": " + ev.Instance), Cause: c,
-				StartTime: ev.Time, EndTime: &end, StatusCode: "Successful", Progress: ptr(int32(100)),
-				Details: ptr(fmt.Sprintf(`{"Subnet ID":"subnet-0000000000000f1ee","Availability Zone":"%sa"}`, a.Region))})
+				AutoScalingGroupARN: new(a.groupARN(group)), Description: new(verb + ": " + ev.Instance), Cause: c,
+				StartTime: ev.Time, EndTime: &end, StatusCode: "Successful", Progress: new(int32(100)),
+				Details: new(fmt.Sprintf(`{"Subnet ID":"subnet-0000000000000f1ee","Availability Zone":"%sa"}`, a.Region))})
 		}
 	}
 	return out
@@ -101,6 +100,5 @@ func desiredChange(msg string) string {
 
 // activityID is an activity's id, a UUID derived from its event.
 func activityID(group string, ev api.Event) string {
-	sum := sha256.Sum256([]byte(group + "/" + ev.Kind + "/" + ev.Instance + "/" + ev.Time.Format(time.RFC3339Nano)))
-	return fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
+	return derivedID(group + "/" + ev.Kind + "/" + ev.Instance + "/" + ev.Time.Format(time.RFC3339Nano))
 }

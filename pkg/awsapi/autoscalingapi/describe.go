@@ -1,7 +1,9 @@
 package autoscalingapi
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
 	"github.com/vmfleet/vmfleet/pkg/awsapi/ec2api"
+	"github.com/vmfleet/vmfleet/pkg/awswire"
 	"github.com/vmfleet/vmfleet/pkg/awswire/autoscaling"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
@@ -84,35 +87,35 @@ func (a *AutoScaling) describeGroups(ctx context.Context, in *autoscaling.Descri
 func (a *AutoScaling) describeGroup(g store.Group, d described, rows []api.InstanceRow) autoscaling.AutoScalingGroup {
 	lt := d.templates[g.LaunchTemplate]
 	out := autoscaling.AutoScalingGroup{
-		AutoScalingGroupName: g.Name, AutoScalingGroupARN: ptr(a.groupARN(g.Name)),
-		LaunchTemplate: &autoscaling.LaunchTemplateSpecification{LaunchTemplateId: ptr(lt.ID), LaunchTemplateName: ptr(g.LaunchTemplate),
-			Version: ptr(strconv.Itoa(g.LaunchTemplateVersion))},
+		AutoScalingGroupName: g.Name, AutoScalingGroupARN: new(a.groupARN(g.Name)),
+		LaunchTemplate: &autoscaling.LaunchTemplateSpecification{LaunchTemplateId: new(lt.ID), LaunchTemplateName: new(g.LaunchTemplate),
+			Version: new(cmp.Or(g.LaunchTemplateAlias, strconv.Itoa(g.LaunchTemplateVersion)))},
 		MinSize: int32(g.Min), MaxSize: int32(g.Max), DesiredCapacity: int32(g.Desired), DefaultCooldown: 300,
 		AvailabilityZones: []string{a.Region + "a"}, LoadBalancerNames: []string{}, TargetGroupARNs: []string{},
-		HealthCheckType: g.HealthCheckType, HealthCheckGracePeriod: ptr(int32(g.HealthCheckGracePeriod / time.Second)),
+		HealthCheckType: g.HealthCheckType, HealthCheckGracePeriod: new(int32(g.HealthCheckGracePeriod / time.Second)),
 		Instances: []autoscaling.Instance{}, CreatedTime: g.Created, SuspendedProcesses: []autoscaling.SuspendedProcess{},
-		VPCZoneIdentifier: ptr(ec2api.DefaultSubnet), EnabledMetrics: []autoscaling.EnabledMetric{}, Tags: []autoscaling.TagDescription{},
-		TerminationPolicies: g.TerminationPolicies, NewInstancesProtectedFromScaleIn: ptr(false),
-		ServiceLinkedRoleARN: ptr("arn:aws:iam::" + a.Account + ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"),
-		CapacityRebalance:    ptr(false), TrafficSources: []autoscaling.TrafficSourceIdentifier{},
+		VPCZoneIdentifier: new(ec2api.DefaultSubnet), EnabledMetrics: []autoscaling.EnabledMetric{}, Tags: []autoscaling.TagDescription{},
+		TerminationPolicies: g.TerminationPolicies, NewInstancesProtectedFromScaleIn: new(false),
+		ServiceLinkedRoleARN: new("arn:aws:iam::" + a.Account + ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"),
+		CapacityRebalance:    new(false), TrafficSources: []autoscaling.TrafficSourceIdentifier{},
 	}
 	if out.CreatedTime.IsZero() {
 		out.CreatedTime = d.fleets[g.Fleet].Updated
 	}
 	if g.InstanceWarmup > 0 {
-		out.DefaultInstanceWarmup = ptr(int32(g.InstanceWarmup / time.Second))
+		out.DefaultInstanceWarmup = new(int32(g.InstanceWarmup / time.Second))
 	}
 	if g.TargetGroup != "" {
 		arn := a.TargetGroups.TargetGroupARN(g.TargetGroup)
 		out.TargetGroupARNs = []string{arn}
-		out.TrafficSources = []autoscaling.TrafficSourceIdentifier{{Identifier: arn, Type: ptr("elbv2")}}
+		out.TrafficSources = []autoscaling.TrafficSourceIdentifier{{Identifier: arn, Type: new("elbv2")}}
 	}
 	if f := d.fleets[g.Fleet]; f.Status != "" {
-		out.Status = ptr(f.Status)
+		out.Status = new(f.Status)
 	}
-	for _, k := range sortedKeys(g.Tags) {
-		out.Tags = append(out.Tags, autoscaling.TagDescription{ResourceId: ptr(g.Name), ResourceType: ptr("auto-scaling-group"),
-			Key: ptr(k), Value: ptr(g.Tags[k]), PropagateAtLaunch: ptr(slices.Contains(g.PropagateAtLaunch, k))})
+	for _, k := range slices.Sorted(maps.Keys(g.Tags)) {
+		out.Tags = append(out.Tags, autoscaling.TagDescription{ResourceId: new(g.Name), ResourceType: new("auto-scaling-group"),
+			Key: new(k), Value: new(g.Tags[k]), PropagateAtLaunch: new(slices.Contains(g.PropagateAtLaunch, k))})
 	}
 	for _, r := range rows {
 		if r.Fleet != g.Fleet || r.Service != g.Service {
@@ -120,23 +123,16 @@ func (a *AutoScaling) describeGroup(g store.Group, d described, rows []api.Insta
 		}
 		i := a.instance(r, d)
 		if strings.HasPrefix(i.LifecycleState, "Warmed:") {
-			out.WarmPoolSize = ptr(aws32(out.WarmPoolSize) + 1)
+			out.WarmPoolSize = new(awswire.Value(out.WarmPoolSize) + 1)
 			continue
 		}
 		out.Instances = append(out.Instances, groupInstance(i))
 	}
 	if g.WarmPool != nil {
 		out.WarmPoolConfiguration = warmPoolConfiguration(g.WarmPool)
-		out.WarmPoolSize = ptr(aws32(out.WarmPoolSize))
+		out.WarmPoolSize = new(awswire.Value(out.WarmPoolSize))
 	}
 	return out
-}
-
-func aws32(p *int32) int32 {
-	if p == nil {
-		return 0
-	}
-	return *p
 }
 
 // groupInstance is i as a group's description lists it.
@@ -158,9 +154,9 @@ func (a *AutoScaling) instance(r api.InstanceRow, d described) autoscaling.AutoS
 	i := autoscaling.AutoScalingInstanceDetails{InstanceId: r.ID, AvailabilityZone: a.Region + "a", LifecycleState: state,
 		HealthStatus: health, ProtectedFromScaleIn: r.Protected, AutoScalingGroupName: groupOf(r, d)}
 	if name, ver, ok := strings.Cut(r.LaunchTemplate, ":"); ok {
-		i.LaunchTemplate = &autoscaling.LaunchTemplateSpecification{LaunchTemplateId: ptr(d.templates[name].ID), LaunchTemplateName: ptr(name), Version: ptr(ver)}
+		i.LaunchTemplate = &autoscaling.LaunchTemplateSpecification{LaunchTemplateId: new(d.templates[name].ID), LaunchTemplateName: new(name), Version: new(ver)}
 		if t := d.types[r.LaunchTemplate]; t != "" {
-			i.InstanceType = ptr(t)
+			i.InstanceType = new(t)
 		}
 	}
 	if id, err := store.ImageID(r.ImageDigest); err == nil {
@@ -192,13 +188,4 @@ func (a *AutoScaling) describeInstances(ctx context.Context, in *autoscaling.Des
 		out.AutoScalingInstances = append(out.AutoScalingInstances, a.instance(r, d))
 	}
 	return out, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
 	"github.com/vmfleet/vmfleet/pkg/awsapi/ec2api"
+	"github.com/vmfleet/vmfleet/pkg/awswire"
 	"github.com/vmfleet/vmfleet/pkg/awswire/autoscaling"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 	"github.com/vmfleet/vmfleet/pkg/store"
@@ -53,7 +54,7 @@ func (a *AutoScaling) createGroup(ctx context.Context, in *autoscaling.CreateAut
 		if g.Tags == nil {
 			g.Tags = map[string]string{}
 		}
-		g.Tags[t.Key] = deref(t.Value)
+		g.Tags[t.Key] = awswire.Value(t.Value)
 		if t.PropagateAtLaunch != nil && *t.PropagateAtLaunch {
 			g.PropagateAtLaunch = append(g.PropagateAtLaunch, t.Key)
 		}
@@ -198,13 +199,14 @@ func (a *AutoScaling) launchTemplate(tx *store.Tx, g *store.Group, spec *autosca
 	} else if err != nil {
 		return err
 	}
-	v := lt.DefaultVersion
+	v, alias := lt.DefaultVersion, store.VersionDefault
 	if spec.Version != nil {
 		switch s := *spec.Version; s {
-		case "$Default":
-		case "$Latest":
-			v = lt.LatestVersion
+		case store.VersionDefault:
+		case store.VersionLatest:
+			v, alias = lt.LatestVersion, store.VersionLatest
 		default:
+			alias = ""
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 || n > lt.LatestVersion {
 				return awsapi.Validation("You must use a valid fully-formed launch template. The specified launch template version %s does not exist.", s)
@@ -219,7 +221,7 @@ func (a *AutoScaling) launchTemplate(tx *store.Tx, g *store.Group, spec *autosca
 	if ver.ImageDigest == "" {
 		return awsapi.Validation("You must use a valid fully-formed launch template. The launch template %s version %d has no ImageId.", lt.Name, v)
 	}
-	g.LaunchTemplate, g.LaunchTemplateVersion = lt.Name, v
+	g.LaunchTemplate, g.LaunchTemplateVersion, g.LaunchTemplateAlias = lt.Name, v, alias
 	return nil
 }
 
@@ -275,11 +277,4 @@ func (a *AutoScaling) attach(tx *store.Tx, g *store.Group, arns []string) error 
 	}
 	g.TargetGroup = name
 	return nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

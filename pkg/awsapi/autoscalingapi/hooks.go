@@ -8,6 +8,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
+	"github.com/vmfleet/vmfleet/pkg/awswire"
 	"github.com/vmfleet/vmfleet/pkg/awswire/autoscaling"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
@@ -123,9 +124,9 @@ func (a *AutoScaling) describeLifecycleHooks(ctx context.Context, in *autoscalin
 		if len(in.LifecycleHookNames) > 0 && !slices.Contains(in.LifecycleHookNames, h.Name) {
 			continue
 		}
-		out.LifecycleHooks = append(out.LifecycleHooks, autoscaling.LifecycleHook{LifecycleHookName: ptr(h.Name), AutoScalingGroupName: ptr(g.Name),
-			LifecycleTransition: ptr(h.Transition), HeartbeatTimeout: ptr(int32(h.HeartbeatTimeout / time.Second)),
-			GlobalTimeout: ptr(int32(h.GlobalTimeout() / time.Second)), DefaultResult: ptr(h.DefaultResult),
+		out.LifecycleHooks = append(out.LifecycleHooks, autoscaling.LifecycleHook{LifecycleHookName: new(h.Name), AutoScalingGroupName: new(g.Name),
+			LifecycleTransition: new(h.Transition), HeartbeatTimeout: new(int32(h.HeartbeatTimeout / time.Second)),
+			GlobalTimeout: new(int32(h.GlobalTimeout() / time.Second)), DefaultResult: new(h.DefaultResult),
 			NotificationMetadata: optional(h.Metadata), NotificationTargetARN: optional(h.NotificationTarget), RoleARN: optional(h.Role)})
 	}
 	return out, nil
@@ -182,10 +183,10 @@ func (a *AutoScaling) lifecycleAction(ctx context.Context, group, hook string, i
 	if !slices.ContainsFunc(g.LifecycleHooks, func(h store.LifecycleHook) bool { return h.Name == hook }) {
 		return g, api.LifecycleAction{}, awsapi.Validation("No Lifecycle Hook found for name: %s", hook)
 	}
-	if deref(instance) == "" && deref(token) == "" {
+	if awswire.Value(instance) == "" && awswire.Value(token) == "" {
 		return g, api.LifecycleAction{}, awsapi.Validation("Either InstanceId or LifecycleActionToken must be given")
 	}
-	return g, api.LifecycleAction{Hook: hook, Instance: deref(instance), Token: deref(token)}, nil
+	return g, api.LifecycleAction{Hook: hook, Instance: awswire.Value(instance), Token: awswire.Value(token)}, nil
 }
 
 // apiGroup is the group called name, made through the API: a fleet

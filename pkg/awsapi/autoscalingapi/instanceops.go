@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
 	"github.com/vmfleet/vmfleet/pkg/awswire/autoscaling"
@@ -142,7 +144,7 @@ func (a *AutoScaling) groupOfInstance(ctx context.Context, id string) (store.Gro
 // as its answer reports it.
 func (a *AutoScaling) instanceActivity(group, description, cause string) autoscaling.Activity {
 	now := time.Now().UTC()
-	return autoscaling.Activity{ActivityId: newUUID(), AutoScalingGroupName: group, Description: &description,
+	return autoscaling.Activity{ActivityId: uuid.NewString(), AutoScalingGroupName: group, Description: &description,
 		Cause: fmt.Sprintf("At %s %s.", now.Format("2006-01-02T15:04:05Z"), cause), StartTime: now,
-		StatusCode: "InProgress", Progress: ptr(int32(0)), Details: ptr(fmt.Sprintf(`{"Availability Zone":"%sa"}`, a.Region))}
+		StatusCode: "InProgress", Progress: new(int32(0)), Details: new(fmt.Sprintf(`{"Availability Zone":"%sa"}`, a.Region))}
 }

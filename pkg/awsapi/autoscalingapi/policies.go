@@ -63,7 +63,7 @@ func (a *AutoScaling) putScalingPolicy(ctx context.Context, in *autoscaling.PutS
 	if err := a.Runtime.UpdateGroup(ctx, g); err != nil {
 		return nil, err
 	}
-	return &autoscaling.PutScalingPolicyOutput{PolicyARN: ptr(a.policyARN(g.Name, in.PolicyName)), Alarms: []autoscaling.Alarm{}}, nil
+	return &autoscaling.PutScalingPolicyOutput{PolicyARN: new(a.policyARN(g.Name, in.PolicyName)), Alarms: []autoscaling.Alarm{}}, nil
 }
 
 func (a *AutoScaling) policyARN(group, name string) string {
@@ -86,11 +86,11 @@ func (a *AutoScaling) describePolicies(ctx context.Context, in *autoscaling.Desc
 				continue
 			}
 			out.ScalingPolicies = append(out.ScalingPolicies, autoscaling.ScalingPolicy{
-				AutoScalingGroupName: ptr(g.Name), PolicyName: ptr(name), PolicyARN: ptr(a.policyARN(g.Name, name)),
-				PolicyType: ptr("TargetTrackingScaling"), Enabled: ptr(true), Alarms: []autoscaling.Alarm{},
+				AutoScalingGroupName: new(g.Name), PolicyName: new(name), PolicyARN: new(a.policyARN(g.Name, name)),
+				PolicyType: new("TargetTrackingScaling"), Enabled: new(true), Alarms: []autoscaling.Alarm{},
 				TargetTrackingConfiguration: &autoscaling.TargetTrackingConfiguration{
 					PredefinedMetricSpecification: &autoscaling.PredefinedMetricSpecification{PredefinedMetricType: limits.AWSMetric(p.Metric)},
-					TargetValue:                   p.Target, DisableScaleIn: ptr(g.DisableScaleIn),
+					TargetValue:                   p.Target, DisableScaleIn: new(g.DisableScaleIn),
 				},
 			})
 		}

@@ -2,12 +2,13 @@ package autoscalingapi
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
 	"github.com/vmfleet/vmfleet/pkg/awswire/autoscaling"
@@ -34,7 +35,7 @@ func (a *AutoScaling) startRefresh(ctx context.Context, in *autoscaling.StartIns
 	if in.Strategy != nil && *in.Strategy != "Rolling" {
 		return nil, awsapi.Validation("Strategy must be Rolling")
 	}
-	r := store.InstanceRefresh{ID: newUUID(), Status: store.RefreshInProgress, From: g.LaunchTemplateVersion,
+	r := store.InstanceRefresh{ID: uuid.NewString(), Status: store.RefreshInProgress, From: g.LaunchTemplateVersion, FromAlias: g.LaunchTemplateAlias,
 		MinHealthy: defaultMinHealthy, MaxHealthy: defaultMaxHealthy, Start: refreshStart()}
 	if p := in.Preferences; p != nil {
 		if len(p.CheckpointPercentages) > 0 || p.CheckpointDelay != nil || p.AlarmSpecification != nil || p.BakeTime != nil {
@@ -91,7 +92,7 @@ func (a *AutoScaling) startRefresh(ctx context.Context, in *autoscaling.StartIns
 	if err := a.Runtime.UpdateGroup(ctx, g); err != nil {
 		return nil, err
 	}
-	return &autoscaling.StartInstanceRefreshOutput{InstanceRefreshId: ptr(r.ID)}, nil
+	return &autoscaling.StartInstanceRefreshOutput{InstanceRefreshId: new(r.ID)}, nil
 }
 
 func (a *AutoScaling) describeRefreshes(ctx context.Context, in *autoscaling.DescribeInstanceRefreshesInput) (*autoscaling.DescribeInstanceRefreshesOutput, error) {
@@ -104,18 +105,18 @@ func (a *AutoScaling) describeRefreshes(ctx context.Context, in *autoscaling.Des
 	if r == nil || len(in.InstanceRefreshIds) > 0 && !slices.Contains(in.InstanceRefreshIds, r.ID) {
 		return out, nil
 	}
-	d := autoscaling.InstanceRefresh{InstanceRefreshId: ptr(r.ID), AutoScalingGroupName: ptr(g.Name), Status: ptr(r.Status),
-		StartTime: ptr(r.Start), PercentageComplete: ptr(int32(r.Percentage)), InstancesToUpdate: ptr(int32(max(0, r.ToUpdate*(100-r.Percentage)/100))),
-		Strategy: ptr("Rolling"),
-		Preferences: &autoscaling.RefreshPreferences{MinHealthyPercentage: ptr(int32(r.MinHealthy)), MaxHealthyPercentage: ptr(int32(r.MaxHealthy)),
-			SkipMatching: ptr(r.SkipMatching), InstanceWarmup: ptr(int32(r.Warmup / time.Second)), AutoRollback: ptr(false)},
+	d := autoscaling.InstanceRefresh{InstanceRefreshId: new(r.ID), AutoScalingGroupName: new(g.Name), Status: new(r.Status),
+		StartTime: new(r.Start), PercentageComplete: new(int32(r.Percentage)), InstancesToUpdate: new(int32(max(0, r.ToUpdate*(100-r.Percentage)/100))),
+		Strategy: new("Rolling"),
+		Preferences: &autoscaling.RefreshPreferences{MinHealthyPercentage: new(int32(r.MinHealthy)), MaxHealthyPercentage: new(int32(r.MaxHealthy)),
+			SkipMatching: new(r.SkipMatching), InstanceWarmup: new(int32(r.Warmup / time.Second)), AutoRollback: new(false)},
 		DesiredConfiguration: &autoscaling.DesiredConfiguration{LaunchTemplate: &autoscaling.LaunchTemplateSpecification{
-			LaunchTemplateName: ptr(g.LaunchTemplate), Version: ptr(strconv.Itoa(r.To))}},
+			LaunchTemplateName: new(g.LaunchTemplate), Version: new(strconv.Itoa(r.To))}},
 	}
 	d.ProgressDetails = &autoscaling.InstanceRefreshProgressDetails{LivePoolProgress: &autoscaling.InstanceRefreshLivePoolProgress{
 		PercentageComplete: d.PercentageComplete, InstancesToUpdate: d.InstancesToUpdate}}
 	if !r.End.IsZero() {
-		d.EndTime = ptr(r.End)
+		d.EndTime = new(r.End)
 	}
 	out.InstanceRefreshes = append(out.InstanceRefreshes, d)
 	return out, nil
@@ -137,7 +138,7 @@ func (a *AutoScaling) cancelRefresh(ctx context.Context, in *autoscaling.CancelI
 	if err := a.Runtime.UpdateGroup(ctx, g); err != nil {
 		return nil, err
 	}
-	return &autoscaling.CancelInstanceRefreshOutput{InstanceRefreshId: ptr(r.ID)}, nil
+	return &autoscaling.CancelInstanceRefreshOutput{InstanceRefreshId: new(r.ID)}, nil
 }
 
 // rollbackRefresh replaces the instances of the refresh in progress (or
@@ -154,19 +155,11 @@ func (a *AutoScaling) rollbackRefresh(ctx context.Context, in *autoscaling.Rollb
 	r := *old
 	r.Status, r.From, r.To, r.Percentage, r.End, r.Start = store.RefreshRollbackInProgress, old.To, old.From, 0, time.Time{}, refreshStart()
 	r.SkipMatching = true // what is already on the old version stays
-	g.LaunchTemplateVersion, g.Refresh = r.To, &r
+	g.LaunchTemplateVersion, g.LaunchTemplateAlias, g.Refresh = r.To, old.FromAlias, &r
 	if err := a.Runtime.UpdateGroup(ctx, g); err != nil {
 		return nil, err
 	}
-	return &autoscaling.RollbackInstanceRefreshOutput{InstanceRefreshId: ptr(r.ID)}, nil
-}
-
-// newUUID is a random UUID, as AWS's ids of refreshes are.
-func newUUID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+	return &autoscaling.RollbackInstanceRefreshOutput{InstanceRefreshId: new(r.ID)}, nil
 }
 
 // refreshStart is a refresh's start, to the second: instances record

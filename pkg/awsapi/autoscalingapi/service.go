@@ -5,8 +5,9 @@ package autoscalingapi
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
+
+	"github.com/google/uuid"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
@@ -102,13 +103,13 @@ func (a *AutoScaling) Service() *awsapi.Service {
 // groupARN is a group's ARN, its id derived from its name so that a
 // fleet's groups have one too, the same after a restart.
 func (a *AutoScaling) groupARN(name string) string {
-	sum := sha256.Sum256([]byte("autoScalingGroup/" + name))
-	id := fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
-	return fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:%s:autoScalingGroupName/%s", a.Region, a.Account, id, name)
+	return fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:%s:autoScalingGroupName/%s", a.Region, a.Account, derivedID("autoScalingGroup/"+name), name)
 }
+
+// derivedID is a UUID made from name (version 5): the same name, the
+// same id, after a restart too.
+func derivedID(name string) string { return uuid.NewSHA1(uuid.NameSpaceURL, []byte(name)).String() }
 
 func (a *AutoScaling) fault(code, format string, args ...any) error {
 	return awsapi.Modeled(autoscaling.ModeledError, code, format, args...)
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
+	"github.com/vmfleet/vmfleet/pkg/awswire"
 	"github.com/vmfleet/vmfleet/pkg/awswire/autoscaling"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
@@ -19,7 +20,7 @@ func (a *AutoScaling) createOrUpdateTags(ctx context.Context, in *autoscaling.Cr
 		if g.Tags == nil {
 			g.Tags = map[string]string{}
 		}
-		g.Tags[t.Key] = deref(t.Value)
+		g.Tags[t.Key] = awswire.Value(t.Value)
 		g.PropagateAtLaunch = slices.DeleteFunc(g.PropagateAtLaunch, func(k string) bool { return k == t.Key })
 		if t.PropagateAtLaunch != nil && *t.PropagateAtLaunch {
 			g.PropagateAtLaunch = append(g.PropagateAtLaunch, t.Key)
@@ -76,7 +77,7 @@ func (a *AutoScaling) retag(ctx context.Context, tags []autoscaling.Tag, change 
 func (a *AutoScaling) describeTags(ctx context.Context, in *autoscaling.DescribeTagsInput) (*autoscaling.DescribeTagsOutput, error) {
 	want := map[string][]string{}
 	for _, f := range in.Filters {
-		name := deref(f.Name)
+		name := awswire.Value(f.Name)
 		if !slices.Contains([]string{"auto-scaling-group", "key", "value", "propagate-at-launch"}, name) {
 			return nil, awsapi.Validation("Filter name '%s' is not one of auto-scaling-group, key, value, propagate-at-launch", name)
 		}
@@ -89,11 +90,11 @@ func (a *AutoScaling) describeTags(ctx context.Context, in *autoscaling.Describe
 	}
 	out := &autoscaling.DescribeTagsOutput{Tags: []autoscaling.TagDescription{}}
 	for _, g := range d.groups {
-		for _, k := range sortedKeys(g.Tags) {
+		for _, k := range slices.Sorted(maps.Keys(g.Tags)) {
 			prop := slices.Contains(g.PropagateAtLaunch, k)
 			if pass("auto-scaling-group", g.Name) && pass("key", k) && pass("value", g.Tags[k]) && pass("propagate-at-launch", strconv.FormatBool(prop)) {
-				out.Tags = append(out.Tags, autoscaling.TagDescription{ResourceId: ptr(g.Name), ResourceType: ptr("auto-scaling-group"),
-					Key: ptr(k), Value: ptr(g.Tags[k]), PropagateAtLaunch: ptr(prop)})
+				out.Tags = append(out.Tags, autoscaling.TagDescription{ResourceId: new(g.Name), ResourceType: new("auto-scaling-group"),
+					Key: new(k), Value: new(g.Tags[k]), PropagateAtLaunch: new(prop)})
 			}
 		}
 	}

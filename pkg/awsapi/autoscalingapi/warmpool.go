@@ -98,6 +98,6 @@ func (a *AutoScaling) deleteWarmPool(ctx context.Context, in *autoscaling.Delete
 
 // warmPoolConfiguration is w as Auto Scaling describes it.
 func warmPoolConfiguration(w *store.WarmPool) *autoscaling.WarmPoolConfiguration {
-	return &autoscaling.WarmPoolConfiguration{MinSize: ptr(int32(w.MinSize)), MaxGroupPreparedCapacity: ptr(int32(w.MaxGroupPreparedCapacity)),
-		PoolState: ptr(strings.TrimPrefix(api.WarmedState(w.PoolState), "Warmed:")), InstanceReusePolicy: &autoscaling.InstanceReusePolicy{ReuseOnScaleIn: ptr(w.ReuseOnScaleIn)}}
+	return &autoscaling.WarmPoolConfiguration{MinSize: new(int32(w.MinSize)), MaxGroupPreparedCapacity: new(int32(w.MaxGroupPreparedCapacity)),
+		PoolState: new(strings.TrimPrefix(api.WarmedState(w.PoolState), "Warmed:")), InstanceReusePolicy: &autoscaling.InstanceReusePolicy{ReuseOnScaleIn: new(w.ReuseOnScaleIn)}}
 }

@@ -151,5 +151,5 @@ func find(all []stream, namespace, name string, given []cloudwatch.Dimension) *s
 
 // metric is the stream as ListMetrics lists it.
 func (s *stream) metric() cloudwatch.Metric {
-	return cloudwatch.Metric{Namespace: ptr(s.namespace), MetricName: ptr(s.name), Dimensions: slices.Clone(s.dims)}
+	return cloudwatch.Metric{Namespace: new(s.namespace), MetricName: new(s.name), Dimensions: slices.Clone(s.dims)}
 }

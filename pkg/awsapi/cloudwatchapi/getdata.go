@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
+	"github.com/vmfleet/vmfleet/pkg/awswire"
 	"github.com/vmfleet/vmfleet/pkg/awswire/cloudwatch"
 )
 
@@ -31,7 +32,7 @@ func (c *CloudWatch) getMetricData(ctx context.Context, in *cloudwatch.GetMetric
 		return nil, awsapi.Validation("The parameter StartTime must be less than the parameter EndTime.")
 	}
 	descending := true
-	switch by := deref(in.ScanBy); by {
+	switch by := awswire.Value(in.ScanBy); by {
 	case "", "TimestampDescending":
 	case "TimestampAscending":
 		descending = false
@@ -64,7 +65,7 @@ func (c *CloudWatch) getMetricData(ctx context.Context, in *cloudwatch.GetMetric
 		}
 		ms := q.MetricStat
 		st, _ := parseStatistic(ms.Stat)
-		s := find(all, deref(ms.Metric.Namespace), deref(ms.Metric.MetricName), ms.Metric.Dimensions)
+		s := find(all, awswire.Value(ms.Metric.Namespace), awswire.Value(ms.Metric.MetricName), ms.Metric.Dimensions)
 		if s != nil && ms.Unit != nil && *ms.Unit != s.unit {
 			s = nil
 		}
@@ -72,8 +73,8 @@ func (c *CloudWatch) getMetricData(ctx context.Context, in *cloudwatch.GetMetric
 		if descending {
 			slices.Reverse(periods)
 		}
-		r := cloudwatch.MetricDataResult{Id: ptr(q.Id), Label: ptr(cmp.Or(deref(q.Label), deref(ms.Metric.MetricName))),
-			StatusCode: ptr("Complete"), Timestamps: []time.Time{}, Values: []float64{}, Messages: []cloudwatch.MessageData{}}
+		r := cloudwatch.MetricDataResult{Id: new(q.Id), Label: new(cmp.Or(awswire.Value(q.Label), awswire.Value(ms.Metric.MetricName))),
+			StatusCode: new("Complete"), Timestamps: []time.Time{}, Values: []float64{}, Messages: []cloudwatch.MessageData{}}
 		for _, p := range periods {
 			if seen >= offset && seen < end {
 				r.Timestamps = append(r.Timestamps, p.start)
@@ -82,12 +83,12 @@ func (c *CloudWatch) getMetricData(ctx context.Context, in *cloudwatch.GetMetric
 			seen++
 		}
 		if len(periods) > 0 && seen > end {
-			r.StatusCode = ptr("PartialData")
+			r.StatusCode = new("PartialData")
 		}
 		out.MetricDataResults = append(out.MetricDataResults, r)
 	}
 	if seen > end {
-		out.NextToken = ptr(pageToken(end))
+		out.NextToken = new(pageToken(end))
 	}
 	return out, nil
 }
@@ -140,11 +141,4 @@ func pageOffset(token *string) (int, error) {
 		return 0, fault(cloudwatch.ErrCodeInvalidNextToken, "The next token specified is invalid: give back the NextToken of the previous answer.")
 	}
 	return n, nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -35,14 +35,14 @@ func (c *CloudWatch) getMetricStatistics(ctx context.Context, in *cloudwatch.Get
 	if err != nil {
 		return nil, fmt.Errorf("reading the groups for GetMetricStatistics: %w", err)
 	}
-	out := &cloudwatch.GetMetricStatisticsOutput{Label: ptr(in.MetricName), Datapoints: []cloudwatch.Datapoint{}}
+	out := &cloudwatch.GetMetricStatisticsOutput{Label: new(in.MetricName), Datapoints: []cloudwatch.Datapoint{}}
 	s := find(c.streams(groups), in.Namespace, in.MetricName, in.Dimensions)
 	if s == nil || (in.Unit != nil && *in.Unit != s.unit) {
 		// AWS answers a metric it has no data of with no datapoints.
 		return out, nil
 	}
 	for _, p := range w.read(s) {
-		d := cloudwatch.Datapoint{Timestamp: ptr(p.start), Unit: ptr(s.unit)}
+		d := cloudwatch.Datapoint{Timestamp: new(p.start), Unit: new(s.unit)}
 		for _, st := range stats {
 			v := st.of(p.values)
 			switch st.name {

@@ -102,5 +102,3 @@ func errorType(code string) string {
 func fault(code, format string, args ...any) *awsapi.Error {
 	return awsapi.Modeled(cloudwatch.ModeledError, code, format, args...)
 }
-
-func ptr[T any](v T) *T { return &v }

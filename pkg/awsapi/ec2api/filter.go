@@ -1,6 +1,8 @@
 package ec2api
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -90,7 +92,7 @@ func glob(p, s string) bool {
 // tagList is a map of tags as EC2 lists them, sorted by key.
 func tagList(tags map[string]string) []ec2.Tag {
 	out := make([]ec2.Tag, 0, len(tags))
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		k, v := k, tags[k]
 		out = append(out, ec2.Tag{Key: &k, Value: &v})
 	}

@@ -62,6 +62,7 @@ func (noInstances) RunFromTemplate(context.Context, store.LaunchTemplateVersion,
 func (noInstances) TagInstance(context.Context, string, map[string]string, map[string]*string) error {
 	return errors.New("no instances")
 }
+func (noInstances) UpdateGroup(context.Context, store.Group) error { return errors.New("no groups") }
 
 // fixture is an EC2 endpoint on a new store, and an SDK client of it.
 type fixture struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,14 +87,10 @@ func (e *EC2) ami(m *image.Manifest, id string) ec2.Image {
 		desc += ", port " + strconv.Itoa(m.Port)
 	}
 	return ec2.Image{
-		ImageId: &id, Name: ptr(m.Name), Description: &desc, State: ptr("available"), OwnerId: ptr(e.Account),
-		CreationDate: ptr(awswire.FormatTime(m.Created)), Public: ptr(false), Architecture: ptr(instancetype.Architecture),
-		ImageType: ptr("machine"), RootDeviceType: ptr("ebs"), RootDeviceName: ptr("/dev/vda"), VirtualizationType: ptr("hvm"),
-		PlatformDetails: ptr("Linux/UNIX"), UsageOperation: ptr("RunInstances"), EnaSupport: ptr(false), BootMode: ptr("legacy-bios"),
-		ImageLocation: ptr(e.Account + "/" + m.Name),
+		ImageId: &id, Name: new(m.Name), Description: &desc, State: new("available"), OwnerId: new(e.Account),
+		CreationDate: new(awswire.FormatTime(m.Created)), Public: new(false), Architecture: new(instancetype.Architecture),
+		ImageType: new("machine"), RootDeviceType: new("ebs"), RootDeviceName: new("/dev/vda"), VirtualizationType: new("hvm"),
+		PlatformDetails: new("Linux/UNIX"), UsageOperation: new("RunInstances"), EnaSupport: new(false), BootMode: new("legacy-bios"),
+		ImageLocation: new(e.Account + "/" + m.Name),
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
-
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -23,10 +23,10 @@ const guestAddress = "10.0.2.15"
 
 // EC2's instance states and their codes.
 var (
-	statePending      = ec2.InstanceState{Code: ptr(int32(0)), Name: ptr("pending")}
-	stateRunning      = ec2.InstanceState{Code: ptr(int32(16)), Name: ptr("running")}
-	stateShuttingDown = ec2.InstanceState{Code: ptr(int32(32)), Name: ptr("shutting-down")}
-	stateStopped      = ec2.InstanceState{Code: ptr(int32(80)), Name: ptr("stopped")}
+	statePending      = ec2.InstanceState{Code: new(int32(0)), Name: new("pending")}
+	stateRunning      = ec2.InstanceState{Code: new(int32(16)), Name: new("running")}
+	stateShuttingDown = ec2.InstanceState{Code: new(int32(32)), Name: new("shutting-down")}
+	stateStopped      = ec2.InstanceState{Code: new(int32(80)), Name: new("stopped")}
 )
 
 // instanceState is an instance's EC2 state: its domain's, and
@@ -107,19 +107,19 @@ func (v view) instanceType(r api.InstanceRow) string {
 func (e *EC2) instance(r api.InstanceRow, v view) ec2.Instance {
 	st := instanceState(r)
 	i := ec2.Instance{
-		InstanceId: ptr(r.ID), State: &st, LaunchTime: ptr(r.Created), Architecture: ptr(instancetype.Architecture),
-		Placement: &ec2.Placement{AvailabilityZone: ptr(e.zone()), Tenancy: ptr("default")}, VpcId: ptr(DefaultVPC), SubnetId: ptr(DefaultSubnet),
-		PrivateIpAddress: ptr(guestAddress), PrivateDnsName: ptr("ip-10-0-2-15.ec2.internal"), PublicDnsName: ptr(""),
-		RootDeviceType: ptr("ebs"), RootDeviceName: ptr("/dev/vda"), VirtualizationType: ptr("hvm"), Hypervisor: ptr("xen"),
-		Monitoring: &ec2.Monitoring{State: ptr("disabled")}, AmiLaunchIndex: ptr(int32(0)), PlatformDetails: ptr("Linux/UNIX"),
-		SecurityGroups: []ec2.GroupIdentifier{{GroupId: ptr(DefaultSecurityGroup), GroupName: ptr("default")}},
+		InstanceId: new(r.ID), State: &st, LaunchTime: new(r.Created), Architecture: new(instancetype.Architecture),
+		Placement: &ec2.Placement{AvailabilityZone: new(e.zone()), Tenancy: new("default")}, VpcId: new(DefaultVPC), SubnetId: new(DefaultSubnet),
+		PrivateIpAddress: new(guestAddress), PrivateDnsName: new("ip-10-0-2-15.ec2.internal"), PublicDnsName: new(""),
+		RootDeviceType: new("ebs"), RootDeviceName: new("/dev/vda"), VirtualizationType: new("hvm"), Hypervisor: new("xen"),
+		Monitoring: &ec2.Monitoring{State: new("disabled")}, AmiLaunchIndex: new(int32(0)), PlatformDetails: new("Linux/UNIX"),
+		SecurityGroups: []ec2.GroupIdentifier{{GroupId: new(DefaultSecurityGroup), GroupName: new("default")}},
 		Tags:           tagList(v.tags(r)),
 	}
 	if id, err := store.ImageID(r.ImageDigest); err == nil {
 		i.ImageId = &id
 	}
 	if t := v.instanceType(r); t != "" {
-		i.InstanceType = ptr(t)
+		i.InstanceType = new(t)
 	}
 	return i
 }
@@ -190,7 +190,7 @@ func (e *EC2) describeInstances(ctx context.Context, in *ec2.DescribeInstancesIn
 	}
 	out := &ec2.DescribeInstancesOutput{Reservations: []ec2.Reservation{}}
 	for _, i := range insts {
-		out.Reservations = append(out.Reservations, ec2.Reservation{ReservationId: ptr(reservationID(*i.InstanceId)), OwnerId: ptr(e.Account),
+		out.Reservations = append(out.Reservations, ec2.Reservation{ReservationId: new(reservationID(*i.InstanceId)), OwnerId: new(e.Account),
 			Groups: []ec2.GroupIdentifier{}, Instances: []ec2.Instance{i}})
 	}
 	return out, nil
@@ -226,10 +226,10 @@ func (e *EC2) describeInstanceStatus(ctx context.Context, in *ec2.DescribeInstan
 			status = "impaired"
 		}
 		reach := map[string]string{"ok": "passed", "impaired": "failed", "initializing": "initializing"}[status]
-		out.InstanceStatuses = append(out.InstanceStatuses, ec2.InstanceStatus{InstanceId: i.InstanceId, AvailabilityZone: ptr(e.zone()),
+		out.InstanceStatuses = append(out.InstanceStatuses, ec2.InstanceStatus{InstanceId: i.InstanceId, AvailabilityZone: new(e.zone()),
 			InstanceState: i.State, Events: []ec2.InstanceStatusEvent{},
-			InstanceStatus: &ec2.InstanceStatusSummary{Status: ptr(status), Details: []ec2.InstanceStatusDetails{{Name: ptr("reachability"), Status: ptr(reach)}}},
-			SystemStatus:   &ec2.InstanceStatusSummary{Status: ptr("ok"), Details: []ec2.InstanceStatusDetails{{Name: ptr("reachability"), Status: ptr("passed")}}},
+			InstanceStatus: &ec2.InstanceStatusSummary{Status: new(status), Details: []ec2.InstanceStatusDetails{{Name: new("reachability"), Status: new(reach)}}},
+			SystemStatus:   &ec2.InstanceStatusSummary{Status: new("ok"), Details: []ec2.InstanceStatusDetails{{Name: new("reachability"), Status: new("passed")}}},
 		})
 	}
 	return out, nil
@@ -248,7 +248,7 @@ func (e *EC2) terminateInstances(ctx context.Context, in *ec2.TerminateInstances
 	out := &ec2.TerminateInstancesOutput{TerminatingInstances: []ec2.InstanceStateChange{}}
 	for _, i := range insts {
 		out.TerminatingInstances = append(out.TerminatingInstances, ec2.InstanceStateChange{InstanceId: i.InstanceId,
-			PreviousState: i.State, CurrentState: ptr(stateShuttingDown)})
+			PreviousState: i.State, CurrentState: new(stateShuttingDown)})
 	}
 	return out, nil
 }

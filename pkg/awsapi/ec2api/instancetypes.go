@@ -45,12 +45,12 @@ func (e *EC2) describeInstanceTypes(ctx context.Context, in *ec2.DescribeInstanc
 			continue
 		}
 		out.InstanceTypes = append(out.InstanceTypes, ec2.InstanceTypeInfo{
-			InstanceType: ptr(t.Name), CurrentGeneration: ptr(true), BurstablePerformanceSupported: ptr(t.Burstable()),
-			Hypervisor: ptr("nitro"), BareMetal: ptr(false), SupportedRootDeviceTypes: []string{"ebs"},
+			InstanceType: new(t.Name), CurrentGeneration: new(true), BurstablePerformanceSupported: new(t.Burstable()),
+			Hypervisor: new("nitro"), BareMetal: new(false), SupportedRootDeviceTypes: []string{"ebs"},
 			SupportedVirtualizationTypes: []string{"hvm"}, SupportedUsageClasses: []string{"on-demand"},
 			ProcessorInfo: &ec2.ProcessorInfo{SupportedArchitectures: []string{instancetype.Architecture}},
-			VCpuInfo:      &ec2.VCpuInfo{DefaultVCpus: ptr(int32(t.VCPUs))},
-			MemoryInfo:    &ec2.MemoryInfo{SizeInMiB: ptr(t.MemoryMiB)},
+			VCpuInfo:      &ec2.VCpuInfo{DefaultVCpus: new(int32(t.VCPUs))},
+			MemoryInfo:    &ec2.MemoryInfo{SizeInMiB: new(t.MemoryMiB)},
 		})
 	}
 	return out, nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
+	"github.com/vmfleet/vmfleet/pkg/awswire"
 	"github.com/vmfleet/vmfleet/pkg/awswire/ec2"
 	"github.com/vmfleet/vmfleet/pkg/imds"
 	"github.com/vmfleet/vmfleet/pkg/instancetype"
@@ -102,18 +103,18 @@ func responseData(v store.LaunchTemplateVersion) *ec2.ResponseLaunchTemplateData
 		}
 	}
 	if v.InstanceType != "" {
-		d.InstanceType = ptr(v.InstanceType)
+		d.InstanceType = new(v.InstanceType)
 	}
 	if v.UserData != "" {
-		d.UserData = ptr(base64.StdEncoding.EncodeToString([]byte(v.UserData)))
+		d.UserData = new(base64.StdEncoding.EncodeToString([]byte(v.UserData)))
 	}
 	if mo := v.MetadataOptions; mo != (imds.MetadataOptions{}) {
-		d.MetadataOptions = &ec2.LaunchTemplateInstanceMetadataOptions{State: ptr("applied")}
+		d.MetadataOptions = &ec2.LaunchTemplateInstanceMetadataOptions{State: new("applied")}
 		if mo.HTTPEndpoint != "" {
-			d.MetadataOptions.HttpEndpoint = ptr(mo.HTTPEndpoint)
+			d.MetadataOptions.HttpEndpoint = new(mo.HTTPEndpoint)
 		}
 		if mo.HTTPTokens != "" {
-			d.MetadataOptions.HttpTokens = ptr(mo.HTTPTokens)
+			d.MetadataOptions.HttpTokens = new(mo.HTTPTokens)
 		}
 	}
 	return d
@@ -150,17 +151,10 @@ func templateTags(specs []ec2.TagSpecification) (map[string]string, error) {
 			if t.Key == nil || *t.Key == "" {
 				return nil, awsapi.Errorf("InvalidParameterValue", "Tag keys must not be empty")
 			}
-			tags[*t.Key] = deref(t.Value)
+			tags[*t.Key] = awswire.Value(t.Value)
 		}
 	}
 	return tags, nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // version resolves "$Latest", "$Default" or a number within lt.

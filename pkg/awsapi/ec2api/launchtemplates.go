@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
+	"github.com/vmfleet/vmfleet/pkg/awswire"
 	"github.com/vmfleet/vmfleet/pkg/awswire/ec2"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
@@ -22,7 +23,7 @@ func (e *EC2) createLaunchTemplate(ctx context.Context, in *ec2.CreateLaunchTemp
 	if err := e.applyData(&data, in.LaunchTemplateData); err != nil {
 		return nil, err
 	}
-	data.Description = deref(in.VersionDescription)
+	data.Description = awswire.Value(in.VersionDescription)
 	var out *ec2.LaunchTemplate
 	err = e.update(ctx, func(tx *store.Tx) error {
 		lt := store.LaunchTemplate{Name: in.LaunchTemplateName, ID: store.NewLaunchTemplateID(), Tags: tags}
@@ -60,7 +61,7 @@ func (e *EC2) createLaunchTemplateVersion(ctx context.Context, in *ec2.CreateLau
 		if err := e.applyData(&data, in.LaunchTemplateData); err != nil {
 			return err
 		}
-		data.Description = deref(in.VersionDescription)
+		data.Description = awswire.Value(in.VersionDescription)
 		n, err := tx.AddLaunchTemplateVersion(lt.Name, data)
 		if err != nil {
 			return err
@@ -73,6 +74,9 @@ func (e *EC2) createLaunchTemplateVersion(ctx context.Context, in *ec2.CreateLau
 		return err
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := e.follow(ctx, awswire.Value(out.LaunchTemplateName)); err != nil {
 		return nil, err
 	}
 	return &ec2.CreateLaunchTemplateVersionOutput{LaunchTemplateVersion: out}, nil
@@ -202,6 +206,9 @@ func (e *EC2) modifyLaunchTemplate(ctx context.Context, in *ec2.ModifyLaunchTemp
 	if err != nil {
 		return nil, err
 	}
+	if err := e.follow(ctx, awswire.Value(out.LaunchTemplateName)); err != nil {
+		return nil, err
+	}
 	return &ec2.ModifyLaunchTemplateOutput{LaunchTemplate: out}, nil
 }
 
@@ -269,20 +276,20 @@ func (e *EC2) describeTemplate(tx *store.Tx, name string) (*ec2.LaunchTemplate, 
 		return nil, err
 	}
 	return &ec2.LaunchTemplate{
-		LaunchTemplateId: ptr(lt.ID), LaunchTemplateName: ptr(lt.Name), CreateTime: ptr(first.Created),
-		CreatedBy: ptr(rootARN(e.Account)), DefaultVersionNumber: ptr(int64(lt.DefaultVersion)),
-		LatestVersionNumber: ptr(int64(lt.LatestVersion)), Tags: tagList(lt.Tags),
+		LaunchTemplateId: new(lt.ID), LaunchTemplateName: new(lt.Name), CreateTime: new(first.Created),
+		CreatedBy: new(rootARN(e.Account)), DefaultVersionNumber: new(int64(lt.DefaultVersion)),
+		LatestVersionNumber: new(int64(lt.LatestVersion)), Tags: tagList(lt.Tags),
 	}, nil
 }
 
 func describeVersion(lt store.LaunchTemplate, v store.LaunchTemplateVersion, account string) *ec2.LaunchTemplateVersion {
 	d := &ec2.LaunchTemplateVersion{
-		LaunchTemplateId: ptr(lt.ID), LaunchTemplateName: ptr(lt.Name), VersionNumber: ptr(int64(v.Version)),
-		CreateTime: ptr(v.Created), CreatedBy: ptr(rootARN(account)), DefaultVersion: ptr(v.Version == lt.DefaultVersion),
+		LaunchTemplateId: new(lt.ID), LaunchTemplateName: new(lt.Name), VersionNumber: new(int64(v.Version)),
+		CreateTime: new(v.Created), CreatedBy: new(rootARN(account)), DefaultVersion: new(v.Version == lt.DefaultVersion),
 		LaunchTemplateData: responseData(v),
 	}
 	if v.Description != "" {
-		d.VersionDescription = ptr(v.Description)
+		d.VersionDescription = new(v.Description)
 	}
 	return d
 }
@@ -292,7 +299,7 @@ func rootARN(account string) string { return "arn:aws:iam::" + account + ":root"
 func tagMap(tags []ec2.Tag) map[string]string {
 	m := map[string]string{}
 	for _, t := range tags {
-		m[deref(t.Key)] = deref(t.Value)
+		m[awswire.Value(t.Key)] = awswire.Value(t.Value)
 	}
 	return m
 }

@@ -48,8 +48,8 @@ func (e *EC2) describeVpcs(ctx context.Context, in *ec2.DescribeVpcsInput) (*ec2
 		return nil, err
 	}
 	if match(in.Filters, of, nil) {
-		out.Vpcs = append(out.Vpcs, ec2.Vpc{VpcId: ptr(DefaultVPC), IsDefault: ptr(true), State: ptr("available"), CidrBlock: ptr(vpcCIDR),
-			OwnerId: ptr(e.Account), InstanceTenancy: ptr("default"), DhcpOptionsId: ptr("default"), Tags: []ec2.Tag{}})
+		out.Vpcs = append(out.Vpcs, ec2.Vpc{VpcId: new(DefaultVPC), IsDefault: new(true), State: new("available"), CidrBlock: new(vpcCIDR),
+			OwnerId: new(e.Account), InstanceTenancy: new("default"), DhcpOptionsId: new("default"), Tags: []ec2.Tag{}})
 	}
 	return out, nil
 }
@@ -68,10 +68,10 @@ func (e *EC2) describeSubnets(ctx context.Context, in *ec2.DescribeSubnetsInput)
 		return nil, err
 	}
 	if match(in.Filters, of, nil) {
-		out.Subnets = append(out.Subnets, ec2.Subnet{SubnetId: ptr(DefaultSubnet), VpcId: ptr(DefaultVPC), State: ptr("available"),
-			CidrBlock: ptr(subnetCIDR), AvailabilityZone: ptr(e.zone()), AvailabilityZoneId: ptr("use1-az1"), DefaultForAz: ptr(true),
-			MapPublicIpOnLaunch: ptr(true), AvailableIpAddressCount: ptr(int32(251)), OwnerId: ptr(e.Account),
-			SubnetArn: ptr("arn:aws:ec2:" + e.Region + ":" + e.Account + ":subnet/" + DefaultSubnet), Tags: []ec2.Tag{}})
+		out.Subnets = append(out.Subnets, ec2.Subnet{SubnetId: new(DefaultSubnet), VpcId: new(DefaultVPC), State: new("available"),
+			CidrBlock: new(subnetCIDR), AvailabilityZone: new(e.zone()), AvailabilityZoneId: new("use1-az1"), DefaultForAz: new(true),
+			MapPublicIpOnLaunch: new(true), AvailableIpAddressCount: new(int32(251)), OwnerId: new(e.Account),
+			SubnetArn: new("arn:aws:ec2:" + e.Region + ":" + e.Account + ":subnet/" + DefaultSubnet), Tags: []ec2.Tag{}})
 	}
 	return out, nil
 }
@@ -93,9 +93,9 @@ func (e *EC2) describeSecurityGroups(ctx context.Context, in *ec2.DescribeSecuri
 		return nil, awsapi.Errorf("InvalidGroup.NotFound", "The security group '%s' does not exist in default VPC '%s'", in.GroupNames[i], DefaultVPC)
 	}
 	if match(in.Filters, of, nil) {
-		out.SecurityGroups = append(out.SecurityGroups, ec2.SecurityGroup{GroupId: ptr(DefaultSecurityGroup), GroupName: ptr("default"),
-			Description: ptr("default VPC security group"), VpcId: ptr(DefaultVPC), OwnerId: ptr(e.Account),
-			SecurityGroupArn: ptr("arn:aws:ec2:" + e.Region + ":" + e.Account + ":security-group/" + DefaultSecurityGroup),
+		out.SecurityGroups = append(out.SecurityGroups, ec2.SecurityGroup{GroupId: new(DefaultSecurityGroup), GroupName: new("default"),
+			Description: new("default VPC security group"), VpcId: new(DefaultVPC), OwnerId: new(e.Account),
+			SecurityGroupArn: new("arn:aws:ec2:" + e.Region + ":" + e.Account + ":security-group/" + DefaultSecurityGroup),
 			IpPermissions:    []ec2.IpPermission{}, IpPermissionsEgress: []ec2.IpPermission{}, Tags: []ec2.Tag{}})
 	}
 	return out, nil

@@ -5,6 +5,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
+	"github.com/vmfleet/vmfleet/pkg/awswire"
 	"github.com/vmfleet/vmfleet/pkg/awswire/ec2"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
@@ -37,10 +38,10 @@ func (e *EC2) runInstances(ctx context.Context, in *ec2.RunInstancesInput) (*ec2
 			continue // volumes and network interfaces are the instance's
 		}
 		for _, t := range s.Tags {
-			if err := checkTagKey(deref(t.Key)); err != nil {
+			if err := checkTagKey(awswire.Value(t.Key)); err != nil {
 				return nil, err
 			}
-			tags[deref(t.Key)] = deref(t.Value)
+			tags[awswire.Value(t.Key)] = awswire.Value(t.Value)
 		}
 	}
 	var rows []api.InstanceRow
@@ -55,12 +56,12 @@ func (e *EC2) runInstances(ctx context.Context, in *ec2.RunInstancesInput) (*ec2
 		}
 		rows = append(rows, r)
 	}
-	out := &ec2.RunInstancesOutput{ReservationId: ptr(reservationID(rows[0].ID)), OwnerId: ptr(e.Account), Groups: []ec2.GroupIdentifier{}}
+	out := &ec2.RunInstancesOutput{ReservationId: new(reservationID(rows[0].ID)), OwnerId: new(e.Account), Groups: []ec2.GroupIdentifier{}}
 	view := view{rows: rows}
 	for i, r := range rows {
 		inst := e.instance(r, view)
-		inst.AmiLaunchIndex = ptr(int32(i))
-		inst.State = ptr(statePending)
+		inst.AmiLaunchIndex = new(int32(i))
+		inst.State = new(statePending)
 		out.Instances = append(out.Instances, inst)
 	}
 	return out, nil

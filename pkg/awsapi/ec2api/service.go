@@ -31,6 +31,9 @@ type Runtime interface {
 	RunFromTemplate(ctx context.Context, v store.LaunchTemplateVersion, tags map[string]string) (api.InstanceRow, error)
 	// TagInstance sets and removes an instance's own tags.
 	TagInstance(ctx context.Context, id string, set map[string]string, remove map[string]*string) error
+	// UpdateGroup hands a changed group to its controller: a group that
+	// launches from $Latest or $Default follows its template.
+	UpdateGroup(ctx context.Context, g store.Group) error
 }
 
 // EC2 is the EC2 service of one home.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
+	"github.com/vmfleet/vmfleet/pkg/awswire"
 	"github.com/vmfleet/vmfleet/pkg/awswire/ec2"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
@@ -27,10 +28,10 @@ func checkTagKey(k string) error {
 func (e *EC2) createTags(ctx context.Context, in *ec2.CreateTagsInput) (*ec2.CreateTagsOutput, error) {
 	set := map[string]string{}
 	for _, t := range in.Tags {
-		if err := checkTagKey(deref(t.Key)); err != nil {
+		if err := checkTagKey(awswire.Value(t.Key)); err != nil {
 			return nil, err
 		}
-		set[deref(t.Key)] = deref(t.Value)
+		set[awswire.Value(t.Key)] = awswire.Value(t.Value)
 	}
 	return &ec2.CreateTagsOutput{}, e.retag(ctx, in.Resources, set, nil)
 }
@@ -38,7 +39,7 @@ func (e *EC2) createTags(ctx context.Context, in *ec2.CreateTagsInput) (*ec2.Cre
 func (e *EC2) deleteTags(ctx context.Context, in *ec2.DeleteTagsInput) (*ec2.DeleteTagsOutput, error) {
 	remove := map[string]*string{}
 	for _, t := range in.Tags {
-		remove[deref(t.Key)] = t.Value
+		remove[awswire.Value(t.Key)] = t.Value
 	}
 	return &ec2.DeleteTagsOutput{}, e.retag(ctx, in.Resources, nil, remove)
 }
@@ -111,7 +112,7 @@ func (e *EC2) describeTags(ctx context.Context, in *ec2.DescribeTagsInput) (*ec2
 	err := e.view(ctx, func(tx *store.Tx) error {
 		lts, err := tx.ListLaunchTemplates()
 		for _, lt := range lts {
-			for _, k := range sortedKeys(lt.Tags) {
+			for _, k := range slices.Sorted(maps.Keys(lt.Tags)) {
 				all = append(all, tag{lt.ID, "launch-template", k, lt.Tags[k]})
 			}
 		}
@@ -126,14 +127,14 @@ func (e *EC2) describeTags(ctx context.Context, in *ec2.DescribeTagsInput) (*ec2
 	}
 	for _, r := range v.rows {
 		tags := v.tags(r)
-		for _, k := range sortedKeys(tags) {
+		for _, k := range slices.Sorted(maps.Keys(tags)) {
 			all = append(all, tag{r.ID, "instance", k, tags[k]})
 		}
 	}
 	out := &ec2.DescribeTagsOutput{Tags: []ec2.TagDescription{}}
 	for _, t := range all {
 		if match(in.Filters, of(&t), nil) {
-			out.Tags = append(out.Tags, ec2.TagDescription{ResourceId: ptr(t.id), ResourceType: ptr(t.kind), Key: ptr(t.key), Value: ptr(t.value)})
+			out.Tags = append(out.Tags, ec2.TagDescription{ResourceId: new(t.id), ResourceType: new(t.kind), Key: new(t.key), Value: new(t.value)})
 		}
 	}
 	return out, nil

@@ -34,7 +34,7 @@ func (e *EC2) deleteLaunchTemplateVersions(ctx context.Context, in *ec2.DeleteLa
 				item := ec2.DeleteLaunchTemplateVersionsResponseErrorItem{LaunchTemplateId: &lt.ID, LaunchTemplateName: &lt.Name,
 					ResponseError: &ec2.ResponseError{Code: &code, Message: &msg}}
 				if perr == nil {
-					item.VersionNumber = ptr(int64(v))
+					item.VersionNumber = new(int64(v))
 				}
 				out.UnsuccessfullyDeletedLaunchTemplateVersions = append(out.UnsuccessfullyDeletedLaunchTemplateVersions, item)
 			}
@@ -57,7 +57,7 @@ func (e *EC2) deleteLaunchTemplateVersions(ctx context.Context, in *ec2.DeleteLa
 				return err
 			default:
 				out.SuccessfullyDeletedLaunchTemplateVersions = append(out.SuccessfullyDeletedLaunchTemplateVersions,
-					ec2.DeleteLaunchTemplateVersionsResponseSuccessItem{LaunchTemplateId: &lt.ID, LaunchTemplateName: &lt.Name, VersionNumber: ptr(int64(v))})
+					ec2.DeleteLaunchTemplateVersionsResponseSuccessItem{LaunchTemplateId: &lt.ID, LaunchTemplateName: &lt.Name, VersionNumber: new(int64(v))})
 			}
 		}
 		return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
+	"github.com/vmfleet/vmfleet/pkg/awswire"
 	"github.com/vmfleet/vmfleet/pkg/awswire/elbv2"
 	"github.com/vmfleet/vmfleet/pkg/limits"
 	"github.com/vmfleet/vmfleet/pkg/store"
@@ -36,7 +37,7 @@ func targetGroupAttributes(tg store.TargetGroup) []elbv2.TargetGroupAttribute {
 	attrs[deregistrationDelayKey] = strconv.Itoa(int(tg.DeregistrationDelay / time.Second))
 	var out []elbv2.TargetGroupAttribute
 	for _, k := range slices.Sorted(maps.Keys(attrs)) {
-		out = append(out, elbv2.TargetGroupAttribute{Key: ptr(k), Value: ptr(attrs[k])})
+		out = append(out, elbv2.TargetGroupAttribute{Key: new(k), Value: new(attrs[k])})
 	}
 	return out
 }
@@ -62,7 +63,7 @@ func (e *ELBv2) modifyTargetGroupAttributes(ctx context.Context, in *elbv2.Modif
 			return err
 		}
 		for _, a := range in.Attributes {
-			k, v := deref(a.Key), deref(a.Value)
+			k, v := awswire.Value(a.Key), awswire.Value(a.Value)
 			if k == deregistrationDelayKey {
 				n, err := strconv.Atoi(v)
 				d := time.Duration(n) * time.Second
@@ -90,7 +91,7 @@ func (e *ELBv2) modifyTargetGroupAttributes(ctx context.Context, in *elbv2.Modif
 func loadBalancerAttributes() []elbv2.LoadBalancerAttribute {
 	var out []elbv2.LoadBalancerAttribute
 	for _, k := range slices.Sorted(maps.Keys(fixedLoadBalancerAttributes)) {
-		out = append(out, elbv2.LoadBalancerAttribute{Key: ptr(k), Value: ptr(fixedLoadBalancerAttributes[k])})
+		out = append(out, elbv2.LoadBalancerAttribute{Key: new(k), Value: new(fixedLoadBalancerAttributes[k])})
 	}
 	return out
 }
@@ -107,7 +108,7 @@ func (e *ELBv2) modifyLoadBalancerAttributes(ctx context.Context, in *elbv2.Modi
 		return nil, err
 	}
 	for _, a := range in.Attributes {
-		k, v := deref(a.Key), deref(a.Value)
+		k, v := awswire.Value(a.Key), awswire.Value(a.Value)
 		if fixed, ok := fixedLoadBalancerAttributes[k]; !ok || fixed != v {
 			return nil, awsapi.Validation("vmfleet's load balancers cannot change '%s'; it stays %q", k, fixed)
 		}
@@ -141,11 +142,4 @@ func (e *ELBv2) loadBalancer(ctx context.Context, arn string) (store.LoadBalance
 		return lb, e.fault("LoadBalancerNotFound", "One or more load balancers not found")
 	}
 	return lb, err
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

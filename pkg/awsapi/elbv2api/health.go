@@ -73,7 +73,7 @@ func (e *ELBv2) describeTargetHealth(ctx context.Context, in *elbv2.DescribeTarg
 		r, ok := registered[id]
 		h := targetHealth(r, ok, inUse)
 		out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, elbv2.TargetHealthDescription{
-			Target: &elbv2.TargetDescription{Id: id, Port: ptr(int32(port)), AvailabilityZone: ptr(e.Region + "a")}, HealthCheckPort: ptr(strconv.Itoa(port)), TargetHealth: &h,
+			Target: &elbv2.TargetDescription{Id: id, Port: new(int32(port)), AvailabilityZone: new(e.Region + "a")}, HealthCheckPort: new(strconv.Itoa(port)), TargetHealth: &h,
 		})
 	}
 	return out, nil
@@ -82,9 +82,9 @@ func (e *ELBv2) describeTargetHealth(ctx context.Context, in *elbv2.DescribeTarg
 // targetHealth is an instance's state as ELB reports it.
 func targetHealth(r api.InstanceRow, registered, inUse bool) elbv2.TargetHealth {
 	state := func(s, reason, desc string) elbv2.TargetHealth {
-		h := elbv2.TargetHealth{State: ptr(s)}
+		h := elbv2.TargetHealth{State: new(s)}
 		if reason != "" {
-			h.Reason, h.Description = ptr(reason), ptr(desc)
+			h.Reason, h.Description = new(reason), new(desc)
 		}
 		return h
 	}

@@ -112,9 +112,9 @@ func (e *ELBv2) describeListener(lb store.LoadBalancer) elbv2.Listener {
 	n, _ := strconv.Atoi(port)
 	tg := e.TargetGroupARN(lb.Listener.TargetGroup)
 	return elbv2.Listener{
-		ListenerArn: ptr(e.listenerARN(lb.Name)), LoadBalancerArn: ptr(e.loadBalancerARN(lb.Name)), Port: ptr(int32(n)), Protocol: ptr("HTTP"),
+		ListenerArn: new(e.listenerARN(lb.Name)), LoadBalancerArn: new(e.loadBalancerARN(lb.Name)), Port: new(int32(n)), Protocol: new("HTTP"),
 		DefaultActions: []elbv2.Action{{Type: "forward", TargetGroupArn: &tg, ForwardConfig: &elbv2.ForwardActionConfig{
-			TargetGroups: []elbv2.TargetGroupTuple{{TargetGroupArn: &tg, Weight: ptr(int32(1))}}}}},
+			TargetGroups: []elbv2.TargetGroupTuple{{TargetGroupArn: &tg, Weight: new(int32(1))}}}}},
 	}
 }
 

@@ -88,11 +88,11 @@ func dnsName(lb store.LoadBalancer) string {
 
 func (e *ELBv2) describeLoadBalancer(lb store.LoadBalancer) elbv2.LoadBalancer {
 	return elbv2.LoadBalancer{
-		LoadBalancerArn: ptr(e.loadBalancerARN(lb.Name)), LoadBalancerName: ptr(lb.Name), DNSName: ptr(dnsName(lb)),
-		CanonicalHostedZoneId: ptr("Z35SXDOTRQ7X7K"), CreatedTime: ptr(lb.Created), Scheme: ptr("internet-facing"),
-		VpcId: ptr(defaultVPC), State: &elbv2.LoadBalancerState{Code: ptr("active")}, Type: ptr("application"),
-		IpAddressType: ptr("ipv4"), SecurityGroups: []string{ec2DefaultSecurityGroup},
-		AvailabilityZones: []elbv2.AvailabilityZone{{ZoneName: ptr(e.Region + "a"), SubnetId: ptr(ec2DefaultSubnet)}},
+		LoadBalancerArn: new(e.loadBalancerARN(lb.Name)), LoadBalancerName: new(lb.Name), DNSName: new(dnsName(lb)),
+		CanonicalHostedZoneId: new("Z35SXDOTRQ7X7K"), CreatedTime: new(lb.Created), Scheme: new("internet-facing"),
+		VpcId: new(defaultVPC), State: &elbv2.LoadBalancerState{Code: new("active")}, Type: new("application"),
+		IpAddressType: new("ipv4"), SecurityGroups: []string{ec2DefaultSecurityGroup},
+		AvailabilityZones: []elbv2.AvailabilityZone{{ZoneName: new(e.Region + "a"), SubnetId: new(ec2DefaultSubnet)}},
 	}
 }
 

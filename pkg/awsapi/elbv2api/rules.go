@@ -46,7 +46,7 @@ func (e *ELBv2) describeRules(ctx context.Context, in *elbv2.DescribeRulesInput)
 			} else if err != nil {
 				return err
 			}
-			out.Rules = append(out.Rules, elbv2.Rule{RuleArn: ptr(e.ruleARN(name)), Priority: ptr("default"), IsDefault: ptr(true),
+			out.Rules = append(out.Rules, elbv2.Rule{RuleArn: new(e.ruleARN(name)), Priority: new("default"), IsDefault: new(true),
 				Conditions: []elbv2.RuleCondition{}, Actions: e.describeListener(lb).DefaultActions})
 		}
 		return nil

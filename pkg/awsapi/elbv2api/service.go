@@ -127,8 +127,6 @@ func (e *ELBv2) fault(code, msg string) error {
 	return awsapi.Modeled(elbv2.ModeledError, code, "%s", msg)
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func tagMap(tags []elbv2.Tag) map[string]string {
 	if len(tags) == 0 {
 		return nil

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
+	"github.com/vmfleet/vmfleet/pkg/awswire"
 	"github.com/vmfleet/vmfleet/pkg/awswire/elbv2"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
@@ -55,7 +56,7 @@ func (e *ELBv2) tagged(tx *store.Tx, arn string) (tagged, error) {
 func (e *ELBv2) addTags(ctx context.Context, in *elbv2.AddTagsInput) (*elbv2.AddTagsOutput, error) {
 	return &elbv2.AddTagsOutput{}, e.retag(ctx, in.ResourceArns, func(m map[string]string) {
 		for _, t := range in.Tags {
-			m[t.Key] = deref(t.Value)
+			m[t.Key] = awswire.Value(t.Value)
 		}
 	})
 }
@@ -102,9 +103,9 @@ func (e *ELBv2) describeTags(ctx context.Context, in *elbv2.DescribeTagsInput) (
 			if err != nil {
 				return err
 			}
-			d := elbv2.TagDescription{ResourceArn: ptr(arn), Tags: []elbv2.Tag{}}
+			d := elbv2.TagDescription{ResourceArn: new(arn), Tags: []elbv2.Tag{}}
 			for _, k := range slices.Sorted(maps.Keys(t.tags)) {
-				d.Tags = append(d.Tags, elbv2.Tag{Key: k, Value: ptr(t.tags[k])})
+				d.Tags = append(d.Tags, elbv2.Tag{Key: k, Value: new(t.tags[k])})
 			}
 			out.TagDescriptions = append(out.TagDescriptions, d)
 		}

@@ -184,12 +184,12 @@ func (e *ELBv2) describeTargetGroup(tx *store.Tx, tg store.TargetGroup) (elbv2.T
 		return elbv2.TargetGroup{}, err
 	}
 	d := elbv2.TargetGroup{
-		TargetGroupArn: ptr(e.TargetGroupARN(tg.Name)), TargetGroupName: ptr(tg.Name), Protocol: ptr("HTTP"), Port: ptr(int32(port)),
-		VpcId: ptr(defaultVPC), TargetType: ptr("instance"), ProtocolVersion: ptr("HTTP1"), IpAddressType: ptr("ipv4"),
-		HealthCheckEnabled: ptr(true), HealthCheckProtocol: ptr("HTTP"), HealthCheckPort: ptr("traffic-port"), HealthCheckPath: ptr(hc.Path),
-		HealthCheckIntervalSeconds: ptr(int32(hc.Interval / time.Second)), HealthCheckTimeoutSeconds: ptr(int32(hc.Timeout / time.Second)),
-		HealthyThresholdCount: ptr(int32(hc.HealthyThreshold)), UnhealthyThresholdCount: ptr(int32(hc.UnhealthyThreshold)),
-		Matcher: &elbv2.Matcher{HttpCode: ptr("200")}, LoadBalancerArns: []string{},
+		TargetGroupArn: new(e.TargetGroupARN(tg.Name)), TargetGroupName: new(tg.Name), Protocol: new("HTTP"), Port: new(int32(port)),
+		VpcId: new(defaultVPC), TargetType: new("instance"), ProtocolVersion: new("HTTP1"), IpAddressType: new("ipv4"),
+		HealthCheckEnabled: new(true), HealthCheckProtocol: new("HTTP"), HealthCheckPort: new("traffic-port"), HealthCheckPath: new(hc.Path),
+		HealthCheckIntervalSeconds: new(int32(hc.Interval / time.Second)), HealthCheckTimeoutSeconds: new(int32(hc.Timeout / time.Second)),
+		HealthyThresholdCount: new(int32(hc.HealthyThreshold)), UnhealthyThresholdCount: new(int32(hc.UnhealthyThreshold)),
+		Matcher: &elbv2.Matcher{HttpCode: new("200")}, LoadBalancerArns: []string{},
 	}
 	lbs, err := tx.ListLoadBalancers()
 	for _, lb := range lbs {
