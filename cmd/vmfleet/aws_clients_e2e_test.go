@@ -24,7 +24,7 @@ func TestTheFlowThroughTheSDKBoto3AndAnsible(t *testing.T) {
 		run    func(t *testing.T, env []string, ami string) (string, error)
 	}{
 		{"boto3", "boto", func(t *testing.T, env []string, ami string) (string, error) {
-			return awswiretest.Boto3Flow(t, env, ami, "hello from boto instance i-")
+			return awswiretest.Boto3Flow(t, env, ami, "hello from boto instance i-", 80)
 		}},
 		{"an Ansible playbook", "play", func(t *testing.T, env []string, ami string) (string, error) {
 			return awswiretest.AnsiblePlaybook(t, env, "ami="+ami, "prefix=play", "expect=hello from play instance i-")

@@ -141,6 +141,9 @@ type view struct {
 type refreshBounds struct {
 	minHealthy, maxHealthy int
 	since                  time.Time
+	// upTo is how many instances may be replaced before the next
+	// checkpoint; 0 without checkpoints.
+	upTo int
 }
 
 // outdated reports whether m is to be replaced: during a refresh, when
@@ -152,6 +155,18 @@ func (v view) outdated(m *member) bool {
 		return m.digest != v.digest || m.launched.Before(v.refresh.since)
 	}
 	return !v.keepOld && m.digest != v.digest
+}
+
+// replaced counts the members a refresh has made so far (launching
+// ones too, so that a checkpoint is not overshot).
+func (v view) replaced() int {
+	n := 0
+	for _, m := range v.members {
+		if m.phase != leaving && !m.phase.pooled() && !v.outdated(m) {
+			n++
+		}
+	}
+	return n
 }
 
 // plan is what the controller does next for one service.
@@ -175,6 +190,10 @@ type plan struct {
 // current ones are in service (launch before terminate).
 func planService(v view) plan {
 	var p plan
+	if v.refresh != nil && v.refresh.upTo > 0 && v.replaced() >= v.refresh.upTo {
+		// At a checkpoint: hold what is replaced, replace no more.
+		v.refresh, v.keepOld = nil, true
+	}
 	var current, outdated, pool []*member
 	serving := 0
 	for _, m := range v.members {
@@ -248,6 +267,9 @@ func refreshService(p *plan, v view, current, outdated []*member, serving int, p
 	limit := max(v.desired, v.desired*r.maxHealthy/100)
 	if want := v.desired - len(current); want > 0 {
 		room := max(limit-len(current)-len(outdated), 0)
+		if r.upTo > 0 {
+			room = min(room, max(r.upTo-len(current), 0))
+		}
 		p.enter, pool = takeWarm(pool, min(want, room))
 		p.launch = min(want, room) - len(p.enter)
 	}
@@ -264,6 +286,10 @@ func refreshService(p *plan, v view, current, outdated []*member, serving int, p
 			p.retire = append(p.retire, m)
 			healthy--
 		}
+	}
+	if r.upTo > 0 {
+		// Replace no more than the next checkpoint allows.
+		p.retire = p.retire[:min(len(p.retire), max(r.upTo-len(current)-p.launch-len(p.enter), 0))]
 	}
 	// Bounds too tight for a small group (90 % of 3 keeps all 3 in
 	// service, 100 % runs no more): one instance at a time still goes,

@@ -217,3 +217,23 @@ func TestARefreshWithNoRoomStillReplacesOneAtATime(t *testing.T) {
 		t.Fatalf("while its replacement boots: launch %d, retire %v; want nothing", p.launch, keys(p.retire))
 	}
 }
+
+// A checkpoint at 25 % of 4 lets one instance be replaced, then holds
+// the group as it is, old and new, until the refresh goes on.
+func TestARefreshReplacesNoMoreThanItsNextCheckpointAllows(t *testing.T) {
+	r := &refreshBounds{minHealthy: 0, maxHealthy: 100, upTo: 1}
+	old := func(key string) member { return member{key: key, digest: "v1", phase: inService, launched: t0} }
+	p := planService(view{desired: 4, digest: "v2", now: t0, refresh: r, keepOld: true, members: ms(old("a"), old("b"), old("c"), old("d"))})
+	if p.launch != 0 || len(p.retire) != 1 {
+		t.Fatalf("first step: launch %d, retire %v; want 0 and one (0 %% min healthy would take all four)", p.launch, keys(p.retire))
+	}
+	p = planService(view{desired: 4, digest: "v2", now: t0, refresh: r, keepOld: true, members: ms(old("b"), old("c"), old("d"))})
+	if p.launch != 1 || len(p.retire) != 0 {
+		t.Fatalf("with one gone: launch %d, retire %v; want its one replacement", p.launch, keys(p.retire))
+	}
+	p = planService(view{desired: 4, digest: "v2", now: t0, refresh: r, keepOld: true, members: ms(old("b"), old("c"), old("d"),
+		member{digest: "v2", phase: inService})})
+	if p.launch != 0 || len(p.retire) != 0 {
+		t.Fatalf("at the checkpoint: launch %d, retire %v; want the group held as it is", p.launch, keys(p.retire))
+	}
+}

@@ -65,7 +65,7 @@ func (c *Controller) reconcile(ctx context.Context) {
 		}
 		p := planService(view{desired: desired, digest: s.template(), members: ms, now: now, grace: c.grace(),
 			policies: g.TerminationPolicies, protected: protected, poolSize: c.poolSize(s, desired), poolState: s.poolState(),
-			reuse: g.WarmPool != nil && g.WarmPool.ReuseOnScaleIn, refresh: refreshOf(g.Refresh),
+			reuse: g.WarmPool != nil && g.WarmPool.ReuseOnScaleIn, refresh: refreshOf(g.Refresh, desired, now),
 			keepOld: !c.rolls()})
 		for _, m := range p.enter {
 			c.enter(ctx, s, m)
@@ -132,12 +132,12 @@ func (c *Controller) dependentsGone(name string) bool {
 }
 
 // refreshOf is the bounds of a group's instance refresh in progress, or
-// nil.
-func refreshOf(r *store.InstanceRefresh) *refreshBounds {
-	if !r.Active() {
-		return nil
+// nil when none is, or it waits at a checkpoint.
+func refreshOf(r *store.InstanceRefresh, desired int, now time.Time) *refreshBounds {
+	if !r.Active() || r.Waiting(now) {
+		return nil // at a checkpoint: what is replaced stays, nothing more
 	}
-	b := &refreshBounds{minHealthy: r.MinHealthy, maxHealthy: r.MaxHealthy}
+	b := &refreshBounds{minHealthy: r.MinHealthy, maxHealthy: r.MaxHealthy, upTo: r.UpTo(desired)}
 	if !r.SkipMatching {
 		b.since = r.Start
 	}

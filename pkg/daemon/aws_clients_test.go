@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -27,7 +28,10 @@ func TestTheAnsiblePlaybookMakesRefreshesAndRemovesAGroupBehindALoadBalancer(t *
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := awswiretest.AnsiblePlaybook(t, fakeEnv(c.url), "ami="+baked.Image.ImageID, "prefix=play", "expect=hello from i-")
+	// Not port 80: a test on real VMs may have it on the same address
+	// (the first load balancer of another home).
+	out, err := awswiretest.AnsiblePlaybook(t, fakeEnv(c.url), "ami="+baked.Image.ImageID, "prefix=play", "expect=hello from i-",
+		fmt.Sprintf("port=%d", freePort(t, "127.0.1.1")))
 	if err != nil {
 		t.Fatalf("ansible-playbook: %v\n%s", err, out)
 	}
@@ -47,7 +51,7 @@ func TestTheBoto3FlowMakesRefreshesAndRemovesAGroupBehindALoadBalancer(t *testin
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := awswiretest.Boto3Flow(t, fakeEnv(c.url), baked.Image.ImageID, "hello from i-")
+	out, err := awswiretest.Boto3Flow(t, fakeEnv(c.url), baked.Image.ImageID, "hello from i-", int(freePort(t, "127.0.1.1")))
 	if err != nil {
 		t.Fatalf("boto3 flow: %v\n%s", err, out)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/limits"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
@@ -68,6 +69,7 @@ func (d *Daemon) refreshStep(ctx context.Context, fleet, id string) (bool, error
 	if err != nil {
 		return false, err
 	}
+	scale := d.timeScaleOf(fleet)
 	done := false
 	err = d.changeRefresh(ctx, fleet, id, func(g *store.Group) bool {
 		r := g.Refresh
@@ -95,6 +97,11 @@ func (d *Daemon) refreshStep(ctx context.Context, fleet, id string) (bool, error
 		}
 		changed := pct != r.Percentage
 		r.Percentage = pct
+		if !finished && checkpoint(r, time.Now(), scale) {
+			d.emit(api.Event{Fleet: g.Fleet, Service: g.Service, Kind: "refresh", Message: fmt.Sprintf("instance refresh %s: checkpoint at %d %% (%d %% done), waits until %s",
+				r.ID, r.Checkpoints[r.Reached-1], pct, r.PausedUntil.Format(time.TimeOnly))})
+			return true
+		}
 		if finished {
 			r.Status = map[string]string{store.RefreshInProgress: store.RefreshSuccessful, store.RefreshRollbackInProgress: store.RefreshRollbackSuccessful}[r.Status]
 			r.End = time.Now().UTC()
@@ -140,12 +147,13 @@ func (d *Daemon) changeRefresh(ctx context.Context, fleet, id string, change fun
 	}
 	r := *g.Refresh
 	g.Refresh = &r
-	wasActive := r.Active()
+	wasActive, paused := r.Active(), r.PausedUntil
 	if !change(g) {
 		return nil
 	}
-	if wasActive != g.Refresh.Active() {
-		// The controller stops holding the refresh's bounds.
+	if wasActive != g.Refresh.Active() || !paused.Equal(g.Refresh.PausedUntil) {
+		// The controller stops holding the refresh's bounds, or holds
+		// them back at a checkpoint.
 		images, err := d.imagesOf(next)
 		if err != nil {
 			return api.Failed(err)
@@ -159,4 +167,33 @@ func (d *Daemon) changeRefresh(ctx context.Context, fleet, id string, change fun
 	run.rec = next
 	run.mu.Unlock()
 	return nil
+}
+
+// checkpoint starts the wait at the next checkpoint r's progress has
+// reached (all those passed at once count as one), and reports whether
+// it did. The one at 100 % is the refresh's end, not a wait.
+func checkpoint(r *store.InstanceRefresh, now time.Time, scale float64) bool {
+	n := r.Reached
+	for n < len(r.Checkpoints) && r.Checkpoints[n] < 100 && r.Percentage >= r.Checkpoints[n] {
+		n++
+	}
+	if n == r.Reached {
+		return false
+	}
+	r.Reached, r.PausedUntil = n, now.Add(limits.Scaled(r.CheckpointDelay, scale))
+	return true
+}
+
+// timeScaleOf is the time scale fleet runs at.
+func (d *Daemon) timeScaleOf(fleet string) float64 {
+	run := d.fleet(fleet, false)
+	if run == nil {
+		return limits.DefaultTimeScale
+	}
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	if run.rec == nil || run.rec.Fleet.TimeScale == 0 {
+		return 1 // a controller without one runs AWS's own time
+	}
+	return run.rec.Fleet.TimeScale
 }

@@ -259,6 +259,27 @@ type InstanceRefresh struct {
 	Percentage int       `json:"percentage"`
 	Start      time.Time `json:"start"`
 	End        time.Time `json:"end,omitempty"`
+	// Checkpoints are the percentages complete at which the refresh
+	// waits CheckpointDelay (AWS time); Reached counts those passed, and
+	// PausedUntil is the end of the wait at the last one.
+	Checkpoints     []int         `json:"checkpoints,omitempty"`
+	CheckpointDelay time.Duration `json:"checkpoint_delay,omitempty"`
+	Reached         int           `json:"reached,omitempty"`
+	PausedUntil     time.Time     `json:"paused_until,omitempty"`
+}
+
+// UpTo is how many of desired instances the refresh may have replaced
+// before its next checkpoint (rounded up); 0 when it has none left.
+func (r *InstanceRefresh) UpTo(desired int) int {
+	if r.Reached >= len(r.Checkpoints) || r.Checkpoints[r.Reached] >= 100 {
+		return 0
+	}
+	return (desired*r.Checkpoints[r.Reached] + 99) / 100
+}
+
+// Waiting reports whether the refresh is at a checkpoint at now.
+func (r *InstanceRefresh) Waiting(now time.Time) bool {
+	return r.Active() && now.Before(r.PausedUntil)
 }
 
 // Active tells whether the refresh is still replacing instances.

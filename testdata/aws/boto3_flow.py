@@ -3,7 +3,8 @@
 
 Run after `eval "$(vmfleet aws env)"`: boto3 reads AWS_ENDPOINT_URL, the
 key and the region from the environment, as any boto3 program would.
-Takes the AMI id of a baked image and what its service answers; prints
+Takes the AMI id of a baked image, what its service answers and the
+listener's port (80 unless given); prints
 one JSON line of what it saw,
 and exits non-zero on the first thing that is not as AWS would have it.
 Its load loop sends requests only to the load balancer's loopback
@@ -58,7 +59,7 @@ class Load:
         return self.sent, self.failed
 
 
-def main(ami, expect):
+def main(ami, expect, port):
     ec2, elb, asg = boto3.client("ec2"), boto3.client("elbv2"), boto3.client("autoscaling")
     seen = {"caller": boto3.client("sts").get_caller_identity()["Account"]}
 
@@ -67,12 +68,12 @@ def main(ami, expect):
                                  HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
     elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "20"}])
     lb = elb.create_load_balancer(Name="boto-lb", Subnets=["subnet-0000000000000f1ee"])["LoadBalancers"][0]
-    elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80,
+    elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=port,
                         DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
     asg.create_auto_scaling_group(AutoScalingGroupName="boto", LaunchTemplate={"LaunchTemplateName": "boto"}, MinSize=1, MaxSize=4,
                                   DesiredCapacity=2, TargetGroupARNs=[tg], HealthCheckType="ELB", HealthCheckGracePeriod=60)
     elb.get_waiter("target_in_service").wait(TargetGroupArn=tg, WaiterConfig={"Delay": 2, "MaxAttempts": 150})
-    url = "http://%s:80/" % lb["DNSName"]
+    url = "http://%s:%d/" % (lb["DNSName"], port)
     with urllib.request.urlopen(url, timeout=10) as r:
         seen["answer"] = r.read().decode()
     if expect not in seen["answer"]:
@@ -111,4 +112,4 @@ def main(ami, expect):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 80)

@@ -38,8 +38,11 @@ func (a *AutoScaling) startRefresh(ctx context.Context, in *autoscaling.StartIns
 	r := store.InstanceRefresh{ID: uuid.NewString(), Status: store.RefreshInProgress, From: g.LaunchTemplateVersion, FromAlias: g.LaunchTemplateAlias,
 		MinHealthy: defaultMinHealthy, MaxHealthy: defaultMaxHealthy, Start: refreshStart()}
 	if p := in.Preferences; p != nil {
-		if len(p.CheckpointPercentages) > 0 || p.CheckpointDelay != nil || p.AlarmSpecification != nil || p.BakeTime != nil {
-			return nil, awsapi.Validation("vmfleet does not run checkpoints, alarms or bake time in an instance refresh yet")
+		if p.AlarmSpecification != nil || p.BakeTime != nil {
+			return nil, awsapi.Validation("vmfleet does not run alarms or bake time in an instance refresh yet")
+		}
+		if err := setCheckpoints(&r, p.CheckpointPercentages, p.CheckpointDelay); err != nil {
+			return nil, err
 		}
 		if p.AutoRollback != nil && *p.AutoRollback {
 			return nil, awsapi.Validation("vmfleet does not roll back a failed instance refresh by itself yet; call RollbackInstanceRefresh")
@@ -110,8 +113,15 @@ func (a *AutoScaling) describeRefreshes(ctx context.Context, in *autoscaling.Des
 		Strategy: new("Rolling"),
 		Preferences: &autoscaling.RefreshPreferences{MinHealthyPercentage: new(int32(r.MinHealthy)), MaxHealthyPercentage: new(int32(r.MaxHealthy)),
 			SkipMatching: new(r.SkipMatching), InstanceWarmup: new(int32(r.Warmup / time.Second)), AutoRollback: new(false)},
+		StatusReason: waitReason(r),
 		DesiredConfiguration: &autoscaling.DesiredConfiguration{LaunchTemplate: &autoscaling.LaunchTemplateSpecification{
 			LaunchTemplateName: new(g.LaunchTemplate), Version: new(strconv.Itoa(r.To))}},
+	}
+	if len(r.Checkpoints) > 0 {
+		for _, c := range r.Checkpoints {
+			d.Preferences.CheckpointPercentages = append(d.Preferences.CheckpointPercentages, int32(c))
+		}
+		d.Preferences.CheckpointDelay = new(int32(r.CheckpointDelay / time.Second))
 	}
 	d.ProgressDetails = &autoscaling.InstanceRefreshProgressDetails{LivePoolProgress: &autoscaling.InstanceRefreshLivePoolProgress{
 		PercentageComplete: d.PercentageComplete, InstancesToUpdate: d.InstancesToUpdate}}
@@ -166,3 +176,49 @@ func (a *AutoScaling) rollbackRefresh(ctx context.Context, in *autoscaling.Rollb
 // when they were created to the second, and one launched by the refresh
 // in its first second is its own.
 func refreshStart() time.Time { return time.Now().UTC().Truncate(time.Second) }
+
+// AWS's bounds on checkpoints.
+const (
+	defaultCheckpointDelay = time.Hour
+	maxCheckpointDelay     = 172800 * time.Second
+)
+
+// setCheckpoints validates CheckpointPercentages and CheckpointDelay as
+// Auto Scaling does and sets them on r.
+func setCheckpoints(r *store.InstanceRefresh, pcts []int32, delay *int32) error {
+	if len(pcts) == 0 {
+		if delay != nil {
+			return awsapi.Validation("CheckpointDelay needs CheckpointPercentages")
+		}
+		return nil
+	}
+	prev := int32(0)
+	for _, p := range pcts {
+		if p <= prev || p > 100 {
+			return awsapi.Validation("CheckpointPercentages must rise from 1 to 100; %v does not", pcts)
+		}
+		prev = p
+		r.Checkpoints = append(r.Checkpoints, int(p))
+	}
+	if prev != 100 {
+		return awsapi.Validation("The last of the CheckpointPercentages must be 100; %v ends at %d", pcts, prev)
+	}
+	r.CheckpointDelay = defaultCheckpointDelay
+	if delay != nil {
+		d := time.Duration(*delay) * time.Second
+		if d < 0 || d > maxCheckpointDelay {
+			return awsapi.Validation("CheckpointDelay %d must be from 0 to 172800 seconds", *delay)
+		}
+		r.CheckpointDelay = d
+	}
+	return nil
+}
+
+// waitReason says why a refresh at a checkpoint waits, or nil.
+func waitReason(r *store.InstanceRefresh) *string {
+	if !r.Waiting(time.Now()) {
+		return nil
+	}
+	return new(fmt.Sprintf("Waiting for the checkpoint delay: %d %% of the instances are replaced; the refresh goes on at %s",
+		r.Checkpoints[r.Reached-1], r.PausedUntil.UTC().Format(time.RFC3339)))
+}

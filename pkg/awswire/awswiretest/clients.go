@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -17,22 +18,23 @@ import (
 // own AWS configuration is read.
 
 // Boto3Flow runs the boto3 flow with the AMI ami, whose service answers
-// with expect in its body, and returns what it printed.
-func Boto3Flow(t testing.TB, env []string, ami, expect string) (string, error) {
+// with expect in its body, its load balancer listening on port, and
+// returns what it printed.
+func Boto3Flow(t testing.TB, env []string, ami, expect string, port int) (string, error) {
 	t.Helper()
 	python, err := exec.LookPath("python3")
 	if err != nil {
 		t.Fatal("python3 is not installed: make setup installs it with python3-boto3")
 	}
-	cmd := exec.CommandContext(t.Context(), python, testdata("boto3_flow.py"), ami, expect)
+	cmd := exec.CommandContext(t.Context(), python, testdata("boto3_flow.py"), ami, expect, strconv.Itoa(port))
 	cmd.Env = clientEnv(t, env)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
 
 // AnsiblePlaybook runs the playbook with vars (KEY=VALUE: ami, prefix
-// for the resources' names, expect for what the service answers) and
-// returns its output.
+// for the resources' names, expect for what the service answers, port
+// for the listener's if not 80) and returns its output.
 func AnsiblePlaybook(t testing.TB, env []string, vars ...string) (string, error) {
 	t.Helper()
 	bin, err := exec.LookPath("ansible-playbook")
