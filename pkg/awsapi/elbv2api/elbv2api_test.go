@@ -3,8 +3,10 @@ package elbv2api_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -164,4 +166,24 @@ func TestAListenerForwardsToOneTargetGroupAndRebindsItsGroups(t *testing.T) {
 	}
 	_, err = c.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{"nope"}})
 	code(t, err, "LoadBalancerNotFound")
+}
+
+// Every home gives its load balancers addresses of 127.0.1.0/24: one is
+// never given an address something on the machine listens on (another
+// home's load balancer), so that its port 80 is free there.
+func TestALoadBalancerIsNotGivenAnAddressSomethingListensOn(t *testing.T) {
+	c, _ := client(t)
+	ctx := context.Background()
+	taken, err := net.Listen("tcp", "127.0.1.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	lb, err := c.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{Name: aws.String("other-lb")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dns := aws.ToString(lb.LoadBalancers[0].DNSName); dns == "127.0.1.1" || !strings.HasPrefix(dns, "127.0.1.") {
+		t.Fatalf("DNSName %s; want an address of 127.0.1.0/24 other than 127.0.1.1, where something listens", dns)
+	}
 }

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/awsapi"
 	"github.com/vmfleet/vmfleet/pkg/awswire/elbv2"
+	"github.com/vmfleet/vmfleet/pkg/loopback"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
@@ -62,11 +64,14 @@ func (e *ELBv2) createLoadBalancer(ctx context.Context, in *elbv2.CreateLoadBala
 	return &elbv2.CreateLoadBalancerOutput{LoadBalancers: []elbv2.LoadBalancer{out}}, nil
 }
 
-// freeAddress is the first address of addressNet no load balancer has.
+// freeAddress is the first address of addressNet no load balancer of
+// this home has and nothing on the machine listens on: another home's
+// load balancers are on addressNet too.
 func freeAddress(lbs []store.LoadBalancer) (string, error) {
+	busy := loopback.Listening()
 	for n := 1; n < 255; n++ {
 		a := fmt.Sprintf("%s%d", addressNet, n)
-		if !slices.ContainsFunc(lbs, func(lb store.LoadBalancer) bool { return lb.Address == a }) {
+		if !slices.ContainsFunc(lbs, func(lb store.LoadBalancer) bool { return lb.Address == a }) && !busy[netip.MustParseAddr(a)] {
 			return a, nil
 		}
 	}
