@@ -293,6 +293,12 @@ func (c *Controller) adopt(ctx context.Context) error {
 		// It was in service when the last controller left; the check
 		// takes it out if that changed.
 		c.link(inst)
+		if inst.Standby {
+			// Out of the balancer and the count, as before the restart.
+			m.phase = standby
+			c.emit(inst.Service, inst.ID, "adopted", "in standby at %s", inst.Address)
+			continue
+		}
 		if err := s.bal.RegisterHealthy(inst.Address); err != nil {
 			return err
 		}

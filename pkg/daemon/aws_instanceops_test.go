@@ -58,6 +58,14 @@ func TestAGroupsInstancesAreTerminatedSetUnhealthyAndPutInStandbyThroughTheAPI(t
 	_, err = c.asg.EnterStandby(ctx, &autoscaling.EnterStandbyInput{AutoScalingGroupName: aws.String("web"), InstanceIds: []string{ids[1]},
 		ShouldDecrementDesiredCapacity: aws.Bool(false)})
 	wantAWSCode(t, err, "ValidationError") // not in service
+	// Standby is the instance's own, kept in its domain's metadata: a
+	// restarted daemon leaves it in standby, out of the balancer.
+	td.restart()
+	c = td.aws()
+	c.healthy(t, tgARN, 1)
+	if got := c.lifecycleStates(t); got[ids[1]] != "Standby" || len(got) != 2 {
+		t.Fatalf("states after a restart %v; want %s still in Standby beside its replacement", got, ids[1])
+	}
 	if _, err := c.asg.ExitStandby(ctx, &autoscaling.ExitStandbyInput{AutoScalingGroupName: aws.String("web"), InstanceIds: []string{ids[1]}}); err != nil {
 		t.Fatal(err)
 	}

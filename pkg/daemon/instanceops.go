@@ -37,7 +37,11 @@ func (d *Daemon) SetInstanceHealth(ctx context.Context, id string, healthy, resp
 // count while it runs; without decrement a replacement launches.
 func (d *Daemon) EnterStandby(ctx context.Context, id string, decrement bool) error {
 	return d.onGroupInstance(ctx, id, func(c *controller.Controller) (controller.Detached, error) {
-		return c.EnterStandby(ctx, id, decrement)
+		det, err := c.EnterStandby(ctx, id, decrement)
+		if err == nil {
+			err = d.rememberStandby(ctx, id, true)
+		}
+		return det, err
 	})
 }
 
@@ -45,8 +49,25 @@ func (d *Daemon) EnterStandby(ctx context.Context, id string, decrement bool) er
 // its group's desired count.
 func (d *Daemon) ExitStandby(ctx context.Context, id string) error {
 	return d.onGroupInstance(ctx, id, func(c *controller.Controller) (controller.Detached, error) {
-		return c.ExitStandby(ctx, id)
+		det, err := c.ExitStandby(ctx, id)
+		if err == nil {
+			err = d.rememberStandby(ctx, id, false)
+		}
+		return det, err
 	})
+}
+
+// rememberStandby keeps an instance's standby in its domain's metadata,
+// the truth a restarted controller adopts it by.
+func (d *Daemon) rememberStandby(ctx context.Context, id string, on bool) error {
+	inst, err := d.instances.Get(ctx, id)
+	if err == nil {
+		err = d.instances.SetStandby(ctx, inst, on)
+	}
+	if err != nil {
+		return api.Failed(fmt.Errorf("instance %s: keep its standby: %w", id, err))
+	}
+	return nil
 }
 
 // onGroupInstance runs op on the controller of instance id's fleet and
@@ -65,6 +86,10 @@ func (d *Daemon) onGroupInstance(ctx context.Context, id string, op func(*contro
 	}
 	det, err := op(ctrl)
 	if err != nil {
+		var ae *api.Error
+		if errors.As(err, &ae) {
+			return err
+		}
 		if errors.Is(err, controller.ErrNoInstance) {
 			return api.Invalid(fmt.Errorf("Instance Id not found - No managed instance found for instance ID: %s", id))
 		}

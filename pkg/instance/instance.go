@@ -129,6 +129,8 @@ type Instance struct {
 	Pool string `json:"pool,omitempty"`
 	// ProtectedFromScaleIn keeps a scale-in from picking the instance.
 	ProtectedFromScaleIn bool `json:"protected_from_scale_in,omitempty"`
+	// Standby: EnterStandby took it out of its group's balancer and count.
+	Standby bool `json:"standby,omitempty"`
 	// InstanceType and Tags are a standalone instance's, as EC2 has them.
 	InstanceType string `json:"instance_type,omitempty"`
 	Tags         []Tag  `json:"tags,omitempty"`

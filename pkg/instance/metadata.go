@@ -35,6 +35,8 @@ type metadata struct {
 	// Protected is the instance's scale-in protection
 	// (SetInstanceProtection): an instance's own setting, as on EC2.
 	Protected bool `xml:"vmfleet:protected-from-scale-in,omitempty"`
+	// Standby is EnterStandby's: out of its group's balancer and count.
+	Standby bool `xml:"vmfleet:standby,omitempty"`
 	// Spare marks an instance made ahead of the run that takes it
 	// (see Prepare); no list shows it until then.
 	Spare bool `xml:"vmfleet:spare,omitempty"`
@@ -56,7 +58,7 @@ func metadataOf(inst *Instance) metadata {
 	return metadata{ID: inst.ID, Service: inst.Service, Fleet: inst.Fleet, ImageName: inst.Image, ImageDigest: inst.ImageDigest,
 		HostPort: inst.HostPort, GuestPort: inst.GuestPort, Template: inst.Template, Dir: inst.Dir, Created: inst.Created,
 		Reach: inst.Reach, Snapshot: inst.Snapshot, CPUQuota: inst.cpuQuota, Pool: inst.Pool,
-		Protected: inst.ProtectedFromScaleIn, InstanceType: inst.InstanceType, Tags: inst.Tags}
+		Protected: inst.ProtectedFromScaleIn, Standby: inst.Standby, InstanceType: inst.InstanceType, Tags: inst.Tags}
 }
 
 // Reach is what a guest may open connections to; the host's firewall
@@ -96,6 +98,7 @@ func parseMetadata(s string) (*metadata, error) {
 		CPUQuota    int64     `xml:"cpu-quota"`
 		Pool        string    `xml:"pool"`
 		Protected   bool      `xml:"protected-from-scale-in"`
+		Standby     bool      `xml:"standby"`
 		Type        string    `xml:"instance-type"`
 		Tags        []Tag     `xml:"tags>tag"`
 	}
@@ -108,5 +111,5 @@ func parseMetadata(s string) (*metadata, error) {
 	return &metadata{ID: v.ID, Service: v.Service, Fleet: v.Fleet, ImageName: v.ImageName, ImageDigest: v.ImageDigest,
 		HostPort: v.HostPort, GuestPort: v.GuestPort, Template: v.Template, Dir: v.Dir, Created: v.Created,
 		Reach: Reach{HostPorts: v.HostPorts, Internet: v.Internet}, Snapshot: v.Snapshot, CPUQuota: v.CPUQuota, Pool: v.Pool, Spare: v.Spare,
-		Protected: v.Protected, InstanceType: v.Type, Tags: v.Tags}, nil
+		Protected: v.Protected, Standby: v.Standby, InstanceType: v.Type, Tags: v.Tags}, nil
 }

@@ -19,7 +19,7 @@ func TestMetadataRoundTripsEveryField(t *testing.T) {
 		Dir:      "/srv/a&b <c>/i-0123456789ab",
 		Created:  time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC),
 		Snapshot: "0123456789abcdef", CPUQuota: 50000, Pool: "hibernated", Protected: true, Spare: true,
-		InstanceType: "t3.micro", Tags: []Tag{{Key: "Name", Value: "a&b <c>"}, {Key: "env", Value: ""}},
+		InstanceType: "t3.micro", Tags: []Tag{{Key: "Name", Value: "a&b <c>"}, {Key: "env", Value: ""}}, Standby: true,
 	}
 	everyFieldSet(t, in, "XMLName", "NS")
 	x, err := in.marshal()
@@ -44,7 +44,7 @@ func TestAnInstanceCarriesEveryFieldOfItsMetadata(t *testing.T) {
 		HostPort: 40123, GuestPort: 8080, Template: "lt-web/3", Dir: "/srv/i-0123456789ab",
 		Created: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), Reach: Reach{HostPorts: []int{5432}, Internet: true},
 		Snapshot: "0123456789abcdef", CPUQuota: 50000, Pool: "running", Protected: true,
-		InstanceType: "c5.large", Tags: []Tag{{Key: "Name", Value: "api"}},
+		InstanceType: "c5.large", Tags: []Tag{{Key: "Name", Value: "api"}}, Standby: true,
 	}
 	// Spare instances are never listed, so no Instance carries it.
 	everyFieldSet(t, md, "XMLName", "NS", "Spare")

@@ -263,6 +263,13 @@ func (m *Manager) SetProtected(ctx context.Context, inst *Instance, on bool) err
 	return m.remember(ctx, inst, "the scale-in protection", func(i *Instance) { i.ProtectedFromScaleIn = on })
 }
 
+// SetStandby records that the instance is in standby (EnterStandby), or
+// no longer, in its domain's metadata, so a restarted controller keeps
+// it there.
+func (m *Manager) SetStandby(ctx context.Context, inst *Instance, on bool) error {
+	return m.remember(ctx, inst, "standby", func(i *Instance) { i.Standby = on })
+}
+
 // Label records what EC2 says of a standalone instance, its type and its
 // own tags, in its domain's metadata.
 func (m *Manager) Label(ctx context.Context, inst *Instance, instanceType string, tags []Tag) error {
