@@ -222,6 +222,10 @@ type Service struct {
 	// LaunchError is set when launches fail for a reason retrying cannot
 	// cure (bad settings, permissions): `up` fails at once with it.
 	LaunchError string `json:"launch_error,omitempty"`
+	// RefreshFailures counts the instances of the group's instance refresh
+	// in progress (or its rollback) that failed to launch or to stay
+	// healthy; the daemon fails the refresh at limits.RefreshFailures.
+	RefreshFailures *RefreshFailures `json:"refresh_failures,omitempty"`
 	// The group's bounds and each instance's caps.
 	Min         int     `json:"min"`
 	Max         int     `json:"max"`
@@ -298,6 +302,13 @@ type Event struct {
 	Instance string    `json:"instance,omitempty"`
 	Kind     string    `json:"kind"`
 	Message  string    `json:"message,omitempty"`
+}
+
+// RefreshFailures counts the failed instances of one instance refresh,
+// or of its rollback: Of is the refresh's id and status.
+type RefreshFailures struct {
+	Of    string `json:"of"`
+	Count int    `json:"count"`
 }
 
 func (e Event) String() string {

@@ -110,6 +110,33 @@ type service struct {
 	launchError string
 	// scaling is set while a policy's decision is being stored.
 	scaling bool
+	// refresh is the instance refresh in progress (its id and status),
+	// and refreshFailures how many of its instances failed.
+	refresh         string
+	refreshFailures int
+}
+
+// failed counts an instance of the service's launch template that failed
+// to launch, to become healthy or to stay so against the refresh in
+// progress, if there is one (launched is zero for a launch that failed).
+func (s *service) failed(digest string, launched time.Time) {
+	r := s.spec.Group.Refresh
+	if s.refresh == "" || !r.Active() || digest != s.template() || !launched.IsZero() && launched.Before(r.Start) {
+		return
+	}
+	s.refreshFailures++
+}
+
+// followRefresh starts counting failures afresh for a new refresh, or a
+// refresh turned rollback.
+func (s *service) followRefresh() {
+	key := ""
+	if r := s.spec.Group.Refresh; r.Active() {
+		key = r.FailuresKey()
+	}
+	if key != s.refresh {
+		s.refresh, s.refreshFailures = key, 0
+	}
 }
 
 // template identifies what a service's instances are launched from: its

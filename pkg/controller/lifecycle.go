@@ -26,6 +26,7 @@ func (c *Controller) launch(ctx context.Context, s *service) {
 		c.deliver(ctx, func() {
 			delete(s.members, key)
 			if err != nil {
+				s.failed(m.digest, time.Time{})
 				if instance.Permanent(err) {
 					// Retrying cannot cure it: say so, and wait for a
 					// changed service.

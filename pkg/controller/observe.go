@@ -45,6 +45,7 @@ func (c *Controller) replaceStopped(ctx context.Context, s *service, m *member, 
 		return
 	}
 	c.emit(s.spec.Name, m.key, "stopped", "%s; replacing", why)
+	s.failed(m.digest, m.launched)
 	c.retire(ctx, s, m, 0)
 }
 
@@ -69,6 +70,7 @@ func (c *Controller) onHealth(ctx context.Context, tr health.Transition) {
 		}
 	case tr.To == health.Unhealthy && m.phase == inService:
 		c.emit(s.spec.Name, m.key, "unhealthy", "%s; replacing", tr.Reason)
+		s.failed(m.digest, m.launched)
 		c.retire(ctx, s, m, 0)
 	}
 }

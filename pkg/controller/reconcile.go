@@ -49,6 +49,7 @@ func (c *Controller) reconcile(ctx context.Context) {
 			desired = 0
 		}
 		c.standbyGone(ctx, s)
+		s.followRefresh()
 		ms := make([]*member, 0, len(s.members))
 		for _, m := range s.members {
 			ms = append(ms, m)
@@ -63,7 +64,7 @@ func (c *Controller) reconcile(ctx context.Context) {
 		if c.down {
 			protected = nil
 		}
-		p := planService(view{desired: desired, digest: s.template(), members: ms, now: now, grace: c.grace(),
+		p := planService(view{desired: desired, digest: s.template(), members: ms, now: now, grace: c.grace(s),
 			policies: g.TerminationPolicies, protected: protected, poolSize: c.poolSize(s, desired), poolState: s.poolState(),
 			reuse: g.WarmPool != nil && g.WarmPool.ReuseOnScaleIn, refresh: refreshOf(g.Refresh, desired, now),
 			keepOld: !c.rolls()})
@@ -77,7 +78,8 @@ func (c *Controller) reconcile(ctx context.Context) {
 			c.dropPooled(ctx, s, m)
 		}
 		for _, m := range p.replace {
-			c.emit(name, m.key, "replacing", "not healthy within the %s grace period", c.grace())
+			c.emit(name, m.key, "replacing", "not healthy within the %s grace period", c.grace(s))
+			s.failed(m.digest, m.launched)
 			c.retire(ctx, s, m, 0)
 		}
 		for _, m := range p.retire {

@@ -21,6 +21,9 @@ func (c *Controller) publish() {
 		if s.removed {
 			ss.Desired = 0
 		}
+		if s.refresh != "" {
+			ss.RefreshFailures = &api.RefreshFailures{Of: s.refresh, Count: s.refreshFailures}
+		}
 		if s.image != nil {
 			ss.Image, ss.Digest = s.image.Name, s.image.Digest
 		}

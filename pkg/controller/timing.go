@@ -24,8 +24,13 @@ func (c *Controller) scaled(d time.Duration) time.Duration { return limits.Scale
 
 // grace is the health check grace period as the fleet runs it: scaled,
 // but never below what a boot takes (limits.ScaledGracePeriod).
-func (c *Controller) grace() time.Duration {
-	return limits.ScaledGracePeriod(c.opts.HealthCheckGracePeriod, c.timeScale())
+func (c *Controller) grace(s *service) time.Duration {
+	d := s.spec.Group.HealthCheckGracePeriod
+	if d == 0 {
+		// AWS's API default of none would judge a VM still booting.
+		d = c.opts.HealthCheckGracePeriod
+	}
+	return limits.ScaledGracePeriod(d, c.timeScale())
 }
 
 // checkOf is a service's health check as its balancer runs it: scaled,

@@ -20,11 +20,7 @@ func TestAnInstanceRefreshWaitsAtItsCheckpoints(t *testing.T) {
 	c := td.aws()
 	ctx := context.Background()
 	tgARN, _ := c.webBehindBalancer(t, td)
-	if _, err := c.asg.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("web"),
-		LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("web")},
-		MinSize:        aws.Int32(1), MaxSize: aws.Int32(4), DesiredCapacity: aws.Int32(4), TargetGroupARNs: []string{tgARN}, HealthCheckType: aws.String("ELB")}); err != nil {
-		t.Fatal(err)
-	}
+	c.webGroup(t, tgARN, 4, nil)
 	c.healthy(t, tgARN, 4)
 	if _, err := c.ec2.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateName: aws.String("web"),
 		SourceVersion: aws.String("1"), LaunchTemplateData: &ec2types.RequestLaunchTemplateData{InstanceType: "t3.small"}}); err != nil {

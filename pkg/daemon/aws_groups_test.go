@@ -112,6 +112,23 @@ func (c awsClients) webBehindBalancer(t *testing.T, td *testDaemon) (string, str
 }
 
 // healthy waits until the target group has n healthy targets.
+// webGroup makes group web of launch template web behind target group
+// tgARN, with ELB health checks, 1 to 4 instances and desired of them, as
+// edit changes that.
+func (c awsClients) webGroup(t *testing.T, tgARN string, desired int32, edit func(*autoscaling.CreateAutoScalingGroupInput)) {
+	t.Helper()
+	in := &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("web"),
+		LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("web")},
+		MinSize:        aws.Int32(1), MaxSize: aws.Int32(4), DesiredCapacity: aws.Int32(desired), TargetGroupARNs: []string{tgARN},
+		HealthCheckType: aws.String("ELB")}
+	if edit != nil {
+		edit(in)
+	}
+	if _, err := c.asg.CreateAutoScalingGroup(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (c awsClients) healthy(t *testing.T, tgARN string, n int) {
 	t.Helper()
 	var last []elbtypes.TargetHealthDescription

@@ -43,13 +43,11 @@ func TestALifecycleHookHoldsAnInstanceOfAnAPIGroupUntilItsActionIsCompleted(t *t
 	c := td.aws()
 	ctx := context.Background()
 	tgARN, addr := c.webBehindBalancer(t, td)
-	if _, err := c.asg.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("web"),
-		LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("web")},
-		MinSize:        aws.Int32(0), MaxSize: aws.Int32(2), DesiredCapacity: aws.Int32(1), TargetGroupARNs: []string{tgARN}, HealthCheckType: aws.String("ELB"),
-		LifecycleHookSpecificationList: []astypes.LifecycleHookSpecification{{LifecycleHookName: aws.String("setup"),
-			LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_LAUNCHING"), HeartbeatTimeout: aws.Int32(60), NotificationMetadata: aws.String("web")}}}); err != nil {
-		t.Fatal(err)
-	}
+	c.webGroup(t, tgARN, 1, func(in *autoscaling.CreateAutoScalingGroupInput) {
+		in.MinSize, in.MaxSize = aws.Int32(0), aws.Int32(2)
+		in.LifecycleHookSpecificationList = []astypes.LifecycleHookSpecification{{LifecycleHookName: aws.String("setup"),
+			LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_LAUNCHING"), HeartbeatTimeout: aws.Int32(60), NotificationMetadata: aws.String("web")}}
+	})
 	// Its periods run at the default time scale, as a fleet file's that
 	// sets none: the hour a hook waits by default is 3 minutes.
 	if fs := td.d.Fleets(); len(fs) != 1 || fs[0].TimeScale != limits.DefaultTimeScale {

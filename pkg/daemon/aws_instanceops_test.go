@@ -7,7 +7,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 )
 
 // desired is the group's desired capacity as described.
@@ -25,11 +24,7 @@ func TestAGroupsInstancesAreTerminatedSetUnhealthyAndPutInStandbyThroughTheAPI(t
 	c := td.aws()
 	ctx := context.Background()
 	tgARN, _ := c.webBehindBalancer(t, td)
-	if _, err := c.asg.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("web"),
-		LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("web")},
-		MinSize:        aws.Int32(1), MaxSize: aws.Int32(3), DesiredCapacity: aws.Int32(2), TargetGroupARNs: []string{tgARN}, HealthCheckType: aws.String("ELB")}); err != nil {
-		t.Fatal(err)
-	}
+	c.webGroup(t, tgARN, 2, func(in *autoscaling.CreateAutoScalingGroupInput) { in.MaxSize = aws.Int32(3) })
 	c.healthy(t, tgARN, 2)
 	ids := c.lifecycleState(t, "web", 2, "InService")
 

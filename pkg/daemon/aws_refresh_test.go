@@ -19,19 +19,14 @@ import (
 
 // An instance refresh at 50 % min healthy replaces every instance with
 // one of the new launch template version, and the balancer answers every
-// request meanwhile; a second refresh while one runs is refused, and a
-// rollback brings the old version back.
+// request meanwhile; a second refresh while one runs is refused, and so
+// are a rollback and a cancel once it has ended (as AWS's).
 func TestAnInstanceRefreshReplacesEveryInstanceAndLosesNoRequest(t *testing.T) {
 	td := newTestDaemon(t)
 	c := td.aws()
 	ctx := context.Background()
 	tgARN, addr := c.webBehindBalancer(t, td)
-	if _, err := c.asg.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("web"),
-		LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("web")},
-		MinSize:        aws.Int32(1), MaxSize: aws.Int32(4), DesiredCapacity: aws.Int32(3), TargetGroupARNs: []string{tgARN},
-		HealthCheckType: aws.String("ELB")}); err != nil {
-		t.Fatal(err)
-	}
+	c.webGroup(t, tgARN, 3, nil)
 	c.healthy(t, tgARN, 3)
 	// A request in flight on an instance taken away finishes within the
 	// deregistration delay (20 s, 1 s at the default time scale).
@@ -44,9 +39,33 @@ func TestAnInstanceRefreshReplacesEveryInstanceAndLosesNoRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Requests through the balancer the whole time, in a bounded loop.
-	var sent, failed atomic.Int64
-	stop := make(chan struct{})
+	sent, failed, stop := c.requests(addr)
+	started, err := c.asg.StartInstanceRefresh(ctx, &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String("web"),
+		DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("web"), Version: aws.String("$Latest")}},
+		Preferences:          &astypes.RefreshPreferences{MinHealthyPercentage: aws.Int32(50)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.asg.StartInstanceRefresh(ctx, &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String("web")})
+	wantAWSCode(t, err, "InstanceRefreshInProgress")
+	c.refreshEnds(t, aws.ToString(started.InstanceRefreshId), astypes.InstanceRefreshStatusSuccessful)
+	stop()
+	if sent.Load() == 0 || failed.Load() != 0 {
+		t.Errorf("%d of %d requests failed during the refresh", failed.Load(), sent.Load())
+	}
+	c.onVersion(t, "2", 3)
+
+	_, err = c.asg.RollbackInstanceRefresh(ctx, &autoscaling.RollbackInstanceRefreshInput{AutoScalingGroupName: aws.String("web")})
+	wantAWSCode(t, err, "ActiveInstanceRefreshNotFound")
+	_, err = c.asg.CancelInstanceRefresh(ctx, &autoscaling.CancelInstanceRefreshInput{AutoScalingGroupName: aws.String("web")})
+	wantAWSCode(t, err, "ActiveInstanceRefreshNotFound")
+}
+
+// requests sends requests through the balancer at addr until stop, in a
+// bounded loop, counting those sent and those that failed.
+func (c awsClients) requests(addr string) (sent, failed *atomic.Int64, stop func()) {
+	sent, failed = new(atomic.Int64), new(atomic.Int64)
+	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -54,7 +73,7 @@ func TestAnInstanceRefreshReplacesEveryInstanceAndLosesNoRequest(t *testing.T) {
 		client := &http.Client{Timeout: 5 * time.Second}
 		for i := 0; i < 100000; i++ {
 			select {
-			case <-stop:
+			case <-done:
 				return
 			case <-time.After(10 * time.Millisecond):
 			}
@@ -68,31 +87,7 @@ func TestAnInstanceRefreshReplacesEveryInstanceAndLosesNoRequest(t *testing.T) {
 			}
 		}
 	}()
-
-	started, err := c.asg.StartInstanceRefresh(ctx, &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String("web"),
-		DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("web"), Version: aws.String("$Latest")}},
-		Preferences:          &astypes.RefreshPreferences{MinHealthyPercentage: aws.Int32(50)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.asg.StartInstanceRefresh(ctx, &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String("web")})
-	wantAWSCode(t, err, "InstanceRefreshInProgress")
-	c.refreshEnds(t, aws.ToString(started.InstanceRefreshId), astypes.InstanceRefreshStatusSuccessful)
-	close(stop)
-	wg.Wait()
-	if sent.Load() == 0 || failed.Load() != 0 {
-		t.Errorf("%d of %d requests failed during the refresh", failed.Load(), sent.Load())
-	}
-	c.onVersion(t, "2", 3)
-
-	rolled, err := c.asg.RollbackInstanceRefresh(ctx, &autoscaling.RollbackInstanceRefreshInput{AutoScalingGroupName: aws.String("web")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.refreshEnds(t, aws.ToString(rolled.InstanceRefreshId), astypes.InstanceRefreshStatusRollbackSuccessful)
-	c.onVersion(t, "1", 3)
-	_, err = c.asg.CancelInstanceRefresh(ctx, &autoscaling.CancelInstanceRefreshInput{AutoScalingGroupName: aws.String("web")})
-	wantAWSCode(t, err, "ActiveInstanceRefreshNotFound")
+	return sent, failed, func() { close(done); wg.Wait() }
 }
 
 // refreshEnds waits until the refresh has the status.

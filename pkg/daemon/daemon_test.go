@@ -33,7 +33,8 @@ import (
 // booted are the configs the fake's guests booted with, by instance.
 var booted sync.Map
 
-// guest serves what a booted hello would, from its instance's config.
+// guest serves what a booted hello would, from its instance's config;
+// one whose user data is "unhealthy" answers 500, as a broken build.
 func guest(spec hypervisor.DomainSpec, fwcfg map[string][]byte, hostPort, _ int) func() {
 	cfg, err := guestconfig.Decode(fwcfg[guestconfig.FwCfgName])
 	if err != nil {
@@ -45,6 +46,10 @@ func guest(spec hypervisor.DomainSpec, fwcfg map[string][]byte, hostPort, _ int)
 		return nil
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if string(cfg.Metadata.UserData) == "unhealthy" {
+			http.Error(w, "broken build", http.StatusInternalServerError)
+			return
+		}
 		fmt.Fprintf(w, "hello from %s", cfg.InstanceID)
 	})}
 	go srv.Serve(ln)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
@@ -70,9 +71,15 @@ func (d *Daemon) refreshStep(ctx context.Context, fleet, id string) (bool, error
 		return false, err
 	}
 	scale := d.timeScaleOf(fleet)
+	failures := d.refreshFailures(fleet)
 	done := false
 	err = d.changeRefresh(ctx, fleet, id, func(g *store.Group) bool {
 		r := g.Refresh
+		if n := failures[r.FailuresKey()]; n >= limits.RefreshFailures {
+			done = failRefresh(g, n, time.Now())
+			d.emit(api.Event{Fleet: g.Fleet, Service: g.Service, Kind: "refresh", Message: fmt.Sprintf("instance refresh %s: %s: %s", r.ID, g.Refresh.Status, g.Refresh.Reason)})
+			return true
+		}
 		ref := fmt.Sprintf("%s:%d", g.LaunchTemplate, r.To)
 		replaced, others := 0, 0
 		for _, row := range rows {
@@ -117,6 +124,45 @@ func (d *Daemon) refreshStep(ctx context.Context, fleet, id string) (bool, error
 	return done, err
 }
 
+// failRefresh ends g's refresh, n of whose instances failed, as Failed
+// (RollbackFailed for a rollback), or turns it into its rollback when it
+// asked for one; true when it ended.
+func failRefresh(g *store.Group, n int, now time.Time) bool {
+	r := g.Refresh
+	why := fmt.Sprintf("%d instances of launch template %s version %d failed to launch or to pass their health checks", n, g.LaunchTemplate, r.To)
+	ended := true
+	switch {
+	case r.Status == store.RefreshInProgress && r.AutoRollback:
+		g.RollBack(now, why+"; rolling back to version "+strconv.Itoa(r.From))
+		ended = false
+	case r.Status == store.RefreshInProgress:
+		r.Status, r.End, r.Reason = store.RefreshFailed, now.UTC(), why
+	default:
+		r.Status, r.End, r.Reason = store.RefreshRollbackFailed, now.UTC(), why
+	}
+	return ended
+}
+
+// refreshFailures is, per refresh (store.InstanceRefresh.FailuresKey),
+// how many of its instances failed, as the fleet's controller counts.
+func (d *Daemon) refreshFailures(fleet string) map[string]int {
+	out := map[string]int{}
+	run := d.fleet(fleet, false)
+	if run == nil {
+		return out
+	}
+	st, ok := run.status()
+	if !ok {
+		return out
+	}
+	for _, s := range st.Services {
+		if f := s.RefreshFailures; f != nil {
+			out[f.Of] = f.Count
+		}
+	}
+	return out
+}
+
 // errRefreshGone is a refresh no longer in progress in its group: it
 // ended, was cancelled or replaced, or its group was deleted.
 var errRefreshGone = errors.New("the instance refresh is no longer in progress")
@@ -147,13 +193,23 @@ func (d *Daemon) changeRefresh(ctx context.Context, fleet, id string, change fun
 	}
 	r := *g.Refresh
 	g.Refresh = &r
-	wasActive, paused := r.Active(), r.PausedUntil
+	status, paused, version := r.Status, r.PausedUntil, g.LaunchTemplateVersion
 	if !change(g) {
 		return nil
 	}
-	if wasActive != g.Refresh.Active() || !paused.Equal(g.Refresh.PausedUntil) {
-		// The controller stops holding the refresh's bounds, or holds
-		// them back at a checkpoint.
+	if g.LaunchTemplateVersion != version {
+		// A rollback: the group launches the version it replaced.
+		err := d.state.db.View(opCtx, func(tx *store.Tx) (err error) {
+			next.Services[0].LaunchTemplate, err = tx.LaunchTemplateVersion(g.LaunchTemplate, g.LaunchTemplateVersion)
+			return err
+		})
+		if err != nil {
+			return api.Failed(fmt.Errorf("roll back to launch template %s version %d: %w", g.LaunchTemplate, g.LaunchTemplateVersion, err))
+		}
+	}
+	if status != g.Refresh.Status || !paused.Equal(g.Refresh.PausedUntil) {
+		// The controller stops holding the refresh's bounds, holds them
+		// back at a checkpoint, or rolls back.
 		images, err := d.imagesOf(next)
 		if err != nil {
 			return api.Failed(err)

@@ -24,6 +24,11 @@ const (
 	// MaxCPUTarget is the most a cpu_utilization target can be: the
 	// metric is a percentage of the instance's CPU cap.
 	MaxCPUTarget = 100.0
+	// RefreshFailures is how many instances of an instance refresh may
+	// fail to launch or to become (and stay) healthy before the refresh
+	// fails, or rolls back when it asked to. AWS does not publish its
+	// number; three tells a broken image from one unlucky boot.
+	RefreshFailures = 3
 )
 
 // The metrics a target tracking policy can track, as a fleet file names

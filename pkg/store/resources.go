@@ -231,6 +231,8 @@ const (
 	RefreshCancelled          = "Cancelled"
 	RefreshRollbackInProgress = "RollbackInProgress"
 	RefreshRollbackSuccessful = "RollbackSuccessful"
+	RefreshFailed             = "Failed"
+	RefreshRollbackFailed     = "RollbackFailed"
 )
 
 // InstanceRefresh replaces a group's instances with ones of its launch
@@ -253,6 +255,12 @@ type InstanceRefresh struct {
 	// instance launched before Start is replaced.
 	SkipMatching bool          `json:"skip_matching,omitempty"`
 	Warmup       time.Duration `json:"warmup,omitempty"`
+	// Desired: it was started with a desired configuration, which a
+	// rollback needs (as AWS's); AutoRollback rolls it back when it fails.
+	Desired      bool `json:"desired,omitempty"`
+	AutoRollback bool `json:"auto_rollback,omitempty"`
+	// Reason says why it failed or is rolling back (StatusReason).
+	Reason string `json:"reason,omitempty"`
 	// ToUpdate is how many instances needed replacing at the start;
 	// Percentage is how far it is.
 	ToUpdate   int       `json:"to_update"`
@@ -281,6 +289,28 @@ func (r *InstanceRefresh) UpTo(desired int) int {
 func (r *InstanceRefresh) Waiting(now time.Time) bool {
 	return r.Active() && now.Before(r.PausedUntil)
 }
+
+// Reversible reports whether the refresh can be rolled back: one with a
+// desired configuration, from and to numbered versions (not an alias,
+// which would not say what to go back to), as AWS allows.
+func (r *InstanceRefresh) Reversible(toAlias string) bool {
+	return r.Desired && r.From > 0 && r.FromAlias == "" && toAlias == ""
+}
+
+// RollBack turns g's refresh in progress into its rollback: the same
+// refresh, back to the version it replaced, replacing only what it made.
+func (g *Group) RollBack(now time.Time, reason string) {
+	old := g.Refresh
+	r := *old
+	r.Status, r.From, r.To, r.Percentage, r.End, r.Start = RefreshRollbackInProgress, old.To, old.From, 0, time.Time{}, now.UTC().Truncate(time.Second)
+	r.SkipMatching = true // what is still on the old version stays
+	r.Checkpoints, r.Reached, r.PausedUntil, r.Reason = nil, 0, time.Time{}, reason
+	g.LaunchTemplateVersion, g.LaunchTemplateAlias, g.Refresh = r.To, old.FromAlias, &r
+}
+
+// FailuresKey names the refresh, or its rollback, whose failed instances
+// the controller counts (api.RefreshFailures.Of).
+func (r *InstanceRefresh) FailuresKey() string { return r.ID + "/" + r.Status }
 
 // Active tells whether the refresh is still replacing instances.
 func (r *InstanceRefresh) Active() bool {

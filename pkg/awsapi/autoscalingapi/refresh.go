@@ -44,9 +44,7 @@ func (a *AutoScaling) startRefresh(ctx context.Context, in *autoscaling.StartIns
 		if err := setCheckpoints(&r, p.CheckpointPercentages, p.CheckpointDelay); err != nil {
 			return nil, err
 		}
-		if p.AutoRollback != nil && *p.AutoRollback {
-			return nil, awsapi.Validation("vmfleet does not roll back a failed instance refresh by itself yet; call RollbackInstanceRefresh")
-		}
+		r.AutoRollback = p.AutoRollback != nil && *p.AutoRollback
 		if p.MinHealthyPercentage != nil {
 			r.MinHealthy = int(*p.MinHealthyPercentage)
 		}
@@ -80,7 +78,10 @@ func (a *AutoScaling) startRefresh(ctx context.Context, in *autoscaling.StartIns
 			}
 		}
 	}
-	r.To = g.LaunchTemplateVersion
+	r.To, r.Desired = g.LaunchTemplateVersion, in.DesiredConfiguration != nil && in.DesiredConfiguration.LaunchTemplate != nil
+	if r.AutoRollback && !r.Reversible(g.LaunchTemplateAlias) {
+		return nil, a.fault("IrreversibleInstanceRefresh", irreversible)
+	}
 	rows, err := a.Runtime.Instances(ctx)
 	if err != nil {
 		return nil, err
@@ -112,8 +113,8 @@ func (a *AutoScaling) describeRefreshes(ctx context.Context, in *autoscaling.Des
 		StartTime: new(r.Start), PercentageComplete: new(int32(r.Percentage)), InstancesToUpdate: new(int32(max(0, r.ToUpdate*(100-r.Percentage)/100))),
 		Strategy: new("Rolling"),
 		Preferences: &autoscaling.RefreshPreferences{MinHealthyPercentage: new(int32(r.MinHealthy)), MaxHealthyPercentage: new(int32(r.MaxHealthy)),
-			SkipMatching: new(r.SkipMatching), InstanceWarmup: new(int32(r.Warmup / time.Second)), AutoRollback: new(false)},
-		StatusReason: waitReason(r),
+			SkipMatching: new(r.SkipMatching), InstanceWarmup: new(int32(r.Warmup / time.Second)), AutoRollback: new(r.AutoRollback)},
+		StatusReason: statusReason(r),
 		DesiredConfiguration: &autoscaling.DesiredConfiguration{LaunchTemplate: &autoscaling.LaunchTemplateSpecification{
 			LaunchTemplateName: new(g.LaunchTemplate), Version: new(strconv.Itoa(r.To))}},
 	}
@@ -151,26 +152,29 @@ func (a *AutoScaling) cancelRefresh(ctx context.Context, in *autoscaling.CancelI
 	return &autoscaling.CancelInstanceRefreshOutput{InstanceRefreshId: new(r.ID)}, nil
 }
 
-// rollbackRefresh replaces the instances of the refresh in progress (or
-// the one just ended) with the launch template version it replaced.
+// rollbackRefresh replaces the instances the refresh in progress made
+// with ones of the launch template version it replaced.
 func (a *AutoScaling) rollbackRefresh(ctx context.Context, in *autoscaling.RollbackInstanceRefreshInput) (*autoscaling.RollbackInstanceRefreshOutput, error) {
 	g, _, err := a.group(ctx, in.AutoScalingGroupName)
 	if err != nil {
 		return nil, err
 	}
-	old := g.Refresh
-	if old == nil || old.Status == store.RefreshRollbackInProgress || old.Status == store.RefreshRollbackSuccessful || old.From == 0 {
-		return nil, a.fault("ActiveInstanceRefreshNotFound", "No Instance Refresh to roll back found for Auto Scaling group %s", g.Name)
+	r := g.Refresh
+	if r == nil || r.Status != store.RefreshInProgress {
+		return nil, a.fault("ActiveInstanceRefreshNotFound", "No in progress Instance Refresh found for Auto Scaling group %s", g.Name)
 	}
-	r := *old
-	r.Status, r.From, r.To, r.Percentage, r.End, r.Start = store.RefreshRollbackInProgress, old.To, old.From, 0, time.Time{}, refreshStart()
-	r.SkipMatching = true // what is already on the old version stays
-	g.LaunchTemplateVersion, g.LaunchTemplateAlias, g.Refresh = r.To, old.FromAlias, &r
+	if !r.Reversible(g.LaunchTemplateAlias) {
+		return nil, a.fault("IrreversibleInstanceRefresh", irreversible)
+	}
+	g.RollBack(time.Now(), "Rollback requested by RollbackInstanceRefresh")
 	if err := a.Runtime.UpdateGroup(ctx, g); err != nil {
 		return nil, err
 	}
 	return &autoscaling.RollbackInstanceRefreshOutput{InstanceRefreshId: new(r.ID)}, nil
 }
+
+// irreversible is why a refresh cannot be rolled back.
+const irreversible = "A rollback needs the instance refresh to be started with a DesiredConfiguration, and the group on numbered launch template versions before and after (not $Latest or $Default)"
 
 // refreshStart is a refresh's start, to the second: instances record
 // when they were created to the second, and one launched by the refresh
@@ -214,11 +218,15 @@ func setCheckpoints(r *store.InstanceRefresh, pcts []int32, delay *int32) error 
 	return nil
 }
 
-// waitReason says why a refresh at a checkpoint waits, or nil.
-func waitReason(r *store.InstanceRefresh) *string {
-	if !r.Waiting(time.Now()) {
-		return nil
+// statusReason says why a refresh failed, rolls back or waits at a
+// checkpoint, or nil.
+func statusReason(r *store.InstanceRefresh) *string {
+	if r.Waiting(time.Now()) {
+		return new(fmt.Sprintf("Waiting for the checkpoint delay: %d %% of the instances are replaced; the refresh goes on at %s",
+			r.Checkpoints[r.Reached-1], r.PausedUntil.UTC().Format(time.RFC3339)))
 	}
-	return new(fmt.Sprintf("Waiting for the checkpoint delay: %d %% of the instances are replaced; the refresh goes on at %s",
-		r.Checkpoints[r.Reached-1], r.PausedUntil.UTC().Format(time.RFC3339)))
+	if r.Reason != "" {
+		return new(r.Reason)
+	}
+	return nil
 }
