@@ -41,11 +41,7 @@ func (c *Controller) checkOf(h health.Check) health.Check {
 	return h
 }
 
-// deregistrationDelay is a service's drain time as its balancer runs it;
-// a configured zero stays zero (the balancer reads 0 as its default).
+// deregistrationDelay is a service's drain time as its balancer runs it.
 func (c *Controller) deregistrationDelay(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return c.scaled(d)
+	return limits.ScaledDrain(d, c.timeScale())
 }

@@ -104,6 +104,8 @@ type Daemon struct {
 	// refreshes are the instance refreshes being watched, by id.
 	refreshes map[string]bool
 	ctx       context.Context // the daemon's lifetime, for controllers
+	// targets balance the target groups no group uses.
+	targets targetBalancers
 }
 
 // New connects to libvirt and opens the home's stores. Run starts the
@@ -230,7 +232,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}
 	close(d.loaded)
+	if err := d.SyncTargetGroups(ctx); err != nil {
+		d.log.Error("serve the target groups' registered instances", "err", err)
+	}
 	<-ctx.Done()
+	d.closeTargetBalancers()
 	runs := d.runs()
 	for _, r := range runs {
 		r.stopController()

@@ -111,7 +111,7 @@ func (d *Daemon) RebindGroups(ctx context.Context, tg string) error {
 			return err
 		}
 	}
-	return nil
+	return d.SyncTargetGroup(ctx, tg)
 }
 
 // DeleteGroup takes an API group down: its instances terminate, its

@@ -66,6 +66,9 @@ func (d *Daemon) Remove(ctx context.Context, refs []string, grace time.Duration)
 			removed = append(removed, insts[i].ID)
 		}
 	}
+	if err := d.forgetTargets(ctx, removed); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return removed, api.Failed(err)
 	}

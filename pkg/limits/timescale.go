@@ -54,6 +54,16 @@ func Scaled(d time.Duration, scale float64) time.Duration {
 	return s
 }
 
+// ScaledDrain is a target group's deregistration delay as a balancer runs
+// it: scaled, and a configured zero stays zero (negative: the balancer
+// reads 0 as its default).
+func ScaledDrain(d time.Duration, scale float64) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return Scaled(d, scale)
+}
+
 // MinScaledGracePeriod is the least health check grace period scaling
 // makes: the grace period must cover a VM's boot, and a boot does not
 // compress with the time scale (measured here: 3.8 s to 7.4 s for a small

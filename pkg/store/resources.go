@@ -129,6 +129,9 @@ type TargetGroup struct {
 	DeregistrationDelay time.Duration `json:"deregistration_delay"`
 	// Replay resends a request that failed on one target to another.
 	Replay bool `json:"replay"`
+	// Targets are the instances RegisterTargets named, by id; a group's
+	// instances are its own, not listed here.
+	Targets []string `json:"targets,omitempty"`
 }
 
 // LoadBalancer is a service's load balancer (an ALB) with its one

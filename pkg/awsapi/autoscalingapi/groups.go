@@ -259,6 +259,9 @@ func (a *AutoScaling) attach(tx *store.Tx, g *store.Group, arns []string) error 
 	} else if err != nil {
 		return err
 	}
+	if len(tg.Targets) > 0 {
+		return awsapi.Validation("The target group %s has instances registered with RegisterTargets (%s); deregister them first: in vmfleet a target group is in front of one group or of registered instances", name, strings.Join(tg.Targets, ", "))
+	}
 	groups, err := tx.ListGroups()
 	if err != nil {
 		return err

@@ -31,6 +31,7 @@ func (r *idle) RebindGroups(_ context.Context, tg string) error {
 	return nil
 }
 func (r *idle) Instances(context.Context) ([]api.InstanceRow, error) { return nil, nil }
+func (r *idle) TargetHealth(string) map[string]string                { return nil }
 
 func client(t *testing.T) (*elbv2.Client, *idle) {
 	t.Helper()

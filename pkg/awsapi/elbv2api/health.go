@@ -12,7 +12,8 @@ import (
 )
 
 // describeTargetHealth reports the instances of the groups attached to a
-// target group, in ELB's states and reason codes.
+// target group, or those registered with it, in ELB's states and reason
+// codes.
 func (e *ELBv2) describeTargetHealth(ctx context.Context, in *elbv2.DescribeTargetHealthInput) (*elbv2.DescribeTargetHealthOutput, error) {
 	name, err := e.TargetGroupName(in.TargetGroupArn)
 	if err != nil {
@@ -20,6 +21,7 @@ func (e *ELBv2) describeTargetHealth(ctx context.Context, in *elbv2.DescribeTarg
 	}
 	var groups []store.Group
 	var port int
+	var targets []string
 	inUse := false
 	err = e.Store.View(ctx, func(tx *store.Tx) error {
 		tg, err := tx.GetTargetGroup(name)
@@ -28,6 +30,7 @@ func (e *ELBv2) describeTargetHealth(ctx context.Context, in *elbv2.DescribeTarg
 		} else if err != nil {
 			return err
 		}
+		targets = tg.Targets
 		if port, err = portOf(tx, tg); err != nil {
 			return err
 		}
@@ -53,7 +56,13 @@ func (e *ELBv2) describeTargetHealth(ctx context.Context, in *elbv2.DescribeTarg
 	}
 	out := &elbv2.DescribeTargetHealthOutput{TargetHealthDescriptions: []elbv2.TargetHealthDescription{}}
 	registered := map[string]api.InstanceRow{}
+	checked := e.Runtime.TargetHealth(name)
 	for _, r := range rows {
+		if slices.Contains(targets, r.ID) {
+			r.Health = checked[r.ID]
+			registered[r.ID] = r
+			continue
+		}
 		if slices.ContainsFunc(groups, func(g store.Group) bool { return g.Fleet == r.Fleet && g.Service == r.Service }) && api.InTargetGroup(r.Phase) {
 			registered[r.ID] = r
 		}
@@ -91,7 +100,7 @@ func targetHealth(r api.InstanceRow, registered, inUse bool) elbv2.TargetHealth 
 	switch {
 	case !registered:
 		return state("unused", "Target.NotRegistered", "Target is not registered to the target group")
-	case r.Phase == api.Terminating:
+	case r.Phase == api.Terminating || r.Health == "draining":
 		return state("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress")
 	case !inUse:
 		return state("unused", "Target.NotInUse", "Target group is not configured to receive traffic from the load balancer")

@@ -19,9 +19,13 @@ import (
 
 // Runtime is what ELBv2 asks of the running fleets.
 type Runtime interface {
-	// RebindGroups hands the groups behind a target group a listener
-	// made or removed.
+	// RebindGroups hands the groups behind a target group, or the
+	// balancer of its registered instances, a changed listener, setting
+	// or registration.
 	RebindGroups(ctx context.Context, targetGroup string) error
+	// TargetHealth is the health of the instances registered with a
+	// target group, by id, as its balancer checks them.
+	TargetHealth(targetGroup string) map[string]string
 	// Instances are the instances, with their health.
 	Instances(ctx context.Context) ([]api.InstanceRow, error)
 }
@@ -51,6 +55,8 @@ func (e *ELBv2) Service() *awsapi.Service {
 			"DescribeRules":                  awsapi.Op(e.describeRules),
 			"DeleteListener":                 awsapi.Op(e.deleteListener),
 			"DescribeTargetHealth":           awsapi.Op(e.describeTargetHealth),
+			"RegisterTargets":                awsapi.Op(e.registerTargets),
+			"DeregisterTargets":              awsapi.Op(e.deregisterTargets),
 			"AddTags":                        awsapi.Op(e.addTags),
 			"RemoveTags":                     awsapi.Op(e.removeTags),
 			"DescribeTags":                   awsapi.Op(e.describeTags),
