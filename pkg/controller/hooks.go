@@ -55,6 +55,7 @@ func (c *Controller) hold(s *service, m *member, transition string, grace time.D
 		c.emit(s.spec.Name, m.key, "lifecycle-wait", "%s for hook %s (token %s; %s without a heartbeat takes %s)",
 			state, h.Name, a.token, c.scaled(h.HeartbeatTimeout), h.DefaultResult)
 	}
+	c.keepWait(s, m)
 	return true
 }
 
@@ -76,6 +77,7 @@ func (c *Controller) RecordLifecycleActionHeartbeat(ctx context.Context, la api.
 			a.deadline = a.global
 		}
 		c.emit(s.spec.Name, m.key, "lifecycle-heartbeat", "hook %s: heartbeat, now waits until %s", a.hook.Name, a.deadline.Format(time.TimeOnly))
+		c.keepWait(s, m)
 	})
 }
 
@@ -119,6 +121,7 @@ func (c *Controller) settle(ctx context.Context, s *service, m *member, hook, re
 	w := m.wait
 	delete(w.actions, hook)
 	if result != store.ResultAbandon && len(w.actions) > 0 {
+		c.keepWait(s, m)
 		return
 	}
 	m.wait = nil
@@ -129,16 +132,13 @@ func (c *Controller) settle(ctx context.Context, s *service, m *member, hook, re
 			delete(s.members, m.key)
 			return
 		}
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			c.terminate(ctx, s, inst, w.grace, "")
-		}()
+		c.terminateAside(ctx, s, inst, w.grace, "")
 	case result == store.ResultAbandon:
 		c.emit(s.spec.Name, m.key, "replacing", "launch abandoned by a lifecycle hook")
 		c.retire(ctx, s, m, 0)
 	default:
 		c.proceed(s, m)
+		c.keepWait(s, m)
 	}
 }
 

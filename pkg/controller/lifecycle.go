@@ -111,13 +111,19 @@ func (c *Controller) retire(ctx context.Context, s *service, m *member, grace ti
 		}
 		c.deliver(ctx, func() {
 			if !c.hold(s, m, store.TransitionTerminating, grace) {
-				c.wg.Add(1)
-				go func() {
-					defer c.wg.Done()
-					c.terminate(ctx, s, inst, grace, "")
-				}()
+				c.terminateAside(ctx, s, inst, grace, "")
 			}
 		})
+	}()
+}
+
+// terminateAside terminates inst on a goroutine of its own, for the owner
+// goroutine, which never waits for libvirt.
+func (c *Controller) terminateAside(ctx context.Context, s *service, inst *instance.Instance, grace time.Duration, why string) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.terminate(ctx, s, inst, grace, why)
 	}()
 }
 

@@ -92,8 +92,10 @@ type member struct {
 	stopCheck func()
 	checker   *health.Checker
 	// wait is the lifecycle action holding it (Pending:Wait, or
-	// Terminating:Wait while leaving); nil for none.
-	wait *hookWait
+	// Terminating:Wait while leaving); nil for none. writes keeps it in
+	// the instance's metadata.
+	wait   *hookWait
+	writes *waitWrites
 }
 
 // phaseName is the member's phase as the API says it: warm pool members

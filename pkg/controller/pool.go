@@ -174,11 +174,7 @@ func (c *Controller) dropPooled(ctx context.Context, s *service, m *member) {
 	m.endCheck()
 	m.phase = leaving
 	if inst := s.insts[m.key]; inst != nil {
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			c.terminate(ctx, s, inst, 0, "warm pool")
-		}()
+		c.terminateAside(ctx, s, inst, 0, "warm pool")
 	}
 }
 
@@ -298,11 +294,7 @@ func (c *Controller) adoptPooled(ctx context.Context, s *service, inst *instance
 		c.checkPooled(s, m, inst)
 	case inst.Pool == limits.PoolRunning, inst.Pool == limits.PoolHibernated && !inst.Hibernated():
 		// Stopped while no controller watched, or its save never finished.
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			c.terminate(ctx, s, inst, 0, "adopt: a warm pool instance not in its pool state")
-		}()
+		c.terminateAside(ctx, s, inst, 0, "adopt: a warm pool instance not in its pool state")
 		return
 	}
 	s.members[inst.ID] = m

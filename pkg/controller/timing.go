@@ -11,14 +11,8 @@ import (
 // by its time scale (see limits.DefaultTimeScale). These are the one
 // place that multiplication happens.
 
-// timeScale is the fleet's; a hand-built fleet without one runs exact AWS
-// time.
-func (c *Controller) timeScale() float64 {
-	if ts := c.opts.Stack.Fleet.TimeScale; ts > 0 {
-		return ts
-	}
-	return 1
-}
+// timeScale is the fleet's (store.Fleet.Scale).
+func (c *Controller) timeScale() float64 { return c.opts.Stack.Fleet.Scale() }
 
 func (c *Controller) scaled(d time.Duration) time.Duration { return limits.Scaled(d, c.timeScale()) }
 

@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
@@ -125,6 +128,51 @@ func BenchmarkDescribe(b *testing.B) {
 			rows, err := own.Instances(ctx)
 			if err != nil || len(rows) != 100 {
 				b.Fatalf("%d instances, %v", len(rows), err)
+			}
+		}
+	})
+}
+
+// BenchmarkCloudWatch times what a dashboard or a script polling
+// CloudWatch asks, through aws-sdk-go-v2 (Smithy RPC v2 CBOR) over HTTP:
+// GetMetricData of one group's CPUUtilization and of one instance's
+// NetworkIn over the last 5 minutes, and ListMetrics of everything (20
+// groups of 5 instances), from the daemon's one-second history.
+func BenchmarkCloudWatch(b *testing.B) {
+	c, _, _, _ := benchFleet(b)
+	cw := cloudwatch.NewFromConfig(c.cfg)
+	ctx := context.Background()
+	rows, err := c.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	instance := aws.ToString(rows.Reservations[0].Instances[0].InstanceId)
+	query := func(id, ns, metric, dim, value string) cwtypes.MetricDataQuery {
+		return cwtypes.MetricDataQuery{Id: aws.String(id), MetricStat: &cwtypes.MetricStat{Period: aws.Int32(60), Stat: aws.String("Average"),
+			Metric: &cwtypes.Metric{Namespace: aws.String(ns), MetricName: aws.String(metric),
+				Dimensions: []cwtypes.Dimension{{Name: aws.String(dim), Value: aws.String(value)}}}}}
+	}
+	get := func(b *testing.B, q cwtypes.MetricDataQuery) {
+		for b.Loop() {
+			end := time.Now()
+			out, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(end.Add(-5 * time.Minute)), EndTime: aws.Time(end),
+				MetricDataQueries: []cwtypes.MetricDataQuery{q}})
+			if err != nil || len(out.MetricDataResults) != 1 {
+				b.Fatalf("%+v, %v", out, err)
+			}
+		}
+	}
+	b.Run("GetMetricData-group-CPUUtilization-5m", func(b *testing.B) {
+		get(b, query("cpu", "AWS/EC2", "CPUUtilization", "AutoScalingGroupName", "bench-s00"))
+	})
+	b.Run("GetMetricData-instance-NetworkIn-5m", func(b *testing.B) {
+		get(b, query("net", "AWS/EC2", "NetworkIn", "InstanceId", instance))
+	})
+	b.Run("ListMetrics-all", func(b *testing.B) {
+		for b.Loop() {
+			out, err := cw.ListMetrics(ctx, &cloudwatch.ListMetricsInput{})
+			if err != nil || len(out.Metrics) == 0 {
+				b.Fatalf("%d metrics, %v", len(out.Metrics), err)
 			}
 		}
 	})

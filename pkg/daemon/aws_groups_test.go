@@ -32,7 +32,8 @@ type awsClients struct {
 	ec2 *ec2.Client
 	asg *autoscaling.Client
 	elb *elbv2.Client
-	url string // the endpoint's, for other clients
+	url string     // the endpoint's, for other clients
+	cfg aws.Config // theirs
 }
 
 func (td *testDaemon) aws() awsClients {
@@ -42,7 +43,7 @@ func (td *testDaemon) aws() awsClients {
 	td.t.Cleanup(srv.Close)
 	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Retryer: awswiretest.Retryer,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIATEST", "secret", "")}
-	return awsClients{ec2: ec2.NewFromConfig(cfg), asg: autoscaling.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg), url: srv.URL}
+	return awsClients{ec2: ec2.NewFromConfig(cfg), asg: autoscaling.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg), url: srv.URL, cfg: cfg}
 }
 
 func wantAWSCode(t *testing.T, err error, code string) {

@@ -100,6 +100,19 @@ func TestALifecycleHookHoldsAnInstanceOfAnAPIGroupUntilItsActionIsCompleted(t *t
 		LifecycleHookName: aws.String("setup"), InstanceId: aws.String(id)}); err != nil {
 		t.Fatal(err)
 	}
+	// The action is the instance's, kept in its domain: a restarted
+	// daemon holds it still, out of the balancer.
+	td.restart()
+	c = td.aws()
+	if got := c.lifecycleState(t, "web", 1, "Pending:Wait")[0]; got != id {
+		t.Fatalf("after a restart %s is in Pending:Wait, want %s", got, id)
+	}
+	if resp, err := http.Get("http://" + addr + "/"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Fatal("after a restart the balancer routes to an instance in Pending:Wait")
+		}
+	}
 	if _, err := c.asg.CompleteLifecycleAction(ctx, action("setup", id)); err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +132,9 @@ func TestALifecycleHookHoldsAnInstanceOfAnAPIGroupUntilItsActionIsCompleted(t *t
 	if _, err := c.asg.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("web"), DesiredCapacity: aws.Int32(0)}); err != nil {
 		t.Fatal(err)
 	}
+	c.lifecycleState(t, "web", 1, "Terminating:Wait")
+	td.restart()
+	c = td.aws()
 	c.lifecycleState(t, "web", 1, "Terminating:Wait")
 	if _, err := c.asg.DeleteLifecycleHook(ctx, &autoscaling.DeleteLifecycleHookInput{AutoScalingGroupName: aws.String("web"), LifecycleHookName: aws.String("drain")}); err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ func (d *Daemon) RunFromTemplate(ctx context.Context, v store.LaunchTemplateVers
 		return api.InstanceRow{}, api.NotFound(err)
 	}
 	o := instance.Options{Image: m, CPU: v.CPU, MemoryBytes: v.MemoryBytes, HostPorts: v.Egress.HostPorts, Internet: v.Egress.Internet,
-		MetadataOptions: v.MetadataOptions}
+		MetadataOptions: v.MetadataOptions, InstanceType: v.InstanceType, Tags: tagList(tags)}
 	for _, k := range slices.Sorted(maps.Keys(v.Env)) {
 		o.Env = append(o.Env, k+"="+v.Env[k])
 	}
@@ -37,9 +37,6 @@ func (d *Daemon) RunFromTemplate(ctx context.Context, v store.LaunchTemplateVers
 			return api.InstanceRow{}, api.Invalid(err)
 		}
 		return api.InstanceRow{}, api.Failed(err)
-	}
-	if err := d.instances.Label(ctx, inst, v.InstanceType, tagList(tags)); err != nil {
-		return rowOf(inst), api.Failed(fmt.Errorf("instance %s runs, but its type and tags were not kept: %w", inst.ID, err))
 	}
 	return rowOf(inst), nil
 }

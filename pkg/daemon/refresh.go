@@ -248,8 +248,8 @@ func (d *Daemon) timeScaleOf(fleet string) float64 {
 	}
 	run.mu.Lock()
 	defer run.mu.Unlock()
-	if run.rec == nil || run.rec.Fleet.TimeScale == 0 {
-		return 1 // a controller without one runs AWS's own time
+	if run.rec == nil {
+		return 1
 	}
-	return run.rec.Fleet.TimeScale
+	return run.rec.Fleet.Scale()
 }

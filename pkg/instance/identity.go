@@ -30,8 +30,12 @@ func identity(inst *Instance, gc *guestconfig.Config, o Options) imds.Metadata {
 		tags["vmfleet:fleet"] = inst.Fleet
 		tags["aws:autoscaling:groupName"] = inst.Fleet + "-" + inst.Service
 	}
+	typ := o.InstanceType
+	if typ == "" {
+		typ = InstanceType(o.CPU, o.MemoryBytes)
+	}
 	return imds.Metadata{
-		InstanceID: inst.ID, ImageID: inst.ImageDigest, InstanceType: InstanceType(o.CPU, o.MemoryBytes),
+		InstanceID: inst.ID, ImageID: inst.ImageDigest, InstanceType: typ,
 		LocalIPv4: ip.String(), Hostname: gc.Hostname, AvailabilityZone: AvailabilityZone, Region: Region,
 		Tags: tags, UserData: o.UserData, LaunchTime: inst.Created, Options: o.MetadataOptions,
 	}

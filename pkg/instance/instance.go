@@ -105,6 +105,10 @@ type Options struct {
 	// Pool is the warm pool state the instance is made for (see
 	// limits.PoolStates); empty for one in its group.
 	Pool string
+	// InstanceType and Tags are what EC2 says of a standalone instance
+	// (RunInstances): kept in its metadata, its type told by IMDS.
+	InstanceType string
+	Tags         []Tag
 }
 
 // Instance is one running (or stopped) service instance.
@@ -131,6 +135,8 @@ type Instance struct {
 	ProtectedFromScaleIn bool `json:"protected_from_scale_in,omitempty"`
 	// Standby: EnterStandby took it out of its group's balancer and count.
 	Standby bool `json:"standby,omitempty"`
+	// Lifecycle is the lifecycle action holding it; nil for none.
+	Lifecycle *LifecycleWait `json:"lifecycle,omitempty"`
 	// InstanceType and Tags are a standalone instance's, as EC2 has them.
 	InstanceType string `json:"instance_type,omitempty"`
 	Tags         []Tag  `json:"tags,omitempty"`

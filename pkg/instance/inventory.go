@@ -76,7 +76,7 @@ func instanceOf(d hypervisor.Domain, md *metadata) *Instance {
 		ID: md.ID, Domain: d.Name, Service: md.Service, Fleet: md.Fleet, Image: md.ImageName,
 		ImageDigest: md.ImageDigest, Template: md.Template, State: d.State, HostPort: md.HostPort, GuestPort: md.GuestPort,
 		Dir: md.Dir, Console: filepath.Join(md.Dir, "console.log"), Created: md.Created, Reach: md.Reach, Snapshot: md.Snapshot, cpuQuota: md.CPUQuota, Pool: md.Pool,
-		ProtectedFromScaleIn: md.Protected, Standby: md.Standby, InstanceType: md.InstanceType, Tags: md.Tags,
+		ProtectedFromScaleIn: md.Protected, Standby: md.Standby, InstanceType: md.InstanceType, Tags: md.Tags, Lifecycle: md.Lifecycle,
 	}
 	if md.HostPort != 0 {
 		inst.Address = fmt.Sprintf("127.0.0.1:%d", md.HostPort)

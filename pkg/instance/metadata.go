@@ -44,6 +44,25 @@ type metadata struct {
 	// (RunInstances, CreateTags).
 	InstanceType string `xml:"vmfleet:instance-type,omitempty"`
 	Tags         []Tag  `xml:"vmfleet:tags>vmfleet:tag,omitempty"`
+	// Lifecycle is the lifecycle action holding it, if any.
+	Lifecycle *LifecycleWait `xml:"vmfleet:lifecycle,omitempty"`
+}
+
+// LifecycleWait is what holds an instance at a lifecycle transition
+// (Pending:Wait, Terminating:Wait): one action per hook, each with its
+// token and timeouts, kept so that a restarted controller holds it still.
+type LifecycleWait struct {
+	Transition string            `xml:"transition,attr" json:"transition"`
+	Actions    []LifecycleAction `xml:"vmfleet:action" json:"actions"`
+}
+
+// LifecycleAction is one hook's action on the instance.
+type LifecycleAction struct {
+	Hook  string `xml:"hook,attr" json:"hook"`
+	Token string `xml:"token,attr" json:"token"`
+	// Deadline moves with each heartbeat; Global does not.
+	Deadline time.Time `xml:"deadline,attr" json:"deadline"`
+	Global   time.Time `xml:"global,attr" json:"global"`
 }
 
 // Tag is one of an instance's own tags.
@@ -58,7 +77,7 @@ func metadataOf(inst *Instance) metadata {
 	return metadata{ID: inst.ID, Service: inst.Service, Fleet: inst.Fleet, ImageName: inst.Image, ImageDigest: inst.ImageDigest,
 		HostPort: inst.HostPort, GuestPort: inst.GuestPort, Template: inst.Template, Dir: inst.Dir, Created: inst.Created,
 		Reach: inst.Reach, Snapshot: inst.Snapshot, CPUQuota: inst.cpuQuota, Pool: inst.Pool,
-		Protected: inst.ProtectedFromScaleIn, Standby: inst.Standby, InstanceType: inst.InstanceType, Tags: inst.Tags}
+		Protected: inst.ProtectedFromScaleIn, Standby: inst.Standby, InstanceType: inst.InstanceType, Tags: inst.Tags, Lifecycle: inst.Lifecycle}
 }
 
 // Reach is what a guest may open connections to; the host's firewall
@@ -101,6 +120,10 @@ func parseMetadata(s string) (*metadata, error) {
 		Standby     bool      `xml:"standby"`
 		Type        string    `xml:"instance-type"`
 		Tags        []Tag     `xml:"tags>tag"`
+		Lifecycle   *struct {
+			Transition string            `xml:"transition,attr"`
+			Actions    []LifecycleAction `xml:"action"`
+		} `xml:"lifecycle"`
 	}
 	if err := xml.Unmarshal([]byte(s), &v); err != nil {
 		return nil, fmt.Errorf("instance metadata: %w", err)
@@ -111,5 +134,5 @@ func parseMetadata(s string) (*metadata, error) {
 	return &metadata{ID: v.ID, Service: v.Service, Fleet: v.Fleet, ImageName: v.ImageName, ImageDigest: v.ImageDigest,
 		HostPort: v.HostPort, GuestPort: v.GuestPort, Template: v.Template, Dir: v.Dir, Created: v.Created,
 		Reach: Reach{HostPorts: v.HostPorts, Internet: v.Internet}, Snapshot: v.Snapshot, CPUQuota: v.CPUQuota, Pool: v.Pool, Spare: v.Spare,
-		Protected: v.Protected, Standby: v.Standby, InstanceType: v.Type, Tags: v.Tags}, nil
+		Protected: v.Protected, Standby: v.Standby, InstanceType: v.Type, Tags: v.Tags, Lifecycle: (*LifecycleWait)(v.Lifecycle)}, nil
 }

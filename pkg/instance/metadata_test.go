@@ -20,6 +20,9 @@ func TestMetadataRoundTripsEveryField(t *testing.T) {
 		Created:  time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC),
 		Snapshot: "0123456789abcdef", CPUQuota: 50000, Pool: "hibernated", Protected: true, Spare: true,
 		InstanceType: "t3.micro", Tags: []Tag{{Key: "Name", Value: "a&b <c>"}, {Key: "env", Value: ""}}, Standby: true,
+		Lifecycle: &LifecycleWait{Transition: "autoscaling:EC2_INSTANCE_LAUNCHING", Actions: []LifecycleAction{
+			{Hook: "setup", Token: "3f1c", Deadline: time.Date(2026, 3, 4, 5, 9, 7, 0, time.UTC), Global: time.Date(2026, 3, 6, 5, 6, 7, 0, time.UTC)},
+			{Hook: "b&c", Token: "9a2e", Deadline: time.Date(2026, 3, 4, 5, 8, 7, 0, time.UTC), Global: time.Date(2026, 3, 6, 5, 6, 7, 0, time.UTC)}}},
 	}
 	everyFieldSet(t, in, "XMLName", "NS")
 	x, err := in.marshal()
@@ -45,6 +48,7 @@ func TestAnInstanceCarriesEveryFieldOfItsMetadata(t *testing.T) {
 		Created: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), Reach: Reach{HostPorts: []int{5432}, Internet: true},
 		Snapshot: "0123456789abcdef", CPUQuota: 50000, Pool: "running", Protected: true,
 		InstanceType: "c5.large", Tags: []Tag{{Key: "Name", Value: "api"}}, Standby: true,
+		Lifecycle: &LifecycleWait{Transition: "autoscaling:EC2_INSTANCE_TERMINATING", Actions: []LifecycleAction{{Hook: "drain", Token: "t"}}},
 	}
 	// Spare instances are never listed, so no Instance carries it.
 	everyFieldSet(t, md, "XMLName", "NS", "Spare")

@@ -57,8 +57,9 @@ func (m *Manager) setup(accel hypervisor.Accel, o Options, inst *Instance) (*set
 	su := &setup{inst: inst, cfg: cfg, cfgPath: filepath.Join(inst.Dir, "guest-config.json")}
 	su.md = metadata{ID: inst.ID, Service: o.Service, Fleet: o.Fleet, ImageName: o.Image.Name, ImageDigest: o.Image.Digest,
 		GuestPort: o.Image.Port, HostPort: inst.HostPort, Dir: inst.Dir, Created: inst.Created, Template: o.Template,
-		Reach: Reach{HostPorts: o.HostPorts, Internet: o.Internet}, CPUQuota: quota(o.CPU), Pool: o.Pool}
-	inst.Reach, inst.cpuQuota, inst.Pool = su.md.Reach, su.md.CPUQuota, o.Pool
+		Reach: Reach{HostPorts: o.HostPorts, Internet: o.Internet}, CPUQuota: quota(o.CPU), Pool: o.Pool,
+		InstanceType: o.InstanceType, Tags: o.Tags}
+	inst.Reach, inst.cpuQuota, inst.Pool, inst.InstanceType, inst.Tags = su.md.Reach, su.md.CPUQuota, o.Pool, o.InstanceType, o.Tags
 	su.shape = shapeOf(accel, o)
 	su.spec = domainSpec(su.shape, o, inst.Domain, overlayOf(inst), inst.Console)
 	su.spec.FwCfg = map[string]string{guestconfig.FwCfgName: su.cfgPath}
@@ -268,6 +269,13 @@ func (m *Manager) SetProtected(ctx context.Context, inst *Instance, on bool) err
 // it there.
 func (m *Manager) SetStandby(ctx context.Context, inst *Instance, on bool) error {
 	return m.remember(ctx, inst, "standby", func(i *Instance) { i.Standby = on })
+}
+
+// SetLifecycle records the lifecycle action holding the instance (nil for
+// none) in its domain's metadata, so a restarted controller holds it
+// still.
+func (m *Manager) SetLifecycle(ctx context.Context, inst *Instance, w *LifecycleWait) error {
+	return m.remember(ctx, inst, "the lifecycle action", func(i *Instance) { i.Lifecycle = w })
 }
 
 // Label records what EC2 says of a standalone instance, its type and its

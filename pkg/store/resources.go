@@ -382,3 +382,12 @@ type Fleet struct {
 	Generation int64     `json:"generation"`
 	Updated    time.Time `json:"updated"`
 }
+
+// Scale is the time scale the fleet runs at: a hand-built fleet without
+// one runs exact AWS time.
+func (f *Fleet) Scale() float64 {
+	if f.TimeScale > 0 {
+		return f.TimeScale
+	}
+	return 1
+}

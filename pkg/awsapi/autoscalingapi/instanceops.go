@@ -123,16 +123,14 @@ func (a *AutoScaling) groupOfInstance(ctx context.Context, id string) (store.Gro
 	if err != nil {
 		return store.Group{}, err
 	}
-	d, err := a.read(ctx)
-	if err != nil {
-		return store.Group{}, err
-	}
-	for _, r := range rows {
-		if r.ID != id {
-			continue
+	i := slices.IndexFunc(rows, func(r api.InstanceRow) bool { return r.ID == id && r.Fleet != "" })
+	if i >= 0 {
+		var groups []store.Group
+		if err := a.Store.View(ctx, func(tx *store.Tx) (err error) { groups, err = tx.ListGroups(); return err }); err != nil {
+			return store.Group{}, err
 		}
-		for _, g := range d.groups {
-			if g.Fleet == r.Fleet && g.Service == r.Service {
+		for _, g := range groups {
+			if g.Fleet == rows[i].Fleet && g.Service == rows[i].Service {
 				return g, nil
 			}
 		}
