@@ -219,6 +219,17 @@ func fleetName(c *cli.Context) (string, error) {
 	return f.Name, nil
 }
 
+// fleetClient is the fleet the command names and a client of the daemon,
+// started if it must be.
+func fleetClient(c *cli.Context) (string, *client.Client, error) {
+	name, err := fleetName(c)
+	if err != nil {
+		return "", nil, err
+	}
+	cl, _, err := ensureDaemon(c)
+	return name, cl, err
+}
+
 func fleetFlags() []cli.Flag {
 	return []cli.Flag{fileFlag(), &cli.StringFlag{Name: "fleet", Aliases: []string{"p"}, Usage: "the fleet's name (default: the one in the fleet file)"}}
 }
@@ -229,11 +240,7 @@ func downCommand() *cli.Command {
 		Usage: "drain, stop and remove every instance of the fleet; nothing is left behind",
 		Flags: append(fleetFlags(), graceFlag()),
 		Action: func(c *cli.Context) error {
-			name, err := fleetName(c)
-			if err != nil {
-				return err
-			}
-			cl, _, err := ensureDaemon(c)
+			name, cl, err := fleetClient(c)
 			if err != nil {
 				return err
 			}
@@ -263,11 +270,7 @@ func scaleCommand() *cli.Command {
 				}
 				counts[svc] = v
 			}
-			name, err := fleetName(c)
-			if err != nil {
-				return err
-			}
-			cl, _, err := ensureDaemon(c)
+			name, cl, err := fleetClient(c)
 			if err != nil {
 				return err
 			}

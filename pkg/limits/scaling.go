@@ -127,3 +127,14 @@ const (
 func TerminationPolicies() []string {
 	return []string{TerminationDefault, TerminationOldestInstance, TerminationNewestInstance, TerminationOldestLaunchTemplate}
 }
+
+// A load `vmfleet load` sends: enough to drive target tracking in a demo,
+// bounded so that a typo cannot flood the machine or run for hours.
+const (
+	MaxLoadRate        = 1000 // per second
+	MaxLoadDuration    = 10 * time.Minute
+	MaxLoadConcurrency = 64
+	// MaxLoadWait is how long one request or connection may take before
+	// it counts as failed.
+	MaxLoadWait = 5 * time.Second
+)
