@@ -367,3 +367,23 @@ type InstanceRow struct {
 type ProtectRequest struct {
 	Protected bool `json:"protected"`
 }
+
+// Fault actions, as `vmfleet fault` names them.
+const (
+	FaultKill  = "kill"  // kill -9 of the instance's QEMU: a crash
+	FaultPause = "pause" // its vCPUs stopped for a while: a hang
+)
+
+// FaultRequest injects one fault into an instance, as AWS Fault
+// Injection Service does; Seconds bounds a pause.
+type FaultRequest struct {
+	Action  string `json:"action"`
+	Seconds int    `json:"seconds,omitempty"`
+}
+
+// Fault is a fault injected: Until is when a pause is undone.
+type Fault struct {
+	Instance string     `json:"instance"`
+	Action   string     `json:"action"`
+	Until    *time.Time `json:"until,omitempty"`
+}

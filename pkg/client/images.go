@@ -97,6 +97,13 @@ func (c *Client) History(ctx context.Context, entity string, since time.Duration
 }
 
 // Protect sets an instance's scale-in protection.
+// InjectFault injects a fault into instance ref (vmfleet fault).
+func (c *Client) InjectFault(ctx context.Context, ref string, req api.FaultRequest) (api.Fault, error) {
+	var f api.Fault
+	err := c.do(ctx, http.MethodPost, "/instances/"+url.PathEscape(ref)+"/faults", req, &f)
+	return f, err
+}
+
 func (c *Client) Protect(ctx context.Context, ref string, on bool) error {
 	return c.do(ctx, http.MethodPost, "/instances/"+url.PathEscape(ref)+"/protection", api.ProtectRequest{Protected: on}, nil)
 }

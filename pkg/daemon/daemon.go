@@ -106,6 +106,10 @@ type Daemon struct {
 	ctx       context.Context // the daemon's lifetime, for controllers
 	// targets balance the target groups no group uses.
 	targets targetBalancers
+	// faults are the injected faults still to undo; once faultsDone no
+	// more are waited for (d.mu).
+	faults     sync.WaitGroup
+	faultsDone bool
 }
 
 // New connects to libvirt and opens the home's stores. Run starts the
@@ -236,6 +240,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.Error("serve the target groups' registered instances", "err", err)
 	}
 	<-ctx.Done()
+	d.mu.Lock()
+	d.faultsDone = true
+	d.mu.Unlock()
+	d.faults.Wait() // paused instances resumed while libvirt is at hand
 	d.closeTargetBalancers()
 	runs := d.runs()
 	for _, r := range runs {

@@ -78,6 +78,13 @@ func routes(shutdown func()) []route {
 				reply(w, req, d.Protect(r.Context(), r.PathValue("ref"), req.Protected))
 			}
 		}},
+		{"POST", "/instances/{ref}/faults", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			var req api.FaultRequest
+			if decode(w, r, &req) {
+				f, err := d.InjectFault(r.Context(), r.PathValue("ref"), req)
+				reply(w, f, err)
+			}
+		}},
 		{"GET", "/images", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
 			list, err := d.Images()
 			reply(w, list, err)

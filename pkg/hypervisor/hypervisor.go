@@ -48,6 +48,9 @@ type Hypervisor interface {
 	Shutdown(ctx context.Context, name string) error
 	// Destroy stops the domain at once; a domain already stopped is fine.
 	Destroy(ctx context.Context, name string) error
+	// KillQEMU kills the running domain's QEMU with SIGKILL, as a crash
+	// would: libvirt, not the caller, finds it gone (fault injection).
+	KillQEMU(ctx context.Context, name string) error
 	// Undefine forgets the domain; one already gone is fine.
 	Undefine(ctx context.Context, name string) error
 	// Domains lists the domains that carry vmfleet metadata.

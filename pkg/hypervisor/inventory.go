@@ -171,6 +171,11 @@ func (v *Inventory) Resume(ctx context.Context, name string) error {
 	return v.Hypervisor.Resume(ctx, name)
 }
 
+func (v *Inventory) KillQEMU(ctx context.Context, name string) error {
+	defer v.changed()
+	return v.Hypervisor.KillQEMU(ctx, name)
+}
+
 func (v *Inventory) Pause(ctx context.Context, name string) error {
 	defer v.changed()
 	return v.Hypervisor.Pause(ctx, name)

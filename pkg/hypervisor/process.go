@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // libvirt's QEMU driver writes each running domain's QEMU pid here
@@ -58,6 +59,18 @@ func readProcess(dir string) (Process, error) {
 		}
 	}
 	return Process{}, fmt.Errorf("%s/status: no Uid line", dir)
+}
+
+// KillQEMU sends SIGKILL to the running domain's QEMU.
+func (h *Libvirt) KillQEMU(ctx context.Context, name string) error {
+	pid, err := h.qemuPID(name)
+	if err != nil {
+		return fmt.Errorf("kill the QEMU of %s: %w", name, err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("kill the QEMU of %s (pid %d): %w", name, pid, err)
+	}
+	return nil
 }
 
 // qemuPID is the running domain's QEMU's pid, from the file libvirt keeps.

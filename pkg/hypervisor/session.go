@@ -219,6 +219,10 @@ func (s *Session) Resume(ctx context.Context, name string) error {
 	return do(ctx, s, "resume "+name, func(l *Libvirt) error { return l.Resume(ctx, name) })
 }
 
+func (s *Session) KillQEMU(ctx context.Context, name string) error {
+	return do(ctx, s, "kill the QEMU of "+name, func(l *Libvirt) error { return l.KillQEMU(ctx, name) })
+}
+
 func (s *Session) Pause(ctx context.Context, name string) error {
 	return do(ctx, s, "pause "+name, func(l *Libvirt) error { return l.Pause(ctx, name) })
 }

@@ -138,3 +138,9 @@ const (
 	// it counts as failed.
 	MaxLoadWait = 5 * time.Second
 )
+
+// Injected faults (vmfleet fault): a pause is undone after its duration.
+const (
+	DefaultFaultDuration = 30 * time.Second
+	MaxFaultDuration     = 10 * time.Minute
+)

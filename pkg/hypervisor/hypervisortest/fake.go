@@ -357,6 +357,23 @@ func (f *Fake) ForwardPort(ctx context.Context, name string, hostPort, guestPort
 	return nil
 }
 
+// KillQEMU is Kill, as the hypervisor.Hypervisor a daemon injects a
+// fault through; a domain not running is an error.
+func (f *Fake) KillQEMU(ctx context.Context, name string) error {
+	f.mu.Lock()
+	d := f.domains[name]
+	err := f.record("KillQEMU", name)
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if d == nil || d.State == hypervisor.Shutoff {
+		return fmt.Errorf("kill the QEMU of %s: not running", name)
+	}
+	f.Kill(name)
+	return nil
+}
+
 // Kill stops a running domain as if its QEMU died (kill -9) and emits the
 // lifecycle event libvirt would.
 func (f *Fake) Kill(name string) {
