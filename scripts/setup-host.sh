@@ -13,8 +13,9 @@ KERNEL_PKG=${VMFLEET_KERNEL_PACKAGE:-linux-image-cloud-amd64}
 # awscli: the AWS CLI v2, a client of the AWS endpoint in the tests (v1 may be
 # on PATH as well; the tests drive both). ansible: its amazon.aws and
 # community.aws modules, the tests' infrastructure-as-code client, and
-# python3-boto3, which they need.
-PKGS=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients e2fsprogs busybox-static curl libxml2-utils iptables mmdebstrap awscli ansible python3-boto3 "$KERNEL_PKG")
+# python3-boto3, which they need. chromium: the browser the dashboard's tests
+# drive (chromedp).
+PKGS=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients e2fsprogs busybox-static curl libxml2-utils iptables mmdebstrap awscli ansible python3-boto3 chromium "$KERNEL_PKG")
 
 sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

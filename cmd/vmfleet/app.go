@@ -23,7 +23,7 @@ func newApp() *cli.App {
 			bakeCommand(), imagesCommand(), rmiCommand(),
 			runCommand(), psCommand(), logsCommand(), execCommand(), rmCommand(),
 			upCommand(), diffCommand(), downCommand(), scaleCommand(), lsCommand(), eventsCommand(), statsCommand(), topCommand(),
-			metricsCommand(), loadCommand(), faultCommand(), protectCommand(), awsCommand(), daemonCommand(), infoCommand(), versionCommand(), helpCommand(),
+			metricsCommand(), loadCommand(), faultCommand(), dashboardCommand(), protectCommand(), awsCommand(), daemonCommand(), infoCommand(), versionCommand(), helpCommand(),
 		},
 		HideHelpCommand: true,                         // ours: urfave's exits 3 for a command it does not know
 		ExitErrHandler:  func(*cli.Context, error) {}, // main prints errors, once

@@ -24,6 +24,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/pkg/client"
 	"github.com/vmfleet/vmfleet/pkg/daemon"
+	"github.com/vmfleet/vmfleet/pkg/dashboard"
 	"github.com/vmfleet/vmfleet/pkg/home"
 	"github.com/vmfleet/vmfleet/pkg/hypervisor"
 	"github.com/vmfleet/vmfleet/pkg/spare"
@@ -40,7 +41,7 @@ func daemonCommand() *cli.Command {
 			&cli.BoolFlag{Name: "cold-boot", EnvVars: []string{"VMFLEET_COLD_BOOT"}, Usage: "boot every instance's kernel instead of restoring it from a snapshot of its machine"},
 			&cli.IntFlag{Name: "spares", EnvVars: []string{"VMFLEET_SPARES"}, Value: spare.DefaultMax, Usage: "instances kept restored and paused for `run`, one per kind lately run (0: none)"},
 			&cli.BoolFlag{Name: "worker", Hidden: true},
-		}, awsFlags()...),
+		}, append(awsFlags(), dashboardFlags()...)...),
 		Subcommands: []*cli.Command{{
 			Name:  "stop",
 			Usage: "stop the daemon; instances keep running and the next daemon adopts them",
@@ -120,6 +121,7 @@ func runSupervisor(c *cli.Context) error {
 	}
 	args = append(args, "--spares", strconv.Itoa(c.Int("spares")))
 	args = append(args, awsArgs(c)...)
+	args = append(args, dashboardArgs(c)...)
 	return supervisor.Run(c.Context, supervisor.Config{
 		API: ln, Log: log,
 		Worker: func() *exec.Cmd {
@@ -174,8 +176,12 @@ func runWorker(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	dash, dashLn, dashToken, err := dashboardEndpoint(ctx, c, h, ls)
+	if err != nil {
+		return err
+	}
 	d, err := daemon.New(ctx, daemon.Config{
-		AWS: awsEP, AWSKey: awsKey,
+		AWS: awsEP, AWSKey: awsKey, Dashboard: dash,
 		MetricsURL: "http://" + metricsLn.Addr().String() + "/metrics",
 		Home:       h, URI: hypervisor.ChooseURI(c.String("connect"), os.Getenv), Version: version(), Log: log,
 		Listeners: ls, SupervisorPID: os.Getppid(), TCP: c.String("tcp"), ColdBoot: c.Bool("cold-boot"),
@@ -189,11 +195,19 @@ func runWorker(c *cli.Context) error {
 		go servePprof(ctx, addr, log) // a debugging aid, on loopback only
 	}
 	handler := d.Handler("", stop)
-	served := make(chan error, 4)
+	served := make(chan error, 8)
 	go func() { served <- daemon.Serve(ctx, apiLn, handler) }()
 	go func() { served <- daemon.Serve(ctx, metricsLn, d.Prometheus()) }()
 	if awsLn != nil {
 		go func() { served <- daemon.Serve(ctx, awsLn, d.AWSHandler()) }()
+	}
+	if dashLn != nil {
+		page, err := dashboard.New(d, dashboard.Options{Token: dashToken, Controls: dash.Controls, Log: log})
+		if err != nil {
+			return err
+		}
+		go page.Run(ctx)
+		go func() { served <- daemon.Serve(ctx, dashLn, page.Handler()) }()
 	}
 	if t := c.String("tcp"); t != "" {
 		token, err := apiToken(h)

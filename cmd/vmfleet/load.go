@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vmfleet/vmfleet/pkg/limits"
 	traffic "github.com/vmfleet/vmfleet/pkg/load"
 )
 
@@ -20,8 +21,8 @@ func loadCommand() *cli.Command {
 		ArgsUsage: "SERVICE",
 		Flags: append(fleetFlags(),
 			&cli.StringFlag{Name: "rate", Value: "10/s", Usage: "requests (or connections) per second, N/s"},
-			&cli.DurationFlag{Name: "for", Value: 30 * time.Second, Usage: "how long"},
-			&cli.IntFlag{Name: "concurrency", Aliases: []string{"c"}, Value: 4, Usage: "at most this many in flight"},
+			&cli.DurationFlag{Name: "for", Value: limits.DefaultLoadDuration, Usage: "how long"},
+			&cli.IntFlag{Name: "concurrency", Aliases: []string{"c"}, Value: limits.DefaultLoadConcurrency, Usage: "at most this many in flight"},
 			&cli.BoolFlag{Name: "tcp", Usage: "open and close TCP connections instead of HTTP GETs"},
 			&cli.StringFlag{Name: "path", Value: "/", Usage: "the HTTP path to GET"},
 			&cli.BoolFlag{Name: "json", Usage: "print the final report as JSON, and no progress"},

@@ -33,29 +33,3 @@ func TestLoadRefusesBadFlagsInOneLine(t *testing.T) {
 		})
 	}
 }
-
-// A fault's bad arguments exit 2 in one line, before the daemon is asked.
-func TestFaultRefusesBadArgumentsInOneLine(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"no instance", []string{"fault", "kill"}, "give kill or pause and one INSTANCE"},
-		{"an unknown fault", []string{"fault", "melt", "i-0123456789ab"}, "give kill or pause"},
-		{"a kill with a duration", []string{"fault", "kill", "i-0123456789ab", "--for", "5s"}, "a kill is not undone"},
-		{"a pause of no time", []string{"fault", "pause", "i-0123456789ab", "--for", "0s"}, "whole seconds"},
-		{"a pause of part of a second", []string{"fault", "pause", "i-0123456789ab", "--for", "1500ms"}, "whole seconds"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			home := t.TempDir()
-			code, line, _ := runCLI(t, append([]string{"--home", home}, tc.args...)...)
-			if code != 2 || !strings.Contains(line, tc.want) {
-				t.Errorf("exit %d, %q; want 2 and one line about %q", code, line, tc.want)
-			}
-			if _, err := os.Stat(filepath.Join(home, "daemon.log")); err == nil {
-				t.Errorf("a daemon was started for a bad fault")
-			}
-		})
-	}
-}

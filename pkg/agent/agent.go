@@ -12,7 +12,9 @@
 //   - OpWatch (host to guest): a target's health checks run inside the
 //     guest, which reports changes and heartbeats (watch.go);
 //   - OpProbe (host to guest): one health check per round trip, for a
-//     guest without watches (probe.go).
+//     guest without watches (probe.go);
+//   - OpBurn (host to guest): keep the guest's CPUs busy, a fault
+//     (burn.go).
 package agent
 
 import (

@@ -22,6 +22,9 @@ type Guest struct {
 	Exec func(ctx context.Context, conn net.Conn)
 	// SetClock sets the guest's wall clock (OpClock); nil refuses.
 	SetClock func(time.Time) error
+	// Burn keeps the guest's CPUs busy until ctx ends (OpBurn; BurnCPUs
+	// in a real guest); nil refuses.
+	Burn func(ctx context.Context)
 	// Log receives one line per session change; nil discards.
 	Log io.Writer
 }
@@ -119,6 +122,8 @@ func (g *Guest) serve(ctx context.Context, st net.Conn) {
 		g.Exec(ctx, st)
 	case h.Op == OpClock && g.SetClock != nil:
 		g.serveClock(st)
+	case h.Op == OpBurn && g.Burn != nil:
+		g.serveBurn(ctx, st)
 	default:
 		reply(st, fmt.Errorf("the guest serves no %q streams", h.Op))
 		st.Close()

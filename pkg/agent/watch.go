@@ -94,15 +94,8 @@ func silent(err error, d time.Duration) error {
 // the stream.
 func serveWatch(ctx context.Context, st net.Conn) {
 	defer st.Close()
-	st.SetReadDeadline(time.Now().Add(10 * time.Second))
-	line, err := readLine(st)
-	st.SetReadDeadline(time.Time{})
-	if err != nil {
-		return
-	}
 	var req watchRequest
-	if err := json.Unmarshal([]byte(line), &req); err != nil {
-		reply(st, fmt.Errorf("bad watch request: %w", err))
+	if !readRequest(st, "watch", &req) {
 		return
 	}
 	var mu sync.Mutex // the checker and the heartbeat both write
@@ -145,4 +138,21 @@ func serveWatch(ctx context.Context, st net.Conn) {
 			}
 		}
 	}
+}
+
+// readRequest reads a stream's one-line JSON request into v, waiting at
+// most 10 s for it; a bad one is answered with why. False: nothing more
+// to do on the stream.
+func readRequest(st net.Conn, what string, v any) bool {
+	st.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := readLine(st)
+	st.SetReadDeadline(time.Time{})
+	if err != nil {
+		return false
+	}
+	if err := json.Unmarshal([]byte(line), v); err != nil {
+		reply(st, fmt.Errorf("bad %s request: %w", what, err))
+		return false
+	}
+	return true
 }

@@ -43,6 +43,19 @@ type Info struct {
 	Launch Launch `json:"launch"`
 	// AWS is the daemon's AWS endpoint.
 	AWS AWSEndpoint `json:"aws"`
+	// Dashboard is the daemon's web page.
+	Dashboard Dashboard `json:"dashboard"`
+}
+
+// Dashboard is where the daemon serves its page; the URL carries no
+// token (vmfleet dashboard adds it from TokenFile).
+type Dashboard struct {
+	URL string `json:"url,omitempty"`
+	// Reason says why it is not served.
+	Reason string `json:"reason,omitempty"`
+	// Controls: the page can scale, inject faults and send load.
+	Controls  bool   `json:"controls"`
+	TokenFile string `json:"token_file"`
 }
 
 // AWSEndpoint is where and how the daemon answers the AWS APIs.
@@ -235,6 +248,15 @@ type Service struct {
 	// instances that are ready (in a Warmed: state other than Pending).
 	WarmPool *WarmPool `json:"warm_pool,omitempty"`
 	Warm     int       `json:"warm"`
+	// Policies are the group's target tracking policies.
+	Policies []Policy `json:"policies,omitempty"`
+}
+
+// Policy is a target tracking policy: keep Metric (autoscale's names,
+// like cpu_utilization) near Target.
+type Policy struct {
+	Metric string  `json:"metric"`
+	Target float64 `json:"target"`
 }
 
 // SizeOrZero is the pool's size, 0 for no pool.
@@ -296,6 +318,11 @@ func (s Service) Current() int {
 
 // Event is something a controller did or saw: the activity history.
 type Event struct {
+	// ID orders the history and survives a restart: microseconds since
+	// the epoch, made unique, so a reader resuming after an ID (an SSE
+	// Last-Event-ID) misses nothing even when the daemon crashed before
+	// keeping its newest events.
+	ID       int64     `json:"id,omitempty"`
 	Time     time.Time `json:"time"`
 	Fleet    string    `json:"fleet,omitempty"`
 	Service  string    `json:"service,omitempty"`
@@ -368,22 +395,29 @@ type ProtectRequest struct {
 	Protected bool `json:"protected"`
 }
 
-// Fault actions, as `vmfleet fault` names them.
+// Fault actions, as `vmfleet fault` names them. All but kill last a
+// while and are undone when it ends; libvirtd is the host's, the others
+// an instance's.
 const (
-	FaultKill  = "kill"  // kill -9 of the instance's QEMU: a crash
-	FaultPause = "pause" // its vCPUs stopped for a while: a hang
+	FaultKill      = "kill"      // kill -9 of the instance's QEMU: a crash
+	FaultPause     = "pause"     // its vCPUs stopped for a while: a hang
+	FaultCPU       = "cpu"       // a busy loop on each of its vCPUs
+	FaultUnhealthy = "unhealthy" // its health checks fail
+	FaultNetwork   = "network"   // its NIC's link down
+	FaultLibvirtd  = "libvirtd"  // the host's libvirtd stopped (SIGSTOP)
 )
 
-// FaultRequest injects one fault into an instance, as AWS Fault
-// Injection Service does; Seconds bounds a pause.
+// FaultRequest injects one fault into an instance or the host, as AWS
+// Fault Injection Service does; Seconds bounds all but a kill.
 type FaultRequest struct {
 	Action  string `json:"action"`
 	Seconds int    `json:"seconds,omitempty"`
 }
 
-// Fault is a fault injected: Until is when a pause is undone.
+// Fault is a fault injected: Until is when it is undone; Instance is
+// empty for the host's.
 type Fault struct {
-	Instance string     `json:"instance"`
+	Instance string     `json:"instance,omitempty"`
 	Action   string     `json:"action"`
 	Until    *time.Time `json:"until,omitempty"`
 }

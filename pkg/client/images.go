@@ -96,7 +96,6 @@ func (c *Client) History(ctx context.Context, entity string, since time.Duration
 	return out, c.do(ctx, http.MethodGet, "/metrics/history?"+q.Encode(), nil, &out)
 }
 
-// Protect sets an instance's scale-in protection.
 // InjectFault injects a fault into instance ref (vmfleet fault).
 func (c *Client) InjectFault(ctx context.Context, ref string, req api.FaultRequest) (api.Fault, error) {
 	var f api.Fault
@@ -104,6 +103,14 @@ func (c *Client) InjectFault(ctx context.Context, ref string, req api.FaultReque
 	return f, err
 }
 
+// InjectHostFault injects a fault into the host (vmfleet fault libvirtd).
+func (c *Client) InjectHostFault(ctx context.Context, req api.FaultRequest) (api.Fault, error) {
+	var f api.Fault
+	err := c.do(ctx, http.MethodPost, "/faults", req, &f)
+	return f, err
+}
+
+// Protect sets an instance's scale-in protection.
 func (c *Client) Protect(ctx context.Context, ref string, on bool) error {
 	return c.do(ctx, http.MethodPost, "/instances/"+url.PathEscape(ref)+"/protection", api.ProtectRequest{Protected: on}, nil)
 }

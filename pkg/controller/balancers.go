@@ -157,10 +157,11 @@ func (c *Controller) discovery() {
 // through its agent, so a check passes only when the service itself
 // accepts (QEMU's forward accepts for any guest).
 func (c *Controller) prober() health.Prober {
-	if c.opts.Links == nil {
-		return nil
+	var p health.Prober
+	if c.opts.Links != nil {
+		p = c.opts.Links.ProbeTarget
 	}
-	return c.opts.Links.ProbeTarget
+	return c.opts.HealthFaults.Probe(p)
 }
 
 // watcher has those checks run by the guest's agent on its own schedule:
@@ -170,7 +171,7 @@ func (c *Controller) watcher() health.Watcher {
 	if c.opts.Links == nil {
 		return nil
 	}
-	return c.opts.Links.WatchTarget
+	return c.opts.HealthFaults.Watch(c.opts.Links.WatchTarget)
 }
 
 // link keeps the agent channel of a running instance.

@@ -79,6 +79,9 @@ type Options struct {
 	// dial through them, and they carry what the guests may reach. Nil
 	// checks the forwards directly (unit tests).
 	Links *agent.Links
+	// HealthFaults fails the health checks of the targets a fault was
+	// injected into (vmfleet fault unhealthy); nil for none.
+	HealthFaults *health.Faults
 }
 
 // Event is something the controller did or saw.

@@ -18,6 +18,9 @@ func (c *Controller) publish() {
 			ss.WarmPool = &api.WarmPool{MinSize: w.MinSize, MaxGroupPreparedCapacity: w.MaxGroupPreparedCapacity,
 				PoolState: w.PoolState, ReuseOnScaleIn: w.ReuseOnScaleIn, Size: c.poolSize(s, s.desired)}
 		}
+		for _, p := range s.spec.Group.Policies {
+			ss.Policies = append(ss.Policies, api.Policy{Metric: p.Metric, Target: p.Target})
+		}
 		if s.removed {
 			ss.Desired = 0
 		}

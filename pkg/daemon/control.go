@@ -36,6 +36,7 @@ func (d *Daemon) start(st *stack.Stack, images map[string]*image.Manifest) error
 		},
 		Observe:      d.emit,
 		Links:        links,
+		HealthFaults: &d.faults.checks,
 		HealthFloors: d.cfg.HealthFloors,
 	})
 	if err := ctrl.Listen(ctx); err != nil {
@@ -194,7 +195,7 @@ func (d *Daemon) Fleet(name string) (api.Fleet, error) {
 func (d *Daemon) Fleets() []api.FleetSummary {
 	d.waitLoaded(context.Background())
 	out := []api.FleetSummary{}
-	for _, f := range d.statuses() {
+	for _, f := range d.Statuses() {
 		fs := api.FleetSummary{Name: f.Name, File: f.File, Down: f.Down, TimeScale: f.TimeScale, Services: []api.ServiceSummary{}}
 		for _, s := range f.Services {
 			fs.Services = append(fs.Services, api.ServiceSummary{Name: s.Name, Desired: s.Desired, InService: s.InService, Listen: s.Listen,

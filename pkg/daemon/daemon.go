@@ -53,6 +53,9 @@ type Config struct {
 	// AWS.Credentials is "any".
 	AWS    api.AWSEndpoint
 	AWSKey awsauth.Credentials
+	// Dashboard is the web page's address and settings, as info reports
+	// them; the page itself is package dashboard's.
+	Dashboard api.Dashboard
 	// Spares is how many `run` spares the daemon keeps at most (see
 	// package spare); 0 for none.
 	Spares int
@@ -78,6 +81,9 @@ type Hypervisor interface {
 	hypervisor.Hypervisor
 	URI() string
 	Connected() (bool, string)
+	// LibvirtdPID is the pid of the libvirtd it talks to, for a fault
+	// that stops it; an error where there is none of this host's.
+	LibvirtdPID() (int, error)
 }
 
 // Daemon owns the fleets of one home.
@@ -106,10 +112,8 @@ type Daemon struct {
 	ctx       context.Context // the daemon's lifetime, for controllers
 	// targets balance the target groups no group uses.
 	targets targetBalancers
-	// faults are the injected faults still to undo; once faultsDone no
-	// more are waited for (d.mu).
-	faults     sync.WaitGroup
-	faultsDone bool
+	// faults are the injected faults in force, undone as Run returns.
+	faults faultSet
 }
 
 // New connects to libvirt and opens the home's stores. Run starts the
@@ -123,6 +127,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	hv := cfg.Hypervisor
 	if hv == nil {
+		continueStoppedLibvirtd(cfg.Home.Dir, cfg.Log) // before dialling it
 		hv = hypervisor.Dial(ctx, cfg.URI, cfg.Log)
 	}
 	if cfg.Firewall == nil {
@@ -240,10 +245,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.Error("serve the target groups' registered instances", "err", err)
 	}
 	<-ctx.Done()
-	d.mu.Lock()
-	d.faultsDone = true
-	d.mu.Unlock()
-	d.faults.Wait() // paused instances resumed while libvirt is at hand
+	d.faults.stop() // undone while libvirt is at hand
 	d.closeTargetBalancers()
 	runs := d.runs()
 	for _, r := range runs {
@@ -264,7 +266,7 @@ func (d *Daemon) Info(ctx context.Context) api.Info {
 	in := api.Info{
 		Version: d.cfg.Version, API: api.Version, PID: os.Getpid(), Supervisor: d.cfg.SupervisorPID,
 		Home: d.cfg.Home.Dir, Socket: d.cfg.Home.Socket(), TCP: d.cfg.TCP, LibvirtURI: d.hv.URI(), Started: d.started,
-		MetricsURL: d.cfg.MetricsURL, DefaultTimeScale: limits.DefaultTimeScale, AWS: d.cfg.AWS,
+		MetricsURL: d.cfg.MetricsURL, DefaultTimeScale: limits.DefaultTimeScale, AWS: d.cfg.AWS, Dashboard: d.cfg.Dashboard,
 	}
 	in.Launch = d.launchInfo()
 	_, in.Libvirt = d.hv.Connected()
@@ -311,7 +313,7 @@ func (d *Daemon) Instances(ctx context.Context) ([]api.InstanceRow, error) {
 		return nil, api.Failed(fmt.Errorf("list instances: %w", err))
 	}
 	known := map[string]api.Instance{}
-	for _, f := range d.statuses() {
+	for _, f := range d.Statuses() {
 		for _, s := range f.Services {
 			for _, i := range s.Instances {
 				known[i.ID] = i
@@ -338,7 +340,8 @@ func (d *Daemon) owns(i *instance.Instance) bool {
 	return d.instances.Owns(i)
 }
 
-func (d *Daemon) statuses() []api.Fleet {
+// Statuses is every fleet as its controller last published it.
+func (d *Daemon) Statuses() []api.Fleet {
 	runs := d.runs()
 	var out []api.Fleet
 	for _, r := range runs {

@@ -3,10 +3,12 @@ package daemon
 import (
 	"context"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/vmfleet/vmfleet/pkg/api"
+	"github.com/vmfleet/vmfleet/pkg/metrics"
 	"github.com/vmfleet/vmfleet/pkg/store"
 )
 
@@ -20,24 +22,44 @@ const historySize = 2000
 // followers. A slow follower misses events rather than stall a fleet.
 type hub struct {
 	mu   sync.Mutex
-	past []api.Event
+	past []api.Event // ordered by ID
+	last int64       // the newest ID given
 	subs map[chan api.Event]struct{}
 	// toStore feeds the writer that keeps the history in the store; a
 	// full queue drops rather than blocks the fleet's goroutines.
 	toStore chan api.Event
+	// counts serves the events to Prometheus as counters.
+	counts *metrics.Activities
 }
 
 func newHub(past []api.Event) *hub {
-	return &hub{past: past, subs: map[chan api.Event]struct{}{}, toStore: make(chan api.Event, 1024)}
+	h := &hub{subs: map[chan api.Event]struct{}{}, toStore: make(chan api.Event, 1024), counts: metrics.NewActivities()}
+	for _, ev := range past {
+		if ev.ID == 0 { // kept before events had IDs
+			ev.ID = h.nextID(ev.Time)
+		}
+		h.last = max(h.last, ev.ID)
+		h.past = append(h.past, ev)
+	}
+	return h
+}
+
+// nextID is the ID of an event at t: its time in microseconds, after
+// every ID given, so IDs grow across restarts as well; h.mu held.
+func (h *hub) nextID(t time.Time) int64 {
+	h.last = max(h.last+1, t.UnixMicro())
+	return h.last
 }
 
 func (h *hub) publish(ev api.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	ev.ID = h.nextID(ev.Time)
 	h.past = append(h.past, ev)
 	if len(h.past) > historySize {
 		h.past = append([]api.Event(nil), h.past[len(h.past)-historySize:]...)
 	}
+	h.counts.Add(ev.Fleet, ev.Service, ev.Kind)
 	select {
 	case h.toStore <- ev:
 	default:
@@ -65,11 +87,35 @@ func (h *hub) subscribe() (past []api.Event, ch chan api.Event, cancel func()) {
 	}
 }
 
+// after returns the newest limit of the kept events with an ID above
+// id, oldest first.
+func (h *hub) after(id int64, limit int) []api.Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	i := sort.Search(len(h.past), func(i int) bool { return h.past[i].ID > id })
+	i = max(i, len(h.past)-limit)
+	return append([]api.Event(nil), h.past[i:]...)
+}
+
 // history is the events kept, oldest first.
 func (h *hub) history() []api.Event {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]api.Event(nil), h.past...)
+}
+
+// ActivitiesAfter returns the kept events with an ID above id (all of
+// them for 0), oldest first, at most limit of the newest.
+func (d *Daemon) ActivitiesAfter(id int64, limit int) []api.Event {
+	return d.events.after(id, limit)
+}
+
+// Follow returns a channel that receives each new event, for waking a
+// reader; a slow reader misses some, so it reads what it missed with
+// ActivitiesAfter. cancel ends it.
+func (d *Daemon) Follow() (<-chan api.Event, func()) {
+	_, ch, cancel := d.events.subscribe()
+	return ch, cancel
 }
 
 // Activities are the events the daemon keeps (its activity history),

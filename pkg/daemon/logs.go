@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -18,6 +19,13 @@ type LogsRequest struct {
 	Ref, Fleet string
 	Tail       int // lines from the end of each log; -1 for all
 	Follow     bool
+}
+
+// ConsoleTail is the last lines of one instance's console log.
+func (d *Daemon) ConsoleTail(ctx context.Context, id string, lines int) (string, error) {
+	var b bytes.Buffer
+	err := d.Logs(ctx, LogsRequest{Ref: id, Tail: lines}, &b, func() {})
+	return b.String(), err
 }
 
 // Logs writes the console logs ref names to w, whole lines only, and with

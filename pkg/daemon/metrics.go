@@ -88,7 +88,7 @@ func (d *Daemon) observe(m api.Metrics) {
 // scrape time.
 func (d *Daemon) Prometheus() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(d.metrics, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(d.metrics, d.events.counts, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 

@@ -85,6 +85,13 @@ func routes(shutdown func()) []route {
 				reply(w, f, err)
 			}
 		}},
+		{"POST", "/faults", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
+			var req api.FaultRequest
+			if decode(w, r, &req) {
+				f, err := d.InjectHostFault(r.Context(), req)
+				reply(w, f, err)
+			}
+		}},
 		{"GET", "/images", func(d *Daemon, w http.ResponseWriter, r *http.Request) {
 			list, err := d.Images()
 			reply(w, list, err)

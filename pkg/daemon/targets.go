@@ -156,7 +156,7 @@ func (d *Daemon) SyncTargetGroup(ctx context.Context, name string) error {
 // with no targets yet.
 func (d *Daemon) openTargetBalancer(ctx context.Context, name, listen string, check health.Check, tg store.TargetGroup) (*targetBalancer, error) {
 	b, err := balancer.New(balancer.Options{Check: check, DeregistrationDelay: limits.ScaledDrain(tg.DeregistrationDelay, limits.DefaultTimeScale),
-		NoReplay: !tg.Replay, Logger: d.log.With("target_group", name)})
+		NoReplay: !tg.Replay, Probe: d.faults.checks.Probe(nil), Logger: d.log.With("target_group", name)})
 	if err != nil {
 		return nil, api.Failed(fmt.Errorf("target group %s balancer: %w", name, err))
 	}

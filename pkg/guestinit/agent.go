@@ -24,6 +24,7 @@ func startAgent(ctx context.Context, in *Init) error {
 		Open: func() (io.ReadWriteCloser, error) { return os.OpenFile(dev, os.O_RDWR, 0) },
 		Exec: func(ctx context.Context, conn net.Conn) { serveExec(ctx, in, conn) },
 		Log:  in.Console,
+		Burn: agent.BurnCPUs,
 		SetClock: func(t time.Time) error {
 			fmt.Fprintf(in.Console, "vmfleet-init: resumed; the host's clock is %s\n", t.UTC().Format(time.RFC3339Nano))
 			return setClock(t)

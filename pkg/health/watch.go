@@ -63,7 +63,7 @@ func (c *Checker) runWatch(ctx context.Context) bool {
 		case errors.Is(err, ErrCannotWatch):
 			c.log.Debug("target cannot be watched; probing each check", "err", err)
 			return false
-		case errors.Is(err, ErrSilent):
+		case errors.Is(err, ErrSilent) || errors.As(err, new(injected)):
 			c.record(err)
 		case err == nil:
 			err = errors.New("health check watch ended")

@@ -140,3 +140,8 @@ func reachable(dir string) error {
 		}
 	}
 }
+
+// DashboardToken is the web page's access token, readable by group
+// vmfleet as the socket is usable by it: vmfleet dashboard prints it in
+// the page's URL.
+func (h Home) DashboardToken() string { return h.path("dashboard-token") }

@@ -70,6 +70,13 @@ func call[T any](ctx context.Context, s *Session, op string, long bool, f func(*
 	}
 }
 
+// Unreachable says whether err is libvirtd not answering (stopped,
+// stalled, restarting) rather than refusing: a call worth trying again
+// once it answers.
+func Unreachable(err error) bool {
+	return errors.Is(err, ErrUnresponsive) || errors.Is(err, ErrReconnecting) || errors.Is(err, libvirt.ErrInterrupted)
+}
+
 // do is call for a call that returns only an error.
 func do(ctx context.Context, s *Session, op string, f func(*Libvirt) error) error {
 	_, err := call(ctx, s, op, false, func(l *Libvirt) (struct{}, error) { return struct{}{}, f(l) })

@@ -51,6 +51,10 @@ type Hypervisor interface {
 	// KillQEMU kills the running domain's QEMU with SIGKILL, as a crash
 	// would: libvirt, not the caller, finds it gone (fault injection).
 	KillQEMU(ctx context.Context, name string) error
+	// SetLink sets the link of the running domain's NIC up or down, as
+	// a cable plugged in or pulled out (fault injection): the guest sees
+	// its carrier go, and nothing reaches it through its forwards.
+	SetLink(ctx context.Context, name string, up bool) error
 	// Undefine forgets the domain; one already gone is fine.
 	Undefine(ctx context.Context, name string) error
 	// Domains lists the domains that carry vmfleet metadata.

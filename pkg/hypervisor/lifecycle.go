@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/digitalocean/go-libvirt"
+	"github.com/digitalocean/go-qemu/qmp"
 	"github.com/digitalocean/go-qemu/qmp/raw"
 )
 
@@ -138,6 +139,23 @@ func (h *Libvirt) ForwardPort(ctx context.Context, name string, hostPort, guestP
 	}
 	return nil
 }
+
+// SetLink sets the NIC's link over QMP (set_link): libvirt cannot, as the
+// NIC is given to QEMU on its command line, not as a libvirt interface.
+// Naming the netdev sets its NIC peer's link too, which the guest sees.
+func (h *Libvirt) SetLink(ctx context.Context, name string, up bool) error {
+	d, err := h.lookup(name)
+	if err != nil {
+		return err
+	}
+	if err := setLink(&monitor{l: h.l, d: d}, up); err != nil {
+		state := map[bool]string{true: "up", false: "down"}[up]
+		return fmt.Errorf("set the network link of %s %s: %w", name, state, err)
+	}
+	return nil
+}
+
+func setLink(mon qmp.Monitor, up bool) error { return raw.NewMonitor(mon).SetLink(NetdevID, up) }
 
 func (h *Libvirt) Shutdown(ctx context.Context, name string) error {
 	d, err := h.lookup(name)

@@ -223,6 +223,20 @@ func (s *Session) KillQEMU(ctx context.Context, name string) error {
 	return do(ctx, s, "kill the QEMU of "+name, func(l *Libvirt) error { return l.KillQEMU(ctx, name) })
 }
 
+func (s *Session) SetLink(ctx context.Context, name string, up bool) error {
+	return do(ctx, s, "set the network link of "+name, func(l *Libvirt) error { return l.SetLink(ctx, name, up) })
+}
+
+// LibvirtdPID is the pid of the libvirtd the session is connected to
+// (see Libvirt.LibvirtdPID); it asks libvirtd nothing.
+func (s *Session) LibvirtdPID() (int, error) {
+	l, err := s.conn()
+	if err != nil {
+		return 0, err
+	}
+	return l.LibvirtdPID()
+}
+
 func (s *Session) Pause(ctx context.Context, name string) error {
 	return do(ctx, s, "pause "+name, func(l *Libvirt) error { return l.Pause(ctx, name) })
 }

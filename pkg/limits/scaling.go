@@ -134,6 +134,11 @@ const (
 	MaxLoadRate        = 1000 // per second
 	MaxLoadDuration    = 10 * time.Minute
 	MaxLoadConcurrency = 64
+	// DefaultLoadConcurrency is how many a load keeps in flight unless
+	// told: the CLI's default and the dashboard's.
+	DefaultLoadConcurrency = 4
+	// DefaultLoadDuration is how long a load runs unless told.
+	DefaultLoadDuration = 30 * time.Second
 	// MaxLoadWait is how long one request or connection may take before
 	// it counts as failed.
 	MaxLoadWait = 5 * time.Second

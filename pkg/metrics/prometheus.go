@@ -5,7 +5,8 @@ import (
 )
 
 // Names follow the libvirt exporter (per domain) and HAProxy's (per
-// server), under vmfleet_: instance_, target_ and group_.
+// server), under vmfleet_: instance_, target_ and group_. grafana/vmfleet.json
+// charts every one; a test in pkg/daemon fails until a new one is charted.
 var (
 	instanceLabels = []string{"fleet", "service", "instance"}
 	groupLabels    = []string{"fleet", "service"}
@@ -33,6 +34,8 @@ var (
 	descDraining    = desc("group_terminating_instances", "Instances draining or terminating (GroupTerminatingInstances).", groupLabels)
 	descMin         = desc("group_min_size", "The group's minimum size (GroupMinSize).", groupLabels)
 	descMax         = desc("group_max_size", "The group's maximum size (GroupMaxSize).", groupLabels)
+	// Served by Activities, not the Recorder: events are not samples.
+	descActivities = desc("group_activities_total", "Events of the activity history (vmfleet events) since the daemon started, by kind: scaling activities, launches, health, lifecycle.", append(append([]string{}, groupLabels...), "kind"))
 
 	allDescs = []*prometheus.Desc{descCPUSeconds, descCPUUtil, descCPUCap, descRSS, descLimit, descGuest, descGuestUsed, descNetRx, descNetTx,
 		descDiskRead, descDiskWrite, descUp, descHealth, descActive, descConnections, descBytesIn, descBytesOut,

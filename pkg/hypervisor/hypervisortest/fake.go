@@ -46,6 +46,8 @@ type Domain struct {
 	Transient bool
 	// Loaded is the saved state LoadState fed in.
 	Loaded []byte
+	// LinkDown is set while SetLink holds the NIC's link down.
+	LinkDown bool
 }
 
 // Fake is an in-memory Hypervisor. The zero value is ready to use and
@@ -66,6 +68,9 @@ type Fake struct {
 	// stops. It gets the fw_cfg contents read at start, as a guest reads
 	// them. It runs with the fake's lock held: keep it short.
 	Guest func(spec hypervisor.DomainSpec, fwcfg map[string][]byte, hostPort, guestPort int) (stop func())
+	// Libvirtd is the pid LibvirtdPID reports (a process a test stands
+	// in for libvirtd); 0 reports none.
+	Libvirtd int
 
 	mu      sync.Mutex
 	domains map[string]*Domain
@@ -414,6 +419,7 @@ func (f *Fake) stop(name string, d *Domain) {
 	d.guestStops = nil
 	d.State = hypervisor.Shutoff
 	d.Forwards = nil
+	d.LinkDown = false
 	d.HardLimitBytes = 0
 	if d.Transient {
 		delete(f.domains, name)
