@@ -163,6 +163,13 @@ func hammering(url string, workers int) loadFunc {
 
 // scaleOutAndBack drives one policy through its whole cycle.
 func scaleOutAndBack(t *testing.T, e *testEnv, load loadFunc, want int, metric string) {
+	scaleOut(t, e, load, want, metric)
+	scaleBack(t, e, metric)
+}
+
+// scaleOut puts a load on the group until its policy has scaled it out
+// to want in service, and checks the activity says so as AWS would.
+func scaleOut(t *testing.T, e *testEnv, load loadFunc, want int, metric string) {
 	before := time.Now()
 	stop := load()
 	e.waitFor("the group to scale out", 4*time.Minute, func() bool {
@@ -197,9 +204,11 @@ func scaleOutAndBack(t *testing.T, e *testEnv, load loadFunc, want int, metric s
 	t.Logf("from the load starting to the first new instance in service: %s (alarm after %s, launch %s, boot and health checks %s)",
 		healthy.Sub(before).Round(100*time.Millisecond), alarm.Sub(before).Round(100*time.Millisecond),
 		launched.Sub(alarm).Round(100*time.Millisecond), healthy.Sub(launched).Round(100*time.Millisecond))
+}
 
-	// No load: 15 datapoints (45 s here) below 90% of the target, then in
-	// to min.
+// scaleBack waits, with no load, for the policy to take the group back
+// to its minimum: 15 datapoints (45 s here) below 90% of the target.
+func scaleBack(t *testing.T, e *testEnv, metric string) {
 	e.waitFor("the group back at min", 4*time.Minute, func() bool {
 		d, in := groupOf(t, e)
 		return d == 1 && in == 1 && len(e.ps("auto")) == 1

@@ -62,6 +62,8 @@ func TestBadInputFailsInOneLineAndLeavesNothing(t *testing.T) {
 		{"an AWS account that is not 12 digits", []string{"daemon", "--aws-account", "12345"}, "--aws-account: account \"12345\" is not an AWS account id; give 12 digits"},
 		{"an AWS credentials mode unknown", []string{"daemon", "--aws-credentials", "trust-me"}, "--aws-credentials: credentials \"trust-me\": use home"},
 		{"an AWS listen address without a port", []string{"daemon", "--aws-listen", "127.0.0.1"}, "--aws-listen \"127.0.0.1\": give HOST:PORT"},
+		{"a dashboard address without a port", []string{"daemon", "--dashboard-listen", "localhost"}, "--dashboard-listen \"localhost\": give HOST:PORT, like 127.0.0.1:4567, or off"},
+		{"an argument to dashboard", []string{"dashboard", "web"}, "dashboard: takes no arguments"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.vmfleet(tc.args...)

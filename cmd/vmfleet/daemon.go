@@ -67,6 +67,9 @@ func daemonCommand() *cli.Command {
 			if err := checkAWSFlags(c); err != nil {
 				return err
 			}
+			if err := checkDashboardFlags(c); err != nil {
+				return err
+			}
 			if c.Bool("worker") {
 				return runWorker(c)
 			}

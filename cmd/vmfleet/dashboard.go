@@ -40,6 +40,17 @@ func dashboardArgs(c *cli.Context) []string {
 	return args
 }
 
+// checkDashboardFlags refuses an address that cannot be listened on,
+// before anything starts.
+func checkDashboardFlags(c *cli.Context) error {
+	if l := c.String("dashboard-listen"); l != "off" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			return bad(fmt.Errorf("--dashboard-listen %q: give HOST:PORT, like %s, or off", l, dashboard.DefaultListen))
+		}
+	}
+	return nil
+}
+
 // dashboardEndpoint listens for the page and reads (or makes) its token.
 // A default address already taken is reported by info, not fatal, as the
 // AWS endpoint's is.
@@ -112,6 +123,18 @@ func dashboardCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// dashboardLine is the page's line in vmfleet info.
+func dashboardLine(d api.Dashboard) string {
+	if d.URL == "" {
+		return "not served: " + d.Reason
+	}
+	mode := "read-only (--dashboard-controls for controls)"
+	if d.Controls {
+		mode = "with controls"
+	}
+	return d.URL + ", " + mode + "; vmfleet dashboard prints it with its token"
 }
 
 // openBrowser opens link where a desktop session is at hand: $BROWSER,

@@ -96,7 +96,7 @@ func infoCommand() *cli.Command {
 				{"home", in.Home}, {"libvirt", in.LibvirtURI + " (" + in.Libvirt + ")"},
 				{"accelerator", strings.ToUpper(in.Accel) + ": " + in.AccelReason}, {"fleets", fmt.Sprint(in.Fleets)},
 				{"launch", launchLine(in.Launch)},
-				{"metrics", in.MetricsURL}, {"aws", awsLine(in.AWS)}, {"time scale", fmt.Sprintf("%g by default (AWS periods x %g; time_scale: 1 in a fleet file is AWS's own time)", in.DefaultTimeScale, in.DefaultTimeScale)},
+				{"metrics", in.MetricsURL}, {"aws", awsLine(in.AWS)}, {"dashboard", dashboardLine(in.Dashboard)}, {"time scale", fmt.Sprintf("%g by default (AWS periods x %g; time_scale: 1 in a fleet file is AWS's own time)", in.DefaultTimeScale, in.DefaultTimeScale)},
 			} {
 				fmt.Fprintf(w, "%s:\t%s\n", kv[0], kv[1])
 			}

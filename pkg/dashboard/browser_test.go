@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vmfleet/vmfleet/pkg/api"
 	"github.com/vmfleet/vmfleet/pkg/dashboard/dashboardtest"
 )
 
@@ -70,6 +72,19 @@ func TestInABrowserTheControlsScaleOutAndAKillIsReplacedWithItsCause(t *testing.
 	p.Click(".tile.inservice")
 	p.Until(wait, "the instance panel", `(document.querySelector('#detail .console')||{}).textContent?.includes('listening on')`)
 	p.Screenshot("../../docs", "dashboard-fake.png")
+
+	// Every fault, from the page: the instance's in its panel, the host's
+	// in the header.
+	p.Click(`#detail button[value="cpu"]`)
+	p.Click(`.ctl.host button`)
+	p.Until(wait, "both faults said done", `[...document.querySelectorAll('#flash p.done')].length > 0`)
+	deadline := time.Now().Add(wait)
+	for !f.hasFaults(api.FaultRequest{Action: api.FaultCPU, Seconds: 30}, api.FaultRequest{Action: api.FaultLibvirtd, Seconds: 10}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("faults injected %+v, want cpu for 30 s and libvirtd for 10 s", f.faults)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 
 	if errs := p.ConsoleErrors(); len(errs) > 0 {
 		t.Fatalf("the console reported errors:\n%s", strings.Join(errs, "\n"))
@@ -163,4 +178,37 @@ func flipping(t *testing.T, f *fakeFleet, every time.Duration, a, b int) {
 		n = a + b - n
 		f.Scale(ctx, "demo", map[string]int{"web": n})
 	})
+}
+
+// The rewind slider shows the state recorded then, with the controls
+// hidden, and the live state again at 0.
+func TestInABrowserTheRewindShowsTheStateRecordedThen(t *testing.T) {
+	f := newFakeFleet(1, 1, 4)
+	s, err := New(f, Options{Token: testToken, Controls: true}) // recorded by hand, not Run
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { close(s.done); ts.Close() })
+	now := time.Now()
+	s.rec.put(now.Add(-time.Minute), buildView(f.Statuses(), f.Metrics(), nil))
+	f.Scale(context.Background(), "demo", map[string]int{"web": 3})
+	f.step()
+	s.rec.put(now, buildView(f.Statuses(), f.Metrics(), nil))
+
+	p := dashboardtest.Open(t, ts.URL+"/?token="+testToken)
+	p.Until(wait, "the live state", `document.querySelectorAll('.tile').length === 3`)
+	slide := func(v int) {
+		dashboardtest.Eval[bool](p, fmt.Sprintf(`(() => { const r = document.getElementById('rewind'); r.value = %d; r.dispatchEvent(new Event('input')); return true })()`, v))
+	}
+	slide(-30)
+	p.Until(wait, "the state of a minute ago", `document.body.classList.contains('rewinding') && document.querySelectorAll('.tile').length === 1 && document.getElementById('rewind-at').textContent.startsWith('−30 s')`)
+	if visible := dashboardtest.Eval[bool](p, `document.querySelector('.scale-out').offsetParent !== null`); visible {
+		t.Error("the controls show while rewound")
+	}
+	slide(0)
+	p.Until(wait, "live again", `!document.body.classList.contains('rewinding') && document.querySelectorAll('.tile').length === 3`)
+	if errs := p.ConsoleErrors(); len(errs) > 0 {
+		t.Fatalf("the console reported errors:\n%s", strings.Join(errs, "\n"))
+	}
 }

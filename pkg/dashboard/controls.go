@@ -61,7 +61,8 @@ func (s *Server) scale(r *http.Request) (string, error) {
 	return fmt.Sprintf("%s/%s: desired %d", fleet, svc, n), nil
 }
 
-// fault injects a fault: instance, action, seconds (for those undone).
+// fault injects a fault: instance (none for the host's), action,
+// seconds (for those undone).
 func (s *Server) fault(r *http.Request) (string, error) {
 	req := api.FaultRequest{Action: r.FormValue("action")}
 	if v := r.FormValue("seconds"); v != "" {
@@ -71,7 +72,14 @@ func (s *Server) fault(r *http.Request) (string, error) {
 		}
 		req.Seconds = n
 	}
-	f, err := s.src.InjectFault(r.Context(), r.FormValue("instance"), req)
+	var f api.Fault
+	var err error
+	if req.Action == api.FaultLibvirtd {
+		f, err = s.src.InjectHostFault(r.Context(), req)
+		f.Instance = "host"
+	} else {
+		f, err = s.src.InjectFault(r.Context(), r.FormValue("instance"), req)
+	}
 	if err != nil {
 		return "", err
 	}

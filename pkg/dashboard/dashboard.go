@@ -40,6 +40,7 @@ type Inspector interface {
 type Controls interface {
 	Scale(ctx context.Context, fleet string, counts map[string]int) (api.Fleet, error)
 	InjectFault(ctx context.Context, ref string, req api.FaultRequest) (api.Fault, error)
+	InjectHostFault(ctx context.Context, req api.FaultRequest) (api.Fault, error)
 }
 
 // Source is the daemon, as the page needs it.

@@ -100,7 +100,7 @@ func TestControlsAreRefusedOnAReadOnlyPage(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || f.Statuses()[0].Services[0].Desired != 2 {
 		t.Fatalf("scale on a read-only page: %s, desired %d; want 403 and nothing changed", resp.Status, f.Statuses()[0].Services[0].Desired)
 	}
-	if page := get(t, signedIn(t, ts), ts.URL+"/"); strings.Contains(page, `hx-post="/scale"`) {
+	if page := get(t, signedIn(t, ts), ts.URL+"/"); strings.Contains(page, `class="scale-out"`) || strings.Contains(page, `data-fault=`) {
 		t.Error("a read-only page shows scale buttons")
 	}
 }
@@ -268,4 +268,16 @@ func post(t *testing.T, c *http.Client, u, csrf string, form url.Values) *http.R
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp
+}
+
+func TestTheKioskViewIsThePageForAProjector(t *testing.T) {
+	_, ts := served(t, newFakeFleet(2, 1, 4), Options{Controls: true})
+	page := get(t, signedIn(t, ts), ts.URL+"/?kiosk")
+	if !strings.Contains(page, `<body class="kiosk"`) || !strings.Contains(page, `href="/">full view`) {
+		t.Fatal("?kiosk is not the kiosk view")
+	}
+	css := get(t, signedIn(t, ts), ts.URL+"/static/app.css")
+	if !strings.Contains(css, "body.kiosk .ctl") {
+		t.Fatal("the kiosk view does not hide the controls")
+	}
 }

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -154,6 +155,26 @@ func (f *fakeFleet) InjectFault(ctx context.Context, ref string, req api.FaultRe
 		}
 	}
 	return api.Fault{}, api.NotFound(fmt.Errorf("no instance %s", ref))
+}
+
+// hasFaults says whether each of want was injected.
+func (f *fakeFleet) hasFaults(want ...api.FaultRequest) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, w := range want {
+		if !slices.Contains(f.faults, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *fakeFleet) InjectHostFault(ctx context.Context, req api.FaultRequest) (api.Fault, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults = append(f.faults, req)
+	f.emit("fault", "", "injected: libvirtd stopped")
+	return api.Fault{Action: req.Action}, nil
 }
 
 // step moves the fleet one step toward its desired count, as a

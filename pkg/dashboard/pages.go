@@ -90,10 +90,11 @@ func (s *Server) fleetsAt(w http.ResponseWriter, r *http.Request) {
 
 // instanceData is one instance opened from its tile.
 type instanceData struct {
-	Row     api.InstanceRow
-	Metrics *api.InstanceMetrics
-	Reason  string
-	Console string
+	Controls bool
+	Row      api.InstanceRow
+	Metrics  *api.InstanceMetrics
+	Reason   string
+	Console  string
 }
 
 // instance serves the panel a tile opens: identity, metrics, console.
@@ -106,7 +107,7 @@ func (s *Server) instance(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "list instances: "+err.Error(), http.StatusBadGateway)
 		return
 	}
-	d := instanceData{}
+	d := instanceData{Controls: s.opts.Controls}
 	found := false
 	for _, row := range rows {
 		if row.ID == id {
@@ -115,7 +116,7 @@ func (s *Server) instance(w http.ResponseWriter, r *http.Request) {
 	}
 	if !found {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, `<p class="gone">%s is gone.</p>`, template.HTMLEscapeString(id))
+		fmt.Fprintf(w, `<div class="live"><p class="gone">%s is gone.</p></div>`, template.HTMLEscapeString(id))
 		return
 	}
 	for _, svc := range s.src.Metrics().Services {

@@ -48,6 +48,23 @@
     });
   }
 
+  // The tiles and their buttons: one listener for all, not one per
+  // element, so a swap of a hundred tiles costs the page little.
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const post = (path, values) => htmx.ajax("POST", path, { target: "#flash", values, headers: { "X-CSRF-Token": csrf } });
+  fleets.addEventListener("click", (e) => {
+    const button = e.target.closest("button");
+    const group = e.target.closest(".group");
+    const tile = e.target.closest(".tile[data-id]");
+    if (button && button.dataset.desired && group) {
+      post("/scale", { fleet: group.dataset.fleet, service: group.dataset.service, desired: button.dataset.desired });
+    } else if (button && button.dataset.fault && tile) {
+      post("/fault", { instance: tile.dataset.id, action: button.dataset.fault, seconds: button.dataset.seconds || "" });
+    } else if (tile && !rewinding) {
+      htmx.ajax("GET", "/instances/" + encodeURIComponent(tile.dataset.id), { target: "#detail" });
+    }
+  });
+
   // The instance panel closes.
   document.addEventListener("click", (e) => {
     if (e.target.closest("[data-close]")) document.getElementById("detail").replaceChildren();
