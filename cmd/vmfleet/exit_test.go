@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -96,5 +97,19 @@ func TestHelpExits0(t *testing.T) {
 		if code != 0 || !strings.Contains(printed, "USAGE") {
 			t.Errorf("vmfleet %v: exit %d (%q), want 0 and the help page; printed %q", args, code, line, printed)
 		}
+	}
+}
+
+// refusedOffline runs vmfleet with args in a fresh home and wants exit
+// 2 with one line containing want, and no daemon started for it.
+func refusedOffline(t *testing.T, args []string, want string) {
+	t.Helper()
+	home := t.TempDir()
+	code, line, _ := runCLI(t, append([]string{"--home", home}, args...)...)
+	if code != 2 || !strings.Contains(line, want) || strings.Contains(line, "\n") {
+		t.Errorf("exit %d, %q; want 2 and one line about %q", code, line, want)
+	}
+	if _, err := os.Stat(filepath.Join(home, "daemon.log")); err == nil {
+		t.Errorf("a daemon was started for bad input")
 	}
 }

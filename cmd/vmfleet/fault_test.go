@@ -1,11 +1,6 @@
 package main
 
-import (
-	"os"
-	"path/filepath"
-	"strings"
-	"testing"
-)
+import "testing"
 
 // A fault's bad arguments exit 2 in one line, before the daemon is asked
 // (none is started for them).
@@ -30,15 +25,6 @@ func TestFaultRefusesBadArgumentsInOneLine(t *testing.T) {
 		{"a network fault of part of a second", []string{"fault", "network", id, "--for", "2.5s"}, "whole seconds"},
 		{"a libvirtd fault too long", []string{"fault", "libvirtd", "--for", "1h"}, "up to 10m0s"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			home := t.TempDir()
-			code, line, _ := runCLI(t, append([]string{"--home", home}, tc.args...)...)
-			if code != 2 || !strings.Contains(line, tc.want) || strings.Contains(line, "\n") {
-				t.Errorf("exit %d, %q; want 2 and one line about %q", code, line, tc.want)
-			}
-			if _, err := os.Stat(filepath.Join(home, "daemon.log")); err == nil {
-				t.Errorf("a daemon was started for a bad fault")
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { refusedOffline(t, tc.args, tc.want) })
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -54,9 +53,7 @@ func loadCommand() *cli.Command {
 			if o.Addr == "" {
 				return bad(fmt.Errorf("load: fleet %s has no service %s with a balancer listening; its services: %s", name, svc, strings.Join(names, ", ")))
 			}
-			if host, port, err := net.SplitHostPort(o.Addr); err == nil && net.ParseIP(host).IsUnspecified() {
-				o.Addr = net.JoinHostPort("127.0.0.1", port) // a balancer on every address answers on loopback too
-			}
+			o.Addr = traffic.Loopback(o.Addr)
 			every, progress := time.Second, func(r traffic.Report) { fmt.Fprintf(os.Stderr, "%s: %s\n", svc, r) }
 			if c.Bool("json") {
 				every = 0

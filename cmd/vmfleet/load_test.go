@@ -1,11 +1,6 @@
 package main
 
-import (
-	"os"
-	"path/filepath"
-	"strings"
-	"testing"
-)
+import "testing"
 
 // A load's bad flags exit 2 in one line before the daemon is asked
 // anything: no daemon is started for them.
@@ -21,15 +16,6 @@ func TestLoadRefusesBadFlagsInOneLine(t *testing.T) {
 		{"a zero duration", []string{"load", "web", "--for", "0s"}, "duration"},
 		{"too many at once", []string{"load", "web", "-c", "1000"}, "concurrency"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			home := t.TempDir()
-			code, line, _ := runCLI(t, append([]string{"--home", home}, tc.args...)...)
-			if code != 2 || !strings.Contains(line, tc.want) || strings.Contains(line, "\n") {
-				t.Errorf("exit %d, %q; want 2 and one line about %q", code, line, tc.want)
-			}
-			if _, err := os.Stat(filepath.Join(home, "daemon.log")); err == nil {
-				t.Errorf("a daemon was started for a bad load")
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { refusedOffline(t, tc.args, tc.want) })
 	}
 }

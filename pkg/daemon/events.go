@@ -75,12 +75,26 @@ func (h *hub) publish(ev api.Event) {
 // subscribe returns the history so far and a channel of what follows;
 // cancel ends the subscription.
 func (h *hub) subscribe() (past []api.Event, ch chan api.Event, cancel func()) {
-	ch = make(chan api.Event, 256)
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	past = append([]api.Event(nil), h.past...)
+	ch, cancel = h.register()
+	return past, ch, cancel
+}
+
+// follow is subscribe without the copy of the history, for a reader
+// that asks for what it needs.
+func (h *hub) follow() (chan api.Event, func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.register()
+}
+
+// register adds a follower; h.mu held.
+func (h *hub) register() (chan api.Event, func()) {
+	ch := make(chan api.Event, 256)
 	h.subs[ch] = struct{}{}
-	h.mu.Unlock()
-	return past, ch, func() {
+	return ch, func() {
 		h.mu.Lock()
 		delete(h.subs, ch)
 		h.mu.Unlock()
@@ -114,8 +128,7 @@ func (d *Daemon) ActivitiesAfter(id int64, limit int) []api.Event {
 // reader; a slow reader misses some, so it reads what it missed with
 // ActivitiesAfter. cancel ends it.
 func (d *Daemon) Follow() (<-chan api.Event, func()) {
-	_, ch, cancel := d.events.subscribe()
-	return ch, cancel
+	return d.events.follow()
 }
 
 // Activities are the events the daemon keeps (its activity history),

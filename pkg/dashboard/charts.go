@@ -76,18 +76,7 @@ type marker struct {
 // charts serves ?fleet=F&service=S's chart.
 func (s *Server) charts(w http.ResponseWriter, r *http.Request) {
 	fleet, name := r.URL.Query().Get("fleet"), r.URL.Query().Get("service")
-	f, _ := s.rec.latest()
-	var sv serviceView
-	var scale float64
-	ok := false
-	if f != nil {
-		for _, fl := range f.View.Fleets {
-			if fl.Name == fleet {
-				sv, ok = f.View.find(fleet, name)
-				scale = fl.TimeScale
-			}
-		}
-	}
+	sv, scale, ok := s.service(fleet, name)
 	if !ok {
 		http.Error(w, "no service "+fleet+"/"+name+"; reload the page", http.StatusNotFound)
 		return

@@ -101,12 +101,7 @@ func (s *Server) startLoad(r *http.Request) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("load: seconds %q is not a number", r.FormValue("seconds"))
 	}
-	f, _ := s.rec.latest()
-	var sv serviceView
-	ok := false
-	if f != nil {
-		sv, ok = f.View.find(fleet, svc)
-	}
+	sv, _, ok := s.service(fleet, svc)
 	if !ok || sv.Listen == "" {
 		return "", api.NotFound(fmt.Errorf("load: no service %s/%s with a balancer listening", fleet, svc))
 	}

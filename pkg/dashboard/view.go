@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"net"
 	"sort"
 	"strings"
 
@@ -74,7 +73,7 @@ func buildView(fleets []api.Fleet, m api.Metrics, loads map[string]loadView) vie
 			for _, i := range sm.Instances {
 				inst[i.ID] = i
 			}
-			sv := serviceView{Fleet: f.Name, Name: s.Name, Listen: loopback(s.Listen), Image: s.Image, Desired: s.Desired, InService: s.InService,
+			sv := serviceView{Fleet: f.Name, Name: s.Name, Listen: traffic.Loopback(s.Listen), Image: s.Image, Desired: s.Desired, InService: s.InService,
 				Min: s.Min, Max: s.Max, Warm: s.Warm, CPUPercent: sm.CPUPercent, ConnRate: sm.ConnRate, Policies: s.Policies, LaunchError: s.LaunchError}
 			for _, i := range s.Instances {
 				im := inst[i.ID]
@@ -99,15 +98,6 @@ func buildView(fleets []api.Fleet, m api.Metrics, loads map[string]loadView) vie
 		v.Fleets = append(v.Fleets, fv)
 	}
 	return v
-}
-
-// loopback is the address a browser on this host reaches a balancer at.
-func loopback(listen string) string {
-	host, port, err := net.SplitHostPort(listen)
-	if err == nil && net.ParseIP(host).IsUnspecified() {
-		return net.JoinHostPort("127.0.0.1", port)
-	}
-	return listen
 }
 
 // phaseClass groups the lifecycle states a tile is coloured by.
@@ -135,14 +125,24 @@ func sortTiles(ts []tile) {
 	sort.Slice(ts, func(i, j int) bool { return ts[i].ID < ts[j].ID })
 }
 
-// find is the service named fleet/name in v.
-func (v view) find(fleet, name string) (serviceView, bool) {
+// find is the service named fleet/name in v, and its fleet's time
+// scale.
+func (v view) find(fleet, name string) (serviceView, float64, bool) {
 	for _, f := range v.Fleets {
 		for _, s := range f.Services {
 			if f.Name == fleet && s.Name == name {
-				return s, true
+				return s, f.TimeScale, true
 			}
 		}
 	}
-	return serviceView{}, false
+	return serviceView{}, 0, false
+}
+
+// service is the service named fleet/name as the page shows it now.
+func (s *Server) service(fleet, name string) (serviceView, float64, bool) {
+	f, _ := s.rec.latest()
+	if f == nil {
+		return serviceView{}, 0, false
+	}
+	return f.View.find(fleet, name)
 }

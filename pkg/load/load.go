@@ -30,6 +30,16 @@ const (
 	TCP = "tcp"
 )
 
+// Loopback is where a load on this host reaches a listener at listen: a
+// balancer listening on every address answers on 127.0.0.1 too.
+func Loopback(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err == nil && net.ParseIP(host).IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return listen
+}
+
 // Options bound a load.
 type Options struct {
 	Addr        string // host:port, on loopback

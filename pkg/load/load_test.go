@@ -115,3 +115,11 @@ func TestALoadRefusesWhatIsNotLoopbackOrOutOfBounds(t *testing.T) {
 		}
 	}
 }
+
+func TestALoadReachesABalancerOnEveryAddressThroughLoopback(t *testing.T) {
+	for listen, want := range map[string]string{"0.0.0.0:8080": "127.0.0.1:8080", "[::]:8080": "127.0.0.1:8080", "127.0.0.1:8080": "127.0.0.1:8080", "127.0.1.5:80": "127.0.1.5:80"} {
+		if got := load.Loopback(listen); got != want {
+			t.Errorf("Loopback(%s) = %s, want %s", listen, got, want)
+		}
+	}
+}
